@@ -1,0 +1,39 @@
+#ifndef FACTLOG_DOMAIN_STATUS_H_
+#define FACTLOG_DOMAIN_STATUS_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "factlog/v1/views.pb.h"
+
+// The status rules of DESIGN §1. All functions are pure and thread-safe.
+namespace factlog::domain {
+
+// The stored status of a claim, from its view alone:
+//   retracted -> RETRACTED; a verdict -> RATED; otherwise from the distinct
+//   sources of evidence not withdrawn: none -> UNVERIFIED, only supporting ->
+//   SUPPORTED, only refuting -> CONTRADICTED, both -> DISPUTED.
+// Never returns OVERDUE, which depends on the clock.
+v1::ClaimStatus StoredStatus(const v1::ClaimView& view);
+
+// The status a reader sees at `now`: StoredStatus, except that a PROMISE or
+// PREDICTION whose due_at is before `now`, with no verdict and no supporting
+// evidence, is OVERDUE.
+v1::ClaimStatus EffectiveStatus(const v1::ClaimView& view, absl::Time now);
+
+// Recomputes view->supporting_sources and view->refuting_sources from the
+// evidence not withdrawn (distinct source names, case-insensitively, in order
+// of first appearance), then view->status via StoredStatus.
+void RefreshStatus(v1::ClaimView* view);
+
+// True when `rating` belongs to the scale of `kind`: the promise scale for
+// PROMISE, the truth scale for FACT, STATISTIC and PREDICTION.
+bool RatingFitsKind(v1::Rating rating, v1::ClaimKind kind);
+
+// The identity under which sources are counted: the trimmed, lower-cased name.
+std::string SourceKey(absl::string_view name);
+
+}  // namespace factlog::domain
+
+#endif  // FACTLOG_DOMAIN_STATUS_H_

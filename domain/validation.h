@@ -1,0 +1,68 @@
+#ifndef FACTLOG_DOMAIN_VALIDATION_H_
+#define FACTLOG_DOMAIN_VALIDATION_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "domain/limits.h"
+#include "factlog/v1/service.pb.h"
+
+// Field validation. Every function returns OK or INVALID_ARGUMENT whose
+// message starts with the field path and says why, e.g.
+//   "claim_id: must match [a-z0-9][a-z0-9-]{0,63}, got \"Bad Id\"".
+// Validation looks only at the request; rules that depend on stored state
+// (existence, versions, retraction) live in the decider.
+namespace factlog::domain {
+
+// Earliest and latest instants accepted for asserted_at/observed_at and due_at.
+absl::Time EarliestTimestamp();  // 1800-01-01T00:00:00Z
+absl::Time LatestDueTime();      // 2200-01-01T00:00:00Z
+// asserted_at and observed_at may not lie further than this after `now`.
+inline constexpr absl::Duration kMaxClockSkew = absl::Hours(24);
+
+absl::Status ValidateSlug(absl::string_view field, absl::string_view value,
+                          const Limits& limits);
+absl::Status ValidateText(absl::string_view field, absl::string_view value,
+                          size_t max_bytes, bool required);
+absl::Status ValidateUrl(absl::string_view field, absl::string_view value,
+                         const Limits& limits);
+absl::Status ValidateSource(absl::string_view field, const v1::Source& source,
+                            bool name_required, const Limits& limits);
+absl::Status ValidateTags(absl::string_view field,
+                          const google::protobuf::RepeatedPtrField<std::string>& tags,
+                          const Limits& limits);
+absl::Status ValidateRequestId(absl::string_view value, const Limits& limits);
+// A past-or-present instant: [EarliestTimestamp, now + kMaxClockSkew].
+absl::Status ValidatePastTime(absl::string_view field,
+                              const google::protobuf::Timestamp& ts,
+                              absl::Time now);
+// A due date: [EarliestTimestamp, LatestDueTime].
+absl::Status ValidateDueTime(absl::string_view field,
+                             const google::protobuf::Timestamp& ts);
+
+// Whole-request checks: every field of the request, no stored state.
+absl::Status ValidateRecordClaim(const v1::RecordClaimRequest& req,
+                                 absl::Time now, const Limits& limits);
+absl::Status ValidateAddEvidence(const v1::AddEvidenceRequest& req,
+                                 absl::Time now, const Limits& limits);
+absl::Status ValidateWithdrawEvidence(const v1::WithdrawEvidenceRequest& req,
+                                      const Limits& limits);
+absl::Status ValidateIssueVerdict(const v1::IssueVerdictRequest& req,
+                                  const Limits& limits);
+absl::Status ValidateCorrectClaim(const v1::CorrectClaimRequest& req,
+                                  const Limits& limits);
+absl::Status ValidateRetractClaim(const v1::RetractClaimRequest& req,
+                                  const Limits& limits);
+absl::Status ValidateLinkClaims(const v1::LinkClaimsRequest& req,
+                                const Limits& limits);
+
+// The request_id carried by any command ("" when none).
+const std::string& RequestIdOf(const v1::Command& command);
+// The claim a command targets ("" for RecordClaim without a claim_id).
+const std::string& ClaimIdOf(const v1::Command& command);
+
+}  // namespace factlog::domain
+
+#endif  // FACTLOG_DOMAIN_VALIDATION_H_
