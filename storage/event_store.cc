@@ -1,0 +1,643 @@
+#include "storage/event_store.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "domain/evolve.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "storage/keys.h"
+
+namespace factlog::storage {
+namespace {
+
+using rocksdb::ColumnFamilyHandle;
+
+constexpr const char* kFamilies[] = {
+    "default",  // rocksdb::kDefaultColumnFamilyName
+    "events",
+    "claim_events",
+    "claims",
+    "by_status",
+    "by_subject",
+    "by_claimant",
+    "by_tag",
+    "requests",
+    "meta",
+};
+enum Family {
+  kDefault,
+  kEvents,
+  kClaimEvents,
+  kClaims,
+  kByStatus,
+  kBySubject,
+  kByClaimant,
+  kByTag,
+  kRequests,
+  kMeta,
+  kFamilyCount
+};
+static_assert(sizeof(kFamilies) / sizeof(kFamilies[0]) == kFamilyCount);
+
+constexpr ClaimIndex kAllIndexes[] = {ClaimIndex::kStatus, ClaimIndex::kSubject,
+                                      ClaimIndex::kClaimant, ClaimIndex::kTag};
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string message = absl::StrCat(context, ": ", s.ToString());
+  if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
+    return absl::FailedPreconditionError(message);
+  }
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() ||
+      s.IsNoSpace()) {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
+
+template <typename Message>
+absl::Status Parse(absl::string_view bytes, Message* out,
+                   absl::string_view what) {
+  if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("cannot parse stored ", what));
+  }
+  return absl::OkStatus();
+}
+
+rocksdb::Slice ToSlice(absl::string_view s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+absl::string_view ToView(const rocksdb::Slice& s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+rocksdb::ColumnFamilyOptions FamilyOptions(
+    const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  // Explicit rather than relying on 7.8's defaults.
+  cf.level_compaction_dynamic_level_bytes = true;
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.bottommost_compression = rocksdb::kZSTD;
+  cf.write_buffer_size = 32 << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+// Replays events into views ordered by claim_id.
+using ViewMap = std::map<std::string, v1::ClaimView>;
+
+}  // namespace
+
+struct EventStore::Handles {
+  std::vector<ColumnFamilyHandle*> h;
+  ColumnFamilyHandle* operator[](int family) const { return h[family]; }
+};
+
+std::vector<std::string> IndexValues(ClaimIndex index,
+                                     const v1::ClaimView& view) {
+  switch (index) {
+    case ClaimIndex::kStatus:
+      return {v1::ClaimStatus_Name(view.status())};
+    case ClaimIndex::kSubject:
+      if (view.subject().empty()) return {};
+      return {view.subject()};
+    case ClaimIndex::kClaimant:
+      return {view.claimant()};
+    case ClaimIndex::kTag:
+      return {view.tags().begin(), view.tags().end()};
+  }
+  return {};
+}
+
+namespace {
+
+// Adds the index puts and deletes that move `before` to `after`.
+void UpdateIndexes(rocksdb::WriteBatch* wb, ClaimIndex index,
+                   ColumnFamilyHandle* cf, const v1::ClaimView* before,
+                   const v1::ClaimView& after) {
+  const std::vector<std::string> old_values =
+      before ? IndexValues(index, *before) : std::vector<std::string>{};
+  const std::vector<std::string> new_values = IndexValues(index, after);
+  for (const std::string& v : old_values) {
+    if (std::find(new_values.begin(), new_values.end(), v) == new_values.end()) {
+      wb->Delete(cf, keys::IndexKey(v, after.claim_id()));
+    }
+  }
+  for (const std::string& v : new_values) {
+    if (std::find(old_values.begin(), old_values.end(), v) == old_values.end()) {
+      wb->Put(cf, keys::IndexKey(v, after.claim_id()), rocksdb::Slice());
+    }
+  }
+}
+
+// The full key range of a column family whose keys never start with 0xff.
+const std::string& RangeEnd() {
+  static const std::string* const end = new std::string(9, '\xff');
+  return *end;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
+    const std::string& dir, const StoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "cannot create data dir %s: %s", dir, ec.message()));
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.keep_log_file_num = 5;
+  db_options.paranoid_checks = true;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kFamilies) {
+    descriptors.emplace_back(name, FamilyOptions(cache));
+  }
+  auto handles = std::make_unique<Handles>();
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, dir, descriptors, &handles->h, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "data dir %s is locked: is another factlogd using it? (%s)", dir,
+          s.ToString()));
+    }
+    return FromRocks(s, absl::StrCat("cannot open data dir ", dir));
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto close = [&] {
+    for (ColumnFamilyHandle* h : handles->h) db->DestroyColumnFamilyHandle(h);
+    handles->h.clear();
+  };
+
+  // Schema version and the log's end, cross-checked against the meta record.
+  std::string value;
+  s = db->Get(rocksdb::ReadOptions(), (*handles)[kMeta], keys::kSchemaVersion,
+              &value);
+  uint64_t last_key = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), (*handles)[kEvents]));
+    it->SeekToLast();
+    if (it->Valid()) last_key = keys::DecodeU64(ToView(it->key())).value_or(0);
+    if (!it->status().ok()) {
+      close();
+      return FromRocks(it->status(), "reading the event log");
+    }
+  }
+  if (s.IsNotFound()) {
+    if (last_key != 0) {
+      close();
+      return absl::DataLossError(
+          absl::StrCat("data dir ", dir, " has events but no schema_version"));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db->Put(wo, (*handles)[kMeta], keys::kSchemaVersion,
+                keys::EncodeU64(keys::kCurrentSchemaVersion));
+    if (!s.ok()) {
+      close();
+      return FromRocks(s, "writing schema_version");
+    }
+  } else if (!s.ok()) {
+    close();
+    return FromRocks(s, "reading schema_version");
+  } else if (keys::DecodeU64(value) != keys::kCurrentSchemaVersion) {
+    close();
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "data dir %s has schema version %d; this factlogd reads version %d",
+        dir, keys::DecodeU64(value).value_or(0), keys::kCurrentSchemaVersion));
+  }
+
+  uint64_t last_position = 0, projection_position = 0;
+  if (db->Get(rocksdb::ReadOptions(), (*handles)[kMeta], keys::kLastPosition,
+              &value)
+          .ok()) {
+    last_position = keys::DecodeU64(value).value_or(0);
+  }
+  if (db->Get(rocksdb::ReadOptions(), (*handles)[kMeta],
+              keys::kProjectionPosition, &value)
+          .ok()) {
+    projection_position = keys::DecodeU64(value).value_or(0);
+  }
+  if (last_position != last_key) {
+    close();
+    return absl::DataLossError(absl::StrFormat(
+        "data dir %s: meta last_position %d but the last event is %d", dir,
+        last_position, last_key));
+  }
+
+  std::unique_ptr<EventStore> store(new EventStore(
+      std::move(db), std::move(handles), options, last_position));
+  if (projection_position != last_position) {
+    if (!options.repair_projections_on_open) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "projections are at position %d but the log at %d; run factlogd "
+          "--rebuild",
+          projection_position, last_position));
+    }
+    absl::StatusOr<RebuildStats> rebuilt = store->RebuildProjections();
+    if (!rebuilt.ok()) return rebuilt.status();
+  }
+  return store;
+}
+
+EventStore::EventStore(std::unique_ptr<rocksdb::DB> db,
+                       std::unique_ptr<Handles> cfs, StoreOptions options,
+                       uint64_t last_position)
+    : db_(std::move(db)),
+      cf_(std::move(cfs)),
+      options_(options),
+      last_position_(last_position) {}
+
+EventStore::~EventStore() {
+  if (options_.sync) db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
+  for (ColumnFamilyHandle* h : cf_->h) db_->DestroyColumnFamilyHandle(h);
+  cf_->h.clear();
+  db_->Close().PermitUncheckedError();
+}
+
+ColumnFamilyHandle* EventStore::IndexFamily(ClaimIndex index) const {
+  switch (index) {
+    case ClaimIndex::kStatus:
+      return (*cf_)[kByStatus];
+    case ClaimIndex::kSubject:
+      return (*cf_)[kBySubject];
+    case ClaimIndex::kClaimant:
+      return (*cf_)[kByClaimant];
+    case ClaimIndex::kTag:
+      return (*cf_)[kByTag];
+  }
+  return nullptr;
+}
+
+absl::Status EventStore::Commit(const CommitBatch& batch) {
+  const uint64_t first = LastPosition() + 1;
+  uint64_t next = first;
+  rocksdb::WriteBatch wb;
+  std::string bytes;
+  for (const v1::Event& e : batch.events) {
+    if (e.position() != next) {
+      return absl::InternalError(absl::StrFormat(
+          "commit: event position %d, expected %d", e.position(), next));
+    }
+    ++next;
+    e.SerializeToString(&bytes);
+    wb.Put((*cf_)[kEvents], keys::EventKey(e.position()), bytes);
+    wb.Put((*cf_)[kClaimEvents], keys::ClaimEventKey(e.claim_id(), e.version()),
+           keys::EncodeU64(e.position()));
+  }
+  for (const ClaimUpdate& u : batch.claims) {
+    u.after.SerializeToString(&bytes);
+    wb.Put((*cf_)[kClaims], u.after.claim_id(), bytes);
+    const v1::ClaimView* before = u.before ? &*u.before : nullptr;
+    for (ClaimIndex index : kAllIndexes) {
+      UpdateIndexes(&wb, index, IndexFamily(index), before, u.after);
+    }
+  }
+  for (const auto& [request_id, record] : batch.requests) {
+    record.SerializeToString(&bytes);
+    wb.Put((*cf_)[kRequests], request_id, bytes);
+  }
+  const uint64_t last = next - 1;
+  wb.Put((*cf_)[kMeta], keys::kLastPosition, keys::EncodeU64(last));
+  wb.Put((*cf_)[kMeta], keys::kProjectionPosition, keys::EncodeU64(last));
+
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  if (auto s = FromRocks(db_->Write(wo, &wb), "commit"); !s.ok()) return s;
+  last_position_.store(last, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::ClaimView>> EventStore::GetClaim(
+    absl::string_view claim_id) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), (*cf_)[kClaims],
+                               ToSlice(claim_id), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (auto st = FromRocks(s, "reading claim"); !st.ok()) return st;
+  v1::ClaimView view;
+  if (auto st = Parse(ToView(value), &view, "claim"); !st.ok()) return st;
+  return view;
+}
+
+absl::StatusOr<std::optional<v1::RequestRecord>> EventStore::GetRequest(
+    absl::string_view request_id) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), (*cf_)[kRequests],
+                               ToSlice(request_id), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (auto st = FromRocks(s, "reading request"); !st.ok()) return st;
+  v1::RequestRecord record;
+  if (auto st = Parse(ToView(value), &record, "request"); !st.ok()) return st;
+  return record;
+}
+
+absl::Status EventStore::ReadEvents(
+    uint64_t from_position,
+    const std::function<bool(const v1::Event&)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, (*cf_)[kEvents]));
+  v1::Event event;
+  for (it->Seek(keys::EventKey(std::max<uint64_t>(from_position, 1)));
+       it->Valid(); it->Next()) {
+    if (auto s = Parse(ToView(it->value()), &event, "event"); !s.ok()) return s;
+    if (!fn(event)) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "reading events");
+}
+
+absl::Status EventStore::ReadClaimEvents(
+    absl::string_view claim_id, uint64_t from_version,
+    const std::function<bool(const v1::Event&)>& fn) const {
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  const std::string prefix = keys::ClaimEventPrefix(claim_id);
+  absl::Status status;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(ro, (*cf_)[kClaimEvents]));
+    v1::Event event;
+    std::string bytes;
+    for (it->Seek(keys::ClaimEventKey(claim_id, from_version));
+         it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const std::optional<uint64_t> position = keys::DecodeU64(ToView(it->value()));
+      if (!position) {
+        status = absl::DataLossError("claim_events: bad position value");
+        break;
+      }
+      status = FromRocks(
+          db_->Get(ro, (*cf_)[kEvents], keys::EventKey(*position), &bytes),
+          absl::StrCat("reading event ", *position));
+      if (status.ok()) status = Parse(bytes, &event, "event");
+      if (!status.ok() || !fn(event)) break;
+    }
+    if (status.ok()) status = FromRocks(it->status(), "reading claim events");
+  }
+  db_->ReleaseSnapshot(snapshot);
+  return status;
+}
+
+absl::Status EventStore::ScanClaims(
+    absl::string_view start_after,
+    const std::function<bool(const v1::ClaimView&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), (*cf_)[kClaims]));
+  v1::ClaimView view;
+  for (it->Seek(ToSlice(start_after)); it->Valid(); it->Next()) {
+    if (!start_after.empty() && ToView(it->key()) == start_after) continue;
+    if (auto s = Parse(ToView(it->value()), &view, "claim"); !s.ok()) return s;
+    if (!fn(view)) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "scanning claims");
+}
+
+absl::Status EventStore::ScanIndex(
+    ClaimIndex index, absl::string_view value, absl::string_view start_after,
+    const std::function<bool(absl::string_view claim_id)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), IndexFamily(index)));
+  const std::string prefix = keys::IndexPrefix(value);
+  const std::string start = keys::IndexKey(value, start_after);
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    if (!start_after.empty() && ToView(it->key()) == start) continue;
+    if (!fn(keys::IndexClaimId(ToView(it->key())))) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "scanning index");
+}
+
+absl::Status EventStore::ScanIndexValues(
+    ClaimIndex index, absl::string_view start_after,
+    const std::function<bool(absl::string_view value,
+                             const std::vector<std::string>& claim_ids)>& fn)
+    const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), IndexFamily(index)));
+  std::string current;
+  std::vector<std::string> ids;
+  it->Seek(start_after.empty() ? std::string()
+                               : keys::IndexKey(start_after, RangeEnd()));
+  for (; it->Valid(); it->Next()) {
+    const absl::string_view key = ToView(it->key());
+    const absl::string_view value = keys::IndexValue(key);
+    if (!ids.empty() && value != current) {
+      if (!fn(current, ids)) return absl::OkStatus();
+      ids.clear();
+    }
+    current = std::string(value);
+    ids.emplace_back(keys::IndexClaimId(key));
+  }
+  if (auto s = FromRocks(it->status(), "scanning index"); !s.ok()) return s;
+  if (!ids.empty()) fn(current, ids);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
+  RebuildStats stats;
+  const uint64_t last = LastPosition();
+  rocksdb::WriteOptions wo;
+  {
+    // Mark projections as stale first, so an interrupted rebuild is redone
+    // on the next open.
+    rocksdb::WriteBatch wb;
+    wb.Put((*cf_)[kMeta], keys::kProjectionPosition, keys::EncodeU64(0));
+    for (int family : {kClaimEvents, kClaims, kByStatus, kBySubject,
+                       kByClaimant, kByTag}) {
+      wb.DeleteRange((*cf_)[family], "", RangeEnd());
+    }
+    wo.sync = true;
+    if (auto s = FromRocks(db_->Write(wo, &wb), "rebuild: clearing"); !s.ok()) {
+      return s;
+    }
+  }
+
+  ViewMap views;
+  {
+    // The per-claim event index is rebuilt in the same pass.
+    rocksdb::WriteBatch wb;
+    wo.sync = false;
+    absl::Status write_status;
+    absl::Status read_status = ReadEvents(1, [&](const v1::Event& e) {
+      domain::Evolve(e, &views[e.claim_id()]);
+      ++stats.events_replayed;
+      wb.Put((*cf_)[kClaimEvents],
+             keys::ClaimEventKey(e.claim_id(), e.version()),
+             keys::EncodeU64(e.position()));
+      if (wb.Count() >= 10000) {
+        write_status = FromRocks(db_->Write(wo, &wb), "rebuild: claim_events");
+        wb.Clear();
+      }
+      return write_status.ok();
+    });
+    if (!read_status.ok()) return read_status;
+    if (!write_status.ok()) return write_status;
+    if (auto s = FromRocks(db_->Write(wo, &wb), "rebuild: claim_events");
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  rocksdb::WriteBatch wb;
+  std::string bytes;
+  for (const auto& [claim_id, view] : views) {
+    view.SerializeToString(&bytes);
+    wb.Put((*cf_)[kClaims], claim_id, bytes);
+    for (ClaimIndex index : kAllIndexes) {
+      UpdateIndexes(&wb, index, IndexFamily(index), nullptr, view);
+    }
+    ++stats.claims_written;
+    if (wb.Count() >= 10000) {
+      if (auto s = FromRocks(db_->Write(wo, &wb), "rebuild: claims"); !s.ok()) {
+        return s;
+      }
+      wb.Clear();
+    }
+  }
+  wb.Put((*cf_)[kMeta], keys::kProjectionPosition, keys::EncodeU64(last));
+  wo.sync = true;
+  if (auto s = FromRocks(db_->Write(wo, &wb), "rebuild: finishing"); !s.ok()) {
+    return s;
+  }
+  return stats;
+}
+
+absl::StatusOr<VerifyReport> EventStore::VerifyProjections() const {
+  VerifyReport report;
+  ViewMap expected;
+  std::map<std::string, uint64_t> expected_claim_events;
+  absl::Status s = ReadEvents(1, [&](const v1::Event& e) {
+    domain::Evolve(e, &expected[e.claim_id()]);
+    expected_claim_events[keys::ClaimEventKey(e.claim_id(), e.version())] =
+        e.position();
+    ++report.events_replayed;
+    return true;
+  });
+  if (!s.ok()) return s;
+  constexpr size_t kMaxReported = 100;
+  auto mismatch = [&](std::string line) {
+    if (report.mismatches.size() < kMaxReported) {
+      report.mismatches.push_back(std::move(line));
+    } else if (report.mismatches.size() == kMaxReported) {
+      report.mismatches.push_back("... more mismatches not shown");
+    }
+  };
+
+  // Projections.
+  std::set<std::string> seen;
+  s = ScanClaims("", [&](const v1::ClaimView& stored) {
+    ++report.claims_checked;
+    seen.insert(stored.claim_id());
+    auto it = expected.find(stored.claim_id());
+    if (it == expected.end()) {
+      mismatch(absl::StrCat("claims: \"", stored.claim_id(),
+                            "\" is stored but has no events"));
+      return true;
+    }
+    std::string diff;
+    google::protobuf::util::MessageDifferencer differ;
+    differ.ReportDifferencesToString(&diff);
+    if (!differ.Compare(it->second, stored)) {
+      mismatch(absl::StrCat("claims: \"", stored.claim_id(),
+                            "\" differs from replay (replayed -> stored): ",
+                            diff));
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (const auto& [claim_id, view] : expected) {
+    if (!seen.count(claim_id)) {
+      mismatch(absl::StrCat("claims: \"", claim_id,
+                            "\" has events but no stored projection"));
+    }
+  }
+
+  // Secondary indexes.
+  for (ClaimIndex index : kAllIndexes) {
+    std::set<std::string> want;
+    for (const auto& [claim_id, view] : expected) {
+      for (const std::string& v : IndexValues(index, view)) {
+        want.insert(keys::IndexKey(v, claim_id));
+      }
+    }
+    const std::string name = IndexFamily(index)->GetName();
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), IndexFamily(index)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key(ToView(it->key()));
+      if (want.erase(key) == 0) {
+        mismatch(absl::StrCat(name, ": unexpected entry \"",
+                              keys::IndexValue(key), "\" -> \"",
+                              keys::IndexClaimId(key), "\""));
+      }
+    }
+    if (auto st = FromRocks(it->status(), "verify"); !st.ok()) return st;
+    for (const std::string& key : want) {
+      mismatch(absl::StrCat(name, ": missing entry \"", keys::IndexValue(key),
+                            "\" -> \"", keys::IndexClaimId(key), "\""));
+    }
+  }
+
+  // Per-claim event index.
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), (*cf_)[kClaimEvents]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string key(ToView(it->key()));
+    auto want = expected_claim_events.find(key);
+    const std::optional<uint64_t> got = keys::DecodeU64(ToView(it->value()));
+    if (want == expected_claim_events.end() || got != want->second) {
+      mismatch(absl::StrCat("claim_events: entry for \"",
+                            keys::IndexValue(key), "\" points at position ",
+                            got.value_or(0)));
+    } else {
+      expected_claim_events.erase(want);
+    }
+  }
+  if (auto st = FromRocks(it->status(), "verify"); !st.ok()) return st;
+  for (const auto& [key, position] : expected_claim_events) {
+    mismatch(absl::StrCat("claim_events: missing entry for \"",
+                          keys::IndexValue(key), "\" at position ", position));
+  }
+  return report;
+}
+
+uint64_t EventStore::ApproximateDiskBytes() const {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(db_->GetName(), ec)) {
+    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
+  }
+  return total;
+}
+
+}  // namespace factlog::storage

@@ -1,0 +1,171 @@
+#ifndef FACTLOG_STORAGE_EVENT_STORE_H_
+#define FACTLOG_STORAGE_EVENT_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "factlog/v1/events.pb.h"
+#include "factlog/v1/storage.pb.h"
+#include "factlog/v1/views.pb.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace factlog::storage {
+
+struct StoreOptions {
+  // fsync every commit. Only tests and benchmarks that measure the
+  // difference turn this off; acknowledged data is then not crash-safe.
+  bool sync = true;
+  size_t block_cache_bytes = 64 << 20;
+  // Run a projection rebuild on open when the stored projections are behind
+  // the log (an interrupted --rebuild). When false, Open fails instead.
+  bool repair_projections_on_open = true;
+};
+
+// The projection of one claim touched by a commit: its state before the
+// commit (nullopt for a new claim) and after. `before` lets the store remove
+// index entries that no longer hold.
+struct ClaimUpdate {
+  std::optional<v1::ClaimView> before;
+  v1::ClaimView after;
+};
+
+// Everything one command batch writes, committed atomically.
+struct CommitBatch {
+  // Positions must be LastPosition()+1, +2, ... in order.
+  std::vector<v1::Event> events;
+  std::vector<ClaimUpdate> claims;
+  std::vector<std::pair<std::string, v1::RequestRecord>> requests;
+};
+
+// Index a claim list can be driven by.
+enum class ClaimIndex { kStatus, kSubject, kClaimant, kTag };
+
+struct VerifyReport {
+  uint64_t events_replayed = 0;
+  uint64_t claims_checked = 0;
+  // One line per difference: "claim X: stored ... replayed ..." etc.
+  std::vector<std::string> mismatches;
+  bool ok() const { return mismatches.empty(); }
+};
+
+struct RebuildStats {
+  uint64_t events_replayed = 0;
+  uint64_t claims_written = 0;
+};
+
+// EventStore is the durable event log plus the projections derived from it,
+// in one RocksDB database (column families as in storage/keys.h).
+//
+// Commit is atomic and, with StoreOptions::sync, durable when it returns OK:
+// events, per-claim index, projections, secondary indexes, request records
+// and last_position land in one WriteBatch, so projections never run ahead
+// of or behind the log. Only one thread may call Commit at a time (the
+// server's writer). Every other method is safe to call concurrently with
+// Commit and with each other; reads see whole commits only.
+//
+// Errors: FAILED_PRECONDITION when the directory is locked by another
+// process or holds an incompatible schema; DATA_LOSS when the stored data is
+// inconsistent; UNAVAILABLE/INTERNAL for I/O errors, with RocksDB's message.
+class EventStore {
+ public:
+  // Opens (creating if missing) the store in `dir`.
+  static absl::StatusOr<std::unique_ptr<EventStore>> Open(
+      const std::string& dir, const StoreOptions& options = {});
+
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+  ~EventStore();
+
+  // Position of the last committed event; 0 when the log is empty.
+  uint64_t LastPosition() const {
+    return last_position_.load(std::memory_order_acquire);
+  }
+
+  // Appends `batch`. On error nothing of it is stored and LastPosition() is
+  // unchanged.
+  absl::Status Commit(const CommitBatch& batch);
+
+  // The current projection of `claim_id`, or nullopt when there is none.
+  absl::StatusOr<std::optional<v1::ClaimView>> GetClaim(
+      absl::string_view claim_id) const;
+
+  // The record of an applied request, or nullopt.
+  absl::StatusOr<std::optional<v1::RequestRecord>> GetRequest(
+      absl::string_view request_id) const;
+
+  // Calls `fn` for each event with position >= from_position, in order,
+  // until it returns false or the snapshot taken at the call ends.
+  absl::Status ReadEvents(
+      uint64_t from_position,
+      const std::function<bool(const v1::Event&)>& fn) const;
+
+  // Calls `fn` for the events of one claim with version >= from_version, in
+  // version order, until it returns false.
+  absl::Status ReadClaimEvents(
+      absl::string_view claim_id, uint64_t from_version,
+      const std::function<bool(const v1::Event&)>& fn) const;
+
+  // Calls `fn` for the claims in claim_id order after `start_after` ("" =
+  // from the first), until it returns false.
+  absl::Status ScanClaims(
+      absl::string_view start_after,
+      const std::function<bool(const v1::ClaimView&)>& fn) const;
+
+  // Calls `fn` with the ids of claims whose `index` field equals `value`,
+  // in claim_id order after `start_after`, until it returns false.
+  absl::Status ScanIndex(
+      ClaimIndex index, absl::string_view value, absl::string_view start_after,
+      const std::function<bool(absl::string_view claim_id)>& fn) const;
+
+  // Calls `fn` with each distinct value of `index` after `start_after` and
+  // the claim ids under it, until it returns false.
+  absl::Status ScanIndexValues(
+      ClaimIndex index, absl::string_view start_after,
+      const std::function<bool(absl::string_view value,
+                               const std::vector<std::string>& claim_ids)>& fn)
+      const;
+
+  // Drops every projection and index and replays the whole log. Must not run
+  // concurrently with Commit.
+  absl::StatusOr<RebuildStats> RebuildProjections();
+
+  // Replays the log in memory and compares with the stored projections and
+  // indexes. Safe to run concurrently with Commit only when quiescent;
+  // mismatches are reported, never repaired.
+  absl::StatusOr<VerifyReport> VerifyProjections() const;
+
+  // Approximate bytes on disk (SST files plus WAL).
+  uint64_t ApproximateDiskBytes() const;
+
+ private:
+  struct Handles;
+  EventStore(std::unique_ptr<rocksdb::DB> db, std::unique_ptr<Handles> cfs,
+             StoreOptions options, uint64_t last_position);
+
+  rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<Handles> cf_;
+  const StoreOptions options_;
+  std::atomic<uint64_t> last_position_;
+};
+
+// The index entries a claim view belongs to, per index.
+std::vector<std::string> IndexValues(ClaimIndex index,
+                                     const v1::ClaimView& view);
+
+}  // namespace factlog::storage
+
+#endif  // FACTLOG_STORAGE_EVENT_STORE_H_

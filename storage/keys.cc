@@ -1,0 +1,49 @@
+#include "storage/keys.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace factlog::storage::keys {
+
+std::string EncodeU64(uint64_t value) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(value & 0xff);
+    value >>= 8;
+  }
+  return out;
+}
+
+std::optional<uint64_t> DecodeU64(absl::string_view bytes) {
+  if (bytes.size() != 8) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : bytes) value = (value << 8) | static_cast<unsigned char>(c);
+  return value;
+}
+
+std::string ClaimEventPrefix(absl::string_view claim_id) {
+  return absl::StrCat(claim_id, absl::string_view("\0", 1));
+}
+
+std::string ClaimEventKey(absl::string_view claim_id, uint64_t version) {
+  return absl::StrCat(ClaimEventPrefix(claim_id), EncodeU64(version));
+}
+
+std::string IndexPrefix(absl::string_view value) {
+  return absl::StrCat(value, absl::string_view("\0", 1));
+}
+
+std::string IndexKey(absl::string_view value, absl::string_view claim_id) {
+  return absl::StrCat(IndexPrefix(value), claim_id);
+}
+
+absl::string_view IndexClaimId(absl::string_view key) {
+  const size_t sep = key.find('\0');
+  return sep == absl::string_view::npos ? absl::string_view()
+                                        : key.substr(sep + 1);
+}
+
+absl::string_view IndexValue(absl::string_view key) {
+  return key.substr(0, key.find('\0'));
+}
+
+}  // namespace factlog::storage::keys

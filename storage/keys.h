@@ -1,0 +1,54 @@
+#ifndef FACTLOG_STORAGE_KEYS_H_
+#define FACTLOG_STORAGE_KEYS_H_
+
+// The only place RocksDB keys are encoded. Integers are big-endian so that
+// byte order equals numeric order; composite keys separate a text part from
+// what follows with 0x00, which validated text never contains.
+//
+//   cf            key                                   value
+//   events        position (u64 BE)                     Event
+//   claim_events  claim_id 0x00 version (u64 BE)        position (u64 BE)
+//   claims        claim_id                              ClaimView
+//   by_status     STATUS_NAME 0x00 claim_id             (empty)
+//   by_subject    subject 0x00 claim_id                 (empty)
+//   by_claimant   claimant 0x00 claim_id                (empty)
+//   by_tag        tag 0x00 claim_id                     (empty)
+//   requests      request_id                            RequestRecord
+//   meta          "last_position" | "projection_position" | "schema_version"
+//                                                       u64 BE
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace factlog::storage::keys {
+
+inline constexpr char kLastPosition[] = "last_position";
+inline constexpr char kProjectionPosition[] = "projection_position";
+inline constexpr char kSchemaVersion[] = "schema_version";
+inline constexpr uint64_t kCurrentSchemaVersion = 1;
+
+std::string EncodeU64(uint64_t value);
+// Decodes exactly 8 big-endian bytes; nullopt for any other size.
+std::optional<uint64_t> DecodeU64(absl::string_view bytes);
+
+inline std::string EventKey(uint64_t position) { return EncodeU64(position); }
+
+std::string ClaimEventKey(absl::string_view claim_id, uint64_t version);
+// The prefix every claim_events key of `claim_id` starts with.
+std::string ClaimEventPrefix(absl::string_view claim_id);
+
+// Secondary index entry: value 0x00 claim_id.
+std::string IndexKey(absl::string_view value, absl::string_view claim_id);
+// The prefix of every index entry for `value`.
+std::string IndexPrefix(absl::string_view value);
+// The claim_id part of an index key.
+absl::string_view IndexClaimId(absl::string_view key);
+// The value part of an index key.
+absl::string_view IndexValue(absl::string_view key);
+
+}  // namespace factlog::storage::keys
+
+#endif  // FACTLOG_STORAGE_KEYS_H_
