@@ -281,8 +281,8 @@ absl::StatusOr<Decision> DecideRetract(const v1::RetractClaimRequest& req,
     return s;
   }
   if (view.retracted()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "claim \"%s\" is already retracted", view.claim_id()));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("claim \"%s\" is already retracted", view.claim_id()));
   }
   Decision d;
   d.claim_id = view.claim_id();

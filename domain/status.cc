@@ -32,6 +32,10 @@ v1::ClaimStatus EffectiveStatus(const v1::ClaimView& view, absl::Time now) {
   return stored;
 }
 
+void PresentAt(absl::Time now, v1::ClaimView* view) {
+  view->set_status(EffectiveStatus(*view, now));
+}
+
 std::string SourceKey(absl::string_view name) {
   return absl::AsciiStrToLower(absl::StripAsciiWhitespace(name));
 }

@@ -22,6 +22,10 @@ v1::ClaimStatus StoredStatus(const v1::ClaimView& view);
 // evidence, is OVERDUE.
 v1::ClaimStatus EffectiveStatus(const v1::ClaimView& view, absl::Time now);
 
+// Sets view->status to EffectiveStatus(*view, now): what every read path
+// returns to clients.
+void PresentAt(absl::Time now, v1::ClaimView* view);
+
 // Recomputes view->supporting_sources and view->refuting_sources from the
 // evidence not withdrawn (distinct source names, case-insensitively, in order
 // of first appearance), then view->status via StoredStatus.

@@ -50,8 +50,7 @@ size_t FindInvalidUtf8(absl::string_view s) {
       if ((cc & 0xC0) != 0x80) return i;
       cp = (cp << 6) | (cc & 0x3F);
     }
-    const bool overlong = (len == 2 && cp < 0x80) ||
-                          (len == 3 && cp < 0x800) ||
+    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
                           (len == 4 && cp < 0x10000);
     if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
     i += len;
@@ -128,9 +127,9 @@ absl::Status ValidateSlug(absl::string_view field, absl::string_view value,
     ok = absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-';
   }
   if (!ok) {
-    return Invalid(field, absl::StrFormat(
-                              "must match [a-z0-9][a-z0-9-]{0,%d}, got %s",
-                              limits.max_slug_bytes - 1, Quote(value)));
+    return Invalid(field,
+                   absl::StrFormat("must match [a-z0-9][a-z0-9-]{0,%d}, got %s",
+                                   limits.max_slug_bytes - 1, Quote(value)));
   }
   return absl::OkStatus();
 }
@@ -154,16 +153,18 @@ absl::Status ValidateUrl(absl::string_view field, absl::string_view value,
   } else if (absl::StartsWith(lower, "http://")) {
     rest = value.substr(7);
   } else {
-    return Invalid(field, absl::StrCat("must be an http:// or https:// URL, got ",
-                                       Quote(value)));
+    return Invalid(
+        field,
+        absl::StrCat("must be an http:// or https:// URL, got ", Quote(value)));
   }
   const absl::string_view host = rest.substr(0, rest.find_first_of("/?#"));
   if (host.empty()) return Invalid(field, "URL has no host");
   for (char c : value) {
     const unsigned char u = c;
     if (u <= 0x20 || u >= 0x7F) {
-      return Invalid(field, "URL contains spaces or non-ASCII characters; "
-                            "percent-encode them");
+      return Invalid(field,
+                     "URL contains spaces or non-ASCII characters; "
+                     "percent-encode them");
     }
   }
   return absl::OkStatus();
@@ -206,8 +207,8 @@ absl::Status ValidateTags(
     }
     for (int j = 0; j < i; ++j) {
       if (tags[j] == tags[i]) {
-        return Invalid(item, absl::StrCat("duplicate of ", field, "[", j,
-                                          "] ", Quote(tags[i])));
+        return Invalid(item, absl::StrCat("duplicate of ", field, "[", j, "] ",
+                                          Quote(tags[i])));
       }
     }
   }
@@ -252,9 +253,9 @@ absl::Status ValidateDueTime(absl::string_view field,
   }
   const absl::Time t = FromProto(ts);
   if (t < EarliestTimestamp() || t >= LatestDueTime()) {
-    return Invalid(field, absl::StrCat("outside ", Rfc3339(EarliestTimestamp()),
-                                       " .. ", Rfc3339(LatestDueTime()),
-                                       ": ", Rfc3339(t)));
+    return Invalid(
+        field, absl::StrCat("outside ", Rfc3339(EarliestTimestamp()), " .. ",
+                            Rfc3339(LatestDueTime()), ": ", Rfc3339(t)));
   }
   return absl::OkStatus();
 }
@@ -269,7 +270,8 @@ absl::Status ValidateRecordClaim(const v1::RecordClaimRequest& req,
       !s.ok()) {
     return s;
   }
-  if (s = CheckName("claimant", req.claimant(), limits, true); !s.ok()) return s;
+  if (s = CheckName("claimant", req.claimant(), limits, true); !s.ok())
+    return s;
   if (s = ValidateSource("reported_by", req.reported_by(), false, limits);
       !s.ok()) {
     return s;
@@ -277,7 +279,8 @@ absl::Status ValidateRecordClaim(const v1::RecordClaimRequest& req,
   if (!req.subject().empty()) {
     if (s = ValidateSlug("subject", req.subject(), limits); !s.ok()) return s;
   }
-  if (req.kind() == v1::CLAIM_KIND_UNSPECIFIED || !v1::ClaimKind_IsValid(req.kind())) {
+  if (req.kind() == v1::CLAIM_KIND_UNSPECIFIED ||
+      !v1::ClaimKind_IsValid(req.kind())) {
     return Invalid("kind", "required: FACT, PROMISE, PREDICTION or STATISTIC");
   }
   if (req.has_asserted_at()) {
@@ -305,7 +308,8 @@ absl::Status ValidateAddEvidence(const v1::AddEvidenceRequest& req,
       return s;
     }
   }
-  if (req.stance() == v1::STANCE_UNSPECIFIED || !v1::Stance_IsValid(req.stance())) {
+  if (req.stance() == v1::STANCE_UNSPECIFIED ||
+      !v1::Stance_IsValid(req.stance())) {
     return Invalid("stance", "required: SUPPORTS, REFUTES or CONTEXT");
   }
   if (s = ValidateSource("source", req.source(), true, limits); !s.ok()) {
@@ -338,7 +342,8 @@ absl::Status ValidateIssueVerdict(const v1::IssueVerdictRequest& req,
                                   const Limits& limits) {
   absl::Status s;
   if (s = ValidateSlug("claim_id", req.claim_id(), limits); !s.ok()) return s;
-  if (req.rating() == v1::RATING_UNSPECIFIED || !v1::Rating_IsValid(req.rating())) {
+  if (req.rating() == v1::RATING_UNSPECIFIED ||
+      !v1::Rating_IsValid(req.rating())) {
     return Invalid("rating", "required");
   }
   if (s = ValidateText("summary", req.summary(), limits.max_note_bytes, true);
@@ -375,8 +380,9 @@ absl::Status ValidateCorrectClaim(const v1::CorrectClaimRequest& req,
   }
   if (!req.has_text() && !req.has_subject() && !req.has_tags() &&
       !req.has_due_at() && !req.clear_due_at()) {
-    return Invalid("text", "nothing to correct: give at least one of text, "
-                           "subject, tags, due_at, clear_due_at");
+    return Invalid("text",
+                   "nothing to correct: give at least one of text, "
+                   "subject, tags, due_at, clear_due_at");
   }
   if (s = CheckReason("reason", req.reason(), limits); !s.ok()) return s;
   return ValidateRequestId(req.request_id(), limits);
@@ -403,7 +409,8 @@ absl::Status ValidateLinkClaims(const v1::LinkClaimsRequest& req,
   }
   if (req.relation() == v1::LINK_RELATION_UNSPECIFIED ||
       !v1::LinkRelation_IsValid(req.relation())) {
-    return Invalid("relation", "required: REPEATS, CONTRADICTS, SUPPORTS or SAME_AS");
+    return Invalid("relation",
+                   "required: REPEATS, CONTRADICTS, SUPPORTS or SAME_AS");
   }
   return ValidateRequestId(req.request_id(), limits);
 }

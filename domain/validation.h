@@ -30,9 +30,10 @@ absl::Status ValidateUrl(absl::string_view field, absl::string_view value,
                          const Limits& limits);
 absl::Status ValidateSource(absl::string_view field, const v1::Source& source,
                             bool name_required, const Limits& limits);
-absl::Status ValidateTags(absl::string_view field,
-                          const google::protobuf::RepeatedPtrField<std::string>& tags,
-                          const Limits& limits);
+absl::Status ValidateTags(
+    absl::string_view field,
+    const google::protobuf::RepeatedPtrField<std::string>& tags,
+    const Limits& limits);
 absl::Status ValidateRequestId(absl::string_view value, const Limits& limits);
 // A past-or-present instant: [EarliestTimestamp, now + kMaxClockSkew].
 absl::Status ValidatePastTime(absl::string_view field,

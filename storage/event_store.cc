@@ -24,15 +24,8 @@ using rocksdb::ColumnFamilyHandle;
 
 constexpr const char* kFamilies[] = {
     "default",  // rocksdb::kDefaultColumnFamilyName
-    "events",
-    "claim_events",
-    "claims",
-    "by_status",
-    "by_subject",
-    "by_claimant",
-    "by_tag",
-    "requests",
-    "meta",
+    "events",      "claim_events", "claims",   "by_status", "by_subject",
+    "by_claimant", "by_tag",       "requests", "meta",
 };
 enum Family {
   kDefault,
@@ -136,12 +129,14 @@ void UpdateIndexes(rocksdb::WriteBatch* wb, ClaimIndex index,
       before ? IndexValues(index, *before) : std::vector<std::string>{};
   const std::vector<std::string> new_values = IndexValues(index, after);
   for (const std::string& v : old_values) {
-    if (std::find(new_values.begin(), new_values.end(), v) == new_values.end()) {
+    if (std::find(new_values.begin(), new_values.end(), v) ==
+        new_values.end()) {
       wb->Delete(cf, keys::IndexKey(v, after.claim_id()));
     }
   }
   for (const std::string& v : new_values) {
-    if (std::find(old_values.begin(), old_values.end(), v) == old_values.end()) {
+    if (std::find(old_values.begin(), old_values.end(), v) ==
+        old_values.end()) {
       wb->Put(cf, keys::IndexKey(v, after.claim_id()), rocksdb::Slice());
     }
   }
@@ -160,8 +155,8 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "cannot create data dir %s: %s", dir, ec.message()));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("cannot create data dir %s: %s", dir, ec.message()));
   }
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
@@ -390,7 +385,8 @@ absl::Status EventStore::ReadClaimEvents(
     std::string bytes;
     for (it->Seek(keys::ClaimEventKey(claim_id, from_version));
          it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      const std::optional<uint64_t> position = keys::DecodeU64(ToView(it->value()));
+      const std::optional<uint64_t> position =
+          keys::DecodeU64(ToView(it->value()));
       if (!position) {
         status = absl::DataLossError("claim_events: bad position value");
         break;
@@ -471,8 +467,8 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
     // on the next open.
     rocksdb::WriteBatch wb;
     wb.Put((*cf_)[kMeta], keys::kProjectionPosition, keys::EncodeU64(0));
-    for (int family : {kClaimEvents, kClaims, kByStatus, kBySubject,
-                       kByClaimant, kByTag}) {
+    for (int family :
+         {kClaimEvents, kClaims, kByStatus, kBySubject, kByClaimant, kByTag}) {
       wb.DeleteRange((*cf_)[family], "", RangeEnd());
     }
     wo.sync = true;
@@ -567,9 +563,9 @@ absl::StatusOr<VerifyReport> EventStore::VerifyProjections() const {
     google::protobuf::util::MessageDifferencer differ;
     differ.ReportDifferencesToString(&diff);
     if (!differ.Compare(it->second, stored)) {
-      mismatch(absl::StrCat("claims: \"", stored.claim_id(),
-                            "\" differs from replay (replayed -> stored): ",
-                            diff));
+      mismatch(
+          absl::StrCat("claims: \"", stored.claim_id(),
+                       "\" differs from replay (replayed -> stored): ", diff));
     }
     return true;
   });
@@ -615,9 +611,8 @@ absl::StatusOr<VerifyReport> EventStore::VerifyProjections() const {
     auto want = expected_claim_events.find(key);
     const std::optional<uint64_t> got = keys::DecodeU64(ToView(it->value()));
     if (want == expected_claim_events.end() || got != want->second) {
-      mismatch(absl::StrCat("claim_events: entry for \"",
-                            keys::IndexValue(key), "\" points at position ",
-                            got.value_or(0)));
+      mismatch(absl::StrCat("claim_events: entry for \"", keys::IndexValue(key),
+                            "\" points at position ", got.value_or(0)));
     } else {
       expected_claim_events.erase(want);
     }

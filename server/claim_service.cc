@@ -1,0 +1,207 @@
+#include "server/claim_service.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/grpc_status.h"
+
+namespace factlog::server {
+namespace {
+
+// Runs a query inline and finishes the reactor with its result.
+template <typename Response, typename Query>
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
+                                 Response* resp, Query query) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<Response> result = query();
+  if (result.ok()) *resp = *std::move(result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+class ImportReactor final : public grpc::ServerReadReactor<v1::Command> {
+ public:
+  ImportReactor(grpc::CallbackServerContext* ctx, Writer* writer,
+                std::string actor, v1::ImportResponse* resp)
+      : ctx_(ctx), writer_(writer), actor_(std::move(actor)), resp_(resp) {
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      pending_.push_back(std::move(incoming_));
+      incoming_.Clear();
+      if (pending_.size() < ClaimServiceImpl::kImportChunk) {
+        StartRead(&incoming_);
+        return;
+      }
+    } else if (ctx_->IsCancelled()) {
+      // The client gave up mid-stream: apply nothing more.
+      Finish(grpc::Status::CANCELLED);
+      return;
+    } else {
+      stream_done_ = true;
+    }
+    Flush();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Submits the pending chunk; reading resumes when it is durable. Only one
+  // chunk is in flight at a time, so commands apply in stream order.
+  void Flush() {
+    if (pending_.empty()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    std::vector<v1::Command> chunk = std::move(pending_);
+    pending_.clear();
+    writer_->SubmitSequence(
+        std::move(chunk), actor_, [this](SequenceResult result) {
+          for (const v1::CommandResponse& r : result.responses) {
+            if (r.deduplicated()) {
+              resp_->set_deduplicated(resp_->deduplicated() + 1);
+            } else {
+              resp_->set_applied(resp_->applied() + 1);
+              resp_->set_last_position(r.last_position());
+            }
+          }
+          if (!result.error.ok()) {
+            const uint64_t n = sent_ + result.failed_index + 1;
+            Finish(ToGrpcStatus(absl::Status(
+                result.error.code(),
+                absl::StrCat("command ", n, ": ", result.error.message()))));
+            return;
+          }
+          sent_ += result.responses.size();
+          if (stream_done_) {
+            Finish(grpc::Status::OK);
+          } else {
+            StartRead(&incoming_);
+          }
+        });
+  }
+
+  grpc::CallbackServerContext* const ctx_;
+  Writer* const writer_;
+  const std::string actor_;
+  v1::ImportResponse* const resp_;
+  v1::Command incoming_;
+  std::vector<v1::Command> pending_;
+  uint64_t sent_ = 0;  // commands applied or deduplicated so far
+  bool stream_done_ = false;
+};
+
+}  // namespace
+
+std::string ActorOf(const grpc::CallbackServerContext&) { return "anonymous"; }
+
+ClaimServiceImpl::ClaimServiceImpl(Writer* writer, const ClaimQueries* queries)
+    : writer_(writer), queries_(queries) {}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::Submit(
+    grpc::CallbackServerContext* ctx, v1::Command command,
+    v1::CommandResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  writer_->Submit(std::move(command), ActorOf(*ctx),
+                  [reactor, resp](absl::StatusOr<v1::CommandResponse> result) {
+                    if (result.ok()) *resp = *std::move(result);
+                    reactor->Finish(ToGrpcStatus(result.status()));
+                  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::RecordClaim(
+    grpc::CallbackServerContext* ctx, const v1::RecordClaimRequest* req,
+    v1::CommandResponse* resp) {
+  v1::Command command;
+  *command.mutable_record_claim() = *req;
+  return Submit(ctx, std::move(command), resp);
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::AddEvidence(
+    grpc::CallbackServerContext* ctx, const v1::AddEvidenceRequest* req,
+    v1::CommandResponse* resp) {
+  v1::Command command;
+  *command.mutable_add_evidence() = *req;
+  return Submit(ctx, std::move(command), resp);
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::WithdrawEvidence(
+    grpc::CallbackServerContext* ctx, const v1::WithdrawEvidenceRequest* req,
+    v1::CommandResponse* resp) {
+  v1::Command command;
+  *command.mutable_withdraw_evidence() = *req;
+  return Submit(ctx, std::move(command), resp);
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::IssueVerdict(
+    grpc::CallbackServerContext* ctx, const v1::IssueVerdictRequest* req,
+    v1::CommandResponse* resp) {
+  v1::Command command;
+  *command.mutable_issue_verdict() = *req;
+  return Submit(ctx, std::move(command), resp);
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::CorrectClaim(
+    grpc::CallbackServerContext* ctx, const v1::CorrectClaimRequest* req,
+    v1::CommandResponse* resp) {
+  v1::Command command;
+  *command.mutable_correct_claim() = *req;
+  return Submit(ctx, std::move(command), resp);
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::RetractClaim(
+    grpc::CallbackServerContext* ctx, const v1::RetractClaimRequest* req,
+    v1::CommandResponse* resp) {
+  v1::Command command;
+  *command.mutable_retract_claim() = *req;
+  return Submit(ctx, std::move(command), resp);
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::LinkClaims(
+    grpc::CallbackServerContext* ctx, const v1::LinkClaimsRequest* req,
+    v1::CommandResponse* resp) {
+  v1::Command command;
+  *command.mutable_link_claims() = *req;
+  return Submit(ctx, std::move(command), resp);
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::GetClaim(
+    grpc::CallbackServerContext* ctx, const v1::GetClaimRequest* req,
+    v1::ClaimView* resp) {
+  return Answer(ctx, resp, [&] { return queries_->GetClaim(*req); });
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::ListClaims(
+    grpc::CallbackServerContext* ctx, const v1::ListClaimsRequest* req,
+    v1::ListClaimsResponse* resp) {
+  return Answer(ctx, resp, [&] { return queries_->ListClaims(*req); });
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::GetClaimHistory(
+    grpc::CallbackServerContext* ctx, const v1::GetClaimHistoryRequest* req,
+    v1::GetClaimHistoryResponse* resp) {
+  return Answer(ctx, resp, [&] { return queries_->GetClaimHistory(*req); });
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::GetClaimant(
+    grpc::CallbackServerContext* ctx, const v1::GetClaimantRequest* req,
+    v1::ClaimantView* resp) {
+  return Answer(ctx, resp, [&] { return queries_->GetClaimant(*req); });
+}
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::ListSubjects(
+    grpc::CallbackServerContext* ctx, const v1::ListSubjectsRequest* req,
+    v1::ListSubjectsResponse* resp) {
+  return Answer(ctx, resp, [&] { return queries_->ListSubjects(*req); });
+}
+
+grpc::ServerReadReactor<v1::Command>* ClaimServiceImpl::Import(
+    grpc::CallbackServerContext* ctx, v1::ImportResponse* resp) {
+  return new ImportReactor(ctx, writer_, ActorOf(*ctx), resp);
+}
+
+}  // namespace factlog::server

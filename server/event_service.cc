@@ -1,0 +1,91 @@
+#include "server/event_service.h"
+
+#include <deque>
+
+#include "domain/event_filter.h"
+#include "server/grpc_status.h"
+
+namespace factlog::server {
+namespace {
+
+class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
+ public:
+  ReadEventsReactor(const storage::EventStore* store,
+                    const v1::ReadEventsRequest& req)
+      : store_(store),
+        filter_(req.filter()),
+        next_(std::max<uint64_t>(req.from_position(), 1)),
+        end_(store->LastPosition()),
+        remaining_(req.max_count() == 0 ? UINT64_MAX : req.max_count()) {
+    Next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      return;
+    }
+    buffer_.pop_front();
+    Next();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Writes the next buffered event, refilling the buffer from the store.
+  void Next() {
+    while (buffer_.empty() && remaining_ > 0 && next_ <= end_) {
+      const uint64_t before = next_;
+      absl::Status s = store_->ReadEvents(next_, [&](const v1::Event& e) {
+        if (e.position() > end_ || remaining_ == 0) return false;
+        next_ = e.position() + 1;
+        if (domain::Matches(filter_, e)) {
+          buffer_.push_back(e);
+          --remaining_;
+        }
+        return buffer_.size() < EventServiceImpl::kChunk;
+      });
+      if (s.ok() && next_ == before) {
+        s = absl::DataLossError("event log ends before its last position");
+      }
+      if (!s.ok()) {
+        Finish(ToGrpcStatus(s));
+        return;
+      }
+    }
+    if (buffer_.empty()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    StartWrite(&buffer_.front());
+  }
+
+  const storage::EventStore* const store_;
+  const v1::EventFilter filter_;
+  uint64_t next_;
+  const uint64_t end_;
+  uint64_t remaining_;
+  std::deque<v1::Event> buffer_;
+};
+
+}  // namespace
+
+EventServiceImpl::EventServiceImpl(const storage::EventStore* store,
+                                   domain::Limits limits)
+    : store_(store), limits_(limits) {}
+
+grpc::ServerWriteReactor<v1::Event>* EventServiceImpl::ReadEvents(
+    grpc::CallbackServerContext* ctx, const v1::ReadEventsRequest* req) {
+  if (absl::Status s = domain::ValidateEventFilter(req->filter(), limits_);
+      !s.ok()) {
+    class Refused final : public grpc::ServerWriteReactor<v1::Event> {
+     public:
+      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(s);
+  }
+  return new ReadEventsReactor(store_, *req);
+}
+
+}  // namespace factlog::server

@@ -1,0 +1,31 @@
+#ifndef FACTLOG_SERVER_EVENT_SERVICE_H_
+#define FACTLOG_SERVER_EVENT_SERVICE_H_
+
+#include "domain/limits.h"
+#include "factlog/v1/service.grpc.pb.h"
+#include "storage/event_store.h"
+
+namespace factlog::server {
+
+// factlog.v1.EventService. ReadEvents streams committed events from a
+// snapshot of the log's end taken at the call, reading the store in chunks
+// with one write in flight, so memory per stream stays bounded.
+class EventServiceImpl final : public v1::EventService::CallbackService {
+ public:
+  static constexpr size_t kChunk = 256;
+
+  // `store` must outlive the service.
+  EventServiceImpl(const storage::EventStore* store, domain::Limits limits);
+
+  grpc::ServerWriteReactor<v1::Event>* ReadEvents(
+      grpc::CallbackServerContext* ctx,
+      const v1::ReadEventsRequest* req) override;
+
+ private:
+  const storage::EventStore* const store_;
+  const domain::Limits limits_;
+};
+
+}  // namespace factlog::server
+
+#endif  // FACTLOG_SERVER_EVENT_SERVICE_H_

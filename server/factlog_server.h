@@ -1,0 +1,76 @@
+#ifndef FACTLOG_SERVER_FACTLOG_SERVER_H_
+#define FACTLOG_SERVER_FACTLOG_SERVER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "domain/limits.h"
+#include "storage/event_store.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace factlog::server {
+
+class ClaimQueries;
+class ClaimServiceImpl;
+class EventServiceImpl;
+class Writer;
+
+struct ServerOptions {
+  std::string listen = "localhost:50051";  // host:port; port 0 picks one
+  std::string data_dir = "./data";
+  storage::StoreOptions store;
+  domain::Limits limits;
+  size_t max_batch = 1024;
+  int max_message_bytes = 4 << 20;
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
+// A running factlogd: the store, the writer, the gRPC services (plus
+// grpc.health.v1 and server reflection) on one listening port.
+//
+// Start fails with FAILED_PRECONDITION when the data dir is unusable or
+// locked, UNAVAILABLE when the address cannot be bound. Shutdown stops
+// accepting RPCs, lets in-flight ones finish (commands already queued are
+// committed), stops the writer and closes the store. Start and Shutdown
+// are called from one thread; port(), address() and store() from any.
+class FactlogServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<FactlogServer>> Start(
+      ServerOptions options);
+  FactlogServer(const FactlogServer&) = delete;
+  FactlogServer& operator=(const FactlogServer&) = delete;
+  ~FactlogServer();  // Shutdown()s
+
+  // The port actually bound (resolves port 0).
+  int port() const { return port_; }
+  // "host:port" with the bound port.
+  std::string address() const;
+  storage::EventStore& store() { return *store_; }
+
+  // Idempotent. In-flight RPCs get up to `grace` to finish before they are
+  // cancelled.
+  void Shutdown(absl::Duration grace = absl::Seconds(10));
+
+ private:
+  FactlogServer();
+
+  ServerOptions options_;
+  std::unique_ptr<storage::EventStore> store_;
+  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<ClaimQueries> queries_;
+  std::unique_ptr<ClaimServiceImpl> claim_service_;
+  std::unique_ptr<EventServiceImpl> event_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace factlog::server
+
+#endif  // FACTLOG_SERVER_FACTLOG_SERVER_H_

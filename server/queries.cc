@@ -1,0 +1,372 @@
+#include "server/queries.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "domain/evolve.h"
+#include "domain/status.h"
+#include "domain/time_util.h"
+#include "domain/validation.h"
+
+namespace factlog::server {
+namespace {
+
+absl::Status Invalid(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
+                             absl::string_view field = "page_size") {
+  if (requested < 0) return Invalid(field, "must not be negative");
+  if (requested == 0) return default_size;
+  if (requested > max_size) {
+    return Invalid(field,
+                   absl::StrFormat("at most %d, got %d", max_size, requested));
+  }
+  return requested;
+}
+
+uint64_t Fnv1a(absl::string_view bytes) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+// Page tokens: web-safe base64 of "<scope hash hex>:<last key>". The scope
+// hash ties a token to the request filters it was issued for.
+std::string EncodePageToken(uint64_t scope, absl::string_view last_key) {
+  return absl::WebSafeBase64Escape(
+      absl::StrFormat("%016x:%s", scope, last_key));
+}
+
+absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
+                                            uint64_t scope) {
+  if (token.empty()) return std::string();
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 17 ||
+      raw[16] != ':') {
+    return Invalid("page_token", "malformed; pass next_page_token unchanged");
+  }
+  uint64_t token_scope = 0;
+  if (!absl::SimpleHexAtoi(absl::string_view(raw).substr(0, 16),
+                           &token_scope)) {
+    return Invalid("page_token", "malformed; pass next_page_token unchanged");
+  }
+  if (token_scope != scope) {
+    return Invalid("page_token",
+                   "was issued for different filters; repeat the same "
+                   "filters or start without a token");
+  }
+  return raw.substr(17);
+}
+
+std::string ListScope(const v1::ListClaimsRequest& req) {
+  return absl::StrCat("claims\x1f", req.status(), "\x1f", req.subject(), "\x1f",
+                      req.claimant(), "\x1f", req.tag(), "\x1f", req.kind());
+}
+
+bool MatchesFilters(const v1::ListClaimsRequest& req,
+                    const v1::ClaimView& view) {
+  if (req.status() != v1::CLAIM_STATUS_UNSPECIFIED &&
+      view.status() != req.status()) {
+    return false;
+  }
+  if (!req.subject().empty() && view.subject() != req.subject()) return false;
+  if (!req.claimant().empty() && view.claimant() != req.claimant()) {
+    return false;
+  }
+  if (req.kind() != v1::CLAIM_KIND_UNSPECIFIED && view.kind() != req.kind()) {
+    return false;
+  }
+  if (!req.tag().empty()) {
+    bool found = false;
+    for (const std::string& t : view.tags()) found = found || t == req.tag();
+    if (!found) return false;
+  }
+  return true;
+}
+
+void AddStatusCounts(const std::map<int, uint64_t>& counts,
+                     google::protobuf::RepeatedPtrField<v1::StatusCount>* out) {
+  for (const auto& [status, count] : counts) {
+    v1::StatusCount* c = out->Add();
+    c->set_status(static_cast<v1::ClaimStatus>(status));
+    c->set_count(count);
+  }
+}
+
+}  // namespace
+
+ClaimQueries::ClaimQueries(const storage::EventStore* store,
+                           domain::Limits limits,
+                           std::function<absl::Time()> clock)
+    : store_(store), limits_(limits), clock_(std::move(clock)) {}
+
+absl::StatusOr<v1::ClaimView> ClaimQueries::GetClaim(
+    const v1::GetClaimRequest& req) const {
+  if (auto s = domain::ValidateSlug("claim_id", req.claim_id(), limits_);
+      !s.ok()) {
+    return s;
+  }
+  const absl::Time now = clock_();
+  if (req.as_of_case() == v1::GetClaimRequest::AS_OF_NOT_SET) {
+    absl::StatusOr<std::optional<v1::ClaimView>> view =
+        store_->GetClaim(req.claim_id());
+    if (!view.ok()) return view.status();
+    if (!view->has_value()) {
+      return absl::NotFoundError(
+          absl::StrFormat("claim \"%s\" not found", req.claim_id()));
+    }
+    domain::PresentAt(now, &**view);
+    return **std::move(view);
+  }
+
+  std::optional<absl::Time> until_time;
+  uint64_t until_position = UINT64_MAX;
+  std::string bound;
+  if (req.has_as_of_time()) {
+    if (auto s = domain::ValidatePastTime("as_of_time", req.as_of_time(), now);
+        !s.ok()) {
+      return s;
+    }
+    until_time = domain::FromProto(req.as_of_time());
+    bound = domain::Rfc3339(*until_time);
+  } else {
+    if (req.as_of_position() == 0) {
+      return Invalid("as_of_position", "must be at least 1");
+    }
+    until_position = req.as_of_position();
+    bound = absl::StrCat("position ", until_position);
+  }
+  v1::ClaimView view;
+  bool any = false;
+  absl::Status s =
+      store_->ReadClaimEvents(req.claim_id(), 1, [&](const v1::Event& e) {
+        if (e.position() > until_position) return false;
+        if (until_time && domain::FromProto(e.recorded_at()) > *until_time) {
+          return false;
+        }
+        domain::Evolve(e, &view);
+        any = true;
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!any) {
+    return absl::NotFoundError(absl::StrFormat(
+        "claim \"%s\" did not exist at %s", req.claim_id(), bound));
+  }
+  // OVERDUE is judged at the bound, not today.
+  domain::PresentAt(until_time.value_or(domain::FromProto(view.updated_at())),
+                    &view);
+  return view;
+}
+
+absl::StatusOr<v1::ListClaimsResponse> ClaimQueries::ListClaims(
+    const v1::ListClaimsRequest& req) const {
+  absl::StatusOr<int> page_size =
+      PageSize(req.page_size(), kDefaultPageSize, kMaxPageSize);
+  if (!page_size.ok()) return page_size.status();
+  if (!v1::ClaimStatus_IsValid(req.status())) {
+    return Invalid("status", absl::StrCat("unknown value ", req.status()));
+  }
+  if (!v1::ClaimKind_IsValid(req.kind())) {
+    return Invalid("kind", absl::StrCat("unknown value ", req.kind()));
+  }
+  if (!req.subject().empty()) {
+    if (auto s = domain::ValidateSlug("subject", req.subject(), limits_);
+        !s.ok()) {
+      return s;
+    }
+  }
+  const uint64_t scope = Fnv1a(ListScope(req));
+  absl::StatusOr<std::string> after = DecodePageToken(req.page_token(), scope);
+  if (!after.ok()) return after.status();
+
+  const absl::Time now = clock_();
+  v1::ListClaimsResponse response;
+  int scanned = 0;
+  std::string last_scanned;
+  bool more = false;
+  // Looks at one candidate; false stops the scan.
+  auto consider = [&](const v1::ClaimView& stored) {
+    if (response.claims_size() == *page_size || scanned == kMaxScanPerPage) {
+      more = true;
+      return false;
+    }
+    ++scanned;
+    last_scanned = stored.claim_id();
+    v1::ClaimView view = stored;
+    domain::PresentAt(now, &view);
+    if (MatchesFilters(req, view)) *response.add_claims() = std::move(view);
+    return true;
+  };
+
+  // The narrowest index among the filters drives the scan; the rest filter.
+  std::optional<std::pair<storage::ClaimIndex, std::string>> index;
+  if (!req.subject().empty()) {
+    index.emplace(storage::ClaimIndex::kSubject, req.subject());
+  } else if (!req.claimant().empty()) {
+    index.emplace(storage::ClaimIndex::kClaimant, req.claimant());
+  } else if (!req.tag().empty()) {
+    index.emplace(storage::ClaimIndex::kTag, req.tag());
+  } else if (req.status() != v1::CLAIM_STATUS_UNSPECIFIED &&
+             req.status() != v1::CLAIM_STATUS_OVERDUE) {
+    index.emplace(storage::ClaimIndex::kStatus,
+                  v1::ClaimStatus_Name(req.status()));
+  }
+  absl::Status s;
+  if (index) {
+    absl::Status read;
+    s = store_->ScanIndex(index->first, index->second, *after,
+                          [&](absl::string_view claim_id) {
+                            absl::StatusOr<std::optional<v1::ClaimView>> view =
+                                store_->GetClaim(claim_id);
+                            if (!view.ok()) {
+                              read = view.status();
+                              return false;
+                            }
+                            // Gone between index and read: skip it.
+                            if (!view->has_value()) return true;
+                            return consider(**view);
+                          });
+    if (s.ok()) s = read;
+  } else {
+    s = store_->ScanClaims(*after, consider);
+  }
+  if (!s.ok()) return s;
+  if (more) response.set_next_page_token(EncodePageToken(scope, last_scanned));
+  return response;
+}
+
+absl::StatusOr<v1::GetClaimHistoryResponse> ClaimQueries::GetClaimHistory(
+    const v1::GetClaimHistoryRequest& req) const {
+  if (auto s = domain::ValidateSlug("claim_id", req.claim_id(), limits_);
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<int> page_size = PageSize(req.page_size(), 1000, 10000);
+  if (!page_size.ok()) return page_size.status();
+  absl::StatusOr<std::optional<v1::ClaimView>> exists =
+      store_->GetClaim(req.claim_id());
+  if (!exists.ok()) return exists.status();
+  if (!exists->has_value()) {
+    return absl::NotFoundError(
+        absl::StrFormat("claim \"%s\" not found", req.claim_id()));
+  }
+  v1::GetClaimHistoryResponse response;
+  absl::Status s = store_->ReadClaimEvents(
+      req.claim_id(), std::max<uint64_t>(req.from_version(), 1),
+      [&](const v1::Event& e) {
+        if (response.events_size() == *page_size) {
+          response.set_next_version(e.version());
+          return false;
+        }
+        *response.add_events() = e;
+        return true;
+      });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::ClaimantView> ClaimQueries::GetClaimant(
+    const v1::GetClaimantRequest& req) const {
+  if (req.claimant().empty()) return Invalid("claimant", "required");
+  if (req.claimant().size() > limits_.max_name_bytes) {
+    return Invalid("claimant", absl::StrFormat("too long, at most %d bytes",
+                                               limits_.max_name_bytes));
+  }
+  constexpr int kMaxIds = 1000;
+  const absl::Time now = clock_();
+  v1::ClaimantView out;
+  out.set_claimant(req.claimant());
+  std::map<int, uint64_t> by_status, by_rating;
+  absl::Status read;
+  absl::Status s =
+      store_->ScanIndex(storage::ClaimIndex::kClaimant, req.claimant(), "",
+                        [&](absl::string_view claim_id) {
+                          absl::StatusOr<std::optional<v1::ClaimView>> view =
+                              store_->GetClaim(claim_id);
+                          if (!view.ok()) {
+                            read = view.status();
+                            return false;
+                          }
+                          if (!view->has_value()) return true;
+                          const v1::ClaimView& claim = **view;
+                          out.set_claim_count(out.claim_count() + 1);
+                          ++by_status[domain::EffectiveStatus(claim, now)];
+                          if (claim.has_verdict()) ++by_rating[claim.rating()];
+                          if (out.claim_ids_size() < kMaxIds)
+                            out.add_claim_ids(claim.claim_id());
+                          return true;
+                        });
+  if (s.ok()) s = read;
+  if (!s.ok()) return s;
+  if (out.claim_count() == 0) {
+    return absl::NotFoundError(absl::StrFormat(
+        "claimant \"%s\" has no claims (names match exactly)", req.claimant()));
+  }
+  AddStatusCounts(by_status, out.mutable_by_status());
+  for (const auto& [rating, count] : by_rating) {
+    v1::RatingCount* c = out.add_by_rating();
+    c->set_rating(static_cast<v1::Rating>(rating));
+    c->set_count(count);
+  }
+  return out;
+}
+
+absl::StatusOr<v1::ListSubjectsResponse> ClaimQueries::ListSubjects(
+    const v1::ListSubjectsRequest& req) const {
+  absl::StatusOr<int> page_size = PageSize(req.page_size(), 100, 1000);
+  if (!page_size.ok()) return page_size.status();
+  const uint64_t scope = Fnv1a("subjects");
+  absl::StatusOr<std::string> after = DecodePageToken(req.page_token(), scope);
+  if (!after.ok()) return after.status();
+  const absl::Time now = clock_();
+  v1::ListSubjectsResponse response;
+  absl::Status read;
+  bool more = false;
+  absl::Status s = store_->ScanIndexValues(
+      storage::ClaimIndex::kSubject, *after,
+      [&](absl::string_view subject, const std::vector<std::string>& ids) {
+        if (response.subjects_size() == *page_size) {
+          more = true;
+          return false;
+        }
+        v1::SubjectSummary* summary = response.add_subjects();
+        summary->set_subject(std::string(subject));
+        summary->set_claim_count(ids.size());
+        std::map<int, uint64_t> by_status;
+        for (const std::string& id : ids) {
+          absl::StatusOr<std::optional<v1::ClaimView>> view =
+              store_->GetClaim(id);
+          if (!view.ok()) {
+            read = view.status();
+            return false;
+          }
+          if (view->has_value()) {
+            ++by_status[domain::EffectiveStatus(**view, now)];
+          }
+        }
+        AddStatusCounts(by_status, summary->mutable_by_status());
+        return true;
+      });
+  if (s.ok()) s = read;
+  if (!s.ok()) return s;
+  if (more) {
+    response.set_next_page_token(EncodePageToken(
+        scope, response.subjects(response.subjects_size() - 1).subject()));
+  }
+  return response;
+}
+
+}  // namespace factlog::server

@@ -1,0 +1,56 @@
+#ifndef FACTLOG_SERVER_QUERIES_H_
+#define FACTLOG_SERVER_QUERIES_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "domain/limits.h"
+#include "factlog/v1/service.pb.h"
+#include "factlog/v1/views.pb.h"
+#include "storage/event_store.h"
+
+namespace factlog::server {
+
+// The read side of ClaimService, independent of gRPC. Every claim returned
+// carries its effective status at the clock's now (so OVERDUE shows). Reads
+// go straight to the store and see whole commits only. Thread-safe.
+//
+// Errors: INVALID_ARGUMENT naming the field (bad id, page_size, page_token,
+// as_of); NOT_FOUND for unknown claims/claimants, or a claim that did not
+// exist yet at the as_of bound; storage errors as they are.
+class ClaimQueries {
+ public:
+  static constexpr int kDefaultPageSize = 50;
+  static constexpr int kMaxPageSize = 1000;
+  // ListClaims looks at no more than this many candidate claims per call; a
+  // page may then hold fewer than page_size claims but still carries a
+  // next_page_token. Keeps one call's cost bounded whatever the filters.
+  static constexpr int kMaxScanPerPage = 20000;
+
+  ClaimQueries(const storage::EventStore* store, domain::Limits limits,
+               std::function<absl::Time()> clock);
+
+  // The claim's current projection, or its state as of a position or time
+  // (replaying its events up to that bound).
+  absl::StatusOr<v1::ClaimView> GetClaim(const v1::GetClaimRequest& req) const;
+  // Claims matching every given filter, ordered by claim_id. The page token
+  // is opaque and bound to the filters it was issued for.
+  absl::StatusOr<v1::ListClaimsResponse> ListClaims(
+      const v1::ListClaimsRequest& req) const;
+  absl::StatusOr<v1::GetClaimHistoryResponse> GetClaimHistory(
+      const v1::GetClaimHistoryRequest& req) const;
+  absl::StatusOr<v1::ClaimantView> GetClaimant(
+      const v1::GetClaimantRequest& req) const;
+  absl::StatusOr<v1::ListSubjectsResponse> ListSubjects(
+      const v1::ListSubjectsRequest& req) const;
+
+ private:
+  const storage::EventStore* const store_;
+  const domain::Limits limits_;
+  const std::function<absl::Time()> clock_;
+};
+
+}  // namespace factlog::server
+
+#endif  // FACTLOG_SERVER_QUERIES_H_

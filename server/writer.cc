@@ -1,0 +1,333 @@
+#include "server/writer.h"
+
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "domain/decider.h"
+#include "domain/evolve.h"
+#include "domain/status.h"
+#include "domain/time_util.h"
+#include "domain/validation.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace factlog::server {
+namespace {
+
+std::string NewUuid(absl::BitGen& gen) {
+  const uint64_t hi = absl::Uniform<uint64_t>(gen);
+  const uint64_t lo = absl::Uniform<uint64_t>(gen);
+  // Version 4, variant 10xx.
+  const uint64_t h = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  const uint64_t l = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", h >> 32,
+                         (h >> 16) & 0xffff, h & 0xffff, l >> 48,
+                         l & 0xffffffffffffULL);
+}
+
+}  // namespace
+
+uint64_t CommandFingerprint(const v1::Command& command) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    command.SerializeToCodedStream(&coded);
+  }
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+// The state of one group commit: claims as decided so far in this batch over
+// what is stored, the events to append and the request records to keep.
+class Writer::Batch {
+ public:
+  Batch(storage::EventStore* store, const WriterOptions& options,
+        absl::BitGen* gen)
+      : store_(store),
+        options_(options),
+        gen_(gen),
+        next_position_(store->LastPosition() + 1) {}
+
+  // Decides and applies one command, or says why not. Atomic: on error the
+  // batch is as before.
+  absl::StatusOr<v1::CommandResponse> Apply(const v1::Command& command,
+                                            const std::string& actor) {
+    const std::string& request_id = domain::RequestIdOf(command);
+    const uint64_t fingerprint = CommandFingerprint(command);
+    if (!request_id.empty()) {
+      absl::StatusOr<std::optional<v1::RequestRecord>> earlier =
+          FindRequest(request_id);
+      if (!earlier.ok()) return earlier.status();
+      if (earlier->has_value()) {
+        if ((*earlier)->fingerprint() != fingerprint) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "request_id: \"%s\" was already used for a different command; "
+              "use a new request_id",
+              request_id));
+        }
+        v1::CommandResponse response = (*earlier)->response();
+        response.set_deduplicated(true);
+        return response;
+      }
+    }
+
+    domain::DecideContext context;
+    context.now = options_.clock();
+    context.limits = options_.limits;
+    if (command.has_record_claim() &&
+        command.record_claim().claim_id().empty()) {
+      absl::StatusOr<std::string> id = AssignClaimId();
+      if (!id.ok()) return id.status();
+      context.assigned_claim_id = *std::move(id);
+    }
+    domain::ClaimLookup lookup = [this](const std::string& claim_id) {
+      return Lookup(claim_id);
+    };
+    absl::StatusOr<domain::Decision> decision =
+        domain::Decide(command, lookup, context);
+    if (!decision.ok()) return decision.status();
+
+    v1::CommandResponse response;
+    response.set_claim_id(decision->claim_id);
+    response.set_evidence_id(decision->evidence_id);
+    response.set_first_position(next_position_);
+    const google::protobuf::Timestamp now = domain::ToProto(context.now);
+    for (v1::Event& event : decision->events) {
+      event.set_position(next_position_++);
+      event.set_event_id(NewUuid(*gen_));
+      *event.mutable_recorded_at() = now;
+      event.set_actor(actor);
+      event.set_request_id(request_id);
+      Entry& entry = claims_[event.claim_id()];
+      if (!entry.current) entry.current.emplace();
+      entry.dirty = true;
+      domain::Evolve(event, &*entry.current);
+      events_.push_back(std::move(event));
+    }
+    response.set_last_position(next_position_ - 1);
+    response.set_version(claims_[decision->claim_id].current->version());
+    if (!request_id.empty()) {
+      v1::RequestRecord& record = requests_[request_id];
+      record.set_fingerprint(fingerprint);
+      *record.mutable_response() = response;
+    }
+    return response;
+  }
+
+  // The claim as a reader sees it after this batch.
+  absl::StatusOr<std::optional<v1::ClaimView>> Present(
+      const std::string& claim_id) {
+    absl::StatusOr<const v1::ClaimView*> view = Lookup(claim_id);
+    if (!view.ok()) return view.status();
+    if (*view == nullptr) return std::nullopt;
+    v1::ClaimView copy = **view;
+    domain::PresentAt(options_.clock(), &copy);
+    return copy;
+  }
+
+  const std::vector<v1::Event>& events() const { return events_; }
+
+  storage::CommitBatch TakeCommit() {
+    storage::CommitBatch commit;
+    commit.events = std::move(events_);
+    for (auto& [claim_id, entry] : claims_) {
+      if (!entry.dirty) continue;
+      commit.claims.push_back({entry.before, *entry.current});
+    }
+    for (auto& [request_id, record] : requests_) {
+      commit.requests.emplace_back(request_id, std::move(record));
+    }
+    return commit;
+  }
+
+ private:
+  struct Entry {
+    std::optional<v1::ClaimView> before;   // as stored
+    std::optional<v1::ClaimView> current;  // as decided in this batch
+    bool dirty = false;
+  };
+
+  absl::StatusOr<const v1::ClaimView*> Lookup(const std::string& claim_id) {
+    auto it = claims_.find(claim_id);
+    if (it == claims_.end()) {
+      absl::StatusOr<std::optional<v1::ClaimView>> stored =
+          store_->GetClaim(claim_id);
+      if (!stored.ok()) return stored.status();
+      Entry entry;
+      entry.before = *stored;
+      entry.current = *std::move(stored);
+      it = claims_.emplace(claim_id, std::move(entry)).first;
+    }
+    return it->second.current ? &*it->second.current : nullptr;
+  }
+
+  absl::StatusOr<std::optional<v1::RequestRecord>> FindRequest(
+      const std::string& request_id) {
+    if (auto it = requests_.find(request_id); it != requests_.end()) {
+      return it->second;
+    }
+    return store_->GetRequest(request_id);
+  }
+
+  // Server-assigned ids sort in creation order: "c-" and the zero-padded
+  // position of the ClaimRecorded event.
+  absl::StatusOr<std::string> AssignClaimId() {
+    const std::string base = absl::StrFormat("c-%012d", next_position_);
+    std::string id = base;
+    for (int n = 2;; ++n) {
+      absl::StatusOr<const v1::ClaimView*> taken = Lookup(id);
+      if (!taken.ok()) return taken.status();
+      if (*taken == nullptr) return id;
+      id = absl::StrCat(base, "-", n);
+    }
+  }
+
+  storage::EventStore* const store_;
+  const WriterOptions& options_;
+  absl::BitGen* const gen_;
+  uint64_t next_position_;
+  std::map<std::string, Entry> claims_;
+  std::map<std::string, v1::RequestRecord> requests_;
+  std::vector<v1::Event> events_;
+};
+
+std::unique_ptr<Writer> Writer::Start(storage::EventStore* store,
+                                      WriterOptions options) {
+  std::unique_ptr<Writer> writer(new Writer(store, std::move(options)));
+  writer->thread_ = std::thread([w = writer.get()] { w->Run(); });
+  return writer;
+}
+
+Writer::Writer(storage::EventStore* store, WriterOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+Writer::~Writer() { Stop(); }
+
+void Writer::Submit(v1::Command command, std::string actor, Callback done) {
+  std::vector<v1::Command> commands;
+  commands.push_back(std::move(command));
+  SubmitSequence(std::move(commands), std::move(actor),
+                 [done = std::move(done)](SequenceResult result) {
+                   if (!result.error.ok()) {
+                     done(std::move(result.error));
+                   } else {
+                     done(std::move(result.responses.back()));
+                   }
+                 });
+}
+
+void Writer::SubmitSequence(std::vector<v1::Command> commands,
+                            std::string actor, SequenceCallback done) {
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      refused = absl::UnavailableError("factlogd is shutting down");
+    } else if (queued_commands_ + commands.size() > options_.max_queued) {
+      refused = absl::ResourceExhaustedError(absl::StrFormat(
+          "write queue is full (%d commands waiting); retry later",
+          queued_commands_));
+    } else {
+      queued_commands_ += commands.size();
+      queue_.push_back(
+          {std::move(commands), std::move(actor), std::move(done)});
+      return;
+    }
+  }
+  SequenceResult result;
+  result.error = refused;
+  done(std::move(result));
+}
+
+void Writer::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Writer::Run() {
+  for (;;) {
+    std::vector<Item> items;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Writer* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
+            return w->stopping_ || !w->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and everything is done
+      size_t commands = 0;
+      while (!queue_.empty() &&
+             (items.empty() || commands + queue_.front().commands.size() <=
+                                   options_.max_batch)) {
+        commands += queue_.front().commands.size();
+        items.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_commands_ -= commands;
+    }
+    Process(std::move(items));
+  }
+}
+
+void Writer::Process(std::vector<Item> items) {
+  static thread_local absl::BitGen gen;
+  Batch batch(store_, options_, &gen);
+  std::vector<SequenceResult> results(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Item& item = items[i];
+    for (size_t k = 0; k < item.commands.size(); ++k) {
+      absl::StatusOr<v1::CommandResponse> response =
+          batch.Apply(item.commands[k], item.actor);
+      if (!response.ok()) {
+        results[i].error = response.status();
+        results[i].failed_index = k;
+        break;
+      }
+      results[i].responses.push_back(*std::move(response));
+    }
+  }
+
+  absl::Status committed;
+  if (!batch.events().empty()) {
+    storage::CommitBatch commit = batch.TakeCommit();
+    committed = store_->Commit(commit);
+    if (committed.ok() && options_.on_commit) options_.on_commit(commit.events);
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    SequenceResult& result = results[i];
+    if (!committed.ok() && !result.responses.empty()) {
+      // Nothing of this batch was stored: every command in it is unapplied.
+      result.responses.clear();
+      result.failed_index = 0;
+      result.error = absl::UnavailableError(
+          absl::StrCat("commit failed, nothing was stored; retry with the same "
+                       "request_id: ",
+                       committed.message()));
+    }
+    if (items[i].commands.size() == 1 && result.error.ok()) {
+      v1::CommandResponse& response = result.responses.back();
+      absl::StatusOr<std::optional<v1::ClaimView>> view =
+          batch.Present(response.claim_id());
+      if (view.ok() && view->has_value()) {
+        *response.mutable_claim() = **std::move(view);
+      }
+    }
+    items[i].done(std::move(result));
+  }
+}
+
+}  // namespace factlog::server

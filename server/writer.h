@@ -1,0 +1,115 @@
+#ifndef FACTLOG_SERVER_WRITER_H_
+#define FACTLOG_SERVER_WRITER_H_
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "domain/limits.h"
+#include "factlog/v1/events.pb.h"
+#include "factlog/v1/service.pb.h"
+#include "storage/event_store.h"
+
+namespace factlog::server {
+
+struct WriterOptions {
+  domain::Limits limits;
+  // Most commands decided and committed with one fsync.
+  size_t max_batch = 1024;
+  // Commands waiting beyond this many are refused with RESOURCE_EXHAUSTED.
+  size_t max_queued = 100000;
+  // Server clock; tests may pin it.
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Called on the writer thread with the events of each durable commit, in
+  // position order, before any command of that commit is completed. Must
+  // not block.
+  std::function<void(const std::vector<v1::Event>&)> on_commit;
+};
+
+// The outcome of a sequence of commands applied in order.
+struct SequenceResult {
+  // One per applied command, in order. Only the last one carries `claim`.
+  std::vector<v1::CommandResponse> responses;
+  // OK when every command was applied; otherwise why command
+  // `failed_index` was refused. Commands before it were applied and are
+  // durable; it and the commands after it were not applied.
+  absl::Status error;
+  size_t failed_index = 0;
+};
+
+// Writer is the single owner of appends (DESIGN §4). Callers enqueue
+// commands and are called back once each command is durable or refused; no
+// caller thread ever waits on I/O. The writer thread drains everything
+// queued (group commit), decides each command against the latest state,
+// including state produced earlier in the same batch, writes one batch with
+// one fsync, publishes the events through WriterOptions::on_commit, then
+// completes every command.
+//
+// Idempotency: a command whose request_id was applied before (in this batch,
+// or in any earlier commit, also before a restart) is answered with the
+// original response and `deduplicated` set; nothing is appended. Reusing a
+// request_id for a different command is INVALID_ARGUMENT.
+//
+// Thread-safe. Callbacks run on the writer thread and must not block.
+class Writer {
+ public:
+  using Callback = std::function<void(absl::StatusOr<v1::CommandResponse>)>;
+  using SequenceCallback = std::function<void(SequenceResult)>;
+
+  // Starts the writer thread over `store`, which must outlive the Writer.
+  static std::unique_ptr<Writer> Start(storage::EventStore* store,
+                                       WriterOptions options);
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  ~Writer();  // Stop()s
+
+  // Applies one command as `actor`. `done` gets the response (with `claim`
+  // as it stands after the command), or the domain error, RESOURCE_EXHAUSTED
+  // when the queue is full, UNAVAILABLE when stopped or the commit failed.
+  void Submit(v1::Command command, std::string actor, Callback done);
+
+  // Applies `commands` in order within one commit, stopping at the first
+  // refused one (see SequenceResult).
+  void SubmitSequence(std::vector<v1::Command> commands, std::string actor,
+                      SequenceCallback done);
+
+  // Completes everything already queued, then stops the thread. Later
+  // submissions get UNAVAILABLE. Idempotent.
+  void Stop();
+
+ private:
+  struct Item {
+    std::vector<v1::Command> commands;
+    std::string actor;
+    SequenceCallback done;
+  };
+  class Batch;
+
+  Writer(storage::EventStore* store, WriterOptions options);
+  void Run();
+  void Process(std::vector<Item> items);
+
+  storage::EventStore* const store_;
+  const WriterOptions options_;
+  absl::Mutex mu_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queued_commands_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+// FNV-1a 64 of the command's deterministic serialization.
+uint64_t CommandFingerprint(const v1::Command& command);
+
+}  // namespace factlog::server
+
+#endif  // FACTLOG_SERVER_WRITER_H_
