@@ -1,0 +1,349 @@
+// EventStore behaviour over real RocksDB in temp dirs, driven through the
+// Writer so that projections are produced exactly as in the server.
+#include "storage/event_store.h"
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/writer.h"
+#include "storage/keys.h"
+#include "tests/test_support.h"
+
+namespace factlog {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+using ::testing::HasSubstr;
+using testing::ApplySync;
+using testing::NewClaim;
+using testing::NewEvidence;
+using testing::TempDir;
+
+std::unique_ptr<storage::EventStore> OpenOrDie(const std::string& dir) {
+  auto store = storage::EventStore::Open(dir);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+v1::Command Record(const std::string& id) {
+  v1::Command c;
+  *c.mutable_record_claim() = NewClaim(id);
+  return c;
+}
+
+v1::Command Evidence(const std::string& id, v1::Stance stance,
+                     const std::string& source) {
+  v1::Command c;
+  *c.mutable_add_evidence() = NewEvidence(id, stance, source);
+  return c;
+}
+
+std::vector<v1::Event> AllEvents(const storage::EventStore& store) {
+  std::vector<v1::Event> events;
+  EXPECT_TRUE(store
+                  .ReadEvents(1,
+                              [&](const v1::Event& e) {
+                                events.push_back(e);
+                                return true;
+                              })
+                  .ok());
+  return events;
+}
+
+std::map<std::string, v1::ClaimView> AllClaims(
+    const storage::EventStore& store) {
+  std::map<std::string, v1::ClaimView> claims;
+  EXPECT_TRUE(store
+                  .ScanClaims("",
+                              [&](const v1::ClaimView& v) {
+                                claims[v.claim_id()] = v;
+                                return true;
+                              })
+                  .ok());
+  return claims;
+}
+
+TEST(KeysTest, BigEndianPositionsSortNumerically) {
+  EXPECT_LT(storage::keys::EventKey(255), storage::keys::EventKey(256));
+  EXPECT_LT(storage::keys::EventKey(1), storage::keys::EventKey(1ULL << 40));
+  EXPECT_EQ(storage::keys::DecodeU64(storage::keys::EncodeU64(0x0102030405060708ULL)),
+            0x0102030405060708ULL);
+  EXPECT_EQ(storage::keys::DecodeU64("short"), std::nullopt);
+  // A claim's version keys sort below those of a longer id sharing its prefix.
+  EXPECT_LT(storage::keys::ClaimEventKey("a", 999),
+            storage::keys::ClaimEventKey("a-b", 1));
+  EXPECT_EQ(storage::keys::IndexClaimId(storage::keys::IndexKey("NATO", "c1")),
+            "c1");
+  EXPECT_EQ(storage::keys::IndexValue(storage::keys::IndexKey("NATO", "c1")),
+            "NATO");
+}
+
+TEST(EventStoreTest, ReopenKeepsEventsClaimsAndRequests) {
+  TempDir dir;
+  std::map<std::string, v1::ClaimView> before;
+  {
+    auto store = OpenOrDie(dir.path());
+    auto writer = server::Writer::Start(store.get(), {});
+    v1::Command record = Record("troops-return");
+    record.mutable_record_claim()->set_request_id("req-1");
+    ASSERT_TRUE(ApplySync(*writer, record).ok());
+    ASSERT_TRUE(
+        ApplySync(*writer, Evidence("troops-return", v1::STANCE_REFUTES, "NATO"))
+            .ok());
+    writer->Stop();
+    EXPECT_EQ(store->LastPosition(), 2u);
+    before = AllClaims(*store);
+  }
+  auto store = OpenOrDie(dir.path());
+  EXPECT_EQ(store->LastPosition(), 2u);
+  std::map<std::string, v1::ClaimView> after = AllClaims(*store);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_TRUE(MessageDifferencer::Equals(before.at("troops-return"),
+                                         after.at("troops-return")));
+  EXPECT_EQ(after.at("troops-return").status(), v1::CLAIM_STATUS_CONTRADICTED);
+  auto request = store->GetRequest("req-1");
+  ASSERT_TRUE(request.ok());
+  ASSERT_TRUE(request->has_value());
+  EXPECT_EQ((*request)->response().first_position(), 1u);
+  EXPECT_EQ(AllEvents(*store).size(), 2u);
+}
+
+TEST(EventStoreTest, PositionsStayGaplessAcrossRestarts) {
+  TempDir dir;
+  for (int round = 0; round < 3; ++round) {
+    auto store = OpenOrDie(dir.path());
+    auto writer = server::Writer::Start(store.get(), {});
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(
+          ApplySync(*writer, Record(absl::StrCat("c-", round, "-", i))).ok());
+    }
+    // A refused command in between must not burn a position.
+    EXPECT_FALSE(ApplySync(*writer, Record(absl::StrCat("c-", round, "-0")))
+                     .ok());
+  }
+  auto store = OpenOrDie(dir.path());
+  std::vector<v1::Event> events = AllEvents(*store);
+  ASSERT_EQ(events.size(), 15u);
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].position(), i + 1);
+  }
+  EXPECT_EQ(store->LastPosition(), 15u);
+}
+
+TEST(EventStoreTest, SecondOpenOfSameDirectoryIsRefusedAsLocked) {
+  TempDir dir;
+  auto first = OpenOrDie(dir.path());
+  auto second = storage::EventStore::Open(dir.path());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("locked"));
+}
+
+TEST(EventStoreTest, UnusableDirectoryIsAClearError) {
+  TempDir dir;
+  const std::string file = dir.path() + "/not-a-dir";
+  FILE* f = fopen(file.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fclose(f);
+  auto store = storage::EventStore::Open(file + "/data");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("not-a-dir"));
+}
+
+TEST(EventStoreTest, CommitRejectsPositionGapAndStoresNothing) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  storage::CommitBatch batch;
+  v1::Event& e = batch.events.emplace_back();
+  e.set_position(2);  // the log is empty: 1 is next
+  e.set_claim_id("x");
+  e.set_version(1);
+  EXPECT_EQ(store->Commit(batch).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(store->LastPosition(), 0u);
+  EXPECT_TRUE(AllEvents(*store).empty());
+}
+
+TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  auto writer = server::Writer::Start(store.get(), {});
+  ASSERT_TRUE(ApplySync(*writer, Record("claim-a")).ok());
+  ASSERT_TRUE(
+      ApplySync(*writer, Evidence("claim-a", v1::STANCE_SUPPORTS, "Kiev")).ok());
+  writer->Stop();
+
+  auto clean = store->VerifyProjections();
+  ASSERT_TRUE(clean.ok());
+  EXPECT_TRUE(clean->ok());
+  EXPECT_EQ(clean->events_replayed, 2u);
+
+  // Overwrite the projection with a status the log does not support.
+  auto view = store->GetClaim("claim-a");
+  ASSERT_TRUE(view.ok() && view->has_value());
+  storage::CommitBatch tamper;
+  tamper.claims.push_back({**view, **view});
+  tamper.claims[0].after.set_status(v1::CLAIM_STATUS_CONTRADICTED);
+  ASSERT_TRUE(store->Commit(tamper).ok());
+
+  auto dirty = store->VerifyProjections();
+  ASSERT_TRUE(dirty.ok());
+  EXPECT_FALSE(dirty->ok());
+  EXPECT_THAT(dirty->mismatches,
+              ::testing::Contains(HasSubstr("claim-a")));
+  EXPECT_THAT(dirty->mismatches, ::testing::Contains(HasSubstr("by_status")));
+
+  auto rebuilt = store->RebuildProjections();
+  ASSERT_TRUE(rebuilt.ok());
+  EXPECT_EQ(rebuilt->events_replayed, 2u);
+  EXPECT_EQ(rebuilt->claims_written, 1u);
+  auto repaired = store->VerifyProjections();
+  ASSERT_TRUE(repaired.ok());
+  EXPECT_TRUE(repaired->ok()) << ::testing::PrintToString(repaired->mismatches);
+  EXPECT_EQ((*store->GetClaim("claim-a"))->status(), v1::CLAIM_STATUS_SUPPORTED);
+}
+
+// Generates a random but plausible command stream: mostly valid commands on
+// known claims, some refused ones (unknown claims, stale versions, wrong
+// rating scales) that must change nothing.
+class CommandGenerator {
+ public:
+  explicit CommandGenerator(uint32_t seed) : rng_(seed) {}
+
+  v1::Command Next() {
+    v1::Command c;
+    const int pick = Uniform(0, 99);
+    if (claims_.empty() || pick < 20) {
+      const std::string id = absl::StrCat("claim-", claims_.size());
+      claims_.push_back(id);
+      v1::RecordClaimRequest r = NewClaim(id);
+      r.set_kind(Uniform(0, 1) ? v1::CLAIM_KIND_FACT : v1::CLAIM_KIND_PROMISE);
+      r.set_subject(absl::StrCat("subject-", Uniform(0, 6)));
+      r.set_claimant(absl::StrCat("Claimant ", Uniform(0, 4)));
+      for (int t = Uniform(0, 3); t > 0; --t) {
+        r.add_tags(absl::StrCat("tag-", t));
+      }
+      *c.mutable_record_claim() = r;
+      return c;
+    }
+    const std::string& id = claims_[Uniform(0, claims_.size() - 1)];
+    if (pick < 55) {
+      static const v1::Stance kStances[] = {
+          v1::STANCE_SUPPORTS, v1::STANCE_REFUTES, v1::STANCE_CONTEXT};
+      *c.mutable_add_evidence() = NewEvidence(
+          id, kStances[Uniform(0, 2)], absl::StrCat("Source ", Uniform(0, 5)));
+      // Stable ids so that withdrawals can find them.
+      c.mutable_add_evidence()->set_evidence_id(
+          absl::StrCat("e", Uniform(0, 8)));
+    } else if (pick < 67) {
+      auto* w = c.mutable_withdraw_evidence();
+      w->set_claim_id(id);
+      w->set_evidence_id(absl::StrCat("e", Uniform(0, 8)));
+      w->set_reason("source withdrew it");
+    } else if (pick < 77) {
+      auto* v = c.mutable_issue_verdict();
+      v->set_claim_id(id);
+      v->set_rating(Uniform(0, 1) ? v1::RATING_FALSE : v1::RATING_BROKEN);
+      v->set_summary("reviewed");
+      v->set_reviewer("Desk");
+    } else if (pick < 85) {
+      auto* k = c.mutable_correct_claim();
+      k->set_claim_id(id);
+      k->set_subject(absl::StrCat("subject-", Uniform(0, 6)));
+      if (Uniform(0, 1)) k->mutable_tags()->add_tags("corrected");
+      k->set_reason("typo");
+    } else if (pick < 90) {
+      auto* r = c.mutable_retract_claim();
+      r->set_claim_id(id);
+      r->set_reason("published in error");
+    } else if (pick < 96) {
+      auto* l = c.mutable_link_claims();
+      l->set_claim_id(id);
+      l->set_other_claim_id(claims_[Uniform(0, claims_.size() - 1)]);
+      l->set_relation(v1::LINK_RELATION_REPEATS);
+    } else {
+      // A stale expected_version or an unknown claim.
+      *c.mutable_add_evidence() =
+          NewEvidence(Uniform(0, 1) ? id : "no-such-claim",
+                      v1::STANCE_SUPPORTS, "Late source");
+      c.mutable_add_evidence()->set_expected_version(1000);
+    }
+    return c;
+  }
+
+ private:
+  int Uniform(int lo, int hi) {
+    return std::uniform_int_distribution<int>(lo, hi)(rng_);
+  }
+  std::mt19937 rng_;
+  std::vector<std::string> claims_;
+};
+
+TEST(EventStoreTest, RebuildEqualsLiveProjectionsAfterRandomCommands) {
+  for (uint32_t seed : {1u, 7u, 2014u}) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    TempDir dir;
+    auto store = OpenOrDie(dir.path());
+    CommandGenerator gen(seed);
+    int applied = 0, refused = 0;
+    {
+      auto writer = server::Writer::Start(store.get(), {});
+      // Submit in bursts so group commits decide against in-batch state.
+      for (int burst = 0; burst < 30; ++burst) {
+        std::vector<absl::StatusOr<v1::CommandResponse>> results(100);
+        absl::Mutex mu;
+        int pending = 100;
+        for (int i = 0; i < 100; ++i) {
+          writer->Submit(gen.Next(), "prop",
+                         [&, i](absl::StatusOr<v1::CommandResponse> r) {
+                           absl::MutexLock lock(&mu);
+                           results[i] = std::move(r);
+                           --pending;
+                         });
+        }
+        absl::MutexLock lock(&mu);
+        mu.Await(absl::Condition(
+            +[](int* p) { return *p == 0; }, &pending));
+        for (const auto& r : results) (r.ok() ? applied : refused)++;
+      }
+    }
+    EXPECT_GT(applied, 1500);
+    EXPECT_GT(refused, 50);
+
+    auto live = AllClaims(*store);
+    auto verify = store->VerifyProjections();
+    ASSERT_TRUE(verify.ok());
+    EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+
+    ASSERT_TRUE(store->RebuildProjections().ok());
+    auto rebuilt = AllClaims(*store);
+    ASSERT_EQ(live.size(), rebuilt.size());
+    for (const auto& [id, view] : live) {
+      std::string diff;
+      MessageDifferencer differ;
+      differ.ReportDifferencesToString(&diff);
+      EXPECT_TRUE(differ.Compare(view, rebuilt.at(id))) << id << ": " << diff;
+    }
+    // Versions per claim are gapless and match the claim_events index.
+    for (const auto& [id, view] : rebuilt) {
+      uint64_t expected_version = 1;
+      ASSERT_TRUE(store
+                      ->ReadClaimEvents(id, 1,
+                                        [&](const v1::Event& e) {
+                                          EXPECT_EQ(e.version(),
+                                                    expected_version++);
+                                          return true;
+                                        })
+                      .ok());
+      EXPECT_EQ(expected_version - 1, view.version()) << id;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace factlog

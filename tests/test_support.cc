@@ -1,0 +1,100 @@
+#include "tests/test_support.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "absl/synchronization/notification.h"
+#include "domain/time_util.h"
+#include "gtest/gtest.h"
+
+namespace factlog::testing {
+
+TempDir::TempDir() {
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "factlog-test-XXXXXX").string();
+  char* made = mkdtemp(tmpl.data());
+  if (made == nullptr) {
+    ADD_FAILURE() << "mkdtemp failed";
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+absl::StatusOr<v1::CommandResponse> ApplySync(server::Writer& writer,
+                                              v1::Command command,
+                                              const std::string& actor) {
+  absl::Notification done;
+  absl::StatusOr<v1::CommandResponse> result;
+  writer.Submit(std::move(command), actor,
+                [&](absl::StatusOr<v1::CommandResponse> r) {
+                  result = std::move(r);
+                  done.Notify();
+                });
+  done.WaitForNotification();
+  return result;
+}
+
+TestServer::TestServer(server::ServerOptions options)
+    : options_(std::move(options)) {
+  options_.listen = "127.0.0.1:0";
+  options_.data_dir = dir_.path() + "/data";
+  Start();
+}
+
+TestServer::~TestServer() { Stop(); }
+
+void TestServer::Start() {
+  absl::StatusOr<std::unique_ptr<server::FactlogServer>> started =
+      server::FactlogServer::Start(options_);
+  ASSERT_TRUE(started.ok()) << started.status();
+  server_ = *std::move(started);
+  channel_ = grpc::CreateChannel(server_->address(),
+                                 grpc::InsecureChannelCredentials());
+  claims_ = v1::ClaimService::NewStub(channel_);
+  events_ = v1::EventService::NewStub(channel_);
+}
+
+void TestServer::Stop() {
+  claims_.reset();
+  events_.reset();
+  channel_.reset();
+  if (server_) server_->Shutdown();
+  server_.reset();
+}
+
+void TestServer::Restart() {
+  Stop();
+  Start();
+}
+
+v1::RecordClaimRequest NewClaim(const std::string& claim_id,
+                                const std::string& text) {
+  v1::RecordClaimRequest req;
+  req.set_claim_id(claim_id);
+  req.set_text(text);
+  req.set_claimant("Vladimir Putin");
+  req.mutable_reported_by()->set_name("Dmitry Peskov");
+  req.mutable_reported_by()->set_outlet("CNN");
+  req.set_subject("russia-troops-ukraine-border");
+  req.set_kind(v1::CLAIM_KIND_FACT);
+  *req.mutable_asserted_at() = domain::ToProto(
+      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone()));
+  return req;
+}
+
+v1::AddEvidenceRequest NewEvidence(const std::string& claim_id,
+                                   v1::Stance stance, const std::string& name) {
+  v1::AddEvidenceRequest req;
+  req.set_claim_id(claim_id);
+  req.set_stance(stance);
+  req.mutable_source()->set_name(name);
+  req.set_note("observed");
+  return req;
+}
+
+}  // namespace factlog::testing

@@ -1,0 +1,83 @@
+#ifndef FACTLOG_TESTS_TEST_SUPPORT_H_
+#define FACTLOG_TESTS_TEST_SUPPORT_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "factlog/v1/service.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "server/factlog_server.h"
+#include "server/writer.h"
+
+namespace factlog::testing {
+
+// A fresh directory under $TMPDIR, removed with everything in it on
+// destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A clock tests move by hand. Thread-safe.
+class FakeClock {
+ public:
+  explicit FakeClock(absl::Time start) : nanos_(absl::ToUnixNanos(start)) {}
+  absl::Time Now() const { return absl::FromUnixNanos(nanos_.load()); }
+  void Advance(absl::Duration d) { nanos_ += absl::ToInt64Nanoseconds(d); }
+
+ private:
+  std::atomic<int64_t> nanos_;
+};
+
+// Submits one command to `writer` and waits for its result.
+absl::StatusOr<v1::CommandResponse> ApplySync(server::Writer& writer,
+                                              v1::Command command,
+                                              const std::string& actor = "test");
+
+// A real factlogd in-process on 127.0.0.1 port 0 over RocksDB in a temp dir,
+// with stubs on an insecure channel. Restart() stops it and starts a new
+// server over the same data dir.
+class TestServer {
+ public:
+  explicit TestServer(server::ServerOptions options = {});
+  ~TestServer();
+
+  void Restart();
+  void Stop();
+  server::FactlogServer& server() { return *server_; }
+  v1::ClaimService::Stub& claims() { return *claims_; }
+  v1::EventService::Stub& events() { return *events_; }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  const std::string& data_dir() const { return dir_.path(); }
+
+ private:
+  void Start();
+
+  TempDir dir_;
+  server::ServerOptions options_;
+  std::unique_ptr<server::FactlogServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ClaimService::Stub> claims_;
+  std::unique_ptr<v1::EventService::Stub> events_;
+};
+
+// A RecordClaimRequest with valid defaults for `claim_id`.
+v1::RecordClaimRequest NewClaim(const std::string& claim_id,
+                                const std::string& text = "A claim.");
+// An AddEvidenceRequest from source `name` with `stance`.
+v1::AddEvidenceRequest NewEvidence(const std::string& claim_id,
+                                   v1::Stance stance, const std::string& name);
+
+}  // namespace factlog::testing
+
+#endif  // FACTLOG_TESTS_TEST_SUPPORT_H_
