@@ -1,17 +1,16 @@
 // EventStore behaviour over real RocksDB in temp dirs, driven through the
 // Writer so that projections are produced exactly as in the server.
-#include "storage/event_store.h"
-
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "server/writer.h"
+#include "storage/event_store.h"
 #include "storage/keys.h"
 #include "tests/test_support.h"
 
@@ -19,8 +18,8 @@ namespace factlog {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
-using ::testing::HasSubstr;
 using testing::ApplySync;
+using ::testing::HasSubstr;
 using testing::NewClaim;
 using testing::NewEvidence;
 using testing::TempDir;
@@ -72,8 +71,9 @@ std::map<std::string, v1::ClaimView> AllClaims(
 TEST(KeysTest, BigEndianPositionsSortNumerically) {
   EXPECT_LT(storage::keys::EventKey(255), storage::keys::EventKey(256));
   EXPECT_LT(storage::keys::EventKey(1), storage::keys::EventKey(1ULL << 40));
-  EXPECT_EQ(storage::keys::DecodeU64(storage::keys::EncodeU64(0x0102030405060708ULL)),
-            0x0102030405060708ULL);
+  EXPECT_EQ(
+      storage::keys::DecodeU64(storage::keys::EncodeU64(0x0102030405060708ULL)),
+      0x0102030405060708ULL);
   EXPECT_EQ(storage::keys::DecodeU64("short"), std::nullopt);
   // A claim's version keys sort below those of a longer id sharing its prefix.
   EXPECT_LT(storage::keys::ClaimEventKey("a", 999),
@@ -93,9 +93,9 @@ TEST(EventStoreTest, ReopenKeepsEventsClaimsAndRequests) {
     v1::Command record = Record("troops-return");
     record.mutable_record_claim()->set_request_id("req-1");
     ASSERT_TRUE(ApplySync(*writer, record).ok());
-    ASSERT_TRUE(
-        ApplySync(*writer, Evidence("troops-return", v1::STANCE_REFUTES, "NATO"))
-            .ok());
+    ASSERT_TRUE(ApplySync(*writer,
+                          Evidence("troops-return", v1::STANCE_REFUTES, "NATO"))
+                    .ok());
     writer->Stop();
     EXPECT_EQ(store->LastPosition(), 2u);
     before = AllClaims(*store);
@@ -124,8 +124,8 @@ TEST(EventStoreTest, PositionsStayGaplessAcrossRestarts) {
           ApplySync(*writer, Record(absl::StrCat("c-", round, "-", i))).ok());
     }
     // A refused command in between must not burn a position.
-    EXPECT_FALSE(ApplySync(*writer, Record(absl::StrCat("c-", round, "-0")))
-                     .ok());
+    EXPECT_FALSE(
+        ApplySync(*writer, Record(absl::StrCat("c-", round, "-0"))).ok());
   }
   auto store = OpenOrDie(dir.path());
   std::vector<v1::Event> events = AllEvents(*store);
@@ -175,7 +175,8 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   auto writer = server::Writer::Start(store.get(), {});
   ASSERT_TRUE(ApplySync(*writer, Record("claim-a")).ok());
   ASSERT_TRUE(
-      ApplySync(*writer, Evidence("claim-a", v1::STANCE_SUPPORTS, "Kiev")).ok());
+      ApplySync(*writer, Evidence("claim-a", v1::STANCE_SUPPORTS, "Kiev"))
+          .ok());
   writer->Stop();
 
   auto clean = store->VerifyProjections();
@@ -194,8 +195,7 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   auto dirty = store->VerifyProjections();
   ASSERT_TRUE(dirty.ok());
   EXPECT_FALSE(dirty->ok());
-  EXPECT_THAT(dirty->mismatches,
-              ::testing::Contains(HasSubstr("claim-a")));
+  EXPECT_THAT(dirty->mismatches, ::testing::Contains(HasSubstr("claim-a")));
   EXPECT_THAT(dirty->mismatches, ::testing::Contains(HasSubstr("by_status")));
 
   auto rebuilt = store->RebuildProjections();
@@ -205,7 +205,8 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   auto repaired = store->VerifyProjections();
   ASSERT_TRUE(repaired.ok());
   EXPECT_TRUE(repaired->ok()) << ::testing::PrintToString(repaired->mismatches);
-  EXPECT_EQ((*store->GetClaim("claim-a"))->status(), v1::CLAIM_STATUS_SUPPORTED);
+  EXPECT_EQ((*store->GetClaim("claim-a"))->status(),
+            v1::CLAIM_STATUS_SUPPORTED);
 }
 
 // Generates a random but plausible command stream: mostly valid commands on
@@ -269,8 +270,8 @@ class CommandGenerator {
     } else {
       // A stale expected_version or an unknown claim.
       *c.mutable_add_evidence() =
-          NewEvidence(Uniform(0, 1) ? id : "no-such-claim",
-                      v1::STANCE_SUPPORTS, "Late source");
+          NewEvidence(Uniform(0, 1) ? id : "no-such-claim", v1::STANCE_SUPPORTS,
+                      "Late source");
       c.mutable_add_evidence()->set_expected_version(1000);
     }
     return c;

@@ -40,9 +40,9 @@ class FakeClock {
 };
 
 // Submits one command to `writer` and waits for its result.
-absl::StatusOr<v1::CommandResponse> ApplySync(server::Writer& writer,
-                                              v1::Command command,
-                                              const std::string& actor = "test");
+absl::StatusOr<v1::CommandResponse> ApplySync(
+    server::Writer& writer, v1::Command command,
+    const std::string& actor = "test");
 
 // A real factlogd in-process on 127.0.0.1 port 0 over RocksDB in a temp dir,
 // with stubs on an insecure channel. Restart() stops it and starts a new
