@@ -1,29 +1,10 @@
 #include "tests/test_support.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
-
 #include "absl/synchronization/notification.h"
 #include "domain/time_util.h"
 #include "gtest/gtest.h"
 
 namespace factlog::testing {
-
-TempDir::TempDir() {
-  std::string tmpl =
-      (std::filesystem::temp_directory_path() / "factlog-test-XXXXXX").string();
-  char* made = mkdtemp(tmpl.data());
-  if (made == nullptr) {
-    ADD_FAILURE() << "mkdtemp failed";
-  }
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 absl::StatusOr<v1::CommandResponse> ApplySync(server::Writer& writer,
                                               v1::Command command,

@@ -11,22 +11,9 @@
 #include "grpcpp/grpcpp.h"
 #include "server/factlog_server.h"
 #include "server/writer.h"
+#include "tests/temp_dir.h"
 
 namespace factlog::testing {
-
-// A fresh directory under $TMPDIR, removed with everything in it on
-// destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A clock tests move by hand. Thread-safe.
 class FakeClock {

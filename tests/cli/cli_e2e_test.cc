@@ -1,0 +1,1091 @@
+// End to end: the real `factlog` binary against a real `factlogd`, both as
+// child processes. Each test runs the CLI the way a user would and checks its
+// stdout, stderr and exit code; JSON output is parsed back into the proto.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "factlog/v1/service.pb.h"
+
+#ifndef FACTLOG_PATH
+#error "FACTLOG_PATH must name the factlog binary"
+#endif
+#ifndef FACTLOGD_PATH
+#error "FACTLOGD_PATH must name the factlogd binary"
+#endif
+
+extern char** environ;
+
+namespace factlog {
+namespace {
+
+namespace v1 = factlog::v1;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr int kChildTimeoutSeconds = 30;
+
+// ---- Processes --------------------------------------------------------------
+
+struct RunResult {
+  int exit_code = -1;  // 128 + signal when killed
+  std::string out;
+  std::string err;
+};
+
+// The current environment without FACTLOG_SERVER (so the developer's
+// setting cannot leak into a test), plus `extra` ("K=V").
+std::vector<std::string> ChildEnvironment(
+    const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!absl::StartsWith(*e, "FACTLOG_SERVER=")) env.emplace_back(*e);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+int DecodeWaitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Runs argv to completion with stdout and stderr captured. A child still
+// running after kChildTimeoutSeconds is killed (exit code 128 + 9).
+RunResult RunProcess(std::vector<std::string> argv,
+                     const std::vector<std::string>& extra_env = {}) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return {};
+  }
+  std::vector<std::string> env = ChildEnvironment(extra_env);
+  std::vector<char*> c_argv = CStrings(argv);
+  std::vector<char*> c_env = CStrings(env);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    execve(c_argv[0], c_argv.data(), c_env.data());
+    const int error = errno;
+    dprintf(2, "cannot execute %s: %s\n", c_argv[0], std::strerror(error));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  RunResult result;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::seconds(kChildTimeoutSeconds);
+  bool killed = false;
+  while (open_fds > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    if (poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) {
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      const ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        sinks[i]->append(buffer, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = DecodeWaitStatus(status);
+  EXPECT_FALSE(killed) << argv[1] << " did not finish in time";
+  return result;
+}
+
+// A factlogd child on 127.0.0.1:<free port> over a fresh data directory.
+class Factlogd {
+ public:
+  Factlogd() {
+    char dir_template[] = "/tmp/factlog-cli-test-XXXXXX";
+    const char* dir = mkdtemp(dir_template);
+    if (dir == nullptr) {
+      ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+      return;
+    }
+    data_dir_ = dir;
+    int out_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+      ADD_FAILURE() << "pipe: " << std::strerror(errno);
+      return;
+    }
+    std::vector<std::string> argv = {FACTLOGD_PATH, "--listen", "127.0.0.1:0",
+                                     "--data-dir", data_dir_};
+    std::vector<std::string> env = ChildEnvironment({});
+    std::vector<char*> c_argv = CStrings(argv);
+    std::vector<char*> c_env = CStrings(env);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out_pipe[1], 1);  // stderr stays the test's stderr
+      execve(c_argv[0], c_argv.data(), c_env.data());
+      const int error = errno;
+      dprintf(2, "cannot execute %s: %s\n", c_argv[0], std::strerror(error));
+      _exit(127);
+    }
+    close(out_pipe[1]);
+    stdout_fd_ = out_pipe[0];
+    address_ = WaitForListeningAddress();
+    // Keep draining stdout so the server never blocks on a full pipe.
+    drain_ = std::thread([fd = stdout_fd_] {
+      char buffer[4096];
+      while (read(fd, buffer, sizeof buffer) > 0) {
+      }
+    });
+  }
+
+  ~Factlogd() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      EXPECT_EQ(WaitForExit(), 0) << "factlogd did not exit cleanly on SIGTERM";
+    }
+    if (drain_.joinable()) drain_.join();
+    if (stdout_fd_ >= 0) close(stdout_fd_);
+    std::error_code ec;
+    if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_, ec);
+  }
+
+  const std::string& address() const { return address_; }
+
+ private:
+  // Reads stdout up to "factlogd listening on HOST:PORT ...".
+  std::string WaitForListeningAddress() {
+    const std::string kMarker = "factlogd listening on ";
+    std::string seen;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (true) {
+      const size_t at = seen.find(kMarker);
+      if (at != std::string::npos) {
+        const size_t start = at + kMarker.size();
+        const size_t end = seen.find_first_of(" \n", start);
+        if (end != std::string::npos) return seen.substr(start, end - start);
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd fd = {stdout_fd_, POLLIN, 0};
+      if (left.count() <= 0 ||
+          poll(&fd, 1, static_cast<int>(left.count())) <= 0) {
+        ADD_FAILURE() << "factlogd did not report listening; stdout: " << seen;
+        return "";
+      }
+      char buffer[1024];
+      const ssize_t n = read(stdout_fd_, buffer, sizeof buffer);
+      if (n <= 0) {
+        ADD_FAILURE() << "factlogd exited before listening; stdout: " << seen;
+        return "";
+      }
+      seen.append(buffer, static_cast<size_t>(n));
+    }
+  }
+
+  int WaitForExit() {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        ADD_FAILURE() << "factlogd ignored SIGTERM";
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    pid_ = -1;
+    return DecodeWaitStatus(status);
+  }
+
+  std::string data_dir_;
+  std::string address_;
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::thread drain_;
+};
+
+// A TCP port on 127.0.0.1 that is bound but not listening: connecting to it
+// is refused for as long as this object lives.
+class DeadPort {
+ public:
+  DeadPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "bind: " << std::strerror(errno);
+    }
+    address_ = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+  }
+  ~DeadPort() { close(fd_); }
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
+// ---- Output helpers
+// -----------------------------------------------------------
+
+template <typename M>
+M ParseJson(absl::string_view json) {
+  M message;
+  auto status =
+      google::protobuf::util::JsonStringToMessage(std::string(json), &message);
+  EXPECT_TRUE(status.ok()) << status.ToString() << " in: " << json;
+  return message;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+template <typename M>
+std::vector<M> ParseJsonLines(const std::string& text) {
+  std::vector<M> out;
+  for (const std::string& line : Lines(text)) out.push_back(ParseJson<M>(line));
+  return out;
+}
+
+size_t CodePoints(absl::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+void ExpectFitsEightyColumns(const std::string& text) {
+  for (const std::string& line : Lines(text)) {
+    EXPECT_LE(CodePoints(line), 80u) << "too wide: " << line;
+  }
+}
+
+// stderr of a failed command: exactly one line.
+void ExpectOneErrorLine(const RunResult& r) {
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+std::string Time(const google::protobuf::Timestamp& ts) {
+  return google::protobuf::util::TimeUtil::ToString(ts);
+}
+
+// ---- Fixture
+// ---------------------------------------------------------------------
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new Factlogd(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  static std::string Server() { return server_->address(); }
+
+  // factlog --server <ours> args...
+  RunResult Cli(std::vector<std::string> args,
+                const std::vector<std::string>& env = {}) {
+    args.insert(args.begin(), {FACTLOG_PATH, "--server", Server()});
+    return RunProcess(std::move(args), env);
+  }
+
+  // Runs a command that must succeed; returns its stdout.
+  std::string Ok(std::vector<std::string> args) {
+    RunResult r = Cli(args);
+    EXPECT_EQ(r.exit_code, 0) << absl::StrJoin(args, " ") << "\n" << r.err;
+    EXPECT_EQ(r.err, "");
+    return r.out;
+  }
+
+  void AddClaim(const std::string& id, const std::string& subject = "misc",
+                const std::string& claimant = "Vladimir Putin",
+                const std::string& kind = "fact") {
+    Ok({"claim", "add", "--id", id, "--text", "Claim " + id, "--claimant",
+        claimant, "--subject", subject, "--kind", kind, "--asserted-at",
+        "2014-05-19"});
+  }
+
+  v1::ClaimView ShowJson(const std::string& id) {
+    return ParseJson<v1::ClaimView>(Ok({"claim", "show", id, "-o", "json"}));
+  }
+
+  std::vector<v1::Event> HistoryJson(const std::string& id) {
+    return ParseJsonLines<v1::Event>(
+        Ok({"claim", "history", id, "--output", "json"}));
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              absl::StrCat("factlog-cli-", getpid(), "-", name))
+                                 .string();
+    std::ofstream(path) << text;
+    files_.push_back(path);
+    return path;
+  }
+
+  void TearDown() override {
+    for (const std::string& f : files_) std::remove(f.c_str());
+  }
+
+  static Factlogd* server_;
+  std::vector<std::string> files_;
+};
+
+Factlogd* CliTest::server_ = nullptr;
+
+// ---- claim add / show
+// -----------------------------------------------------------
+
+TEST_F(CliTest, ClaimAddPrintsOneSummaryLine) {
+  RunResult r = Cli({"claim",
+                     "add",
+                     "--id",
+                     "putin-orders-withdrawal",
+                     "--text",
+                     "Putin ordered the troops back to their bases",
+                     "--claimant",
+                     "Vladimir Putin",
+                     "--reported-by",
+                     "Dmitry Peskov",
+                     "--reported-outlet",
+                     "CNN",
+                     "--reported-url",
+                     "https://cnn.example/1",
+                     "--subject",
+                     "russia-troops-ukraine-border",
+                     "--kind",
+                     "fact",
+                     "--asserted-at",
+                     "2014-05-19T10:00:00Z",
+                     "--tag",
+                     "ukraine",
+                     "--tag",
+                     "military"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, MatchesRegex("recorded claim putin-orders-withdrawal v1 "
+                                  "\\(position [0-9]+\\) status UNVERIFIED\n"));
+}
+
+TEST_F(CliTest, ClaimAddJsonIsTheCommandResponse) {
+  RunResult r =
+      Cli({"--output", "json", "claim", "add", "--id", "json-add", "--text",
+           "Unemployment fell to 5%", "--claimant", "Minister", "--kind",
+           "prediction", "--asserted-at", "2014-05-19T12:00:00+02:00",
+           "--due-at", "2015-01-01", "--tag", "economy"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Lines(r.out).size(), 1u);
+  auto response = ParseJson<v1::CommandResponse>(r.out);
+  EXPECT_EQ(response.claim_id(), "json-add");
+  EXPECT_EQ(response.version(), 1u);
+  EXPECT_FALSE(response.deduplicated());
+  EXPECT_EQ(response.claim().kind(), v1::CLAIM_KIND_PREDICTION);
+  EXPECT_EQ(Time(response.claim().asserted_at()), "2014-05-19T10:00:00Z");
+  EXPECT_EQ(Time(response.claim().due_at()), "2015-01-01T00:00:00Z");
+  EXPECT_THAT(response.claim().tags(), ElementsAre("economy"));
+}
+
+TEST_F(CliTest, ClaimAddWithoutIdGetsAssignedOne) {
+  auto response = ParseJson<v1::CommandResponse>(
+      Ok({"claim", "add", "--text", "No id given", "--claimant", "C", "-o",
+          "json"}));
+  EXPECT_FALSE(response.claim_id().empty());
+  EXPECT_EQ(ShowJson(response.claim_id()).text(), "No id given");
+}
+
+TEST_F(CliTest, ClaimShowTableHasFieldsAndFitsEightyColumns) {
+  const std::string long_text =
+      "Putin ordered the troops back to their bases after the exercises near "
+      "the Ukrainian border, the Kremlin said, adding that the drills that "
+      "had worried NATO for weeks were now complete and that the units would "
+      "return to their permanent garrisons within days.";
+  Ok({"claim", "add", "--id", "show-table", "--text", long_text, "--claimant",
+      "Vladimir Putin", "--reported-by", "Dmitry Peskov", "--reported-outlet",
+      "CNN", "--subject", "russia-troops-ukraine-border", "--asserted-at",
+      "2014-05-19", "--tag", "ukraine"});
+  const std::string out = Ok({"claim", "show", "show-table"});
+  EXPECT_THAT(out, HasSubstr("show-table"));
+  EXPECT_THAT(out, HasSubstr("Vladimir Putin"));
+  EXPECT_THAT(out, HasSubstr("Dmitry Peskov, CNN"));
+  EXPECT_THAT(out, HasSubstr("russia-troops-ukraine-border"));
+  EXPECT_THAT(out, HasSubstr("2014-05-19T00:00:00Z"));
+  EXPECT_THAT(out, HasSubstr("UNVERIFIED"));
+  EXPECT_THAT(out, HasSubstr("permanent"));  // long text wrapped, not cut
+  ExpectFitsEightyColumns(out);
+}
+
+// ---- evidence
+// -------------------------------------------------------------------
+
+TEST_F(CliTest, RefutingEvidenceMakesClaimContradicted) {
+  AddClaim("refuted");
+  RunResult r = Cli(
+      {"evidence", "add", "refuted", "--stance", "refutes", "--source", "NATO",
+       "--outlet", "Reuters", "--url", "https://reuters.example/nato",
+       "--observed-at", "2014-05-20T09:00:00Z", "--note",
+       "NATO sees no sign of withdrawal", "--id", "nato-no-sign"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, MatchesRegex("added evidence nato-no-sign to claim "
+                                  "refuted v2 \\(position [0-9]+\\) status "
+                                  "CONTRADICTED\n"));
+
+  v1::ClaimView claim = ShowJson("refuted");
+  EXPECT_EQ(claim.status(), v1::CLAIM_STATUS_CONTRADICTED);
+  EXPECT_THAT(claim.refuting_sources(), ElementsAre("NATO"));
+  EXPECT_THAT(claim.supporting_sources(), ElementsAre());
+  ASSERT_EQ(claim.evidence_size(), 1);
+  EXPECT_EQ(claim.evidence(0).stance(), v1::STANCE_REFUTES);
+  EXPECT_EQ(claim.evidence(0).source().outlet(), "Reuters");
+  EXPECT_EQ(Time(claim.evidence(0).observed_at()), "2014-05-20T09:00:00Z");
+
+  const std::string table = Ok({"claim", "show", "refuted"});
+  EXPECT_THAT(table, HasSubstr("CONTRADICTED"));
+  EXPECT_THAT(table, HasSubstr("- 2014-05-20T09:00:00Z"));
+  EXPECT_THAT(table, HasSubstr("NATO sees no sign of withdrawal"));
+  EXPECT_THAT(table, MatchesRegex("(.|\n)*Refuted by: +NATO\n(.|\n)*"));
+  ExpectFitsEightyColumns(table);
+}
+
+TEST_F(CliTest, EvidenceTimelineIsOrderedByObservedTime) {
+  AddClaim("disputed");
+  Ok({"evidence", "add", "disputed", "--stance", "refutes", "--source", "NATO",
+      "--observed-at", "2014-05-21", "--id", "late"});
+  Ok({"evidence", "add", "disputed", "--stance", "supports", "--source",
+      "Russian MoD", "--observed-at", "2014-05-20", "--id", "early"});
+  Ok({"evidence", "add", "disputed", "--stance", "context", "--source", "OSCE",
+      "--observed-at", "2014-05-22", "--id", "ctx"});
+  EXPECT_EQ(ShowJson("disputed").status(), v1::CLAIM_STATUS_DISPUTED);
+
+  const std::string table = Ok({"claim", "show", "disputed"});
+  const size_t supports = table.find("+ 2014-05-20T00:00:00Z");
+  const size_t refutes = table.find("- 2014-05-21T00:00:00Z");
+  const size_t context = table.find("~ 2014-05-22T00:00:00Z");
+  ASSERT_NE(supports, std::string::npos) << table;
+  ASSERT_NE(refutes, std::string::npos) << table;
+  ASSERT_NE(context, std::string::npos) << table;
+  EXPECT_LT(supports, refutes);
+  EXPECT_LT(refutes, context);
+  EXPECT_THAT(table, MatchesRegex("(.|\n)*Supported by: Russian MoD\n(.|\n)*"));
+}
+
+TEST_F(CliTest, WithdrawnEvidenceIsMarkedAndNoLongerCounts) {
+  AddClaim("withdrawn");
+  Ok({"evidence", "add", "withdrawn", "--stance", "refutes", "--source", "NATO",
+      "--id", "wrong-unit"});
+  const std::string out = Ok(
+      {"evidence", "withdraw", "withdrawn", "wrong-unit", "--reason", "Typo"});
+  EXPECT_THAT(out, MatchesRegex("withdrew evidence wrong-unit from claim "
+                                "withdrawn v3 \\(position [0-9]+\\) status "
+                                "UNVERIFIED\n"));
+  v1::ClaimView claim = ShowJson("withdrawn");
+  EXPECT_EQ(claim.status(), v1::CLAIM_STATUS_UNVERIFIED);
+  ASSERT_EQ(claim.evidence_size(), 1);
+  EXPECT_TRUE(claim.evidence(0).withdrawn());
+  EXPECT_EQ(claim.evidence(0).withdrawn_reason(), "Typo");
+  EXPECT_THAT(claim.refuting_sources(), ElementsAre());
+
+  const std::string table = Ok({"claim", "show", "withdrawn"});
+  EXPECT_THAT(table, HasSubstr("(withdrawn)"));
+  EXPECT_THAT(table, HasSubstr(": Typo"));
+}
+
+// ---- verdict
+// -------------------------------------------------------------------
+
+TEST_F(CliTest, VerdictRatesClaim) {
+  AddClaim("rated");
+  const std::string out =
+      Ok({"verdict", "rated", "--rating", "pants-on-fire", "--summary",
+          "No withdrawal observed", "--reviewer", "Desk A"});
+  EXPECT_THAT(out, MatchesRegex("issued verdict PANTS_ON_FIRE on claim rated "
+                                "v2 \\(position [0-9]+\\) status RATED "
+                                "PANTS_ON_FIRE\n"));
+  v1::ClaimView claim = ShowJson("rated");
+  EXPECT_EQ(claim.status(), v1::CLAIM_STATUS_RATED);
+  EXPECT_EQ(claim.rating(), v1::RATING_PANTS_ON_FIRE);
+  EXPECT_EQ(claim.verdict().reviewer(), "Desk A");
+  EXPECT_THAT(Ok({"claim", "show", "rated"}),
+              AllOf(HasSubstr("RATED PANTS_ON_FIRE"), HasSubstr("Desk A"),
+                    HasSubstr("No withdrawal")));
+}
+
+TEST_F(CliTest, VerdictFromWrongScaleIsRefused) {
+  AddClaim("wrong-scale");
+  RunResult r = Cli({"verdict", "wrong-scale", "--rating", "kept", "--summary",
+                     "s", "--reviewer", "r"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("error: INVALID_ARGUMENT: "));
+  ExpectOneErrorLine(r);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(HistoryJson("wrong-scale").size(), 1u);
+}
+
+// ---- correct / retract / link
+// ------------------------------------------------
+
+TEST_F(CliTest, ClaimCorrectKeepsPreviousValues) {
+  Ok({"claim", "add", "--id", "corrected", "--text", "Old text", "--tag", "a",
+      "--claimant", "C", "--kind", "promise", "--due-at", "2030-01-01"});
+  EXPECT_THAT(Ok({"claim", "correct", "corrected", "--text", "New text",
+                  "--clear-tags", "--clear-due-at", "--reason", "Misquoted"}),
+              MatchesRegex("corrected claim corrected v2 .*\n"));
+  v1::ClaimView claim = ShowJson("corrected");
+  EXPECT_EQ(claim.text(), "New text");
+  EXPECT_THAT(claim.tags(), ElementsAre());
+  EXPECT_FALSE(claim.has_due_at());
+  ASSERT_EQ(claim.corrections_size(), 1);
+  EXPECT_EQ(claim.corrections(0).reason(), "Misquoted");
+  EXPECT_EQ(claim.corrections(0).previous().text(), "Old text");
+
+  Ok({"claim", "correct", "corrected", "--tag", "x", "--tag", "y", "--subject",
+      "new-subject", "--reason", "Filed wrong"});
+  claim = ShowJson("corrected");
+  EXPECT_THAT(claim.tags(), ElementsAre("x", "y"));
+  EXPECT_EQ(claim.subject(), "new-subject");
+
+  const std::string table = Ok({"claim", "show", "corrected"});
+  EXPECT_THAT(table, AllOf(HasSubstr("Corrections:"), HasSubstr("Misquoted"),
+                           HasSubstr("was text: Old text")));
+}
+
+TEST_F(CliTest, ClaimCorrectNeedsSomethingToChange) {
+  AddClaim("nothing-to-correct");
+  RunResult r =
+      Cli({"claim", "correct", "nothing-to-correct", "--reason", "r"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("error: nothing to correct"));
+  r = Cli({"claim", "correct", "nothing-to-correct", "--tag", "a",
+           "--clear-tags", "--reason", "r"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(CliTest, RetractedClaimRejectsEvidence) {
+  AddClaim("retracted");
+  EXPECT_THAT(
+      Ok({"claim", "retract", "retracted", "--reason", "Misattributed"}),
+      MatchesRegex("retracted claim retracted v2 \\(position [0-9]+\\) "
+                   "status RETRACTED\n"));
+  v1::ClaimView claim = ShowJson("retracted");
+  EXPECT_TRUE(claim.retracted());
+  EXPECT_EQ(claim.retraction_reason(), "Misattributed");
+
+  RunResult r = Cli({"evidence", "add", "retracted", "--stance", "supports",
+                     "--source", "Someone"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("error: FAILED_PRECONDITION: "));
+  ExpectOneErrorLine(r);
+}
+
+TEST_F(CliTest, ClaimLinkShowsOnBothClaims) {
+  AddClaim("link-from");
+  AddClaim("link-to");
+  EXPECT_THAT(
+      Ok({"claim", "link", "link-from", "link-to", "--relation", "same-as"}),
+      MatchesRegex("linked claim link-from -> link-to \\(SAME_AS\\) v2 .*\n"));
+  v1::ClaimView to = ShowJson("link-to");
+  ASSERT_EQ(to.links_size(), 1);
+  EXPECT_EQ(to.links(0).other_claim_id(), "link-from");
+  EXPECT_EQ(to.links(0).direction(), v1::LINK_DIRECTION_INCOMING);
+  EXPECT_EQ(to.links(0).relation(), v1::LINK_RELATION_SAME_AS);
+  EXPECT_THAT(Ok({"claim", "show", "link-from"}),
+              HasSubstr("-> link-to  SAME_AS"));
+  EXPECT_THAT(Ok({"claim", "show", "link-to"}),
+              HasSubstr("<- link-from  SAME_AS"));
+}
+
+// ---- as-of, list, history
+// --------------------------------------------------------
+
+TEST_F(CliTest, ClaimShowAsOfShowsEarlierState) {
+  auto recorded = ParseJson<v1::CommandResponse>(
+      Ok({"claim", "add", "--id", "as-of", "--text", "t", "--claimant", "C",
+          "-o", "json"}));
+  auto refuted = ParseJson<v1::CommandResponse>(
+      Ok({"evidence", "add", "as-of", "--stance", "refutes", "--source", "NATO",
+          "-o", "json"}));
+  Ok({"verdict", "as-of", "--rating", "false", "--summary", "s", "--reviewer",
+      "r"});
+
+  auto then = ParseJson<v1::ClaimView>(
+      Ok({"claim", "show", "as-of", "--as-of-position",
+          absl::StrCat(recorded.last_position()), "-o", "json"}));
+  EXPECT_EQ(then.version(), 1u);
+  EXPECT_EQ(then.status(), v1::CLAIM_STATUS_UNVERIFIED);
+
+  // The server's own clock reading, to the nanosecond, as an RFC 3339 time.
+  auto at_evidence = ParseJson<v1::ClaimView>(
+      Ok({"claim", "show", "as-of", "--as-of-time",
+          Time(refuted.claim().updated_at()), "-o", "json"}));
+  EXPECT_EQ(at_evidence.version(), 2u);
+  EXPECT_EQ(at_evidence.status(), v1::CLAIM_STATUS_CONTRADICTED);
+
+  EXPECT_EQ(ShowJson("as-of").status(), v1::CLAIM_STATUS_RATED);
+}
+
+TEST_F(CliTest, ClaimListFiltersPagesAndPrintsOneJsonLinePerClaim) {
+  for (const char* id : {"list-c", "list-a", "list-b"}) {
+    AddClaim(id, "list-subject");
+  }
+  Ok({"evidence", "add", "list-b", "--stance", "refutes", "--source", "X"});
+
+  auto all = ParseJsonLines<v1::ClaimView>(
+      Ok({"claim", "list", "--subject", "list-subject", "-o", "json"}));
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].claim_id(), "list-a");
+  EXPECT_EQ(all[1].claim_id(), "list-b");
+  EXPECT_EQ(all[2].claim_id(), "list-c");
+
+  auto contradicted = ParseJsonLines<v1::ClaimView>(
+      Ok({"claim", "list", "--subject", "list-subject", "--status",
+          "contradicted", "-o", "json"}));
+  ASSERT_EQ(contradicted.size(), 1u);
+  EXPECT_EQ(contradicted[0].claim_id(), "list-b");
+
+  // --limit smaller than the result, so several pages are followed with
+  // --all.
+  EXPECT_EQ(ParseJsonLines<v1::ClaimView>(
+                Ok({"claim", "list", "--subject", "list-subject", "--limit",
+                    "2", "-o", "json"}))
+                .size(),
+            2u);
+  EXPECT_EQ(
+      ParseJsonLines<v1::ClaimView>(Ok({"claim", "list", "--subject",
+                                        "list-subject", "--all", "-o", "json"}))
+          .size(),
+      3u);
+
+  const std::string table =
+      Ok({"claim", "list", "--subject", "list-subject", "--limit", "2"});
+  EXPECT_THAT(table, StartsWith("CLAIM"));
+  EXPECT_THAT(table, AllOf(HasSubstr("list-a"), HasSubstr("list-b"),
+                           Not(HasSubstr("list-c")), HasSubstr("--all")));
+  EXPECT_THAT(table, HasSubstr("CONTRADICTED"));
+  ExpectFitsEightyColumns(table);
+
+  EXPECT_EQ(Ok({"claim", "list", "--subject", "no-such-subject"}),
+            "no claims\n");
+}
+
+TEST_F(CliTest, ClaimHistoryListsEveryEvent) {
+  AddClaim("history");
+  Ok({"evidence", "add", "history", "--stance", "supports", "--source", "A"});
+  Ok({"verdict", "history", "--rating", "true", "--summary", "s", "--reviewer",
+      "r"});
+  std::vector<v1::Event> events = HistoryJson("history");
+  ASSERT_EQ(events.size(), 3u);
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].version(), i + 1);
+    EXPECT_EQ(events[i].claim_id(), "history");
+  }
+  EXPECT_TRUE(events[0].has_claim_recorded());
+  EXPECT_TRUE(events[1].has_evidence_added());
+  EXPECT_TRUE(events[2].has_verdict_issued());
+
+  const std::string table = Ok({"claim", "history", "history"});
+  EXPECT_THAT(table,
+              AllOf(HasSubstr("CLAIM_RECORDED"), HasSubstr("EVIDENCE_ADDED"),
+                    HasSubstr("VERDICT_ISSUED")));
+  ExpectFitsEightyColumns(table);
+}
+
+// ---- claimant, subjects, events
+// ------------------------------------------------
+
+TEST_F(CliTest, ClaimantShowsTrackRecord) {
+  AddClaim("claimant-1", "claimant-subject", "Track Record Person");
+  AddClaim("claimant-2", "claimant-subject", "Track Record Person");
+  Ok({"evidence", "add", "claimant-1", "--stance", "refutes", "--source", "X"});
+  auto view = ParseJson<v1::ClaimantView>(
+      Ok({"claimant", "show", "Track Record Person", "-o", "json"}));
+  EXPECT_EQ(view.claimant(), "Track Record Person");
+  EXPECT_EQ(view.claim_count(), 2u);
+  EXPECT_THAT(view.claim_ids(), ElementsAre("claimant-1", "claimant-2"));
+  bool saw_contradicted = false;
+  for (const auto& c : view.by_status()) {
+    if (c.status() == v1::CLAIM_STATUS_CONTRADICTED) {
+      EXPECT_EQ(c.count(), 1u);
+      saw_contradicted = true;
+    }
+  }
+  EXPECT_TRUE(saw_contradicted);
+  const std::string table = Ok({"claimant", "show", "Track Record Person"});
+  EXPECT_THAT(table,
+              AllOf(HasSubstr("Track Record Person"),
+                    HasSubstr("CONTRADICTED 1"), HasSubstr("claimant-2")));
+  ExpectFitsEightyColumns(table);
+}
+
+TEST_F(CliTest, SubjectsCountsClaimsPerSubject) {
+  AddClaim("subject-1", "subjects-test");
+  AddClaim("subject-2", "subjects-test");
+  auto subjects =
+      ParseJsonLines<v1::SubjectSummary>(Ok({"subjects", "-o", "json"}));
+  bool found = false;
+  for (const auto& s : subjects) {
+    if (s.subject() == "subjects-test") {
+      EXPECT_EQ(s.claim_count(), 2u);
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+  const std::string table = Ok({"subjects"});
+  EXPECT_THAT(table, AllOf(StartsWith("SUBJECT"), HasSubstr("subjects-test"),
+                           HasSubstr("UNVERIFIED 2")));
+  ExpectFitsEightyColumns(table);
+}
+
+TEST_F(CliTest, EventsReadsTheLogWithFilters) {
+  AddClaim("events-claim", "events-subject");
+  Ok({"evidence", "add", "events-claim", "--stance", "refutes", "--source",
+      "X"});
+  Ok({"verdict", "events-claim", "--rating", "false", "--summary", "s",
+      "--reviewer", "r"});
+
+  auto events = ParseJsonLines<v1::Event>(
+      Ok({"events", "--claim", "events-claim", "-o", "json"}));
+  ASSERT_EQ(events.size(), 3u);
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_LT(events[i - 1].position(), events[i].position());
+  }
+
+  auto typed = ParseJsonLines<v1::Event>(
+      Ok({"events", "--subject", "events-subject", "--type",
+          "evidence-added,verdict-issued", "-o", "json"}));
+  ASSERT_EQ(typed.size(), 2u);
+  EXPECT_TRUE(typed[0].has_evidence_added());
+  EXPECT_TRUE(typed[1].has_verdict_issued());
+
+  auto from = ParseJsonLines<v1::Event>(
+      Ok({"events", "--from", absl::StrCat(events[1].position()), "--limit",
+          "1", "-o", "json"}));
+  ASSERT_EQ(from.size(), 1u);
+  EXPECT_EQ(from[0].position(), events[1].position());
+
+  const std::string table = Ok({"events", "--claim", "events-claim"});
+  EXPECT_THAT(table, AllOf(HasSubstr("POS"), HasSubstr("CLAIM_RECORDED"),
+                           HasSubstr("VERDICT_ISSUED")));
+  ExpectFitsEightyColumns(table);
+}
+
+// ---- exit codes
+// -----------------------------------------------------------------
+
+TEST_F(CliTest, MissingClaimIsNotFoundExitOne) {
+  RunResult r = Cli({"claim", "show", "no-such-claim"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("error: NOT_FOUND: "));
+  EXPECT_THAT(r.err, HasSubstr("no-such-claim"));
+  ExpectOneErrorLine(r);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliTest, ExpectedVersionMismatchIsAborted) {
+  AddClaim("versioned");
+  RunResult r = Cli({"evidence", "add", "versioned", "--stance", "supports",
+                     "--source", "A", "--expected-version", "7"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("error: ABORTED: "));
+  ExpectOneErrorLine(r);
+  Ok({"evidence", "add", "versioned", "--stance", "supports", "--source", "A",
+      "--expected-version", "1"});
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoAndSendNothing) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{"claim", "add", "--text", "t", "--claimant", "C", "--no-such-flag"},
+       "no-such-flag"},
+      {{"claim", "add", "--id", "usage", "--text", "t", "--kind", "rumour"},
+       "allowed: fact, promise, prediction, statistic"},
+      {{"claim", "add", "--id", "usage", "--text", "t", "--asserted-at",
+        "last tuesday"},
+       "invalid time"},
+      {{"evidence", "add", "usage", "--stance", "agrees", "--source", "A"},
+       "allowed: supports, refutes, context"},
+      {{"verdict", "usage", "--rating", "meh", "--summary", "s", "--reviewer",
+        "r"},
+       "mostly-true"},
+      {{"claim", "link", "usage", "other", "--relation", "cousin"}, "same-as"},
+      {{"claim", "add", "--id", "usage", "--claimant", "C"}, "--text"},
+      {{"claim"}, "subcommand"},
+      {{"--output", "yaml", "subjects"}, "--output"},
+      {{"--timeout", "-1", "subjects"}, "--timeout"},
+      {{"import", "/nonexistent/file.jsonl"}, "cannot read"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = Cli(c.args);
+    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(c.args, " ") << "\n" << r.err;
+    EXPECT_THAT(r.err, StartsWith("error: ")) << absl::StrJoin(c.args, " ");
+    EXPECT_THAT(r.err, HasSubstr(c.expected)) << absl::StrJoin(c.args, " ");
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_EQ(Cli({"claim", "show", "usage"}).exit_code, 1);  // never recorded
+}
+
+TEST_F(CliTest, UnreachableServerExitsThree) {
+  DeadPort dead;
+  const std::vector<std::vector<std::string>> commands = {
+      {"claim", "show", "x"},
+      {"claim", "add", "--text", "t", "--claimant", "C"},
+      {"events"},
+  };
+  for (const auto& args : commands) {
+    std::vector<std::string> argv = {FACTLOG_PATH, "--server", dead.address(),
+                                     "--timeout", "2"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = RunProcess(argv);
+    EXPECT_EQ(r.exit_code, 3) << absl::StrJoin(args, " ") << "\n" << r.err;
+    EXPECT_THAT(r.err,
+                StartsWith(absl::StrCat("error: cannot reach factlogd at ",
+                                        dead.address(), ": ")));
+    ExpectOneErrorLine(r);
+  }
+}
+
+TEST_F(CliTest, FactlogServerEnvironmentIsHonoured) {
+  AddClaim("env-claim");
+  RunResult r = RunProcess({FACTLOG_PATH, "claim", "show", "env-claim"},
+                           {"FACTLOG_SERVER=" + Server()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("env-claim"));
+
+  DeadPort dead;
+  r = RunProcess({FACTLOG_PATH, "--timeout", "2", "claim", "show", "env-claim"},
+                 {"FACTLOG_SERVER=" + dead.address()});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr(dead.address()));
+
+  // --server wins over the environment.
+  r = RunProcess(
+      {FACTLOG_PATH, "--server", Server(), "claim", "show", "env-claim"},
+      {"FACTLOG_SERVER=" + dead.address()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(CliTest, GlobalOptionsMayFollowTheSubcommand) {
+  AddClaim("late-options");
+  RunResult r = RunProcess({FACTLOG_PATH, "claim", "show", "late-options",
+                            "--output", "json", "--server", Server()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseJson<v1::ClaimView>(r.out).claim_id(), "late-options");
+}
+
+// ---- idempotency
+// ---------------------------------------------------------------------
+
+TEST_F(CliTest, RepeatedRequestIdRecordsOnce) {
+  AddClaim("idempotent");
+  const std::vector<std::string> add = {
+      "evidence", "add",      "idempotent", "--stance",
+      "supports", "--source", "A",          "--request-id",
+      "retry-me", "-o",       "json"};
+  auto first = ParseJson<v1::CommandResponse>(Ok(add));
+  auto second = ParseJson<v1::CommandResponse>(Ok(add));
+  EXPECT_FALSE(first.deduplicated());
+  EXPECT_TRUE(second.deduplicated());
+  EXPECT_EQ(first.last_position(), second.last_position());
+  EXPECT_EQ(first.evidence_id(), second.evidence_id());
+  EXPECT_EQ(HistoryJson("idempotent").size(), 2u);
+
+  // Without --request-id every invocation is a new request.
+  Ok({"evidence", "add", "idempotent", "--stance", "supports", "--source",
+      "A"});
+  Ok({"evidence", "add", "idempotent", "--stance", "supports", "--source",
+      "A"});
+  EXPECT_EQ(HistoryJson("idempotent").size(), 4u);
+}
+
+// ---- import
+// -------------------------------------------------------------------------
+
+TEST_F(CliTest, ImportTwiceRecordsOnce) {
+  const std::string file = WriteFile("twice.jsonl", R"(# two claims and evidence
+{"recordClaim": {"claimId": "import-a", "text": "Bridge opens in May", "claimant": "Mayor", "kind": "CLAIM_KIND_PREDICTION"}}
+
+{"record_claim": {"claim_id": "import-b", "text": "Taxes fall", "claimant": "Mayor", "kind": "CLAIM_KIND_PROMISE"}}
+{"addEvidence": {"claimId": "import-a", "stance": "STANCE_REFUTES", "source": {"name": "City Hall"}}}
+{"addEvidence": {"claimId": "import-a", "stance": "STANCE_REFUTES", "source": {"name": "City Hall"}}}
+)");
+  RunResult r = Cli({"import", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              MatchesRegex("imported 4 commands \\(0 already applied\\), "
+                           "last position [0-9]+\n"));
+  r = Cli({"import", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              MatchesRegex("imported 4 commands \\(4 already applied\\), "
+                           "last position [0-9]+\n"));
+  auto response =
+      ParseJson<v1::ImportResponse>(Ok({"import", file, "-o", "json"}));
+  EXPECT_EQ(response.applied(), 0u);
+  EXPECT_EQ(response.deduplicated(), 4u);
+
+  // The identical evidence lines are two commands, each applied once.
+  EXPECT_EQ(HistoryJson("import-a").size(), 3u);
+  EXPECT_EQ(HistoryJson("import-b").size(), 1u);
+  EXPECT_EQ(ShowJson("import-a").status(), v1::CLAIM_STATUS_CONTRADICTED);
+}
+
+TEST_F(CliTest, ImportWithBadLineSendsNothing) {
+  const std::string file = WriteFile("bad.jsonl", R"(# header
+{"recordClaim": {"claimId": "import-bad", "text": "t", "claimant": "C", "kind": "CLAIM_KIND_FACT"}}
+{"recordClaim": {"claimId": "import-bad-2", "text": "t", "claimant": "C"}}
+{"recordClaim": {"claimId": "import-bad-3", "text": oops}}
+)");
+  RunResult r = Cli({"import", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith(absl::StrCat("error: ", file, ":4: ")));
+  ExpectOneErrorLine(r);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(Cli({"claim", "show", "import-bad"}).exit_code, 1);
+
+  const std::string bad_enum = WriteFile("bad-enum.jsonl", R"(
+{"addEvidence": {"claimId": "x", "stance": "STANCE_MAYBE"}}
+)");
+  r = Cli({"import", bad_enum});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith(absl::StrCat("error: ", bad_enum, ":2: ")));
+}
+
+TEST_F(CliTest, ImportStopsAtFirstRejectedCommand) {
+  const std::string text = R"(# line 1 is a comment
+{"recordClaim": {"claimId": "import-stop", "text": "t", "claimant": "C", "kind": "CLAIM_KIND_FACT"}}
+{"addEvidence": {"claimId": "import-stop", "stance": "STANCE_SUPPORTS", "source": {"name": "A"}}}
+
+{"addEvidence": {"claimId": "import-stop-missing", "stance": "STANCE_REFUTES", "source": {"name": "B"}}}
+{"issueVerdict": {"claimId": "import-stop", "rating": "RATING_TRUE", "summary": "s", "reviewer": "r"}}
+)";
+  const std::string file = WriteFile("stop.jsonl", text);
+  RunResult r = Cli({"import", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err,
+              StartsWith(absl::StrCat("error: ", file, ":5: NOT_FOUND: ")));
+  ExpectOneErrorLine(r);
+  std::vector<v1::Event> events = HistoryJson("import-stop");
+  ASSERT_EQ(events.size(), 2u);  // recorded + evidence; no verdict
+  EXPECT_FALSE(ShowJson("import-stop").has_verdict());
+
+  // Fixing the line and importing the same file again applies the rest once.
+  std::string fixed = text;
+  fixed.replace(fixed.find("import-stop-missing"),
+                std::string("import-stop-missing").size(), "import-stop");
+  std::ofstream(file) << fixed;
+  r = Cli({"import", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("imported 4 commands (2 already applied)"));
+  EXPECT_EQ(HistoryJson("import-stop").size(), 4u);
+  EXPECT_EQ(ShowJson("import-stop").status(), v1::CLAIM_STATUS_RATED);
+}
+
+// ---- help
+// ------------------------------------------------------------------------------
+
+TEST(CliHelp, EveryCommandHasHelpWithExamples) {
+  const std::vector<std::vector<std::string>> commands = {
+      {},
+      {"claim"},
+      {"claim", "add"},
+      {"claim", "show"},
+      {"claim", "list"},
+      {"claim", "history"},
+      {"claim", "correct"},
+      {"claim", "retract"},
+      {"claim", "link"},
+      {"evidence"},
+      {"evidence", "add"},
+      {"evidence", "withdraw"},
+      {"verdict"},
+      {"claimant"},
+      {"claimant", "show"},
+      {"subjects"},
+      {"events"},
+      {"import"},
+  };
+  for (const auto& command : commands) {
+    std::vector<std::string> argv = {FACTLOG_PATH};
+    argv.insert(argv.end(), command.begin(), command.end());
+    argv.push_back("--help");
+    RunResult r = RunProcess(argv);
+    const std::string name = absl::StrJoin(command, " ");
+    EXPECT_EQ(r.exit_code, 0) << name;
+    EXPECT_THAT(r.out, HasSubstr("Usage: factlog")) << name;
+    EXPECT_THAT(r.out, HasSubstr("Examples:")) << name;
+  }
+  RunResult r = RunProcess({FACTLOG_PATH, "import", "--help"});
+  EXPECT_THAT(r.out, HasSubstr("STOPS AT THE FIRST"));
+  EXPECT_THAT(r.out, HasSubstr("Re-running a file is safe"));
+}
+
+}  // namespace
+}  // namespace factlog

@@ -1,0 +1,117 @@
+#include "tests/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+extern char** environ;
+
+namespace factlog::testing {
+
+absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
+    const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  }
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  const pid_t pid = fork();
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  close(out[1]);
+  return std::unique_ptr<Subprocess>(new Subprocess(pid, out[0]));
+}
+
+Subprocess::~Subprocess() {
+  if (!exited_) {
+    kill(pid_, SIGKILL);
+    Wait();
+  }
+  close(stdout_fd_);
+}
+
+absl::StatusOr<std::string> Subprocess::WaitForLine(absl::string_view needle,
+                                                    absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    size_t newline;
+    while ((newline = buffered_.find('\n')) != std::string::npos) {
+      std::string line = buffered_.substr(0, newline);
+      buffered_.erase(0, newline + 1);
+      if (absl::StrContains(line, needle)) return line;
+    }
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("no line containing \"", needle, "\""));
+    }
+    pollfd p{stdout_fd_, POLLIN, 0};
+    const int ready =
+        poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
+    if (n <= 0) {
+      return absl::NotFoundError(absl::StrCat(
+          "stdout closed before a line containing \"", needle, "\""));
+    }
+    buffered_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+void Subprocess::Signal(int signal_number) {
+  if (!exited_) kill(pid_, signal_number);
+}
+
+int Subprocess::Wait() {
+  if (exited_) return exit_code_;
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  exited_ = true;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+absl::StatusOr<FactlogdProcess> StartFactlogd(const std::string& binary,
+                                              const std::string& data_dir) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(
+      {binary, "--listen", "127.0.0.1:0", "--data-dir", data_dir});
+  if (!process.ok()) return process.status();
+  absl::StatusOr<std::string> line =
+      (*process)->WaitForLine("listening on ", absl::Seconds(30));
+  if (!line.ok()) return line.status();
+  // "factlogd listening on 127.0.0.1:PORT (data dir ...)"
+  const size_t start = line->find("listening on ") + 13;
+  const size_t end = line->find(' ', start);
+  FactlogdProcess out;
+  out.address = line->substr(start, end - start);
+  out.process = *std::move(process);
+  return out;
+}
+
+}  // namespace factlog::testing
