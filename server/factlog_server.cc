@@ -43,6 +43,9 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
                            &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  // gRPC enables SO_REUSEPORT by default, which would let a second factlogd
+  // silently share the port; an address in use must be an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(server->claim_service_.get());
   builder.RegisterService(server->event_service_.get());
   server->grpc_server_ = builder.BuildAndStart();

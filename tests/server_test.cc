@@ -656,5 +656,18 @@ TEST(ServerLifecycleTest, SecondServerOnSameDataDirIsRefusedAsLocked) {
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("locked"));
 }
 
+TEST(ServerLifecycleTest, AddressInUseIsRefused) {
+  TestServer first;
+  testing::TempDir dir;
+  server::ServerOptions second;
+  second.listen = first.server().address();
+  second.data_dir = dir.path() + "/data";
+  auto refused = server::FactlogServer::Start(second);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("cannot listen"));
+}
+
 }  // namespace
 }  // namespace factlog
