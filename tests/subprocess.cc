@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -38,6 +39,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
     execve(args[0], args.data(), envp.data());
     _exit(127);
   }
@@ -53,6 +55,26 @@ Subprocess::~Subprocess() {
   close(stdout_fd_);
 }
 
+absl::StatusOr<bool> Subprocess::ReadSome(absl::Time deadline) {
+  for (;;) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError("child output timed out");
+    }
+    pollfd p{stdout_fd_, POLLIN, 0};
+    const int ready =
+        poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buffered_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+}
+
 absl::StatusOr<std::string> Subprocess::WaitForLine(absl::string_view needle,
                                                     absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -63,23 +85,24 @@ absl::StatusOr<std::string> Subprocess::WaitForLine(absl::string_view needle,
       buffered_.erase(0, newline + 1);
       if (absl::StrContains(line, needle)) return line;
     }
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
+    absl::StatusOr<bool> more = ReadSome(deadline);
+    if (!more.ok()) {
       return absl::DeadlineExceededError(
           absl::StrCat("no line containing \"", needle, "\""));
     }
-    pollfd p{stdout_fd_, POLLIN, 0};
-    const int ready =
-        poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) continue;
-    char chunk[4096];
-    const ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
-    if (n <= 0) {
+    if (!*more) {
       return absl::NotFoundError(absl::StrCat(
-          "stdout closed before a line containing \"", needle, "\""));
+          "output closed before a line containing \"", needle, "\""));
     }
-    buffered_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+absl::StatusOr<std::string> Subprocess::ReadToEnd(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    absl::StatusOr<bool> more = ReadSome(deadline);
+    if (!more.ok()) return more.status();
+    if (!*more) return std::exchange(buffered_, std::string());
   }
 }
 
@@ -95,6 +118,22 @@ int Subprocess::Wait() {
   exited_ = true;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return exit_code_;
+}
+
+RunResult RunToCompletion(const std::vector<std::string>& argv,
+                          absl::Duration timeout) {
+  RunResult result;
+  absl::StatusOr<std::unique_ptr<Subprocess>> child = Subprocess::Start(argv);
+  if (!child.ok()) {
+    result.output = std::string(child.status().message());
+    return result;
+  }
+  absl::StatusOr<std::string> output = (*child)->ReadToEnd(timeout);
+  result.output =
+      output.ok() ? *output : std::string(output.status().message());
+  if (!output.ok()) (*child)->Signal(SIGKILL);
+  result.exit_code = (*child)->Wait();
+  return result;
 }
 
 absl::StatusOr<FactlogdProcess> StartFactlogd(const std::string& binary,

@@ -13,8 +13,8 @@
 
 namespace factlog::testing {
 
-// A child process with its stdout readable line by line; stderr goes to the
-// test's stderr. The destructor SIGKILLs a child still running.
+// A child process whose stdout and stderr are read together, line by line.
+// The destructor SIGKILLs a child still running.
 class Subprocess {
  public:
   // Starts argv[0] (a path) with argv[1..]; `env` entries ("K=V") are added
@@ -30,6 +30,8 @@ class Subprocess {
   // DEADLINE_EXCEEDED after `timeout`, NOT_FOUND when stdout closes first.
   absl::StatusOr<std::string> WaitForLine(absl::string_view needle,
                                           absl::Duration timeout);
+  // Everything the child writes until it closes its output (usually: exits).
+  absl::StatusOr<std::string> ReadToEnd(absl::Duration timeout);
   void Signal(int signal_number);
   // Waits for exit: the exit code, or 128 + signal number.
   int Wait();
@@ -37,12 +39,23 @@ class Subprocess {
 
  private:
   Subprocess(pid_t pid, int stdout_fd) : pid_(pid), stdout_fd_(stdout_fd) {}
+  // Appends what is readable within `deadline` to buffered_; false at EOF.
+  absl::StatusOr<bool> ReadSome(absl::Time deadline);
+
   pid_t pid_;
   int stdout_fd_;
   std::string buffered_;
   bool exited_ = false;
   int exit_code_ = 0;
 };
+
+// Runs argv to completion: its exit code and its output.
+struct RunResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr interleaved
+};
+RunResult RunToCompletion(const std::vector<std::string>& argv,
+                          absl::Duration timeout = absl::Seconds(60));
 
 // A factlogd child on 127.0.0.1, a free port, over `data_dir`.
 struct FactlogdProcess {

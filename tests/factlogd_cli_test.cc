@@ -1,0 +1,123 @@
+// factlogd's own command line: --verify, --rebuild, bad data dirs, a locked
+// data dir, usage errors. Data is written in-process through the Writer; the
+// real factlogd binary is then run over it.
+#include <signal.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/event_store.h"
+#include "tests/subprocess.h"
+#include "tests/test_support.h"
+
+namespace factlog {
+namespace {
+
+using testing::ApplySync;
+using ::testing::HasSubstr;
+using testing::RunToCompletion;
+using testing::TempDir;
+
+class FactlogdCliTest : public ::testing::Test {
+ protected:
+  // Writes two events for claim "kept" into data_dir_.
+  void SetUp() override {
+    auto store = storage::EventStore::Open(data_dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto writer = server::Writer::Start(store->get(), {});
+    v1::Command record;
+    *record.mutable_record_claim() = testing::NewClaim("kept");
+    ASSERT_TRUE(ApplySync(*writer, record).ok());
+    v1::Command refute;
+    *refute.mutable_add_evidence() =
+        testing::NewEvidence("kept", v1::STANCE_REFUTES, "NATO");
+    ASSERT_TRUE(ApplySync(*writer, refute).ok());
+  }
+
+  // Overwrites the projection of "kept" with a status its log contradicts.
+  void Tamper() {
+    auto store = storage::EventStore::Open(data_dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto view = (*store)->GetClaim("kept");
+    ASSERT_TRUE(view.ok() && view->has_value());
+    storage::CommitBatch tamper;
+    tamper.claims.push_back({**view, **view});
+    tamper.claims[0].after.set_status(v1::CLAIM_STATUS_SUPPORTED);
+    ASSERT_TRUE((*store)->Commit(tamper).ok());
+  }
+
+  TempDir dir_;
+  const std::string data_dir_ = dir_.path() + "/data";
+};
+
+TEST_F(FactlogdCliTest, VerifyPassesOnCleanDataAndFailsOnTamperedProjection) {
+  testing::RunResult clean =
+      RunToCompletion({FACTLOGD_PATH, "--verify", "--data-dir", data_dir_});
+  EXPECT_EQ(clean.exit_code, 0) << clean.output;
+  EXPECT_THAT(clean.output, HasSubstr("2 events replayed"));
+  EXPECT_THAT(clean.output, HasSubstr("0 mismatches"));
+
+  Tamper();
+  testing::RunResult dirty =
+      RunToCompletion({FACTLOGD_PATH, "--verify", "--data-dir", data_dir_});
+  EXPECT_EQ(dirty.exit_code, 1) << dirty.output;
+  EXPECT_THAT(dirty.output, HasSubstr("MISMATCH claims: \"kept\""));
+  EXPECT_THAT(dirty.output, HasSubstr("MISMATCH by_status"));
+}
+
+TEST_F(FactlogdCliTest, RebuildRepairsWhatVerifyFound) {
+  Tamper();
+  testing::RunResult rebuild =
+      RunToCompletion({FACTLOGD_PATH, "--rebuild", "--data-dir", data_dir_});
+  EXPECT_EQ(rebuild.exit_code, 0) << rebuild.output;
+  EXPECT_THAT(rebuild.output, HasSubstr("2 events replayed into 1 claims"));
+  testing::RunResult verify =
+      RunToCompletion({FACTLOGD_PATH, "--verify", "--data-dir", data_dir_});
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
+
+  auto store = storage::EventStore::Open(data_dir_);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*(*store)->GetClaim("kept"))->status(),
+            v1::CLAIM_STATUS_CONTRADICTED);
+}
+
+TEST_F(FactlogdCliTest, LockedDataDirIsRefusedWithOneClearLine) {
+  auto holder = storage::EventStore::Open(data_dir_);
+  ASSERT_TRUE(holder.ok());
+  testing::RunResult r = RunToCompletion(
+      {FACTLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir", data_dir_});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("is locked: is another factlogd using it?"));
+}
+
+TEST_F(FactlogdCliTest, UnusableDataDirNamesThePath) {
+  const std::string file = dir_.path() + "/plain-file";
+  FILE* f = fopen(file.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fclose(f);
+  testing::RunResult r = RunToCompletion(
+      {FACTLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir", file});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("plain-file"));
+}
+
+TEST_F(FactlogdCliTest, UsageErrorsExitTwoAndHelpExitsZero) {
+  EXPECT_EQ(RunToCompletion({FACTLOGD_PATH, "--no-such-flag"}).exit_code, 2);
+  EXPECT_EQ(RunToCompletion({FACTLOGD_PATH, "--verify", "--rebuild"}).exit_code,
+            2);
+  testing::RunResult help = RunToCompletion({FACTLOGD_PATH, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.output, HasSubstr("--data-dir"));
+}
+
+TEST_F(FactlogdCliTest, ServesExistingDataAndStopsCleanlyOnSigint) {
+  auto server = testing::StartFactlogd(FACTLOGD_PATH, data_dir_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server->process->Signal(SIGINT);
+  auto stopped =
+      server->process->WaitForLine("stopped cleanly", absl::Seconds(30));
+  EXPECT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_EQ(server->process->Wait(), 0);
+}
+
+}  // namespace
+}  // namespace factlog
