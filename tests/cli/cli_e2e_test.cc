@@ -898,6 +898,9 @@ TEST_F(CliTest, UnreachableServerExitsThree) {
       {"claim", "show", "x"},
       {"claim", "add", "--text", "t", "--claimant", "C"},
       {"events"},
+      {"import", WriteFile("unreachable.jsonl",
+                           "{\"retractClaim\": {\"claimId\": \"x\", "
+                           "\"reason\": \"r\"}}\n")},
   };
   for (const auto& args : commands) {
     std::vector<std::string> argv = {FACTLOG_PATH, "--server", dead.address(),

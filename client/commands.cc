@@ -1,0 +1,905 @@
+#include "client/commands.h"
+
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/format.h"
+#include "client/import.h"
+#include "client/values.h"
+#include "factlog/v1/service.grpc.pb.h"
+
+namespace factlog::cli {
+namespace {
+
+namespace v1 = factlog::v1;
+using Action = std::function<int()>;
+using Stub = v1::ClaimService::Stub;
+
+// ---- Shared plumbing --------------------------------------------------------
+
+// Makes `sub` select `run` when it is the command given.
+void OnRun(CLI::App* sub, Action* action, Action run) {
+  sub->callback([action, run = std::move(run)] { *action = run; });
+}
+
+std::string Examples(std::initializer_list<absl::string_view> lines) {
+  std::string out = "\nExamples:";
+  for (absl::string_view line : lines) absl::StrAppend(&out, "\n  ", line);
+  return out;
+}
+
+CLI::Option* AddEnumOption(CLI::App* sub, const std::string& name,
+                           std::string* value, const std::string& help,
+                           const google::protobuf::EnumDescriptor* type) {
+  return sub->add_option(name, *value, help)
+      ->check(EnumValidator(type))
+      ->type_name(
+          absl::StrCat("{", absl::StrJoin(EnumFlagValues(type), "|"), "}"));
+}
+
+template <typename E>
+CLI::Option* AddEnumOption(CLI::App* sub, const std::string& name,
+                           std::string* value, const std::string& help) {
+  return AddEnumOption(sub, name, value, help,
+                       google::protobuf::GetEnumDescriptor<E>());
+}
+
+CLI::Option* AddTimeOption(CLI::App* sub, const std::string& name,
+                           std::string* value, const std::string& help) {
+  return sub->add_option(name, *value, help)
+      ->check(TimeValidator())
+      ->type_name("TIME");
+}
+
+// --expected-version and --request-id, common to the mutating commands.
+struct MutationFlags {
+  uint64_t expected_version = 0;
+  CLI::Option* expected_version_option = nullptr;
+  std::string request_id;
+};
+
+void AddMutationFlags(CLI::App* sub, MutationFlags* flags,
+                      bool with_expected_version = true) {
+  if (with_expected_version) {
+    flags->expected_version_option =
+        sub->add_option("--expected-version", flags->expected_version,
+                        "Fail with ABORTED unless the claim is at version N")
+            ->type_name("N");
+  }
+  sub->add_option("--request-id", flags->request_id,
+                  "Idempotency key (default: a random UUID)")
+      ->type_name("ID");
+}
+
+template <typename Request>
+void ApplyMutationFlags(const MutationFlags& flags, Request* request) {
+  if constexpr (!std::is_same_v<Request, v1::RecordClaimRequest>) {
+    if (flags.expected_version_option != nullptr &&
+        flags.expected_version_option->count() > 0) {
+      request->set_expected_version(flags.expected_version);
+    }
+  }
+  request->set_request_id(flags.request_id.empty() ? NewRequestId()
+                                                   : flags.request_id);
+}
+
+using MutationCall = std::function<grpc::Status(Stub&, grpc::ClientContext*,
+                                                v1::CommandResponse*)>;
+
+// Sends one command and prints its result: the CommandResponse as JSON, or
+// the line `describe` renders.
+int RunMutation(
+    const GlobalOptions& options, const MutationCall& call,
+    const std::function<std::string(const v1::CommandResponse&)>& describe) {
+  Connection connection(options);
+  grpc::ClientContext context;
+  connection.SetDeadline(&context);
+  v1::CommandResponse response;
+  connection.Check(call(connection.claims(), &context, &response));
+  std::cout << (options.json() ? JsonLine(response) : describe(response));
+  return kExitOk;
+}
+
+v1::Source MakeSource(const std::string& name, const std::string& outlet,
+                      const std::string& url) {
+  v1::Source source;
+  source.set_name(name);
+  source.set_outlet(outlet);
+  source.set_url(url);
+  return source;
+}
+
+// ---- claim add
+// ----------------------------------------------------------------
+
+void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    std::string id, text, claimant, reported_by, reported_outlet, reported_url,
+        subject, kind = "fact", asserted_at, due_at;
+    std::vector<std::string> tags;
+    MutationFlags mutation;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = claim->add_subcommand("add", "Record a new claim");
+  sub->add_option("--id", f->id, "Claim id slug (default: server-assigned)")
+      ->type_name("ID");
+  sub->add_option("--text", f->text, "What was claimed")->required();
+  sub->add_option("--claimant", f->claimant, "Who made the claim")
+      ->required()
+      ->type_name("NAME");
+  sub->add_option("--reported-by", f->reported_by,
+                  "Source through which it was heard")
+      ->type_name("NAME");
+  sub->add_option("--reported-outlet", f->reported_outlet,
+                  "Outlet that carried it")
+      ->type_name("OUTLET");
+  sub->add_option("--reported-url", f->reported_url, "URL of the report")
+      ->type_name("URL");
+  sub->add_option("--subject", f->subject, "Subject slug")->type_name("SLUG");
+  AddEnumOption<v1::ClaimKind>(sub, "--kind", &f->kind,
+                               "Kind of claim (default: fact)");
+  AddTimeOption(sub, "--asserted-at", &f->asserted_at,
+                "When the claim was made (default: now)");
+  AddTimeOption(sub, "--due-at", &f->due_at,
+                "When a promise/prediction should be observable");
+  sub->add_option("--tag", f->tags, "Label (repeatable)")
+      ->type_name("TAG")
+      ->allow_extra_args(false);
+  AddMutationFlags(sub, &f->mutation, /*with_expected_version=*/false);
+  sub->footer(Examples({
+      "factlog claim add --id putin-orders-withdrawal \\",
+      "    --text 'Putin ordered the troops back to their bases' \\",
+      "    --claimant 'Vladimir Putin' --reported-by 'Dmitry Peskov' \\",
+      "    --reported-outlet CNN --subject russia-troops-ukraine-border \\",
+      "    --kind fact --asserted-at 2014-05-19 --tag ukraine",
+  }));
+  OnRun(sub, action, [f, g] {
+    v1::RecordClaimRequest request;
+    request.set_claim_id(f->id);
+    request.set_text(f->text);
+    request.set_claimant(f->claimant);
+    if (!f->reported_by.empty() || !f->reported_outlet.empty() ||
+        !f->reported_url.empty()) {
+      *request.mutable_reported_by() =
+          MakeSource(f->reported_by, f->reported_outlet, f->reported_url);
+    }
+    request.set_subject(f->subject);
+    request.set_kind(ParseEnum<v1::ClaimKind>("--kind", f->kind));
+    if (!f->asserted_at.empty()) {
+      *request.mutable_asserted_at() =
+          ParseTimeFlag("--asserted-at", f->asserted_at);
+    }
+    if (!f->due_at.empty()) {
+      *request.mutable_due_at() = ParseTimeFlag("--due-at", f->due_at);
+    }
+    for (const std::string& tag : f->tags) request.add_tags(tag);
+    ApplyMutationFlags(f->mutation, &request);
+    return RunMutation(
+        *g,
+        [&](Stub& stub, grpc::ClientContext* ctx, v1::CommandResponse* resp) {
+          return stub.RecordClaim(ctx, request, resp);
+        },
+        [](const v1::CommandResponse& r) {
+          return RenderCommandResult("recorded claim", r);
+        });
+  });
+}
+
+// ---- claim show / list / history
+// ----------------------------------------------
+
+void AddClaimShow(CLI::App* claim, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    std::string claim_id, as_of_time;
+    uint64_t as_of_position = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = claim->add_subcommand(
+      "show", "Show a claim: fields, status, evidence timeline, links");
+  sub->add_option("CLAIM", f->claim_id, "Claim id")->required()->type_name("");
+  CLI::Option* position =
+      sub->add_option("--as-of-position", f->as_of_position,
+                      "The claim as it stood at log position N")
+          ->type_name("N");
+  AddTimeOption(sub, "--as-of-time", &f->as_of_time,
+                "The claim as it stood at time T")
+      ->excludes(position);
+  sub->footer(Examples({
+      "factlog claim show putin-orders-withdrawal",
+      "factlog claim show putin-orders-withdrawal --as-of-time 2014-05-20",
+      "factlog claim show putin-orders-withdrawal --output json | jq .status",
+  }));
+  OnRun(sub, action, [f, g, position] {
+    v1::GetClaimRequest request;
+    request.set_claim_id(f->claim_id);
+    if (position->count() > 0) request.set_as_of_position(f->as_of_position);
+    if (!f->as_of_time.empty()) {
+      *request.mutable_as_of_time() =
+          ParseTimeFlag("--as-of-time", f->as_of_time);
+    }
+    Connection connection(*g);
+    grpc::ClientContext context;
+    connection.SetDeadline(&context);
+    v1::ClaimView claim;
+    connection.Check(connection.claims().GetClaim(&context, request, &claim));
+    std::cout << (g->json() ? JsonLine(claim) : RenderClaim(claim));
+    return kExitOk;
+  });
+}
+
+void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    std::string status, subject, claimant, tag, kind;
+    int limit = 50;
+    bool all = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub =
+      claim->add_subcommand("list", "List claims, ordered by claim id");
+  AddEnumOption<v1::ClaimStatus>(sub, "--status", &f->status,
+                                 "Only claims with this status");
+  sub->add_option("--subject", f->subject, "Only claims about this subject")
+      ->type_name("SLUG");
+  sub->add_option("--claimant", f->claimant, "Only claims by this claimant")
+      ->type_name("NAME");
+  sub->add_option("--tag", f->tag, "Only claims with this tag")
+      ->type_name("TAG");
+  AddEnumOption<v1::ClaimKind>(sub, "--kind", &f->kind,
+                               "Only claims of this kind");
+  CLI::Option* limit =
+      sub->add_option("--limit", f->limit, "At most N claims (default 50)")
+          ->type_name("N")
+          ->check(CLI::PositiveNumber.description(""));
+  sub->add_flag("--all", f->all, "Every matching claim (follows all pages)")
+      ->excludes(limit);
+  sub->footer(Examples({
+      "factlog claim list --subject russia-troops-ukraine-border",
+      "factlog claim list --status contradicted --all",
+      "factlog claim list --claimant 'Vladimir Putin' --output json | jq "
+      ".claimId",
+  }));
+  OnRun(sub, action, [f, g] {
+    v1::ListClaimsRequest request;
+    if (!f->status.empty()) {
+      request.set_status(ParseEnum<v1::ClaimStatus>("--status", f->status));
+    }
+    request.set_subject(f->subject);
+    request.set_claimant(f->claimant);
+    request.set_tag(f->tag);
+    if (!f->kind.empty()) {
+      request.set_kind(ParseEnum<v1::ClaimKind>("--kind", f->kind));
+    }
+    constexpr int kMaxPage = 1000;
+    Connection connection(*g);
+    std::vector<v1::ClaimView> claims;  // table mode only
+    int count = 0;
+    bool more = false;  // stopped at --limit with claims left
+    while (true) {
+      request.set_page_size(f->all ? kMaxPage
+                                   : std::min(f->limit - count, kMaxPage));
+      grpc::ClientContext context;
+      connection.SetDeadline(&context);
+      v1::ListClaimsResponse page;
+      connection.Check(
+          connection.claims().ListClaims(&context, request, &page));
+      for (v1::ClaimView& c : *page.mutable_claims()) {
+        if (!f->all && count >= f->limit) {
+          more = true;
+          break;
+        }
+        if (g->json()) {
+          std::cout << JsonLine(c);  // one claim per line
+        } else {
+          claims.push_back(std::move(c));
+        }
+        ++count;
+      }
+      if (more || page.next_page_token().empty()) break;
+      if (!f->all && count >= f->limit) {
+        more = true;
+        break;
+      }
+      request.set_page_token(page.next_page_token());
+    }
+    if (!g->json()) {
+      if (claims.empty()) {
+        std::cout << "no claims\n";
+      } else {
+        std::cout << RenderClaimList(claims);
+        if (more) {
+          std::cout << "(more claims: raise --limit or use --all)\n";
+        }
+      }
+    }
+    return kExitOk;
+  });
+}
+
+void AddClaimHistory(CLI::App* claim, const GlobalOptions* g, Action* action) {
+  auto claim_id = std::make_shared<std::string>();
+  CLI::App* sub =
+      claim->add_subcommand("history", "Every event of a claim, oldest first");
+  sub->add_option("CLAIM", *claim_id, "Claim id")->required()->type_name("");
+  sub->footer(Examples({
+      "factlog claim history putin-orders-withdrawal",
+      "factlog claim history putin-orders-withdrawal --output json",
+  }));
+  OnRun(sub, action, [claim_id, g] {
+    Connection connection(*g);
+    v1::GetClaimHistoryRequest request;
+    request.set_claim_id(*claim_id);
+    std::vector<v1::Event> events;
+    while (true) {
+      grpc::ClientContext context;
+      connection.SetDeadline(&context);
+      v1::GetClaimHistoryResponse page;
+      connection.Check(
+          connection.claims().GetClaimHistory(&context, request, &page));
+      for (v1::Event& e : *page.mutable_events()) {
+        if (g->json()) {
+          std::cout << JsonLine(e);
+        } else {
+          events.push_back(std::move(e));
+        }
+      }
+      if (page.next_version() == 0 ||
+          page.next_version() <= request.from_version()) {
+        break;
+      }
+      request.set_from_version(page.next_version());
+    }
+    if (!g->json()) std::cout << RenderHistory(events);
+    return kExitOk;
+  });
+}
+
+// ---- claim correct / retract / link -----------------------------------------
+
+void AddClaimCorrect(CLI::App* claim, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    std::string claim_id, text, subject, due_at, reason;
+    std::vector<std::string> tags;
+    bool clear_tags = false, clear_due_at = false;
+    MutationFlags mutation;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = claim->add_subcommand(
+      "correct", "Correct a claim's text, subject, tags or due time");
+  sub->add_option("CLAIM", f->claim_id, "Claim id")->required()->type_name("");
+  CLI::Option* text = sub->add_option("--text", f->text, "New text");
+  CLI::Option* subject =
+      sub->add_option("--subject", f->subject, "New subject slug")
+          ->type_name("SLUG");
+  CLI::Option* tags =
+      sub->add_option("--tag", f->tags,
+                      "New tags, replacing the old ones (repeatable)")
+          ->type_name("TAG")
+          ->allow_extra_args(false);
+  CLI::Option* clear_tags =
+      sub->add_flag("--clear-tags", f->clear_tags, "Remove all tags")
+          ->excludes(tags);
+  CLI::Option* due_at =
+      AddTimeOption(sub, "--due-at", &f->due_at, "New due time");
+  CLI::Option* clear_due_at =
+      sub->add_flag("--clear-due-at", f->clear_due_at, "Remove the due time")
+          ->excludes(due_at);
+  sub->add_option("--reason", f->reason, "Why the claim is corrected")
+      ->required();
+  AddMutationFlags(sub, &f->mutation);
+  sub->footer(Examples({
+      "factlog claim correct putin-orders-withdrawal \\",
+      "    --text 'Putin said he ordered the troops back' \\",
+      "    --reason 'Quote was paraphrased'",
+      "factlog claim correct some-promise --clear-due-at --reason 'No date'",
+  }));
+  OnRun(sub, action,
+        [f, g, text, subject, tags, clear_tags, due_at, clear_due_at] {
+          if (text->count() + subject->count() + tags->count() +
+                  clear_tags->count() + due_at->count() +
+                  clear_due_at->count() ==
+              0) {
+            throw UsageError(
+                "nothing to correct: give --text, --subject, --tag, "
+                "--clear-tags, --due-at or --clear-due-at");
+          }
+          v1::CorrectClaimRequest request;
+          request.set_claim_id(f->claim_id);
+          if (text->count() > 0) request.set_text(f->text);
+          if (subject->count() > 0) request.set_subject(f->subject);
+          if (tags->count() > 0 || f->clear_tags) {
+            v1::TagList* list = request.mutable_tags();
+            for (const std::string& tag : f->tags) list->add_tags(tag);
+          }
+          if (due_at->count() > 0) {
+            *request.mutable_due_at() = ParseTimeFlag("--due-at", f->due_at);
+          }
+          request.set_clear_due_at(f->clear_due_at);
+          request.set_reason(f->reason);
+          ApplyMutationFlags(f->mutation, &request);
+          return RunMutation(
+              *g,
+              [&](Stub& stub, grpc::ClientContext* ctx,
+                  v1::CommandResponse* resp) {
+                return stub.CorrectClaim(ctx, request, resp);
+              },
+              [](const v1::CommandResponse& r) {
+                return RenderCommandResult("corrected claim", r);
+              });
+        });
+}
+
+void AddClaimRetract(CLI::App* claim, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    std::string claim_id, reason;
+    MutationFlags mutation;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = claim->add_subcommand(
+      "retract",
+      "Retract a claim: it stays readable, takes no more evidence/verdicts");
+  sub->add_option("CLAIM", f->claim_id, "Claim id")->required()->type_name("");
+  sub->add_option("--reason", f->reason, "Why the claim is retracted")
+      ->required();
+  AddMutationFlags(sub, &f->mutation);
+  sub->footer(Examples({
+      "factlog claim retract putin-orders-withdrawal \\",
+      "    --reason 'Misattributed: the statement was by Peskov'",
+  }));
+  OnRun(sub, action, [f, g] {
+    v1::RetractClaimRequest request;
+    request.set_claim_id(f->claim_id);
+    request.set_reason(f->reason);
+    ApplyMutationFlags(f->mutation, &request);
+    return RunMutation(
+        *g,
+        [&](Stub& stub, grpc::ClientContext* ctx, v1::CommandResponse* resp) {
+          return stub.RetractClaim(ctx, request, resp);
+        },
+        [](const v1::CommandResponse& r) {
+          return RenderCommandResult("retracted claim", r);
+        });
+  });
+}
+
+void AddClaimLink(CLI::App* claim, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    std::string claim_id, other, relation;
+    MutationFlags mutation;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = claim->add_subcommand(
+      "link", "Link CLAIM -> OTHER; both claims' histories show the link");
+  sub->add_option("CLAIM", f->claim_id, "Claim id")->required()->type_name("");
+  sub->add_option("OTHER", f->other, "The other claim's id")
+      ->required()
+      ->type_name("");
+  AddEnumOption<v1::LinkRelation>(sub, "--relation", &f->relation,
+                                  "How CLAIM relates to OTHER")
+      ->required();
+  AddMutationFlags(sub, &f->mutation);
+  sub->footer(Examples({
+      "factlog claim link peskov-repeats-withdrawal putin-orders-withdrawal \\",
+      "    --relation repeats",
+  }));
+  OnRun(sub, action, [f, g] {
+    v1::LinkClaimsRequest request;
+    request.set_claim_id(f->claim_id);
+    request.set_other_claim_id(f->other);
+    request.set_relation(
+        ParseEnum<v1::LinkRelation>("--relation", f->relation));
+    ApplyMutationFlags(f->mutation, &request);
+    const std::string detail =
+        absl::StrCat("-> ", f->other, " (", ShortName(request.relation()), ")");
+    return RunMutation(
+        *g,
+        [&](Stub& stub, grpc::ClientContext* ctx, v1::CommandResponse* resp) {
+          return stub.LinkClaims(ctx, request, resp);
+        },
+        [&](const v1::CommandResponse& r) {
+          return RenderCommandResult("linked claim", r, detail);
+        });
+  });
+}
+
+// ---- evidence
+// -------------------------------------------------------------------
+
+void AddEvidenceAdd(CLI::App* evidence, const GlobalOptions* g,
+                    Action* action) {
+  struct Flags {
+    std::string claim_id, id, stance, source, outlet, url, observed_at, note;
+    MutationFlags mutation;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub =
+      evidence->add_subcommand("add", "Add evidence bearing on a claim");
+  sub->add_option("CLAIM", f->claim_id, "Claim id")->required()->type_name("");
+  AddEnumOption<v1::Stance>(sub, "--stance", &f->stance,
+                            "Whether it supports or refutes the claim")
+      ->required();
+  sub->add_option("--source", f->source, "Who says so (person or body)")
+      ->required()
+      ->type_name("NAME");
+  sub->add_option("--outlet", f->outlet, "Publication that carried it")
+      ->type_name("OUTLET");
+  sub->add_option("--url", f->url, "Where to read it")->type_name("URL");
+  AddTimeOption(sub, "--observed-at", &f->observed_at,
+                "When it was observed (default: now)");
+  sub->add_option("--note", f->note, "What it says")->type_name("TEXT");
+  sub->add_option("--id", f->id,
+                  "Evidence id, unique within the claim (default: assigned)")
+      ->type_name("EVIDENCE_ID");
+  AddMutationFlags(sub, &f->mutation);
+  sub->footer(Examples({
+      "factlog evidence add putin-orders-withdrawal --stance refutes \\",
+      "    --source NATO --outlet Reuters --observed-at 2014-05-20T09:00:00Z "
+      "\\",
+      "    --note 'NATO sees no sign of withdrawal' --id nato-no-sign",
+  }));
+  OnRun(sub, action, [f, g] {
+    v1::AddEvidenceRequest request;
+    request.set_claim_id(f->claim_id);
+    request.set_evidence_id(f->id);
+    request.set_stance(ParseEnum<v1::Stance>("--stance", f->stance));
+    *request.mutable_source() = MakeSource(f->source, f->outlet, f->url);
+    if (!f->observed_at.empty()) {
+      *request.mutable_observed_at() =
+          ParseTimeFlag("--observed-at", f->observed_at);
+    }
+    request.set_note(f->note);
+    ApplyMutationFlags(f->mutation, &request);
+    return RunMutation(
+        *g,
+        [&](Stub& stub, grpc::ClientContext* ctx, v1::CommandResponse* resp) {
+          return stub.AddEvidence(ctx, request, resp);
+        },
+        [](const v1::CommandResponse& r) {
+          return RenderCommandResult(
+              absl::StrCat("added evidence ", r.evidence_id(), " to claim"), r);
+        });
+  });
+}
+
+void AddEvidenceWithdraw(CLI::App* evidence, const GlobalOptions* g,
+                         Action* action) {
+  struct Flags {
+    std::string claim_id, evidence_id, reason;
+    MutationFlags mutation;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = evidence->add_subcommand(
+      "withdraw", "Withdraw evidence (it stays in the history)");
+  sub->add_option("CLAIM", f->claim_id, "Claim id")->required()->type_name("");
+  sub->add_option("EVIDENCE_ID", f->evidence_id, "Evidence id")
+      ->required()
+      ->type_name("");
+  sub->add_option("--reason", f->reason, "Why it is withdrawn");
+  AddMutationFlags(sub, &f->mutation);
+  sub->footer(Examples({
+      "factlog evidence withdraw putin-orders-withdrawal nato-no-sign \\",
+      "    --reason 'Report was about a different unit'",
+  }));
+  OnRun(sub, action, [f, g] {
+    v1::WithdrawEvidenceRequest request;
+    request.set_claim_id(f->claim_id);
+    request.set_evidence_id(f->evidence_id);
+    request.set_reason(f->reason);
+    ApplyMutationFlags(f->mutation, &request);
+    return RunMutation(
+        *g,
+        [&](Stub& stub, grpc::ClientContext* ctx, v1::CommandResponse* resp) {
+          return stub.WithdrawEvidence(ctx, request, resp);
+        },
+        [&](const v1::CommandResponse& r) {
+          return RenderCommandResult(
+              absl::StrCat("withdrew evidence ", request.evidence_id(),
+                           " from claim"),
+              r);
+        });
+  });
+}
+
+// ---- verdict
+// --------------------------------------------------------------------
+
+void AddVerdict(CLI::App* app, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    std::string claim_id, rating, summary, reviewer;
+    MutationFlags mutation;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = app->add_subcommand(
+      "verdict", "Issue a verdict on a claim (supersedes earlier verdicts)");
+  sub->add_option("CLAIM", f->claim_id, "Claim id")->required()->type_name("");
+  AddEnumOption<v1::Rating>(sub, "--rating", &f->rating, "The rating")
+      ->required();
+  sub->add_option("--summary", f->summary, "Why")
+      ->required()
+      ->type_name("TEXT");
+  sub->add_option("--reviewer", f->reviewer, "Who reviewed it")
+      ->required()
+      ->type_name("NAME");
+  AddMutationFlags(sub, &f->mutation);
+  sub->footer(
+      "\nFact, statistic and prediction claims take the truth scale (true ..\n"
+      "unproven); promises take the promise scale (kept .. not-yet-rated).\n" +
+      Examples({
+          "factlog verdict putin-orders-withdrawal --rating false \\",
+          "    --summary 'No withdrawal observed' --reviewer 'Desk A'",
+          "factlog verdict build-the-bridge --rating kept \\",
+          "    --summary 'Opened on time' --reviewer 'Desk B'",
+      }));
+  OnRun(sub, action, [f, g] {
+    v1::IssueVerdictRequest request;
+    request.set_claim_id(f->claim_id);
+    request.set_rating(ParseEnum<v1::Rating>("--rating", f->rating));
+    request.set_summary(f->summary);
+    request.set_reviewer(f->reviewer);
+    ApplyMutationFlags(f->mutation, &request);
+    return RunMutation(
+        *g,
+        [&](Stub& stub, grpc::ClientContext* ctx, v1::CommandResponse* resp) {
+          return stub.IssueVerdict(ctx, request, resp);
+        },
+        [&](const v1::CommandResponse& r) {
+          return RenderCommandResult(
+              absl::StrCat("issued verdict ", ShortName(request.rating()),
+                           " on claim"),
+              r);
+        });
+  });
+}
+
+// ---- claimant, subjects, events ---------------------------------------------
+
+void AddClaimantShow(CLI::App* claimant, const GlobalOptions* g,
+                     Action* action) {
+  auto name = std::make_shared<std::string>();
+  CLI::App* sub = claimant->add_subcommand(
+      "show", "A claimant's track record: claims by status and rating");
+  sub->add_option("name", *name, "Claimant name")
+      ->required()
+      ->type_name("NAME");
+  sub->footer(Examples({
+      "factlog claimant show 'Vladimir Putin'",
+      "factlog claimant show 'Vladimir Putin' --output json | jq .byStatus",
+  }));
+  OnRun(sub, action, [name, g] {
+    Connection connection(*g);
+    grpc::ClientContext context;
+    connection.SetDeadline(&context);
+    v1::GetClaimantRequest request;
+    request.set_claimant(*name);
+    v1::ClaimantView view;
+    connection.Check(connection.claims().GetClaimant(&context, request, &view));
+    std::cout << (g->json() ? JsonLine(view) : RenderClaimant(view));
+    return kExitOk;
+  });
+}
+
+void AddSubjects(CLI::App* app, const GlobalOptions* g, Action* action) {
+  CLI::App* sub = app->add_subcommand(
+      "subjects", "Every subject with its number of claims by status");
+  sub->footer(Examples({
+      "factlog subjects",
+      "factlog subjects --output json | jq -r .subject",
+  }));
+  OnRun(sub, action, [g] {
+    Connection connection(*g);
+    v1::ListSubjectsRequest request;
+    request.set_page_size(1000);
+    std::vector<v1::SubjectSummary> subjects;
+    while (true) {
+      grpc::ClientContext context;
+      connection.SetDeadline(&context);
+      v1::ListSubjectsResponse page;
+      connection.Check(
+          connection.claims().ListSubjects(&context, request, &page));
+      for (v1::SubjectSummary& s : *page.mutable_subjects()) {
+        if (g->json()) {
+          std::cout << JsonLine(s);
+        } else {
+          subjects.push_back(std::move(s));
+        }
+      }
+      if (page.next_page_token().empty()) break;
+      request.set_page_token(page.next_page_token());
+    }
+    if (!g->json()) {
+      std::cout << (subjects.empty() ? std::string("no subjects\n")
+                                     : RenderSubjects(subjects));
+    }
+    return kExitOk;
+  });
+}
+
+void AddEvents(CLI::App* app, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    uint64_t from = 0, limit = 0;
+    std::string claim_id, subject, claimant;
+    std::vector<std::string> types;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = app->add_subcommand(
+      "events", "Read the event log in position order (a snapshot)");
+  sub->add_option("--from", f->from, "First position (inclusive; default 1)")
+      ->type_name("N");
+  sub->add_option("--limit", f->limit, "At most N events (default: all)")
+      ->type_name("N");
+  sub->add_option("--claim", f->claim_id, "Only events of this claim")
+      ->type_name("CLAIM");
+  sub->add_option("--subject", f->subject, "Only events about this subject")
+      ->type_name("SLUG");
+  sub->add_option("--claimant", f->claimant,
+                  "Only events of this claimant's claims")
+      ->type_name("NAME");
+  sub->add_option("--type", f->types,
+                  "Only these event types (repeatable or comma-separated)")
+      ->check(EnumValidator<v1::EventType>())
+      ->type_name(absl::StrCat(
+          "{",
+          absl::StrJoin(
+              EnumFlagValues(
+                  google::protobuf::GetEnumDescriptor<v1::EventType>()),
+              "|"),
+          "}"))
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  sub->footer(Examples({
+      "factlog events --from 100 --limit 20",
+      "factlog events --claim putin-orders-withdrawal",
+      "factlog events --type evidence-added,verdict-issued --output json",
+  }));
+  OnRun(sub, action, [f, g] {
+    v1::ReadEventsRequest request;
+    request.set_from_position(f->from);
+    request.set_max_count(f->limit);
+    v1::EventFilter* filter = request.mutable_filter();
+    filter->set_claim_id(f->claim_id);
+    filter->set_subject(f->subject);
+    filter->set_claimant(f->claimant);
+    for (const std::string& type : f->types) {
+      filter->add_types(ParseEnum<v1::EventType>("--type", type));
+    }
+    Connection connection(*g);
+    connection.AwaitConnected();
+    grpc::ClientContext context;
+    auto reader = connection.events().ReadEvents(&context, request);
+    v1::Event event;
+    size_t count = 0;
+    while (reader->Read(&event)) {
+      if (g->json()) {
+        std::cout << JsonLine(event);
+      } else {
+        if (count == 0) std::cout << EventsHeader();
+        std::cout << EventRow(event);
+      }
+      ++count;
+    }
+    connection.Check(reader->Finish());
+    if (!g->json() && count == 0) std::cout << "no events\n";
+    return kExitOk;
+  });
+}
+
+// ---- import
+// -----------------------------------------------------------------------
+
+void AddImport(CLI::App* app, const GlobalOptions* g, Action* action) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* sub = app->add_subcommand(
+      "import", "Bulk-load commands from a JSON Lines file");
+  sub->add_option("FILE", *path, "JSON Lines file (FILE.jsonl), or - for stdin")
+      ->required()
+      ->type_name("");
+  sub->footer(
+      "\nEach non-blank line is the canonical JSON of one factlog.v1.Command\n"
+      "(camelCase or snake_case field names); lines starting with # are\n"
+      "comments. The whole file is parsed first: a malformed line is\n"
+      "reported as FILE:LINE and nothing is sent (exit 2).\n"
+      "\n"
+      "The server applies the commands in order and STOPS AT THE FIRST\n"
+      "COMMAND IT REJECTS: the commands before it stay applied, nothing from\n"
+      "it onward is applied, and the error names its line (exit 1):\n"
+      "  error: FILE:LINE: CODE: message\n"
+      "\n"
+      "Re-running a file is safe. A command without a requestId gets one\n"
+      "derived from its content (import:<FNV-1a-64 hex>), so commands that\n"
+      "were applied before are recognised and not recorded twice: fix the\n"
+      "rejected line and run the same file again.\n"
+      "On success prints: imported N commands (M already applied), last\n"
+      "position P.\n" +
+      Examples({
+          "factlog import claims.jsonl",
+          "where claims.jsonl contains lines such as",
+          "  {\"recordClaim\": {\"claimId\": \"putin-orders-withdrawal\",",
+          "   \"text\": \"Putin ordered the troops back\", \"kind\": "
+          "\"CLAIM_KIND_FACT\"}}",
+          "  {\"addEvidence\": {\"claimId\": \"putin-orders-withdrawal\",",
+          "   \"stance\": \"STANCE_REFUTES\", \"source\": {\"name\": "
+          "\"NATO\"}}}",
+      }));
+  OnRun(sub, action, [path, g] { return RunImport(*path, *g); });
+}
+
+}  // namespace
+
+void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
+  app.name("factlog");
+  app.description(
+      "factlog: record claims, the evidence on them and verdicts, in an "
+      "event-sourced log served by factlogd.");
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
+  app.set_version_flag("--version", "factlog 0.1.0");
+  app.add_option("--server", options->server,
+                 "factlogd address HOST:PORT (env FACTLOG_SERVER)")
+      ->envname("FACTLOG_SERVER")
+      ->capture_default_str()
+      ->type_name("HOST:PORT");
+  app.add_option("-o,--output", options->output, "Output format")
+      ->check(CLI::IsMember({"table", "json"}).description(""))
+      ->capture_default_str()
+      ->type_name("{table|json}");
+  app.add_option("--timeout", options->timeout_seconds,
+                 "Seconds to wait for the server")
+      ->check(CLI::PositiveNumber.description(""))
+      ->capture_default_str()
+      ->type_name("SECONDS");
+  app.footer(
+      "\nExit codes: 0 ok, 1 the server refused (error: CODE: message),\n"
+      "2 usage error, 3 server unreachable.\n" +
+      Examples({
+          "factlog claim add --id x --text 'The bridge opens in May' \\",
+          "    --claimant Mayor --kind prediction --due-at 2025-05-31",
+          "factlog evidence add x --stance refutes --source 'City Hall'",
+          "factlog claim show x",
+          "FACTLOG_SERVER=factlog.example:50051 factlog claim list -o json",
+      }));
+
+  CLI::App* claim =
+      app.add_subcommand("claim", "Record, read and correct claims");
+  claim->require_subcommand(1);
+  claim->footer(Examples({
+      "factlog claim add --text 'Unemployment fell to 5%' \\",
+      "    --claimant 'Minister' --kind statistic",
+      "factlog claim show putin-orders-withdrawal",
+      "factlog claim list --status contradicted",
+  }));
+  AddClaimAdd(claim, options, action);
+  AddClaimShow(claim, options, action);
+  AddClaimList(claim, options, action);
+  AddClaimHistory(claim, options, action);
+  AddClaimCorrect(claim, options, action);
+  AddClaimRetract(claim, options, action);
+  AddClaimLink(claim, options, action);
+
+  CLI::App* evidence =
+      app.add_subcommand("evidence", "Add or withdraw evidence on a claim");
+  evidence->require_subcommand(1);
+  evidence->footer(Examples({
+      "factlog evidence add x --stance supports --source 'Reuters'",
+      "factlog evidence withdraw x ev-1 --reason 'Wrong story'",
+  }));
+  AddEvidenceAdd(evidence, options, action);
+  AddEvidenceWithdraw(evidence, options, action);
+
+  AddVerdict(&app, options, action);
+
+  CLI::App* claimant =
+      app.add_subcommand("claimant", "Track records of claimants");
+  claimant->require_subcommand(1);
+  claimant->footer(Examples({"factlog claimant show 'Vladimir Putin'"}));
+  AddClaimantShow(claimant, options, action);
+
+  AddSubjects(&app, options, action);
+  AddEvents(&app, options, action);
+  AddImport(&app, options, action);
+}
+
+}  // namespace factlog::cli

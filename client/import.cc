@@ -1,0 +1,183 @@
+#include "client/import.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/format.h"
+#include "client/values.h"
+
+namespace factlog::cli {
+namespace {
+
+using factlog::v1::Command;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+// The message inside the Command's oneof, or nullptr when none is set.
+Message* InnerCommand(Command* command) {
+  const auto* oneof = Command::descriptor()->FindOneofByName("command");
+  const auto* reflection = command->GetReflection();
+  const FieldDescriptor* field =
+      reflection->GetOneofFieldDescriptor(*command, oneof);
+  if (field == nullptr) return nullptr;
+  return reflection->MutableMessage(command, field);
+}
+
+std::string CommandNames() {
+  const auto* oneof = Command::descriptor()->FindOneofByName("command");
+  std::vector<std::string> names;
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    names.push_back(oneof->field(i)->json_name());
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+}  // namespace
+
+std::vector<ImportItem> ParseImportText(absl::string_view name,
+                                        absl::string_view text) {
+  std::vector<ImportItem> items;
+  std::map<std::string, int> occurrences;  // canonical JSON -> times seen
+  google::protobuf::util::JsonParseOptions options;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line.front() == '#') continue;
+    auto fail = [&](const std::string& reason) {
+      throw UsageError(
+          absl::StrCat(name, ":", line_number, ": ", OneLine(reason)));
+    };
+    ImportItem item;
+    item.line = line_number;
+    auto status = google::protobuf::util::JsonStringToMessage(
+        std::string(line), &item.command, options);
+    if (!status.ok()) {
+      // The parser's message may go on with a copy of the line and a caret;
+      // its first line says what is wrong.
+      std::string message(status.message());
+      fail(message.substr(0, message.find('\n')));
+    }
+    Message* inner = InnerCommand(&item.command);
+    if (inner == nullptr) {
+      fail(absl::StrCat("no command; expected an object with one of ",
+                        CommandNames()));
+    }
+    const FieldDescriptor* request_id =
+        inner->GetDescriptor()->FindFieldByName("request_id");
+    if (request_id != nullptr &&
+        inner->GetReflection()->GetString(*inner, request_id).empty()) {
+      std::string canonical = JsonLine(item.command);
+      const int seen = ++occurrences[canonical];
+      if (seen > 1) absl::StrAppend(&canonical, "#", seen);
+      inner->GetReflection()->SetString(
+          inner, request_id, absl::StrCat("import:", Fnv1a64Hex(canonical)));
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+std::vector<ImportItem> ParseImportFile(const std::string& path) {
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin),
+                std::istreambuf_iterator<char>());
+  } else {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      throw UsageError(absl::StrCat("cannot read ", path, ": is a directory"));
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      throw UsageError(
+          absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+    }
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (in.bad()) {
+      throw UsageError(
+          absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+    }
+    text = buffer.str();
+  }
+  return ParseImportText(path == "-" ? "<stdin>" : path, text);
+}
+
+std::optional<std::pair<size_t, std::string>> SplitCommandIndex(
+    absl::string_view message) {
+  constexpr absl::string_view kPrefix = "command ";
+  if (!absl::ConsumePrefix(&message, kPrefix)) return std::nullopt;
+  const size_t colon = message.find(':');
+  if (colon == absl::string_view::npos) return std::nullopt;
+  size_t index = 0;
+  if (!absl::SimpleAtoi(message.substr(0, colon), &index)) return std::nullopt;
+  message.remove_prefix(colon + 1);
+  return std::make_pair(
+      index, std::string(absl::StripLeadingAsciiWhitespace(message)));
+}
+
+int RunImport(const std::string& path, const GlobalOptions& options) {
+  const std::vector<ImportItem> items = ParseImportFile(path);
+  const std::string name = path == "-" ? "<stdin>" : path;
+
+  factlog::v1::ImportResponse response;
+  if (!items.empty()) {
+    Connection connection(options);
+    connection.AwaitConnected();
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientWriter<Command>> writer =
+        connection.claims().Import(&context, &response);
+    for (const ImportItem& item : items) {
+      // A false Write means the call is over (the server stopped at a
+      // rejected command or went away); Finish() says which.
+      if (!writer->Write(item.command)) break;
+    }
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    if (!status.ok()) {
+      if (connection.IsUnreachable(status)) {
+        throw CommandError(kExitUnreachable,
+                           connection.UnreachableMessage(status));
+      }
+      const std::string code = StatusCodeName(status.error_code());
+      const std::string message = OneLine(status.error_message());
+      auto indexed = SplitCommandIndex(message);
+      if (indexed.has_value() && indexed->first >= 1 &&
+          indexed->first <= items.size()) {
+        throw CommandError(
+            kExitRefused,
+            absl::StrCat(name, ":", items[indexed->first - 1].line, ": ", code,
+                         ": ", indexed->second));
+      }
+      throw CommandError(kExitRefused,
+                         absl::StrCat(name, ": ", code, ": ", message));
+    }
+  }
+
+  if (options.json()) {
+    std::cout << JsonLine(response);
+  } else {
+    std::cout << "imported " << response.applied() + response.deduplicated()
+              << " commands (" << response.deduplicated()
+              << " already applied), last position " << response.last_position()
+              << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace factlog::cli

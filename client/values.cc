@@ -1,0 +1,184 @@
+#include "client/values.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <array>
+#include <cctype>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+
+namespace factlog::cli {
+namespace {
+
+using google::protobuf::EnumDescriptor;
+using google::protobuf::EnumValueDescriptor;
+using google::protobuf::Timestamp;
+
+bool IsPlainDate(absl::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+// The prefix every value name of `type` carries: "CLAIM_STATUS_" for
+// CLAIM_STATUS_UNSPECIFIED, else the upper-snake enum name plus '_'.
+std::string EnumPrefix(const EnumDescriptor* type) {
+  for (int i = 0; i < type->value_count(); ++i) {
+    const std::string& name = type->value(i)->name();
+    constexpr absl::string_view kUnspecified = "UNSPECIFIED";
+    if (absl::EndsWith(name, kUnspecified)) {
+      return name.substr(0, name.size() - kUnspecified.size());
+    }
+  }
+  return "";
+}
+
+std::string ShortUpper(const EnumDescriptor* type,
+                       const EnumValueDescriptor* value) {
+  const std::string prefix = EnumPrefix(type);
+  const std::string& name = value->name();
+  if (absl::StartsWith(name, prefix)) return name.substr(prefix.size());
+  return name;
+}
+
+bool IsUnspecified(const EnumValueDescriptor* value) {
+  return value->number() == 0;
+}
+
+std::string FlagSpelling(const EnumDescriptor* type,
+                         const EnumValueDescriptor* value) {
+  return absl::StrReplaceAll(absl::AsciiStrToLower(ShortUpper(type, value)),
+                             {{"_", "-"}});
+}
+
+const EnumValueDescriptor* FindBySpelling(const EnumDescriptor* type,
+                                          absl::string_view text) {
+  for (int i = 0; i < type->value_count(); ++i) {
+    const EnumValueDescriptor* value = type->value(i);
+    if (IsUnspecified(value)) continue;
+    if (FlagSpelling(type, value) == text) return value;
+  }
+  return nullptr;
+}
+
+std::string UnknownEnumMessage(const EnumDescriptor* type,
+                               absl::string_view text) {
+  return absl::StrCat("unknown value \"", text, "\"; allowed: ",
+                      absl::StrJoin(EnumFlagValues(type), ", "));
+}
+
+}  // namespace
+
+std::optional<Timestamp> ParseTime(absl::string_view text) {
+  std::string input(absl::StripAsciiWhitespace(text));
+  if (IsPlainDate(input)) input += "T00:00:00Z";
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, input, &time, &error)) {
+    return std::nullopt;
+  }
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  using google::protobuf::util::TimeUtil;
+  if (seconds < TimeUtil::kTimestampMinSeconds ||
+      seconds > TimeUtil::kTimestampMaxSeconds) {
+    return std::nullopt;  // outside 0001-01-01 .. 9999-12-31
+  }
+  Timestamp ts;
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) /
+                                    absl::Nanoseconds(1)));
+  return ts;
+}
+
+Timestamp ParseTimeFlag(absl::string_view flag, absl::string_view text) {
+  std::optional<Timestamp> ts = ParseTime(text);
+  if (!ts.has_value()) {
+    throw UsageError(absl::StrCat(
+        flag, ": invalid time \"", text,
+        "\"; expected RFC 3339 (2014-05-19T10:00:00Z) or a date (2014-05-19)"));
+  }
+  return *ts;
+}
+
+CLI::Validator TimeValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (ParseTime(text).has_value()) return "";
+        return absl::StrCat("invalid time \"", text,
+                            "\"; expected RFC 3339 (2014-05-19T10:00:00Z) "
+                            "or a date (2014-05-19)");
+      },
+      "", "time");
+}
+
+std::vector<std::string> EnumFlagValues(const EnumDescriptor* type) {
+  std::vector<std::string> values;
+  for (int i = 0; i < type->value_count(); ++i) {
+    if (!IsUnspecified(type->value(i))) {
+      values.push_back(FlagSpelling(type, type->value(i)));
+    }
+  }
+  return values;
+}
+
+int ParseEnumFlag(const EnumDescriptor* type, absl::string_view flag,
+                  absl::string_view text) {
+  const EnumValueDescriptor* value = FindBySpelling(type, text);
+  if (value == nullptr) {
+    throw UsageError(absl::StrCat(flag, ": ", UnknownEnumMessage(type, text)));
+  }
+  return value->number();
+}
+
+CLI::Validator EnumValidator(const EnumDescriptor* type) {
+  return CLI::Validator(
+      [type](std::string& text) -> std::string {
+        if (FindBySpelling(type, text) != nullptr) return "";
+        return UnknownEnumMessage(type, text);
+      },
+      "", type->name());
+}
+
+std::string EnumShortName(const EnumDescriptor* type, int value) {
+  if (value == 0) return "-";
+  const EnumValueDescriptor* descriptor = type->FindValueByNumber(value);
+  if (descriptor == nullptr) return absl::StrCat(value);
+  return ShortUpper(type, descriptor);
+}
+
+std::string NewRequestId() {
+  std::random_device device;
+  std::array<uint8_t, 16> bytes;
+  for (size_t i = 0; i < bytes.size(); i += 4) {
+    uint32_t word = device();
+    for (size_t j = 0; j < 4; ++j) bytes[i + j] = (word >> (8 * j)) & 0xff;
+  }
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;  // version 4
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    absl::StrAppendFormat(&out, "%02x", bytes[i]);
+  }
+  return out;
+}
+
+std::string Fnv1a64Hex(absl::string_view data) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : data) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return absl::StrFormat("%016x", hash);
+}
+
+}  // namespace factlog::cli
