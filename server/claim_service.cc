@@ -1,5 +1,6 @@
 #include "server/claim_service.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -65,8 +66,10 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::Command> {
               resp_->set_deduplicated(resp_->deduplicated() + 1);
             } else {
               resp_->set_applied(resp_->applied() + 1);
-              resp_->set_last_position(r.last_position());
             }
+            // For a repeat, the position the original command reached.
+            resp_->set_last_position(
+                std::max(resp_->last_position(), r.last_position()));
           }
           if (!result.error.ok()) {
             const uint64_t n = sent_ + result.failed_index + 1;

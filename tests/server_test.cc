@@ -585,6 +585,7 @@ TEST_F(ServerTest, ImportAppliesInOrderAndStopsAtFirstRefusedCommand) {
   ASSERT_TRUE(import(commands, &again).ok());
   EXPECT_EQ(again.applied(), 0u);
   EXPECT_EQ(again.deduplicated(), 600u);
+  EXPECT_EQ(again.last_position(), 600u);
   EXPECT_EQ(LastPosition(), 600u);
 
   // Command 3 is refused: 1-2 applied, 3-4 not.
