@@ -4,6 +4,7 @@
 
 #include "domain/event_filter.h"
 #include "server/grpc_status.h"
+#include "server/subscription.h"
 
 namespace factlog::server {
 namespace {
@@ -70,9 +71,19 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
 
 }  // namespace
 
-EventServiceImpl::EventServiceImpl(const storage::EventStore* store,
-                                   domain::Limits limits)
-    : store_(store), limits_(limits) {}
+EventServiceImpl::EventServiceImpl(const storage::EventStore* store, Hub* hub,
+                                   domain::Limits limits,
+                                   absl::Duration checkpoint_interval)
+    : store_(store),
+      hub_(hub),
+      limits_(limits),
+      checkpoint_interval_(checkpoint_interval) {}
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* EventServiceImpl::Subscribe(
+    grpc::CallbackServerContext* ctx, const v1::SubscribeRequest* req) {
+  return StartSubscription(ctx, *req, store_, hub_, limits_,
+                           checkpoint_interval_);
+}
 
 grpc::ServerWriteReactor<v1::Event>* EventServiceImpl::ReadEvents(
     grpc::CallbackServerContext* ctx, const v1::ReadEventsRequest* req) {

@@ -3,27 +3,35 @@
 
 #include "domain/limits.h"
 #include "factlog/v1/service.grpc.pb.h"
+#include "server/hub.h"
 #include "storage/event_store.h"
 
 namespace factlog::server {
 
 // factlog.v1.EventService. ReadEvents streams committed events from a
 // snapshot of the log's end taken at the call, reading the store in chunks
-// with one write in flight, so memory per stream stays bounded.
+// with one write in flight, so memory per stream stays bounded. Subscribe
+// streams are served by server/subscription.h over the hub.
 class EventServiceImpl final : public v1::EventService::CallbackService {
  public:
   static constexpr size_t kChunk = 256;
 
-  // `store` must outlive the service.
-  EventServiceImpl(const storage::EventStore* store, domain::Limits limits);
+  // `store` and `hub` must outlive the service.
+  EventServiceImpl(const storage::EventStore* store, Hub* hub,
+                   domain::Limits limits, absl::Duration checkpoint_interval);
 
   grpc::ServerWriteReactor<v1::Event>* ReadEvents(
       grpc::CallbackServerContext* ctx,
       const v1::ReadEventsRequest* req) override;
+  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
+      grpc::CallbackServerContext* ctx,
+      const v1::SubscribeRequest* req) override;
 
  private:
   const storage::EventStore* const store_;
+  Hub* const hub_;
   const domain::Limits limits_;
+  const absl::Duration checkpoint_interval_;
 };
 
 }  // namespace factlog::server

@@ -7,6 +7,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "server/admin_service.h"
 #include "server/claim_service.h"
 #include "server/event_service.h"
 #include "server/queries.h"
@@ -25,7 +26,14 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
 
+  server->hub_ =
+      std::make_unique<Hub>(server->store_->LastPosition(), options.hub);
   WriterOptions writer_options;
+  writer_options.on_commit = [hub = server->hub_.get()](
+                                 const std::vector<v1::Event>& events,
+                                 const std::vector<v1::ClaimStatus>& statuses) {
+    hub->Publish(events, statuses);
+  };
   writer_options.limits = options.limits;
   writer_options.max_batch = options.max_batch;
   writer_options.clock = options.clock;
@@ -34,8 +42,11 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       server->store_.get(), options.limits, options.clock);
   server->claim_service_ = std::make_unique<ClaimServiceImpl>(
       server->writer_.get(), server->queries_.get());
-  server->event_service_ =
-      std::make_unique<EventServiceImpl>(server->store_.get(), options.limits);
+  server->event_service_ = std::make_unique<EventServiceImpl>(
+      server->store_.get(), server->hub_.get(), options.limits,
+      options.hub.checkpoint_interval);
+  server->admin_service_ = std::make_unique<AdminServiceImpl>(
+      server->store_.get(), server->hub_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -48,6 +59,7 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(server->claim_service_.get());
   builder.RegisterService(server->event_service_.get());
+  builder.RegisterService(server->admin_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     server->grpc_server_.reset();
@@ -71,12 +83,14 @@ std::string FactlogServer::address() const {
 void FactlogServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (hub_) hub_->Shutdown();
   if (grpc_server_) {
     grpc_server_->GetHealthCheckService()->SetServingStatus(false);
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     grpc_server_->Wait();
   }
   if (writer_) writer_->Stop();
+  hub_.reset();
   store_.reset();
 }
 

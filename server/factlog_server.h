@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "domain/limits.h"
+#include "server/hub.h"
 #include "storage/event_store.h"
 
 namespace grpc {
@@ -16,9 +17,11 @@ class Server;
 
 namespace factlog::server {
 
+class AdminServiceImpl;
 class ClaimQueries;
 class ClaimServiceImpl;
 class EventServiceImpl;
+class Hub;
 class Writer;
 
 struct ServerOptions {
@@ -28,16 +31,18 @@ struct ServerOptions {
   domain::Limits limits;
   size_t max_batch = 1024;
   int max_message_bytes = 4 << 20;
+  HubOptions hub;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
-// A running factlogd: the store, the writer, the gRPC services (plus
-// grpc.health.v1 and server reflection) on one listening port.
+// A running factlogd: the store, the writer, the subscription hub, the gRPC
+// services (plus grpc.health.v1 and server reflection) on one port.
 //
 // Start fails with FAILED_PRECONDITION when the data dir is unusable or
-// locked, UNAVAILABLE when the address cannot be bound. Shutdown stops
-// accepting RPCs, lets in-flight ones finish (commands already queued are
-// committed), stops the writer and closes the store. Start and Shutdown
+// locked, UNAVAILABLE when the address cannot be bound. Shutdown ends every
+// subscription with UNAVAILABLE, stops accepting RPCs, lets in-flight ones
+// finish (commands already queued are committed), stops the writer and
+// closes the store. Start and Shutdown
 // are called from one thread; port(), address() and store() from any.
 class FactlogServer {
  public:
@@ -52,6 +57,7 @@ class FactlogServer {
   // "host:port" with the bound port.
   std::string address() const;
   storage::EventStore& store() { return *store_; }
+  Hub& hub() { return *hub_; }
 
   // Idempotent. In-flight RPCs get up to `grace` to finish before they are
   // cancelled.
@@ -62,10 +68,12 @@ class FactlogServer {
 
   ServerOptions options_;
   std::unique_ptr<storage::EventStore> store_;
+  std::unique_ptr<Hub> hub_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ClaimQueries> queries_;
   std::unique_ptr<ClaimServiceImpl> claim_service_;
   std::unique_ptr<EventServiceImpl> event_service_;
+  std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   bool shut_down_ = false;

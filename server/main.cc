@@ -93,6 +93,24 @@ int main(int argc, char** argv) {
                  "most commands committed with one fsync")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  double checkpoint_seconds =
+      absl::ToDoubleSeconds(options.hub.checkpoint_interval);
+  app.add_option("--checkpoint-interval", checkpoint_seconds,
+                 "seconds between checkpoints to subscribers whose filter "
+                 "matches nothing")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
+  app.add_option("--max-subscribers", options.hub.max_subscribers,
+                 "most Subscribe streams in total")
+      ->capture_default_str();
+  app.add_option("--max-subscribers-per-connection",
+                 options.hub.max_subscribers_per_peer,
+                 "most Subscribe streams on one client connection")
+      ->capture_default_str();
+  app.add_option("--hub-window-events", options.hub.window_events,
+                 "recent events kept in memory for live subscribers")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
   auto* rebuild_flag =
       app.add_flag("--rebuild", rebuild,
                    "recompute all projections from the event log, then exit");
@@ -106,6 +124,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   if (verify) return RunVerify(options.data_dir);
   if (rebuild) return RunRebuild(options.data_dir);
 

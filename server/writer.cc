@@ -113,6 +113,7 @@ class Writer::Batch {
       entry.dirty = true;
       domain::Evolve(event, &*entry.current);
       events_.push_back(std::move(event));
+      statuses_.push_back(entry.current->status());
     }
     response.set_last_position(next_position_ - 1);
     response.set_version(claims_[decision->claim_id].current->version());
@@ -136,6 +137,7 @@ class Writer::Batch {
   }
 
   const std::vector<v1::Event>& events() const { return events_; }
+  const std::vector<v1::ClaimStatus>& statuses() const { return statuses_; }
 
   storage::CommitBatch TakeCommit() {
     storage::CommitBatch commit;
@@ -199,6 +201,7 @@ class Writer::Batch {
   std::map<std::string, Entry> claims_;
   std::map<std::string, v1::RequestRecord> requests_;
   std::vector<v1::Event> events_;
+  std::vector<v1::ClaimStatus> statuses_;  // parallel to events_
 };
 
 std::unique_ptr<Writer> Writer::Start(storage::EventStore* store,
@@ -305,7 +308,9 @@ void Writer::Process(std::vector<Item> items) {
   if (!batch.events().empty()) {
     storage::CommitBatch commit = batch.TakeCommit();
     committed = store_->Commit(commit);
-    if (committed.ok() && options_.on_commit) options_.on_commit(commit.events);
+    if (committed.ok() && options_.on_commit) {
+      options_.on_commit(commit.events, batch.statuses());
+    }
   }
   for (size_t i = 0; i < items.size(); ++i) {
     SequenceResult& result = results[i];

@@ -17,6 +17,7 @@
 #include "domain/limits.h"
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/service.pb.h"
+#include "factlog/v1/views.pb.h"
 #include "storage/event_store.h"
 
 namespace factlog::server {
@@ -30,9 +31,11 @@ struct WriterOptions {
   // Server clock; tests may pin it.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Called on the writer thread with the events of each durable commit, in
-  // position order, before any command of that commit is completed. Must
-  // not block.
-  std::function<void(const std::vector<v1::Event>&)> on_commit;
+  // position order, and for each the status of its claim right after it,
+  // before any command of that commit is completed. Must not block.
+  std::function<void(const std::vector<v1::Event>&,
+                     const std::vector<v1::ClaimStatus>&)>
+      on_commit;
 };
 
 // The outcome of a sequence of commands applied in order.

@@ -1,0 +1,179 @@
+#include "server/hub.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace factlog::server {
+
+Hub::Hub(uint64_t last_position, HubOptions options)
+    : options_(options),
+      window_first_(last_position + 1),
+      last_published_(last_position) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Hub::~Hub() {
+  Shutdown();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Hub::Publish(const std::vector<v1::Event>& events,
+                  const std::vector<v1::ClaimStatus>& statuses) {
+  std::vector<LiveEventPtr> prepared;
+  prepared.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto live = std::make_shared<LiveEvent>();
+    live->event = events[i];
+    live->status_after =
+        i < statuses.size() ? statuses[i] : v1::CLAIM_STATUS_UNSPECIFIED;
+    live->bytes = live->event.ByteSizeLong() + sizeof(LiveEvent);
+    prepared.push_back(std::move(live));
+  }
+  absl::MutexLock lock(&mu_);
+  for (LiveEventPtr& e : prepared) {
+    last_published_ = e->event.position();
+    window_bytes_ += e->bytes;
+    window_.push_back(std::move(e));
+  }
+  while (!window_.empty() && (window_.size() > options_.window_events ||
+                              window_bytes_ > options_.window_bytes)) {
+    window_bytes_ -= window_.front()->bytes;
+    window_.pop_front();
+    ++window_first_;
+  }
+  if (window_.empty()) window_first_ = last_published_ + 1;
+  for (auto& w : waiting_) to_wake_.push_back(std::move(w));
+  waiting_.clear();
+}
+
+Hub::ReadResult Hub::Read(uint64_t from, size_t max,
+                          std::vector<LiveEventPtr>* out,
+                          const std::shared_ptr<HubSubscriber>& waiter) {
+  absl::MutexLock lock(&mu_);
+  if (from < window_first_) return ReadResult::kFellBehind;
+  if (from > last_published_) {
+    if (std::find(waiting_.begin(), waiting_.end(), waiter) == waiting_.end()) {
+      waiting_.push_back(waiter);
+    }
+    return ReadResult::kWaiting;
+  }
+  for (size_t i = from - window_first_; i < window_.size() && max > 0;
+       ++i, --max) {
+    out->push_back(window_[i]);
+  }
+  return ReadResult::kEvents;
+}
+
+uint64_t Hub::LastPublished() const {
+  absl::MutexLock lock(&mu_);
+  return last_published_;
+}
+
+absl::Status Hub::Register(const std::shared_ptr<HubSubscriber>& subscriber,
+                           const std::string& peer) {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) {
+    return absl::UnavailableError("factlogd is shutting down");
+  }
+  if (subscribers_.size() >= options_.max_subscribers) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("max_subscribers: the server already has ",
+                     subscribers_.size(), " subscribers"));
+  }
+  size_t& on_peer = per_peer_[peer];
+  if (on_peer >= options_.max_subscribers_per_peer) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("max_subscribers_per_connection: this connection already "
+                     "has ",
+                     on_peer, " subscriptions"));
+  }
+  ++on_peer;
+  subscribers_.emplace(subscriber.get(), std::make_pair(subscriber, peer));
+  return absl::OkStatus();
+}
+
+void Hub::Unregister(const HubSubscriber* subscriber) {
+  absl::MutexLock lock(&mu_);
+  auto it = subscribers_.find(subscriber);
+  if (it == subscribers_.end()) return;
+  auto peer = per_peer_.find(it->second.second);
+  if (peer != per_peer_.end() && --peer->second == 0) per_peer_.erase(peer);
+  auto drop = [subscriber](std::vector<std::shared_ptr<HubSubscriber>>& v) {
+    v.erase(std::remove_if(
+                v.begin(), v.end(),
+                [subscriber](const auto& s) { return s.get() == subscriber; }),
+            v.end());
+  };
+  drop(waiting_);
+  drop(to_wake_);
+  subscribers_.erase(it);
+}
+
+void Hub::Shutdown() {
+  std::vector<std::shared_ptr<HubSubscriber>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    for (auto& [ptr, entry] : subscribers_) all.push_back(entry.first);
+  }
+  for (auto& s : all) {
+    s->Stop(absl::UnavailableError(
+        "factlogd is shutting down; resume from the last position received"));
+  }
+}
+
+void Hub::Run() {
+  absl::Time next_tick = absl::Now() + options_.checkpoint_interval;
+  for (;;) {
+    std::vector<std::shared_ptr<HubSubscriber>> wake;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return shutting_down_ || !to_wake_.empty();
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&ready), next_tick);
+      if (shutting_down_) return;
+      if (absl::Now() >= next_tick) {
+        // A tick: everyone may owe a checkpoint.
+        for (auto& [ptr, entry] : subscribers_) wake.push_back(entry.first);
+        next_tick = absl::Now() + options_.checkpoint_interval;
+        to_wake_.clear();
+      } else {
+        wake.swap(to_wake_);
+      }
+    }
+    for (auto& s : wake) s->Wake();
+  }
+}
+
+void Hub::FillStats(v1::GetStatsResponse* stats) const {
+  std::vector<std::shared_ptr<HubSubscriber>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    stats->set_subscribers(subscribers_.size());
+    stats->set_hub_window_events(window_.size());
+    for (auto& [ptr, entry] : subscribers_) all.push_back(entry.first);
+  }
+  std::sort(all.begin(), all.end());
+  for (auto& s : all) *stats->add_subscriber() = s->Stats();
+  std::sort(stats->mutable_subscriber()->begin(),
+            stats->mutable_subscriber()->end(),
+            [](const auto& a, const auto& b) { return a.id() < b.id(); });
+  stats->set_hub_bytes(AccountedBytes());
+}
+
+size_t Hub::AccountedBytes() const {
+  std::vector<std::shared_ptr<HubSubscriber>> all;
+  size_t bytes;
+  {
+    absl::MutexLock lock(&mu_);
+    bytes = window_bytes_;
+    for (auto& [ptr, entry] : subscribers_) all.push_back(entry.first);
+  }
+  for (auto& s : all) bytes += s->BufferedBytes();
+  return bytes;
+}
+
+}  // namespace factlog::server
