@@ -11,6 +11,7 @@
 #include "client/format.h"
 #include "client/import.h"
 #include "client/values.h"
+#include "client/watch.h"
 #include "factlog/v1/service.grpc.pb.h"
 
 namespace factlog::cli {
@@ -655,7 +656,38 @@ void AddVerdict(CLI::App* app, const GlobalOptions* g, Action* action) {
   });
 }
 
-// ---- claimant, subjects, events ---------------------------------------------
+// ---- claimant, subjects, events, watch --------------------------------------
+
+// --type for events and watch: lower-case names with dashes, repeatable or
+// comma-separated; an unknown name is a usage error.
+void AddEventTypeOption(CLI::App* sub, std::vector<std::string>* types) {
+  sub->add_option("--type", *types,
+                  "Only these event types (repeatable or comma-separated)")
+      ->check(EnumValidator<v1::EventType>())
+      ->type_name(absl::StrCat(
+          "{",
+          absl::StrJoin(
+              EnumFlagValues(
+                  google::protobuf::GetEnumDescriptor<v1::EventType>()),
+              "|"),
+          "}"))
+      ->delimiter(',')
+      ->allow_extra_args(false);
+}
+
+v1::EventFilter MakeEventFilter(const std::string& claim_id,
+                                const std::string& subject,
+                                const std::string& claimant,
+                                const std::vector<std::string>& types) {
+  v1::EventFilter filter;
+  filter.set_claim_id(claim_id);
+  filter.set_subject(subject);
+  filter.set_claimant(claimant);
+  for (const std::string& type : types) {
+    filter.add_types(ParseEnum<v1::EventType>("--type", type));
+  }
+  return filter;
+}
 
 void AddClaimantShow(CLI::App* claimant, const GlobalOptions* g,
                      Action* action) {
@@ -738,18 +770,7 @@ void AddEvents(CLI::App* app, const GlobalOptions* g, Action* action) {
   sub->add_option("--claimant", f->claimant,
                   "Only events of this claimant's claims")
       ->type_name("NAME");
-  sub->add_option("--type", f->types,
-                  "Only these event types (repeatable or comma-separated)")
-      ->check(EnumValidator<v1::EventType>())
-      ->type_name(absl::StrCat(
-          "{",
-          absl::StrJoin(
-              EnumFlagValues(
-                  google::protobuf::GetEnumDescriptor<v1::EventType>()),
-              "|"),
-          "}"))
-      ->delimiter(',')
-      ->allow_extra_args(false);
+  AddEventTypeOption(sub, &f->types);
   sub->footer(Examples({
       "factlog events --from 100 --limit 20",
       "factlog events --claim putin-orders-withdrawal",
@@ -759,13 +780,8 @@ void AddEvents(CLI::App* app, const GlobalOptions* g, Action* action) {
     v1::ReadEventsRequest request;
     request.set_from_position(f->from);
     request.set_max_count(f->limit);
-    v1::EventFilter* filter = request.mutable_filter();
-    filter->set_claim_id(f->claim_id);
-    filter->set_subject(f->subject);
-    filter->set_claimant(f->claimant);
-    for (const std::string& type : f->types) {
-      filter->add_types(ParseEnum<v1::EventType>("--type", type));
-    }
+    *request.mutable_filter() =
+        MakeEventFilter(f->claim_id, f->subject, f->claimant, f->types);
     Connection connection(*g);
     connection.AwaitConnected();
     grpc::ClientContext context;
@@ -783,6 +799,88 @@ void AddEvents(CLI::App* app, const GlobalOptions* g, Action* action) {
     }
     connection.Check(reader->Finish());
     if (!g->json() && count == 0) std::cout << "no events\n";
+    return kExitOk;
+  });
+}
+
+void AddWatch(CLI::App* app, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    uint64_t from = 0;
+    bool from_end = false;
+    std::string claim_id, subject, claimant;
+    std::vector<std::string> types;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = app->add_subcommand(
+      "watch", "Follow the event log live (until Ctrl-C), across restarts");
+  CLI::Option* from =
+      sub->add_option("--from", f->from,
+                      "Start after position N (0 = the whole history)")
+          ->type_name("N");
+  sub->add_flag("--from-end", f->from_end,
+                "Only events committed from now on (the default)")
+      ->excludes(from);
+  sub->add_option("--claim", f->claim_id, "Only events of this claim")
+      ->type_name("CLAIM");
+  sub->add_option("--subject", f->subject, "Only events about this subject")
+      ->type_name("SLUG");
+  sub->add_option("--claimant", f->claimant,
+                  "Only events of this claimant's claims")
+      ->type_name("NAME");
+  AddEventTypeOption(sub, &f->types);
+  sub->footer(
+      "\nTable output: one line per event (position, recorded time, claim,\n"
+      "what happened, \"\u2192 STATUS\" when the server knows the status\n"
+      "after it); \"-- caught up --\" and reconnection notices go to stderr.\n"
+      "JSON output: every SubscribeResponse as one line (events, checkpoints,\n"
+      "caughtUp, fellBehind), flushed as it arrives.\n"
+      "\n"
+      "Resuming: when the server goes away (restart, UNAVAILABLE, dropped\n"
+      "connection) watch reconnects with backoff (0.1s doubling to 5s) and\n"
+      "resumes after the last position it received (last event, checkpoint\n"
+      "or caughtUp), so no event is missed or printed twice. A script that\n"
+      "stops can do the same: keep the highest position of the JSON lines\n"
+      "(event.position, checkpoint/caughtUp/fellBehind.position) and pass it\n"
+      "to --from next time.\n"
+      "\n"
+      "--timeout bounds only the first connection (exit 3 when the server is\n"
+      "not reached); the stream itself runs until Ctrl-C or SIGTERM (exit 0).\n"
+      "Other errors (e.g. OUT_OF_RANGE when --from is beyond the server's\n"
+      "log) exit 1.\n" +
+      Examples({
+          "factlog watch",
+          "factlog watch --from 0 --claim putin-orders-withdrawal",
+          "factlog watch --subject russia-troops-ukraine-border \\",
+          "    --type evidence-added,verdict-issued",
+          "factlog watch --from 1200 -o json | jq -c 'select(.event)'",
+      }));
+  OnRun(sub, action, [f, g, from] {
+    WatchOptions watch;
+    if (from->count() > 0) watch.from_position = f->from;
+    watch.filter =
+        MakeEventFilter(f->claim_id, f->subject, f->claimant, f->types);
+    return RunWatch(watch, *g);
+  });
+}
+
+// ---- admin
+// ------------------------------------------------------------------------
+
+void AddAdminStats(CLI::App* admin, const GlobalOptions* g, Action* action) {
+  CLI::App* sub = admin->add_subcommand(
+      "stats", "Server statistics: log position, disk, live subscribers");
+  sub->footer(Examples({
+      "factlog admin stats",
+      "factlog admin stats -o json | jq '.subscriber[] | {peer, lag}'",
+  }));
+  OnRun(sub, action, [g] {
+    Connection connection(*g);
+    grpc::ClientContext context;
+    connection.SetDeadline(&context);
+    v1::GetStatsResponse stats;
+    connection.Check(
+        connection.admin().GetStats(&context, v1::GetStatsRequest(), &stats));
+    std::cout << (g->json() ? JsonLine(stats) : RenderStats(stats));
     return kExitOk;
   });
 }
@@ -899,7 +997,13 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
 
   AddSubjects(&app, options, action);
   AddEvents(&app, options, action);
+  AddWatch(&app, options, action);
   AddImport(&app, options, action);
+
+  CLI::App* admin = app.add_subcommand("admin", "Server administration");
+  admin->require_subcommand(1);
+  admin->footer(Examples({"factlog admin stats"}));
+  AddAdminStats(admin, options, action);
 }
 
 }  // namespace factlog::cli

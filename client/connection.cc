@@ -1,5 +1,6 @@
 #include "client/connection.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -94,42 +95,68 @@ constexpr char kServiceConfig[] = R"json({
   }]
 })json";
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server,
+                                           ConnectionKind kind) {
   grpc::ChannelArguments args;
   args.SetServiceConfigJSON(kServiceConfig);
+  if (kind == ConnectionKind::kLongLived) {
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+    // A ping every 6 minutes: more often than gRPC servers accept from an
+    // idle client by default (5 minutes) would get the connection closed
+    // with "too many pings". Unlimited pings without data, as an idle watch
+    // sends none.
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 6 * 60 * 1000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(),
                                    args);
 }
 
 }  // namespace
 
-Connection::Connection(const GlobalOptions& options)
+Connection::Connection(const GlobalOptions& options, ConnectionKind kind)
     : options_(options),
-      channel_(MakeChannel(options.server)),
+      channel_(MakeChannel(options.server, kind)),
       claims_(factlog::v1::ClaimService::NewStub(channel_)),
-      events_(factlog::v1::EventService::NewStub(channel_)) {}
+      events_(factlog::v1::EventService::NewStub(channel_)),
+      admin_(factlog::v1::AdminService::NewStub(channel_)) {}
 
 void Connection::SetDeadline(grpc::ClientContext* context) const {
   context->set_deadline(DeadlineFrom(options_.timeout_seconds));
 }
 
 void Connection::AwaitConnected() {
+  AwaitConnected([] { return false; });
+}
+
+bool Connection::AwaitConnected(const std::function<bool()>& stopped) {
   const auto deadline = DeadlineFrom(options_.timeout_seconds);
   grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
   while (state != GRPC_CHANNEL_READY) {
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
         state == GRPC_CHANNEL_SHUTDOWN) {
-      return;  // the fail-fast call that follows reports why
+      return true;  // the fail-fast call that follows reports why
     }
-    if (!channel_->WaitForStateChange(state, deadline)) {
+    if (stopped()) return false;
+    const auto now = std::chrono::system_clock::now();
+    if (now >= deadline) {
       throw CommandError(
           kExitUnreachable,
           absl::StrCat("cannot reach factlogd at ", options_.server,
                        ": no connection within ", options_.timeout_seconds,
                        "s"));
     }
+    channel_->WaitForStateChange(
+        state, std::min(deadline, now + std::chrono::milliseconds(100)));
     state = channel_->GetState(/*try_to_connect=*/true);
   }
+  return true;
+}
+
+bool Connection::IsConnected() {
+  return channel_->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY;
 }
 
 bool Connection::IsUnreachable(const grpc::Status& status) {

@@ -11,6 +11,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -52,17 +53,31 @@ std::string StatusCodeName(grpc::StatusCode code);
 // `text` on one line: line breaks and tabs become single spaces.
 std::string OneLine(const std::string& text);
 
+// How long a connection is meant to live.
+enum class ConnectionKind {
+  // One command: gRPC's default reconnect backoff (1 s growing to 120 s).
+  kOneShot,
+  // A stream watched for hours (`factlog watch`): the channel retries a lost
+  // server every 100 ms growing to 5 s, so a restarted server is noticed
+  // within seconds, and sends keepalive pings so that a connection that
+  // silently died is detected instead of waited on forever.
+  kLongLived,
+};
+
 // One channel to one server for the life of the command. Calls are
 // fail-fast: an unreachable server fails them at once instead of waiting for
-// the deadline. Not thread-safe; the CLI uses it from one thread.
+// the deadline. Not thread-safe; the CLI uses it from one thread (a
+// ClientContext it created may still be cancelled from any thread).
 class Connection {
  public:
-  explicit Connection(const GlobalOptions& options);
+  explicit Connection(const GlobalOptions& options,
+                      ConnectionKind kind = ConnectionKind::kOneShot);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   factlog::v1::ClaimService::Stub& claims() { return *claims_; }
   factlog::v1::EventService::Stub& events() { return *events_; }
+  factlog::v1::AdminService::Stub& admin() { return *admin_; }
 
   // Gives a unary call the --timeout deadline.
   void SetDeadline(grpc::ClientContext* context) const;
@@ -73,6 +88,14 @@ class Connection {
   // when a connection attempt failed, so that the fail-fast call that follows
   // reports gRPC's reason and Check() maps it to kExitUnreachable.
   void AwaitConnected();
+
+  // As AwaitConnected(), but gives up early, returning false, as soon as
+  // `stopped` returns true (it is polled every 100 ms). Returns true
+  // otherwise, whether or not the channel ended up connected.
+  bool AwaitConnected(const std::function<bool()>& stopped);
+
+  // True when the channel is connected right now.
+  bool IsConnected();
 
   // True when `status` means the server was never reached: UNAVAILABLE or
   // DEADLINE_EXCEEDED while the channel is not connected.
@@ -91,6 +114,7 @@ class Connection {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<factlog::v1::ClaimService::Stub> claims_;
   std::unique_ptr<factlog::v1::EventService::Stub> events_;
+  std::unique_ptr<factlog::v1::AdminService::Stub> admin_;
 };
 
 }  // namespace factlog::cli

@@ -3,9 +3,11 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -340,14 +342,29 @@ std::string Table::Render(size_t screen_width) const {
     for (const auto& row : rows_) w = std::max(w, DisplayWidth(row[i]));
     widths[i] = std::min(w, columns_[i].max_width);
   }
+  constexpr size_t kFlexibleMin = 10;
   size_t fixed = n > 0 ? kGap * (n - 1) : 0;
+  size_t flexible_needs = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (!columns_[i].flexible) fixed += widths[i];
+    if (columns_[i].flexible) {
+      flexible_needs = std::min(widths[i], kFlexibleMin);
+    } else {
+      fixed += widths[i];
+    }
+  }
+  // Too wide: shrinkable columns give up room, rightmost first.
+  for (size_t i = n; i-- > 0 && fixed + flexible_needs > screen_width;) {
+    const Column& c = columns_[i];
+    if (c.flexible || c.min_width == 0 || widths[i] <= c.min_width) continue;
+    const size_t take = std::min(widths[i] - c.min_width,
+                                 fixed + flexible_needs - screen_width);
+    widths[i] -= take;
+    fixed -= take;
   }
   for (size_t i = 0; i < n; ++i) {
     if (columns_[i].flexible) {
       const size_t room = screen_width > fixed ? screen_width - fixed : 0;
-      widths[i] = std::min(widths[i], std::max<size_t>(room, 10));
+      widths[i] = std::min(widths[i], std::max(room, kFlexibleMin));
     }
   }
   auto render_row = [&](const std::vector<std::string>& cells) {
@@ -427,10 +444,11 @@ std::string RenderClaim(const ClaimView& claim) {
 }
 
 std::string RenderClaimList(const std::vector<ClaimView>& claims) {
-  // Ids are what a reader copies into the next command: they get the room.
-  Table table({{"CLAIM", 40},
-               {"STATUS", 18},
-               {"CLAIMANT", 14},
+  // Ids are what a reader copies into the next command: never cut (slugs
+  // have at most 64 characters), the claimant and the text give way.
+  Table table({{"CLAIM", 64},
+               {"STATUS", 19},
+               {"CLAIMANT", 14, false, false, /*min_width=*/8},
                {"TEXT", kScreenWidth, /*flexible=*/true}});
   for (const ClaimView& c : claims) {
     table.AddRow({c.claim_id(), StatusText(c), c.claimant(), c.text()});
@@ -565,6 +583,103 @@ std::string EventRow(const Event& event) {
   return EventLine(absl::StrCat(event.position()), event.claim_id(),
                    absl::StrCat(event.version()), EventTypeName(event),
                    EventDetail(event));
+}
+
+std::string WatchDescription(const Event& event) {
+  switch (event.payload_case()) {
+    case Event::kClaimRecorded:
+      return absl::StrCat("claim recorded: ", event.claim_recorded().text());
+    case Event::kEvidenceAdded: {
+      const auto& e = event.evidence_added();
+      return absl::StrCat("evidence added ", e.evidence_id(), " ",
+                          ShortName(e.stance()), " by ",
+                          SourceName(e.source()));
+    }
+    case Event::kEvidenceWithdrawn: {
+      const auto& e = event.evidence_withdrawn();
+      return absl::StrCat("evidence withdrawn ", e.evidence_id(),
+                          e.reason().empty() ? "" : ": ", e.reason());
+    }
+    case Event::kVerdictIssued: {
+      const auto& e = event.verdict_issued();
+      return absl::StrCat("verdict ", ShortName(e.rating()),
+                          e.reviewer().empty() ? "" : " by ", e.reviewer());
+    }
+    case Event::kClaimCorrected:
+      return absl::StrCat("corrected ", EventDetail(event));
+    case Event::kClaimRetracted: {
+      const std::string& reason = event.claim_retracted().reason();
+      return absl::StrCat("retracted", reason.empty() ? "" : ": ", reason);
+    }
+    case Event::kClaimLinked: {
+      const auto& e = event.claim_linked();
+      const bool incoming =
+          e.direction() == factlog::v1::LINK_DIRECTION_INCOMING;
+      return absl::StrCat("linked ", ShortName(e.relation()),
+                          incoming ? " <- " : " -> ", e.other_claim_id());
+    }
+    case Event::PAYLOAD_NOT_SET:
+      break;
+  }
+  return "unknown event";
+}
+
+std::string WatchLine(const Event& event, v1::ClaimStatus status_after,
+                      size_t screen_width) {
+  constexpr size_t kPositionWidth = 5;  // grows for positions past 99999
+  constexpr size_t kMinDescription = 12;
+  const std::string head = absl::StrCat(
+      Pad(absl::StrCat(event.position()), kPositionWidth, true), " ",
+      FormatTime(event.recorded_at()), " ", Sanitize(event.claim_id()), " ");
+  const std::string tail =
+      status_after == v1::CLAIM_STATUS_UNSPECIFIED
+          ? ""
+          : absl::StrCat(" \u2192 ", ShortName(status_after));
+  const size_t used = DisplayWidth(head) + DisplayWidth(tail);
+  const size_t room = screen_width > used ? screen_width - used : 0;
+  return absl::StrCat(
+      head, Truncate(WatchDescription(event), std::max(room, kMinDescription)),
+      tail, "\n");
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes < 1024) return absl::StrCat(bytes, " B");
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.1f %s", value, kUnits[unit]);
+}
+
+std::string RenderStats(const v1::GetStatsResponse& stats) {
+  auto line = [](absl::string_view label, absl::string_view value) {
+    return absl::StrCat(Pad(label, 15, false), value, "\n");
+  };
+  std::string out;
+  out += line("Last position", absl::StrCat(stats.last_position()));
+  out += line("Disk", absl::StrCat(HumanBytes(stats.disk_bytes()), " (",
+                                   stats.disk_bytes(), " bytes)"));
+  out += line("Hub window",
+              absl::StrCat(stats.hub_window_events(), " events, ",
+                           HumanBytes(stats.hub_bytes()), " accounted"));
+  out += line("Subscribers", absl::StrCat(stats.subscribers()));
+  if (stats.subscriber().empty()) return out;
+  Table table({{"ID", 8, false, true},
+               {"PEER", kScreenWidth, true},
+               {"POSITION", 12, false, true},
+               {"LAG", 12, false, true},
+               {"LIVE", 4},
+               {"SENT", 12, false, true}});
+  for (const v1::SubscriberStats& s : stats.subscriber()) {
+    table.AddRow({absl::StrCat(s.id()), s.peer(), absl::StrCat(s.position()),
+                  absl::StrCat(s.lag()), s.live() ? "yes" : "no",
+                  absl::StrCat(s.events_sent())});
+  }
+  absl::StrAppend(&out, "\n", table.Render());
+  return out;
 }
 
 std::string RenderClaimant(const factlog::v1::ClaimantView& claimant) {

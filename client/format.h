@@ -13,6 +13,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,11 @@ std::vector<std::string> Wrap(absl::string_view text, size_t width);
 
 // A table with a header row, columns separated by two spaces. Each column is
 // as wide as its widest cell, up to its cap; the flexible column (at most
-// one) takes what is left of the screen width. Cells that do not fit are
-// truncated.
+// one) takes what is left of the screen width, but at least 10 columns.
+// When that leaves the flexible column less than it needs, columns with a
+// min_width give up room, rightmost first, down to their min_width. Cells
+// that do not fit are truncated. A row is wider than the screen only when
+// the columns that may not shrink leave no room.
 class Table {
  public:
   struct Column {
@@ -59,6 +63,7 @@ class Table {
     size_t max_width = kScreenWidth;
     bool flexible = false;
     bool align_right = false;
+    size_t min_width = 0;  // 0 = never narrower than its cells (up to cap)
   };
 
   explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
@@ -108,6 +113,28 @@ std::string RenderHistory(const std::vector<factlog::v1::Event>& events);
 // The events command prints rows as they arrive, so its columns are fixed.
 std::string EventsHeader();
 std::string EventRow(const factlog::v1::Event& event);
+
+// One line of `factlog watch` for an event, e.g.
+//   "   31 2014-05-20T09:00:00Z refuted evidence added e1 REFUTES… → RATED"
+// The position and the claim id are never cut; the description is truncated
+// to fit `screen_width`, but keeps at least 12 columns (so a very long claim
+// id makes the line wider). " → STATUS" is appended when `status_after` is
+// known (not UNSPECIFIED).
+std::string WatchLine(const factlog::v1::Event& event,
+                      factlog::v1::ClaimStatus status_after,
+                      size_t screen_width = kScreenWidth);
+
+// What an event did, in words, for WatchLine: "claim recorded: <text>",
+// "evidence added e1 REFUTES by NATO", "verdict FALSE by Desk A",
+// "linked REPEATS -> other", ...
+std::string WatchDescription(const factlog::v1::Event& event);
+
+// "512 B", "1.5 KiB", "12.0 MiB", ...
+std::string HumanBytes(uint64_t bytes);
+
+// AdminService.GetStats: last position, disk and hub usage, then one row
+// per subscriber (id, peer, position, lag, live, events sent).
+std::string RenderStats(const factlog::v1::GetStatsResponse& stats);
 
 // A claimant's track record.
 std::string RenderClaimant(const factlog::v1::ClaimantView& claimant);

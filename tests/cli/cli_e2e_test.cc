@@ -22,9 +22,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <numeric>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -156,24 +160,49 @@ RunResult RunProcess(std::vector<std::string> argv,
   return result;
 }
 
-// A factlogd child on 127.0.0.1:<free port> over a fresh data directory.
-class Factlogd {
+// A temporary directory, removed with everything in it at the end.
+class TempDir {
  public:
-  Factlogd() {
+  TempDir() {
     char dir_template[] = "/tmp/factlog-cli-test-XXXXXX";
     const char* dir = mkdtemp(dir_template);
     if (dir == nullptr) {
       ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
       return;
     }
-    data_dir_ = dir;
+    path_ = dir;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A factlogd child serving `data_dir` on `listen` (by default a fresh data
+// directory on 127.0.0.1:<free port>). Stopped with SIGTERM, which must make
+// it exit 0, by Stop() or at the end.
+class Factlogd {
+ public:
+  Factlogd() : Factlogd("127.0.0.1:0", "") {}
+
+  // An empty `data_dir` means a fresh temporary one, removed at the end;
+  // a given one is kept.
+  Factlogd(const std::string& listen, const std::string& data_dir) {
+    if (data_dir.empty()) owned_dir_ = std::make_unique<TempDir>();
+    const std::string dir = data_dir.empty() ? owned_dir_->path() : data_dir;
     int out_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) {
       ADD_FAILURE() << "pipe: " << std::strerror(errno);
       return;
     }
-    std::vector<std::string> argv = {FACTLOGD_PATH, "--listen", "127.0.0.1:0",
-                                     "--data-dir", data_dir_};
+    std::vector<std::string> argv = {FACTLOGD_PATH, "--listen", listen,
+                                     "--data-dir", dir};
     std::vector<std::string> env = ChildEnvironment({});
     std::vector<char*> c_argv = CStrings(argv);
     std::vector<char*> c_env = CStrings(env);
@@ -196,15 +225,19 @@ class Factlogd {
     });
   }
 
-  ~Factlogd() {
+  Factlogd(const Factlogd&) = delete;
+  Factlogd& operator=(const Factlogd&) = delete;
+  ~Factlogd() { Stop(); }
+
+  // Sends SIGTERM and expects a clean exit. Idempotent.
+  void Stop() {
     if (pid_ > 0) {
       kill(pid_, SIGTERM);
       EXPECT_EQ(WaitForExit(), 0) << "factlogd did not exit cleanly on SIGTERM";
     }
     if (drain_.joinable()) drain_.join();
     if (stdout_fd_ >= 0) close(stdout_fd_);
-    std::error_code ec;
-    if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_, ec);
+    stdout_fd_ = -1;
   }
 
   const std::string& address() const { return address_; }
@@ -258,11 +291,141 @@ class Factlogd {
     return DecodeWaitStatus(status);
   }
 
-  std::string data_dir_;
+  std::unique_ptr<TempDir> owned_dir_;
   std::string address_;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::thread drain_;
+};
+
+// A child that keeps running (factlog watch): its stdout is read line by
+// line as it is written, its stderr collected on the side. Killed at the
+// end if still running.
+class Background {
+ public:
+  explicit Background(std::vector<std::string> argv) : name_(argv.at(1)) {
+    int out_pipe[2], err_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+      ADD_FAILURE() << "pipe: " << std::strerror(errno);
+      return;
+    }
+    std::vector<std::string> env = ChildEnvironment({});
+    std::vector<char*> c_argv = CStrings(argv);
+    std::vector<char*> c_env = CStrings(env);
+    pid_ = fork();
+    if (pid_ == 0) {
+      int devnull = open("/dev/null", O_RDONLY);
+      dup2(devnull, 0);
+      dup2(out_pipe[1], 1);
+      dup2(err_pipe[1], 2);
+      execve(c_argv[0], c_argv.data(), c_env.data());
+      const int error = errno;
+      dprintf(2, "cannot execute %s: %s\n", c_argv[0], std::strerror(error));
+      _exit(127);
+    }
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    out_fd_ = out_pipe[0];
+    err_fd_ = err_pipe[0];
+    drain_ = std::thread([this] {
+      char buffer[4096];
+      ssize_t n;
+      while ((n = read(err_fd_, buffer, sizeof buffer)) > 0) {
+        std::lock_guard<std::mutex> lock(err_mu_);
+        err_.append(buffer, static_cast<size_t>(n));
+      }
+    });
+  }
+
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  ~Background() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (drain_.joinable()) drain_.join();
+    if (out_fd_ >= 0) close(out_fd_);
+    if (err_fd_ >= 0) close(err_fd_);
+  }
+
+  // Reads stdout lines, appending each to `lines`, until one satisfies
+  // `done` (true) or stdout ends or `timeout` passes (false).
+  bool ReadUntil(const std::function<bool(const std::string&)>& done,
+                 std::vector<std::string>* lines,
+                 std::chrono::seconds timeout = std::chrono::seconds(15)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      const size_t newline = pending_.find('\n');
+      if (newline != std::string::npos) {
+        std::string line = pending_.substr(0, newline);
+        pending_.erase(0, newline + 1);
+        lines->push_back(line);
+        if (done(line)) return true;
+        continue;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd fd = {out_fd_, POLLIN, 0};
+      if (left.count() <= 0) return false;
+      const int ready = poll(&fd, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) return false;
+      char buffer[4096];
+      const ssize_t n = read(out_fd_, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      pending_.append(buffer, static_cast<size_t>(n));
+    }
+  }
+
+  // Sends `signal` and waits (at most 15 s) for the child to exit; returns
+  // its exit code (128 + signal when killed by one).
+  int SignalAndWait(int signal) {
+    kill(pid_, signal);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << name_ << " did not exit after signal " << signal;
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    pid_ = -1;
+    if (drain_.joinable()) drain_.join();
+    return DecodeWaitStatus(status);
+  }
+
+  // Everything on stdout not yet returned by ReadUntil plus what is still
+  // in the pipe; for use after the child exited.
+  std::string RestOfStdout() {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(out_fd_, buffer, sizeof buffer)) > 0) {
+      pending_.append(buffer, static_cast<size_t>(n));
+    }
+    return std::exchange(pending_, "");
+  }
+
+  std::string err() {
+    std::lock_guard<std::mutex> lock(err_mu_);
+    return err_;
+  }
+
+ private:
+  std::string name_;
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string pending_;  // stdout read but not yet split into lines
+  std::thread drain_;
+  std::mutex err_mu_;
+  std::string err_;
 };
 
 // A TCP port on 127.0.0.1 that is bound but not listening: connecting to it
@@ -834,6 +997,222 @@ TEST_F(CliTest, EventsReadsTheLogWithFilters) {
   ExpectFitsEightyColumns(table);
 }
 
+// ---- watch, admin stats
+// ---------------------------------------------------------
+
+v1::SubscribeResponse ParseMessage(const std::string& line) {
+  return ParseJson<v1::SubscribeResponse>(line);
+}
+
+bool IsCaughtUp(const std::string& line) {
+  return ParseMessage(line).has_caught_up();
+}
+
+TEST_F(CliTest, WatchCatchesUpThenShowsLiveEvents) {
+  AddClaim("watch-live");
+  Background watch({FACTLOG_PATH, "--server", Server(), "watch", "--from", "0",
+                    "-o", "json"});
+  std::vector<std::string> lines;
+  ASSERT_TRUE(watch.ReadUntil(IsCaughtUp, &lines)) << watch.err();
+
+  // The catch-up is the whole log so far, in order and without a gap.
+  uint64_t next = 1;
+  for (const std::string& line : lines) {
+    const v1::SubscribeResponse m = ParseMessage(line);
+    if (m.has_event()) {
+      EXPECT_EQ(m.event().position(), next++) << line;
+    }
+  }
+  EXPECT_GT(next, 1u);
+  EXPECT_EQ(ParseMessage(lines.back()).caught_up().position(), next - 1);
+
+  // A second factlog adds evidence; the watcher shows it live, with the
+  // status it caused.
+  auto added = ParseJson<v1::CommandResponse>(
+      Ok({"evidence", "add", "watch-live", "--stance", "refutes", "--source",
+          "NATO", "--id", "nato-no-sign", "-o", "json"}));
+  lines.clear();
+  ASSERT_TRUE(watch.ReadUntil(
+      [](const std::string& line) {
+        const v1::SubscribeResponse m = ParseMessage(line);
+        return m.has_event() && m.event().claim_id() == "watch-live" &&
+               m.event().has_evidence_added();
+      },
+      &lines))
+      << watch.err();
+  const v1::SubscribeResponse live = ParseMessage(lines.back());
+  EXPECT_EQ(live.event().position(), added.last_position());
+  EXPECT_EQ(live.event().evidence_added().evidence_id(), "nato-no-sign");
+  EXPECT_EQ(live.status_after(), v1::CLAIM_STATUS_CONTRADICTED);
+
+  EXPECT_EQ(watch.SignalAndWait(SIGINT), 0) << watch.err();
+  EXPECT_EQ(watch.err(), "");  // JSON mode: every message is on stdout
+}
+
+TEST_F(CliTest, WatchTablePrintsOneLinePerEventAndStopsOnSigterm) {
+  AddClaim("watch-table");
+  Background watch({FACTLOG_PATH, "--server", Server(), "watch", "--from", "0",
+                    "--claim", "watch-table"});
+  std::vector<std::string> lines;
+  ASSERT_TRUE(watch.ReadUntil(
+      [](const std::string& line) {
+        return absl::StrContains(line, "watch-table claim recorded: ");
+      },
+      &lines))
+      << watch.err();
+  Ok({"evidence", "add", "watch-table", "--stance", "refutes", "--source",
+      "NATO", "--id", "nato-no-sign"});
+  ASSERT_TRUE(watch.ReadUntil(
+      [](const std::string& line) {
+        return absl::StrContains(line, "evidence added");
+      },
+      &lines))
+      << watch.err();
+  EXPECT_THAT(lines.back(),
+              MatchesRegex(" *[0-9]+ [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z "
+                           "watch-table evidence added .* → "
+                           "CONTRADICTED"));
+  ASSERT_EQ(lines.size(), 2u);  // only this claim's events, one line each
+  EXPECT_EQ(watch.SignalAndWait(SIGTERM), 0) << watch.err();
+  EXPECT_THAT(watch.err(), StartsWith("-- caught up at position "));
+  EXPECT_EQ(watch.RestOfStdout(), "");
+  ExpectFitsEightyColumns(absl::StrJoin(lines, "\n"));
+}
+
+TEST_F(CliTest, WatchUsageErrorsExitTwo) {
+  RunResult r = Cli({"watch", "--type", "bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("error: "));
+  EXPECT_THAT(r.err, AllOf(HasSubstr("bogus"), HasSubstr("evidence-added")));
+  EXPECT_EQ(r.out, "");
+  r = Cli({"watch", "--from", "3", "--from-end"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("error: "));
+}
+
+TEST_F(CliTest, WatchBeyondTheLogIsOutOfRange) {
+  RunResult r = Cli({"watch", "--from", "999999999"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("error: OUT_OF_RANGE: "));
+  ExpectOneErrorLine(r);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliTest, AdminStatsShowsTheWatcherAsSubscriber) {
+  Background watch({FACTLOG_PATH, "--server", Server(), "watch", "--claim",
+                    "stats-watched", "-o", "json"});
+  std::vector<std::string> lines;
+  ASSERT_TRUE(watch.ReadUntil(IsCaughtUp, &lines)) << watch.err();
+  AddClaim("stats-watched");
+  ASSERT_TRUE(watch.ReadUntil(
+      [](const std::string& line) { return ParseMessage(line).has_event(); },
+      &lines))
+      << watch.err();
+  const uint64_t position = ParseMessage(lines.back()).event().position();
+
+  auto stats =
+      ParseJson<v1::GetStatsResponse>(Ok({"admin", "stats", "-o", "json"}));
+  EXPECT_GE(stats.last_position(), position);
+  EXPECT_EQ(stats.subscribers(),
+            static_cast<uint64_t>(stats.subscriber_size()));
+  const v1::SubscriberStats* watcher = nullptr;
+  for (const v1::SubscriberStats& s : stats.subscriber()) {
+    if (s.live() && s.events_sent() == 1 && s.position() >= position) {
+      watcher = &s;
+    }
+  }
+  ASSERT_NE(watcher, nullptr) << stats.DebugString();
+  EXPECT_FALSE(watcher->peer().empty());
+
+  const std::string table = Ok({"admin", "stats"});
+  EXPECT_THAT(table, AllOf(StartsWith("Last position"), HasSubstr("PEER"),
+                           HasSubstr(watcher->peer())));
+  ExpectFitsEightyColumns(table);
+  EXPECT_EQ(watch.SignalAndWait(SIGTERM), 0) << watch.err();
+}
+
+// The watcher outlives its server: factlogd stops and starts again on the
+// same port and data directory, and the watch prints every event exactly
+// once, in order.
+TEST(CliWatchRestart, ResumesAcrossServerRestartWithoutGapOrRepeat) {
+  TempDir data;
+  std::string address;
+  {
+    Factlogd probe("127.0.0.1:0", data.path());  // learns a free port
+    address = probe.address();
+  }
+  ASSERT_FALSE(address.empty());
+  auto first = std::make_unique<Factlogd>(address, data.path());
+  ASSERT_EQ(first->address(), address);
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {FACTLOG_PATH, "--server", address});
+    RunResult r = RunProcess(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r;
+  };
+  auto add_evidence = [&](int n) {
+    return ParseJson<v1::CommandResponse>(
+               cli({"evidence", "add", "restart", "--stance", "supports",
+                    "--source", absl::StrCat("Source ", n), "-o", "json"})
+                   .out)
+        .last_position();
+  };
+  cli({"claim", "add", "--id", "restart", "--text", "t", "--claimant", "C"});
+
+  Background watch({FACTLOG_PATH, "--server", address, "watch", "--from", "0",
+                    "-o", "json"});
+  std::vector<uint64_t> positions;
+  std::vector<std::string> lines;
+  auto read_through = [&](uint64_t last) {
+    return watch.ReadUntil(
+        [&](const std::string& line) {
+          const v1::SubscribeResponse m = ParseMessage(line);
+          if (!m.has_event()) return false;
+          positions.push_back(m.event().position());
+          return m.event().position() >= last;
+        },
+        &lines);
+  };
+  uint64_t last = 0;
+  for (int i = 1; i <= 3; ++i) last = add_evidence(i);
+  ASSERT_TRUE(read_through(last)) << watch.err();
+
+  first->Stop();
+  first.reset();
+  Factlogd second(address, data.path());
+  ASSERT_EQ(second.address(), address);
+  // Appended at once: some may commit before the watcher is back.
+  for (int i = 4; i <= 6; ++i) last = add_evidence(i);
+  EXPECT_EQ(last, 7u);
+  ASSERT_TRUE(read_through(last)) << watch.err();
+
+  std::vector<uint64_t> expected(last);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(positions, expected);
+
+  EXPECT_EQ(watch.SignalAndWait(SIGINT), 0) << watch.err();
+  for (const std::string& line : Lines(watch.RestOfStdout())) {
+    EXPECT_FALSE(ParseMessage(line).has_event()) << "after the end: " << line;
+  }
+  EXPECT_THAT(watch.err(), HasSubstr("-- connection lost (UNAVAILABLE: "));
+  EXPECT_THAT(watch.err(),
+              HasSubstr("-- reconnected, resuming after position"));
+}
+
+TEST_F(CliTest, ClaimListNeverCutsClaimIds) {
+  const std::string id =
+      "putin-orders-withdrawal-from-the-ukrainian-border-region-214";
+  ASSERT_EQ(id.size(), 60u);
+  AddClaim(id, "long-id-subject");
+  AddClaim("short-id", "long-id-subject");
+  const std::vector<std::string> lines =
+      Lines(Ok({"claim", "list", "--subject", "long-id-subject"}));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[1], StartsWith(id + "  UNVERIFIED"));
+  EXPECT_THAT(lines[1], HasSubstr("…"));  // the text gave way
+  EXPECT_THAT(lines[2], StartsWith("short-id "));
+}
+
 // ---- exit codes
 // -----------------------------------------------------------------
 
@@ -898,6 +1277,8 @@ TEST_F(CliTest, UnreachableServerExitsThree) {
       {"claim", "show", "x"},
       {"claim", "add", "--text", "t", "--claimant", "C"},
       {"events"},
+      {"watch"},
+      {"admin", "stats"},
       {"import", WriteFile("unreachable.jsonl",
                            "{\"retractClaim\": {\"claimId\": \"x\", "
                            "\"reason\": \"r\"}}\n")},
@@ -1073,6 +1454,9 @@ TEST(CliHelp, EveryCommandHasHelpWithExamples) {
       {"claimant", "show"},
       {"subjects"},
       {"events"},
+      {"watch"},
+      {"admin"},
+      {"admin", "stats"},
       {"import"},
   };
   for (const auto& command : commands) {
@@ -1088,6 +1472,8 @@ TEST(CliHelp, EveryCommandHasHelpWithExamples) {
   RunResult r = RunProcess({FACTLOG_PATH, "import", "--help"});
   EXPECT_THAT(r.out, HasSubstr("STOPS AT THE FIRST"));
   EXPECT_THAT(r.out, HasSubstr("Re-running a file is safe"));
+  r = RunProcess({FACTLOG_PATH, "watch", "--help"});
+  EXPECT_THAT(r.out, HasSubstr("resumes after the last position"));
 }
 
 }  // namespace

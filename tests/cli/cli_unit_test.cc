@@ -4,13 +4,17 @@
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_split.h"
 #include "client/format.h"
 #include "client/import.h"
 #include "client/values.h"
+#include "client/watch.h"
 
 namespace factlog::cli {
 namespace {
@@ -109,6 +113,115 @@ TEST(Format, TimesAreUtcToTheSecond) {
   ASSERT_TRUE(TimeUtil::FromString("2014-05-19T12:00:00.5+02:00", &ts));
   EXPECT_EQ(FormatTime(ts), "2014-05-19T10:00:00Z");
   EXPECT_EQ(FormatTime(google::protobuf::Timestamp()), "-");
+}
+
+TEST(Format, TableShrinksOtherColumnsBeforeCuttingAnId) {
+  const std::string id(56, 'x');
+  Table table({{"ID", 64},
+               {"WHO", 14, false, false, /*min_width=*/8},
+               {"TEXT", kScreenWidth, true}});
+  table.AddRow({id, "Vladimir Putin", std::string(100, 't')});
+  const std::vector<std::string> lines = absl::StrSplit(table.Render(), '\n');
+  EXPECT_EQ(lines[1], id + "  Vladimir \u2026  ttttttttt\u2026");
+  EXPECT_EQ(DisplayWidth(lines[1]), kScreenWidth);
+}
+
+v1::Event EvidenceEvent(uint64_t position, const std::string& claim_id) {
+  v1::Event event;
+  event.set_position(position);
+  event.set_claim_id(claim_id);
+  TimeUtil::FromString("2014-05-20T09:00:00.5Z", event.mutable_recorded_at());
+  auto* e = event.mutable_evidence_added();
+  e->set_evidence_id("nato-no-sign");
+  e->set_stance(v1::STANCE_REFUTES);
+  e->mutable_source()->set_name("NATO");
+  return event;
+}
+
+TEST(Format, WatchLineShowsWhatHappenedAndTheStatusAfter) {
+  EXPECT_EQ(
+      WatchLine(EvidenceEvent(31, "refuted"), v1::CLAIM_STATUS_CONTRADICTED,
+                /*screen_width=*/120),
+      "   31 2014-05-20T09:00:00Z refuted evidence added nato-no-sign "
+      "REFUTES by NATO \u2192 CONTRADICTED\n");
+  EXPECT_EQ(
+      WatchLine(EvidenceEvent(31, "refuted"), v1::CLAIM_STATUS_UNSPECIFIED),
+      "   31 2014-05-20T09:00:00Z refuted evidence added nato-no-sign "
+      "REFUTES by NATO\n");
+}
+
+TEST(Format, WatchLineCutsTheDescriptionNeverTheIdOrPosition) {
+  const std::string id = "putin-troops-ukraine";
+  const std::string line =
+      WatchLine(EvidenceEvent(1234567, id), v1::CLAIM_STATUS_CONTRADICTED);
+  EXPECT_THAT(line, ::testing::StartsWith("1234567 2014-05-20T09:00:00Z " + id +
+                                          " evidence"));
+  EXPECT_THAT(line, HasSubstr("\u2026 \u2192 CONTRADICTED\n"));
+  EXPECT_EQ(DisplayWidth(line), kScreenWidth + 1);  // plus the newline
+
+  // Too long an id to fit: the line grows rather than cutting the id.
+  const std::string long_id(64, 'a');
+  EXPECT_THAT(WatchLine(EvidenceEvent(1, long_id), v1::CLAIM_STATUS_RATED),
+              HasSubstr(long_id + " evidence ad"));
+}
+
+TEST(Format, WatchDescriptionNamesEachKindOfEvent) {
+  v1::Event event;
+  event.mutable_claim_recorded()->set_text("Troops withdrawn");
+  EXPECT_EQ(WatchDescription(event), "claim recorded: Troops withdrawn");
+  event.mutable_verdict_issued()->set_rating(v1::RATING_FALSE);
+  EXPECT_EQ(WatchDescription(event), "verdict FALSE");
+  auto* link = event.mutable_claim_linked();
+  link->set_other_claim_id("other");
+  link->set_relation(v1::LINK_RELATION_REPEATS);
+  link->set_direction(v1::LINK_DIRECTION_OUTGOING);
+  EXPECT_EQ(WatchDescription(event), "linked REPEATS -> other");
+  event.mutable_claim_retracted()->set_reason("Misattributed");
+  EXPECT_EQ(WatchDescription(event), "retracted: Misattributed");
+}
+
+TEST(Format, HumanBytes) {
+  EXPECT_EQ(HumanBytes(512), "512 B");
+  EXPECT_EQ(HumanBytes(1536), "1.5 KiB");
+  EXPECT_EQ(HumanBytes(3u << 20), "3.0 MiB");
+}
+
+TEST(Watch, ResumePointTakesTheHighestPositionCovered) {
+  ResumePoint resume(std::nullopt);
+  EXPECT_TRUE(resume.Request({}).from_end());
+  v1::SubscribeResponse m;
+  m.mutable_caught_up()->set_position(30);
+  resume.Note(m);
+  m.mutable_event()->set_position(31);
+  resume.Note(m);
+  m.mutable_checkpoint()->set_position(40);
+  resume.Note(m);
+  m.mutable_checkpoint()->set_position(35);  // never goes back
+  resume.Note(m);
+  v1::EventFilter filter;
+  filter.set_claim_id("x");
+  const v1::SubscribeRequest request = resume.Request(filter);
+  EXPECT_EQ(request.start_case(), v1::SubscribeRequest::kFromPosition);
+  EXPECT_EQ(request.from_position(), 40u);
+  EXPECT_EQ(request.filter().claim_id(), "x");
+
+  ResumePoint from_start(0);
+  EXPECT_EQ(from_start.Request({}).start_case(),
+            v1::SubscribeRequest::kFromPosition);
+  EXPECT_EQ(from_start.Request({}).from_position(), 0u);
+}
+
+TEST(Watch, BackoffDoublesWithJitterUpToTheCap) {
+  Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
+  absl::Duration expected = absl::Milliseconds(100);
+  for (int i = 0; i < 10; ++i) {
+    const absl::Duration d = backoff.Next();
+    EXPECT_GE(d, expected * 0.8) << i;
+    EXPECT_LE(d, std::min(expected * 1.2, absl::Seconds(5))) << i;
+    expected = std::min(expected * 2, absl::Seconds(5));
+  }
+  backoff.Reset();
+  EXPECT_LE(backoff.Next(), absl::Milliseconds(120));
 }
 
 TEST(Import, SkipsCommentsAndBlankLinesKeepingLineNumbers) {
