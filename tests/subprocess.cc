@@ -138,8 +138,14 @@ RunResult RunToCompletion(const std::vector<std::string>& argv,
 
 absl::StatusOr<FactlogdProcess> StartFactlogd(const std::string& binary,
                                               const std::string& data_dir) {
-  absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(
-      {binary, "--listen", "127.0.0.1:0", "--data-dir", data_dir});
+  return StartFactlogdOn(binary, data_dir, "127.0.0.1:0");
+}
+
+absl::StatusOr<FactlogdProcess> StartFactlogdOn(const std::string& binary,
+                                                const std::string& data_dir,
+                                                const std::string& listen) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> process =
+      Subprocess::Start({binary, "--listen", listen, "--data-dir", data_dir});
   if (!process.ok()) return process.status();
   absl::StatusOr<std::string> line =
       (*process)->WaitForLine("listening on ", absl::Seconds(30));

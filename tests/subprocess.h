@@ -65,6 +65,13 @@ struct FactlogdProcess {
 absl::StatusOr<FactlogdProcess> StartFactlogd(const std::string& binary,
                                               const std::string& data_dir);
 
+// Like StartFactlogd, but listening on `listen` ("127.0.0.1:PORT"), so that
+// a restarted factlogd comes back where its predecessor was. Fails (the child
+// has then exited) when the address cannot be bound, e.g. still in use.
+absl::StatusOr<FactlogdProcess> StartFactlogdOn(const std::string& binary,
+                                                const std::string& data_dir,
+                                                const std::string& listen);
+
 }  // namespace factlog::testing
 
 #endif  // FACTLOG_TESTS_SUBPROCESS_H_
