@@ -2,6 +2,7 @@
 #define FACTLOG_SERVER_ADMIN_SERVICE_H_
 
 #include "factlog/v1/service.grpc.pb.h"
+#include "server/auth.h"
 #include "server/hub.h"
 #include "storage/event_store.h"
 
@@ -10,8 +11,10 @@ namespace factlog::server {
 // factlog.v1.AdminService: operational views of a running server.
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  // `store` and `hub` must outlive the service.
-  AdminServiceImpl(const storage::EventStore* store, const Hub* hub);
+  // `store`, `hub` and `authorizer` must outlive the service. Every RPC
+  // needs the admin role.
+  AdminServiceImpl(const storage::EventStore* store, const Hub* hub,
+                   const Authorizer* authorizer);
 
   // Log end, subscribers with their lag, hub memory, bytes on disk.
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
@@ -21,6 +24,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
  private:
   const storage::EventStore* const store_;
   const Hub* const hub_;
+  const Authorizer* const authorizer_;
 };
 
 }  // namespace factlog::server

@@ -10,11 +10,19 @@
 namespace factlog::server {
 namespace {
 
-// Runs a query inline and finishes the reactor with its result.
+// Runs a query inline for a reader and finishes the reactor with its result.
 template <typename Response, typename Query>
 grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
-                                 Response* resp, Query query) {
+                                 const Authorizer& authorizer,
+                                 absl::string_view method, Response* resp,
+                                 Query query) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<std::string> actor =
+      authorizer.Authorize(*ctx, Role::kReader, method);
+  if (!actor.ok()) {
+    reactor->Finish(ToGrpcStatus(actor.status()));
+    return reactor;
+  }
   absl::StatusOr<Response> result = query();
   if (result.ok()) *resp = *std::move(result);
   reactor->Finish(ToGrpcStatus(result.status()));
@@ -99,16 +107,21 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::Command> {
 
 }  // namespace
 
-std::string ActorOf(const grpc::CallbackServerContext&) { return "anonymous"; }
-
-ClaimServiceImpl::ClaimServiceImpl(Writer* writer, const ClaimQueries* queries)
-    : writer_(writer), queries_(queries) {}
+ClaimServiceImpl::ClaimServiceImpl(Writer* writer, const ClaimQueries* queries,
+                                   const Authorizer* authorizer)
+    : writer_(writer), queries_(queries), authorizer_(authorizer) {}
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::Submit(
     grpc::CallbackServerContext* ctx, v1::Command command,
-    v1::CommandResponse* resp) {
+    v1::CommandResponse* resp, Role needed, absl::string_view method) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  writer_->Submit(std::move(command), ActorOf(*ctx),
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, needed, method);
+  if (!actor.ok()) {
+    reactor->Finish(ToGrpcStatus(actor.status()));
+    return reactor;
+  }
+  writer_->Submit(std::move(command), *std::move(actor),
                   [reactor, resp](absl::StatusOr<v1::CommandResponse> result) {
                     if (result.ok()) *resp = *std::move(result);
                     reactor->Finish(ToGrpcStatus(result.status()));
@@ -121,7 +134,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::RecordClaim(
     v1::CommandResponse* resp) {
   v1::Command command;
   *command.mutable_record_claim() = *req;
-  return Submit(ctx, std::move(command), resp);
+  return Submit(ctx, std::move(command), resp, Role::kReporter, "RecordClaim");
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::AddEvidence(
@@ -129,7 +142,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::AddEvidence(
     v1::CommandResponse* resp) {
   v1::Command command;
   *command.mutable_add_evidence() = *req;
-  return Submit(ctx, std::move(command), resp);
+  return Submit(ctx, std::move(command), resp, Role::kReporter, "AddEvidence");
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::WithdrawEvidence(
@@ -137,7 +150,8 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::WithdrawEvidence(
     v1::CommandResponse* resp) {
   v1::Command command;
   *command.mutable_withdraw_evidence() = *req;
-  return Submit(ctx, std::move(command), resp);
+  return Submit(ctx, std::move(command), resp, Role::kEditor,
+                "WithdrawEvidence");
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::IssueVerdict(
@@ -145,7 +159,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::IssueVerdict(
     v1::CommandResponse* resp) {
   v1::Command command;
   *command.mutable_issue_verdict() = *req;
-  return Submit(ctx, std::move(command), resp);
+  return Submit(ctx, std::move(command), resp, Role::kEditor, "IssueVerdict");
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::CorrectClaim(
@@ -153,7 +167,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::CorrectClaim(
     v1::CommandResponse* resp) {
   v1::Command command;
   *command.mutable_correct_claim() = *req;
-  return Submit(ctx, std::move(command), resp);
+  return Submit(ctx, std::move(command), resp, Role::kEditor, "CorrectClaim");
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::RetractClaim(
@@ -161,7 +175,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::RetractClaim(
     v1::CommandResponse* resp) {
   v1::Command command;
   *command.mutable_retract_claim() = *req;
-  return Submit(ctx, std::move(command), resp);
+  return Submit(ctx, std::move(command), resp, Role::kEditor, "RetractClaim");
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::LinkClaims(
@@ -169,42 +183,57 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::LinkClaims(
     v1::CommandResponse* resp) {
   v1::Command command;
   *command.mutable_link_claims() = *req;
-  return Submit(ctx, std::move(command), resp);
+  return Submit(ctx, std::move(command), resp, Role::kEditor, "LinkClaims");
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::GetClaim(
     grpc::CallbackServerContext* ctx, const v1::GetClaimRequest* req,
     v1::ClaimView* resp) {
-  return Answer(ctx, resp, [&] { return queries_->GetClaim(*req); });
+  return Answer(ctx, *authorizer_, "GetClaim", resp,
+                [&] { return queries_->GetClaim(*req); });
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::ListClaims(
     grpc::CallbackServerContext* ctx, const v1::ListClaimsRequest* req,
     v1::ListClaimsResponse* resp) {
-  return Answer(ctx, resp, [&] { return queries_->ListClaims(*req); });
+  return Answer(ctx, *authorizer_, "ListClaims", resp,
+                [&] { return queries_->ListClaims(*req); });
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::GetClaimHistory(
     grpc::CallbackServerContext* ctx, const v1::GetClaimHistoryRequest* req,
     v1::GetClaimHistoryResponse* resp) {
-  return Answer(ctx, resp, [&] { return queries_->GetClaimHistory(*req); });
+  return Answer(ctx, *authorizer_, "GetClaimHistory", resp,
+                [&] { return queries_->GetClaimHistory(*req); });
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::GetClaimant(
     grpc::CallbackServerContext* ctx, const v1::GetClaimantRequest* req,
     v1::ClaimantView* resp) {
-  return Answer(ctx, resp, [&] { return queries_->GetClaimant(*req); });
+  return Answer(ctx, *authorizer_, "GetClaimant", resp,
+                [&] { return queries_->GetClaimant(*req); });
 }
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::ListSubjects(
     grpc::CallbackServerContext* ctx, const v1::ListSubjectsRequest* req,
     v1::ListSubjectsResponse* resp) {
-  return Answer(ctx, resp, [&] { return queries_->ListSubjects(*req); });
+  return Answer(ctx, *authorizer_, "ListSubjects", resp,
+                [&] { return queries_->ListSubjects(*req); });
 }
 
 grpc::ServerReadReactor<v1::Command>* ClaimServiceImpl::Import(
     grpc::CallbackServerContext* ctx, v1::ImportResponse* resp) {
-  return new ImportReactor(ctx, writer_, ActorOf(*ctx), resp);
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kReporter, "Import");
+  if (!actor.ok()) {
+    class Refused final : public grpc::ServerReadReactor<v1::Command> {
+     public:
+      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(actor.status());
+  }
+  return new ImportReactor(ctx, writer_, *std::move(actor), resp);
 }
 
 }  // namespace factlog::server

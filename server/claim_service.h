@@ -2,6 +2,7 @@
 #define FACTLOG_SERVER_CLAIM_SERVICE_H_
 
 #include "factlog/v1/service.grpc.pb.h"
+#include "server/auth.h"
 #include "server/queries.h"
 #include "server/writer.h"
 
@@ -9,14 +10,17 @@ namespace factlog::server {
 
 // factlog.v1.ClaimService over the callback API. Mutations go to the Writer
 // and finish from its callback; queries run on the gRPC thread against the
-// store. It translates and wires; the rules live in domain/.
+// store. Every call is authorized first (server/auth.h: readers query,
+// reporters record claims, evidence and imports, editors do the rest). It
+// translates and wires; the rules live in domain/.
 class ClaimServiceImpl final : public v1::ClaimService::CallbackService {
  public:
   // Commands sent per writer submission by Import.
   static constexpr size_t kImportChunk = 256;
 
-  // `writer` and `queries` must outlive the service.
-  ClaimServiceImpl(Writer* writer, const ClaimQueries* queries);
+  // `writer`, `queries` and `authorizer` must outlive the service.
+  ClaimServiceImpl(Writer* writer, const ClaimQueries* queries,
+                   const Authorizer* authorizer);
 
   grpc::ServerUnaryReactor* RecordClaim(grpc::CallbackServerContext* ctx,
                                         const v1::RecordClaimRequest* req,
@@ -64,16 +68,17 @@ class ClaimServiceImpl final : public v1::ClaimService::CallbackService {
       grpc::CallbackServerContext* ctx, v1::ImportResponse* resp) override;
 
  private:
+  // Authorizes `method` for `needed` and hands the command to the writer
+  // as the authenticated principal.
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx,
                                    v1::Command command,
-                                   v1::CommandResponse* resp);
+                                   v1::CommandResponse* resp, Role needed,
+                                   absl::string_view method);
 
   Writer* const writer_;
   const ClaimQueries* const queries_;
+  const Authorizer* const authorizer_;
 };
-
-// The principal an RPC acts as; "anonymous" until authentication exists.
-std::string ActorOf(const grpc::CallbackServerContext& ctx);
 
 }  // namespace factlog::server
 

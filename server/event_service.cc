@@ -69,32 +69,46 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
   std::deque<v1::Event> buffer_;
 };
 
+// A stream that ends at once with an error.
+template <typename Message>
+class RefusedWriter final : public grpc::ServerWriteReactor<Message> {
+ public:
+  explicit RefusedWriter(const absl::Status& s) {
+    this->Finish(ToGrpcStatus(s));
+  }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
 EventServiceImpl::EventServiceImpl(const storage::EventStore* store, Hub* hub,
+                                   const Authorizer* authorizer,
                                    domain::Limits limits,
                                    absl::Duration checkpoint_interval)
     : store_(store),
       hub_(hub),
+      authorizer_(authorizer),
       limits_(limits),
       checkpoint_interval_(checkpoint_interval) {}
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* EventServiceImpl::Subscribe(
     grpc::CallbackServerContext* ctx, const v1::SubscribeRequest* req) {
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kReader, "Subscribe");
+  if (!actor.ok())
+    return new RefusedWriter<v1::SubscribeResponse>(actor.status());
   return StartSubscription(ctx, *req, store_, hub_, limits_,
                            checkpoint_interval_);
 }
 
 grpc::ServerWriteReactor<v1::Event>* EventServiceImpl::ReadEvents(
     grpc::CallbackServerContext* ctx, const v1::ReadEventsRequest* req) {
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kReader, "ReadEvents");
+  if (!actor.ok()) return new RefusedWriter<v1::Event>(actor.status());
   if (absl::Status s = domain::ValidateEventFilter(req->filter(), limits_);
       !s.ok()) {
-    class Refused final : public grpc::ServerWriteReactor<v1::Event> {
-     public:
-      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused(s);
+    return new RefusedWriter<v1::Event>(s);
   }
   return new ReadEventsReactor(store_, *req);
 }

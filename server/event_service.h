@@ -3,6 +3,7 @@
 
 #include "domain/limits.h"
 #include "factlog/v1/service.grpc.pb.h"
+#include "server/auth.h"
 #include "server/hub.h"
 #include "storage/event_store.h"
 
@@ -16,9 +17,11 @@ class EventServiceImpl final : public v1::EventService::CallbackService {
  public:
   static constexpr size_t kChunk = 256;
 
-  // `store` and `hub` must outlive the service.
+  // `store`, `hub` and `authorizer` must outlive the service. Both RPCs need
+  // the reader role.
   EventServiceImpl(const storage::EventStore* store, Hub* hub,
-                   domain::Limits limits, absl::Duration checkpoint_interval);
+                   const Authorizer* authorizer, domain::Limits limits,
+                   absl::Duration checkpoint_interval);
 
   grpc::ServerWriteReactor<v1::Event>* ReadEvents(
       grpc::CallbackServerContext* ctx,
@@ -30,6 +33,7 @@ class EventServiceImpl final : public v1::EventService::CallbackService {
  private:
   const storage::EventStore* const store_;
   Hub* const hub_;
+  const Authorizer* const authorizer_;
   const domain::Limits limits_;
   const absl::Duration checkpoint_interval_;
 };

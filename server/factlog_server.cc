@@ -1,13 +1,20 @@
 #include "server/factlog_server.h"
 
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "grpcpp/support/server_interceptor.h"
 #include "server/admin_service.h"
+#include "server/auth.h"
 #include "server/claim_service.h"
 #include "server/event_service.h"
 #include "server/queries.h"
@@ -17,10 +24,125 @@ namespace factlog::server {
 
 FactlogServer::FactlogServer() = default;
 
+namespace {
+
+bool IsLoopback(absl::string_view listen) {
+  absl::string_view host = listen.substr(0, listen.rfind(':'));
+  absl::ConsumePrefix(&host, "[");
+  absl::ConsumeSuffix(&host, "]");
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  if (!in || !(buffer << in.rdbuf())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": cannot read ", path));
+  }
+  return buffer.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const ServerOptions& options) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key must be given together");
+  }
+  if (options.tls_cert_file.empty()) {
+    if (!options.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls-client-ca needs --tls-cert and --tls-key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  absl::StatusOr<std::string> cert =
+      ReadFile(options.tls_cert_file, "--tls-cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(options.tls_key_file, "--tls-key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!options.tls_client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca =
+        ReadFile(options.tls_client_ca_file, "--tls-client-ca");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+// Server reflection is gRPC's own service, so it cannot call Authorize. With
+// tokens configured, this interceptor cancels reflection calls that do not
+// carry a valid token (gRPC server interceptors can cancel, not fail with a
+// code of their choosing, so the client sees CANCELLED).
+class ReflectionGuard final : public grpc::experimental::Interceptor {
+ public:
+  ReflectionGuard(grpc::experimental::ServerRpcInfo* info,
+                  const Authorizer* authorizer)
+      : info_(info), authorizer_(authorizer) {}
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::
+                POST_RECV_INITIAL_METADATA) &&
+        absl::StartsWith(info_->method(), "/grpc.reflection.") &&
+        !authorizer_
+             ->Authorize(*info_->server_context(), Role::kReader, "reflection")
+             .ok()) {
+      info_->server_context()->TryCancel();
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::experimental::ServerRpcInfo* const info_;
+  const Authorizer* const authorizer_;
+};
+
+class ReflectionGuardFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit ReflectionGuardFactory(const Authorizer* authorizer)
+      : authorizer_(authorizer) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new ReflectionGuard(info, authorizer_);
+  }
+
+ private:
+  const Authorizer* const authorizer_;
+};
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     ServerOptions options) {
+  const bool tls = !options.tls_cert_file.empty();
+  const bool auth = !options.auth_tokens_file.empty();
+  if (!IsLoopback(options.listen) && !(tls && auth) && !options.insecure) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "refusing to serve %s without TLS and authentication: give "
+        "--tls-cert/--tls-key and --auth-tokens, or --insecure if this "
+        "network is trusted",
+        options.listen));
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      Credentials(options);
+  if (!credentials.ok()) return credentials.status();
+
   std::unique_ptr<FactlogServer> server(new FactlogServer());
   server->options_ = options;
+  if (auth) {
+    absl::StatusOr<std::unique_ptr<TokenStore>> tokens =
+        TokenStore::Load(options.auth_tokens_file);
+    if (!tokens.ok()) return tokens.status();
+    server->tokens_ = *std::move(tokens);
+  }
+  server->authorizer_ = std::make_unique<Authorizer>(server->tokens_.get());
   absl::StatusOr<std::unique_ptr<storage::EventStore>> store =
       storage::EventStore::Open(options.data_dir, options.store);
   if (!store.ok()) return store.status();
@@ -41,18 +163,27 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   server->queries_ = std::make_unique<ClaimQueries>(
       server->store_.get(), options.limits, options.clock);
   server->claim_service_ = std::make_unique<ClaimServiceImpl>(
-      server->writer_.get(), server->queries_.get());
+      server->writer_.get(), server->queries_.get(), server->authorizer_.get());
   server->event_service_ = std::make_unique<EventServiceImpl>(
-      server->store_.get(), server->hub_.get(), options.limits,
-      options.hub.checkpoint_interval);
+      server->store_.get(), server->hub_.get(), server->authorizer_.get(),
+      options.limits, options.hub.checkpoint_interval);
   server->admin_service_ = std::make_unique<AdminServiceImpl>(
-      server->store_.get(), server->hub_.get());
+      server->store_.get(), server->hub_.get(), server->authorizer_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(options.listen, *credentials, &server->port_);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams);
+  if (auth) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        std::make_unique<ReflectionGuardFactory>(server->authorizer_.get()));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   // gRPC enables SO_REUSEPORT by default, which would let a second factlogd
   // silently share the port; an address in use must be an error.
@@ -73,6 +204,13 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
 }
 
 FactlogServer::~FactlogServer() { Shutdown(); }
+
+absl::Status FactlogServer::ReloadTokens() {
+  if (tokens_ == nullptr) {
+    return absl::FailedPreconditionError("no --auth-tokens file to reload");
+  }
+  return tokens_->Reload();
+}
 
 std::string FactlogServer::address() const {
   const std::string& listen = options_.listen;

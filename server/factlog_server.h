@@ -18,6 +18,8 @@ class Server;
 namespace factlog::server {
 
 class AdminServiceImpl;
+class Authorizer;
+class TokenStore;
 class ClaimQueries;
 class ClaimServiceImpl;
 class EventServiceImpl;
@@ -31,7 +33,19 @@ struct ServerOptions {
   domain::Limits limits;
   size_t max_batch = 1024;
   int max_message_bytes = 4 << 20;
+  int max_concurrent_streams = 1000;  // per connection
   HubOptions hub;
+
+  // TLS: PEM files. With tls_client_ca, clients must present a certificate
+  // signed by it (mTLS) and the certificate subject becomes the actor when
+  // no tokens are configured.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // Bearer tokens (server/auth.h). Empty: no authentication.
+  std::string auth_tokens_file;
+  // Allow a non-loopback address without TLS and authentication.
+  bool insecure = false;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
@@ -39,9 +53,11 @@ struct ServerOptions {
 // services (plus grpc.health.v1 and server reflection) on one port.
 //
 // Start fails with FAILED_PRECONDITION when the data dir is unusable or
-// locked, UNAVAILABLE when the address cannot be bound. Shutdown ends every
-// subscription with UNAVAILABLE, stops accepting RPCs, lets in-flight ones
-// finish (commands already queued are committed), stops the writer and
+// locked, or when a non-loopback address is asked for without TLS and
+// tokens (and without `insecure`); INVALID_ARGUMENT for unreadable TLS or
+// token files; UNAVAILABLE when the address cannot be bound. Shutdown ends
+// every subscription with UNAVAILABLE, stops accepting RPCs, lets in-flight
+// ones finish (commands already queued are committed), stops the writer and
 // closes the store. Start and Shutdown
 // are called from one thread; port(), address() and store() from any.
 class FactlogServer {
@@ -57,6 +73,8 @@ class FactlogServer {
   // "host:port" with the bound port.
   std::string address() const;
   storage::EventStore& store() { return *store_; }
+  // Re-reads the tokens file; on error the old tokens stay in force.
+  absl::Status ReloadTokens();
   Hub& hub() { return *hub_; }
 
   // Idempotent. In-flight RPCs get up to `grace` to finish before they are
@@ -68,6 +86,8 @@ class FactlogServer {
 
   ServerOptions options_;
   std::unique_ptr<storage::EventStore> store_;
+  std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<Hub> hub_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ClaimQueries> queries_;

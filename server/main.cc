@@ -8,6 +8,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_format.h"
+#include "server/auth.h"
 #include "server/factlog_server.h"
 
 namespace {
@@ -22,9 +23,12 @@ constexpr char kFooter[] = R"(Examples:
   factlogd --listen 127.0.0.1:0 --data-dir /tmp/f   pick a free port
   factlogd --verify --data-dir ./data       check projections against the log
   factlogd --rebuild --data-dir ./data      recompute projections from the log
+  factlogd token new --principal desk-bot --role reporter
+  factlogd --listen 0.0.0.0:50051 --tls-cert server.pem --tls-key server.key \
+      --auth-tokens tokens.txt              serve a network safely
 
 Signals: SIGINT/SIGTERM stop accepting RPCs, finish in-flight commands,
-flush and exit 0.
+flush and exit 0. SIGHUP re-reads --auth-tokens.
 Exit codes: 0 ok, 1 cannot start or --verify found mismatches, 2 usage.)";
 
 int Fail(const absl::Status& status) {
@@ -74,6 +78,30 @@ int RunRebuild(const std::string& data_dir) {
   return 0;
 }
 
+int RunTokenNew(const std::string& principal, const std::string& role) {
+  if (principal.empty() ||
+      principal.find_first_of(" \t\n#") != std::string::npos) {
+    std::fprintf(stderr,
+                 "factlogd: --principal must be non-empty without spaces or "
+                 "'#'\n");
+    return 2;
+  }
+  if (auto r = factlog::server::ParseRole(role); !r.ok()) {
+    std::fprintf(stderr, "factlogd: %s\n",
+                 std::string(r.status().message()).c_str());
+    return 2;
+  }
+  const std::string token = factlog::server::NewToken();
+  std::printf(
+      "token (shown once; give it to %s, e.g. in a file read with "
+      "--token-file):\n  %s\n"
+      "line for the --auth-tokens file (then send factlogd SIGHUP):\n"
+      "  %s %s %s\n",
+      principal.c_str(), token.c_str(), principal.c_str(), role.c_str(),
+      factlog::server::Sha256Hex(token).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,6 +139,42 @@ int main(int argc, char** argv) {
                  "recent events kept in memory for live subscribers")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000000));
+  app.add_option("--tls-cert", options.tls_cert_file,
+                 "PEM certificate chain: serve TLS");
+  app.add_option("--tls-key", options.tls_key_file,
+                 "PEM private key for --tls-cert");
+  app.add_option("--tls-client-ca", options.tls_client_ca_file,
+                 "PEM CA bundle: require client certificates signed by it "
+                 "(mTLS)");
+  app.add_option("--auth-tokens", options.auth_tokens_file,
+                 "file of 'PRINCIPAL ROLE SHA256' lines; requires a bearer "
+                 "token on every call (reloaded on SIGHUP)");
+  app.add_flag("--insecure", options.insecure,
+               "allow a non-loopback --listen without TLS and tokens");
+  app.add_option("--max-message-bytes", options.max_message_bytes,
+                 "largest request accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(1 << 16, 64 << 20));
+  app.add_option("--max-concurrent-streams", options.max_concurrent_streams,
+                 "most concurrent RPCs on one client connection")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--max-text-bytes", options.limits.max_text_bytes,
+                 "longest claim text")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+
+  std::string token_principal, token_role = "reader";
+  CLI::App* token = app.add_subcommand("token", "manage bearer tokens");
+  CLI::App* token_new = token->add_subcommand(
+      "new", "print a fresh random token once, and its --auth-tokens line");
+  token_new->add_option("--principal", token_principal, "who the token is for")
+      ->required();
+  token_new
+      ->add_option("--role", token_role, "reader, reporter, editor or admin")
+      ->capture_default_str();
+  token->require_subcommand(1);
+
   auto* rebuild_flag =
       app.add_flag("--rebuild", rebuild,
                    "recompute all projections from the event log, then exit");
@@ -125,6 +189,7 @@ int main(int argc, char** argv) {
   }
 
   options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
+  if (token_new->parsed()) return RunTokenNew(token_principal, token_role);
   if (verify) return RunVerify(options.data_dir);
   if (rebuild) return RunRebuild(options.data_dir);
 
@@ -133,6 +198,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto server = factlog::server::FactlogServer::Start(options);
@@ -144,7 +210,19 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  for (;;) {
+    sigwait(&stop_signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    absl::Status reloaded = (*server)->ReloadTokens();
+    if (reloaded.ok()) {
+      std::printf("factlogd: SIGHUP: reloaded %s\n",
+                  options.auth_tokens_file.c_str());
+    } else {
+      std::printf("factlogd: SIGHUP: kept the previous tokens: %s\n",
+                  std::string(reloaded.message()).c_str());
+    }
+    std::fflush(stdout);
+  }
   std::printf("factlogd: %s received, shutting down\n",
               signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);

@@ -1,5 +1,9 @@
 #include "server/queries.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -33,41 +37,47 @@ absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
   return requested;
 }
 
-uint64_t Fnv1a(absl::string_view bytes) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
+// Page tokens: web-safe base64 of the last key returned followed by 16
+// bytes of HMAC-SHA256(store secret, scope 0x1f last key). The scope names
+// the request's filters, so a token only works for the listing that issued
+// it, and a forged or altered token is refused instead of starting a scan
+// at an arbitrary key.
+constexpr size_t kMacBytes = 16;
+
+std::string Mac(const std::string& secret, absl::string_view scope,
+                absl::string_view last_key) {
+  const std::string message = absl::StrCat(scope, "\x1f", last_key);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+       mac, &len);
+  return std::string(reinterpret_cast<const char*>(mac), kMacBytes);
 }
 
-// Page tokens: web-safe base64 of "<scope hash hex>:<last key>". The scope
-// hash ties a token to the request filters it was issued for.
-std::string EncodePageToken(uint64_t scope, absl::string_view last_key) {
+std::string EncodePageToken(const std::string& secret, absl::string_view scope,
+                            absl::string_view last_key) {
   return absl::WebSafeBase64Escape(
-      absl::StrFormat("%016x:%s", scope, last_key));
+      absl::StrCat(last_key, Mac(secret, scope, last_key)));
 }
 
-absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
-                                            uint64_t scope) {
+absl::StatusOr<std::string> DecodePageToken(const std::string& secret,
+                                            absl::string_view token,
+                                            absl::string_view scope) {
   if (token.empty()) return std::string();
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 17 ||
-      raw[16] != ':') {
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < kMacBytes) {
     return Invalid("page_token", "malformed; pass next_page_token unchanged");
   }
-  uint64_t token_scope = 0;
-  if (!absl::SimpleHexAtoi(absl::string_view(raw).substr(0, 16),
-                           &token_scope)) {
-    return Invalid("page_token", "malformed; pass next_page_token unchanged");
-  }
-  if (token_scope != scope) {
+  const std::string last_key = raw.substr(0, raw.size() - kMacBytes);
+  const std::string expected = Mac(secret, scope, last_key);
+  if (CRYPTO_memcmp(expected.data(), raw.data() + last_key.size(), kMacBytes) !=
+      0) {
     return Invalid("page_token",
-                   "was issued for different filters; repeat the same "
-                   "filters or start without a token");
+                   "not issued by this server for these filters; repeat "
+                   "the same filters or start without a token");
   }
-  return raw.substr(17);
+  return last_key;
 }
 
 std::string ListScope(const v1::ListClaimsRequest& req) {
@@ -188,8 +198,9 @@ absl::StatusOr<v1::ListClaimsResponse> ClaimQueries::ListClaims(
       return s;
     }
   }
-  const uint64_t scope = Fnv1a(ListScope(req));
-  absl::StatusOr<std::string> after = DecodePageToken(req.page_token(), scope);
+  const std::string scope = ListScope(req);
+  absl::StatusOr<std::string> after =
+      DecodePageToken(store_->token_secret(), req.page_token(), scope);
   if (!after.ok()) return after.status();
 
   const absl::Time now = clock_();
@@ -244,7 +255,10 @@ absl::StatusOr<v1::ListClaimsResponse> ClaimQueries::ListClaims(
     s = store_->ScanClaims(*after, consider);
   }
   if (!s.ok()) return s;
-  if (more) response.set_next_page_token(EncodePageToken(scope, last_scanned));
+  if (more) {
+    response.set_next_page_token(
+        EncodePageToken(store_->token_secret(), scope, last_scanned));
+  }
   return response;
 }
 
@@ -328,8 +342,9 @@ absl::StatusOr<v1::ListSubjectsResponse> ClaimQueries::ListSubjects(
     const v1::ListSubjectsRequest& req) const {
   absl::StatusOr<int> page_size = PageSize(req.page_size(), 100, 1000);
   if (!page_size.ok()) return page_size.status();
-  const uint64_t scope = Fnv1a("subjects");
-  absl::StatusOr<std::string> after = DecodePageToken(req.page_token(), scope);
+  constexpr absl::string_view scope = "subjects";
+  absl::StatusOr<std::string> after =
+      DecodePageToken(store_->token_secret(), req.page_token(), scope);
   if (!after.ok()) return after.status();
   const absl::Time now = clock_();
   v1::ListSubjectsResponse response;
@@ -364,7 +379,8 @@ absl::StatusOr<v1::ListSubjectsResponse> ClaimQueries::ListSubjects(
   if (!s.ok()) return s;
   if (more) {
     response.set_next_page_token(EncodePageToken(
-        scope, response.subjects(response.subjects_size() - 1).subject()));
+        store_->token_secret(), scope,
+        response.subjects(response.subjects_size() - 1).subject()));
   }
   return response;
 }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <map>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -248,8 +249,25 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
         last_position, last_key));
   }
 
-  std::unique_ptr<EventStore> store(new EventStore(
-      std::move(db), std::move(handles), options, last_position));
+  std::string token_secret;
+  s = db->Get(rocksdb::ReadOptions(), (*handles)[kMeta], keys::kTokenSecret,
+              &token_secret);
+  if (s.IsNotFound()) {
+    std::random_device device;  // /dev/urandom
+    token_secret.resize(32);
+    for (char& c : token_secret) c = static_cast<char>(device());
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db->Put(wo, (*handles)[kMeta], keys::kTokenSecret, token_secret);
+  }
+  if (!s.ok()) {
+    close();
+    return FromRocks(s, "token secret");
+  }
+
+  std::unique_ptr<EventStore> store(
+      new EventStore(std::move(db), std::move(handles), options, last_position,
+                     std::move(token_secret)));
   if (projection_position != last_position) {
     if (!options.repair_projections_on_open) {
       return absl::FailedPreconditionError(absl::StrFormat(
@@ -265,11 +283,12 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
 
 EventStore::EventStore(std::unique_ptr<rocksdb::DB> db,
                        std::unique_ptr<Handles> cfs, StoreOptions options,
-                       uint64_t last_position)
+                       uint64_t last_position, std::string token_secret)
     : db_(std::move(db)),
       cf_(std::move(cfs)),
       options_(options),
-      last_position_(last_position) {}
+      last_position_(last_position),
+      token_secret_(std::move(token_secret)) {}
 
 EventStore::~EventStore() {
   if (options_.sync) db_->FlushWAL(/*sync=*/true).PermitUncheckedError();

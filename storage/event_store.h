@@ -146,13 +146,19 @@ class EventStore {
   // mismatches are reported, never repaired.
   absl::StatusOr<VerifyReport> VerifyProjections() const;
 
+  // 32 random bytes made when the store was created and kept in `meta`:
+  // the key the server signs opaque tokens (page tokens) with, so they stay
+  // valid across restarts and cannot be forged.
+  const std::string& token_secret() const { return token_secret_; }
+
   // Approximate bytes on disk (SST files plus WAL).
   uint64_t ApproximateDiskBytes() const;
 
  private:
   struct Handles;
   EventStore(std::unique_ptr<rocksdb::DB> db, std::unique_ptr<Handles> cfs,
-             StoreOptions options, uint64_t last_position);
+             StoreOptions options, uint64_t last_position,
+             std::string token_secret);
 
   rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
 
@@ -160,6 +166,7 @@ class EventStore {
   std::unique_ptr<Handles> cf_;
   const StoreOptions options_;
   std::atomic<uint64_t> last_position_;
+  const std::string token_secret_;
 };
 
 // The index entries a claim view belongs to, per index.

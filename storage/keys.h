@@ -16,6 +16,7 @@
 //   requests      request_id                            RequestRecord
 //   meta          "last_position" | "projection_position" | "schema_version"
 //                                                       u64 BE
+//                 "token_secret"                        32 random bytes
 
 #include <cstdint>
 #include <optional>
@@ -28,6 +29,7 @@ namespace factlog::storage::keys {
 inline constexpr char kLastPosition[] = "last_position";
 inline constexpr char kProjectionPosition[] = "projection_position";
 inline constexpr char kSchemaVersion[] = "schema_version";
+inline constexpr char kTokenSecret[] = "token_secret";
 inline constexpr uint64_t kCurrentSchemaVersion = 1;
 
 std::string EncodeU64(uint64_t value);
