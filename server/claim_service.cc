@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/grpc_status.h"
+#include "server/proto_decode.h"
 
 namespace factlog::server {
 namespace {
@@ -29,21 +30,37 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
   return reactor;
 }
 
-class ImportReactor final : public grpc::ServerReadReactor<v1::Command> {
+// Import reads raw messages and decodes them itself: gRPC's decoding of a
+// bad message (say, a string with invalid UTF-8) would look to the reactor
+// like the end of the stream, and the commands after it would be dropped
+// while the call ends OK.
+class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   ImportReactor(grpc::CallbackServerContext* ctx, Writer* writer,
-                std::string actor, v1::ImportResponse* resp)
-      : ctx_(ctx), writer_(writer), actor_(std::move(actor)), resp_(resp) {
+                std::string actor, grpc::ByteBuffer* raw_response)
+      : ctx_(ctx),
+        writer_(writer),
+        actor_(std::move(actor)),
+        raw_response_(raw_response) {
     StartRead(&incoming_);
   }
 
   void OnReadDone(bool ok) override {
     if (ok) {
-      pending_.push_back(std::move(incoming_));
+      v1::Command command;
+      absl::Status decoded = DecodeMessage(incoming_, &command);
       incoming_.Clear();
-      if (pending_.size() < ClaimServiceImpl::kImportChunk) {
-        StartRead(&incoming_);
-        return;
+      if (!decoded.ok()) {
+        // Apply what came before it, then refuse it.
+        stream_error_ = absl::InvalidArgumentError(absl::StrCat(
+            "command ", sent_ + pending_.size() + 1, ": ", decoded.message()));
+        stream_done_ = true;
+      } else {
+        pending_.push_back(std::move(command));
+        if (pending_.size() < ClaimServiceImpl::kImportChunk) {
+          StartRead(&incoming_);
+          return;
+        }
       }
     } else if (ctx_->IsCancelled()) {
       // The client gave up mid-stream: apply nothing more.
@@ -58,11 +75,20 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::Command> {
   void OnDone() override { delete this; }
 
  private:
+  void FinishStream() {
+    if (!stream_error_.ok()) {
+      Finish(ToGrpcStatus(stream_error_));
+      return;
+    }
+    *raw_response_ = EncodeMessage(response_);
+    Finish(grpc::Status::OK);
+  }
+
   // Submits the pending chunk; reading resumes when it is durable. Only one
   // chunk is in flight at a time, so commands apply in stream order.
   void Flush() {
     if (pending_.empty()) {
-      Finish(grpc::Status::OK);
+      FinishStream();
       return;
     }
     std::vector<v1::Command> chunk = std::move(pending_);
@@ -71,13 +97,13 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::Command> {
         std::move(chunk), actor_, [this](SequenceResult result) {
           for (const v1::CommandResponse& r : result.responses) {
             if (r.deduplicated()) {
-              resp_->set_deduplicated(resp_->deduplicated() + 1);
+              response_.set_deduplicated(response_.deduplicated() + 1);
             } else {
-              resp_->set_applied(resp_->applied() + 1);
+              response_.set_applied(response_.applied() + 1);
             }
             // For a repeat, the position the original command reached.
-            resp_->set_last_position(
-                std::max(resp_->last_position(), r.last_position()));
+            response_.set_last_position(
+                std::max(response_.last_position(), r.last_position()));
           }
           if (!result.error.ok()) {
             const uint64_t n = sent_ + result.failed_index + 1;
@@ -88,7 +114,7 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::Command> {
           }
           sent_ += result.responses.size();
           if (stream_done_) {
-            Finish(grpc::Status::OK);
+            FinishStream();
           } else {
             StartRead(&incoming_);
           }
@@ -98,11 +124,13 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::Command> {
   grpc::CallbackServerContext* const ctx_;
   Writer* const writer_;
   const std::string actor_;
-  v1::ImportResponse* const resp_;
-  v1::Command incoming_;
+  grpc::ByteBuffer* const raw_response_;
+  v1::ImportResponse response_;
+  grpc::ByteBuffer incoming_;
   std::vector<v1::Command> pending_;
   uint64_t sent_ = 0;  // commands applied or deduplicated so far
   bool stream_done_ = false;
+  absl::Status stream_error_;  // a command that could not be decoded
 };
 
 }  // namespace
@@ -221,12 +249,12 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::ListSubjects(
                 [&] { return queries_->ListSubjects(*req); });
 }
 
-grpc::ServerReadReactor<v1::Command>* ClaimServiceImpl::Import(
-    grpc::CallbackServerContext* ctx, v1::ImportResponse* resp) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(
+    grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) {
   absl::StatusOr<std::string> actor =
       authorizer_->Authorize(*ctx, Role::kReporter, "Import");
   if (!actor.ok()) {
-    class Refused final : public grpc::ServerReadReactor<v1::Command> {
+    class Refused final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
      public:
       explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
       void OnDone() override { delete this; }

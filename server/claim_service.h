@@ -13,7 +13,9 @@ namespace factlog::server {
 // store. Every call is authorized first (server/auth.h: readers query,
 // reporters record claims, evidence and imports, editors do the rest). It
 // translates and wires; the rules live in domain/.
-class ClaimServiceImpl final : public v1::ClaimService::CallbackService {
+class ClaimServiceImpl final
+    : public v1::ClaimService::WithRawCallbackMethod_Import<
+          v1::ClaimService::CallbackService> {
  public:
   // Commands sent per writer submission by Import.
   static constexpr size_t kImportChunk = 256;
@@ -60,12 +62,14 @@ class ClaimServiceImpl final : public v1::ClaimService::CallbackService {
       grpc::CallbackServerContext* ctx, const v1::ListSubjectsRequest* req,
       v1::ListSubjectsResponse* resp) override;
 
-  // Applies the streamed commands in order, kImportChunk per commit. Stops
-  // at the first refused command with its error, prefixed "command N: "
-  // (N counts from 1 over the whole stream); commands before it stay
-  // applied.
-  grpc::ServerReadReactor<v1::Command>* Import(
-      grpc::CallbackServerContext* ctx, v1::ImportResponse* resp) override;
+  // Applies the streamed commands (raw factlog.v1.Command messages, decoded
+  // here so that an undecodable one is an error, not an early end) in order,
+  // kImportChunk per commit. Stops at the first refused or undecodable
+  // command with its error, prefixed "command N: " (N counts from 1 over the
+  // whole stream); commands before it stay applied. `resp` receives an
+  // encoded ImportResponse.
+  grpc::ServerReadReactor<grpc::ByteBuffer>* Import(
+      grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) override;
 
  private:
   // Authorizes `method` for `needed` and hands the command to the writer

@@ -1135,11 +1135,7 @@ TEST(BadInputUnknownFieldsTest, NestedUnknownFieldsAreNotStored) {
 
 // An Import stream whose second command cannot be decoded must not end OK:
 // the client would believe the whole stream was imported.
-//
-// BUG: the server's read of command 2 fails (invalid UTF-8, see above), the
-// ImportReactor takes the failed read for the end of the stream and finishes
-// OK with applied=1: "second" and "third" are silently dropped.
-TEST(BadInputImportTest, DISABLED_UndecodableCommandIsNotSilentlyDropped) {
+TEST(BadInputImportTest, UndecodableCommandIsNotSilentlyDropped) {
   TestServer server;
   grpc::ClientContext ctx;
   v1::ImportResponse resp;
@@ -1159,6 +1155,9 @@ TEST(BadInputImportTest, DISABLED_UndecodableCommandIsNotSilentlyDropped) {
 
   EXPECT_EQ(status.error_code(), Code::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("command 2"));
+  EXPECT_THAT(
+      status.error_message(),
+      HasSubstr("factlog.v1.RecordClaimRequest.text is not valid UTF-8"));
   // Commands before the refused one stay applied; it and later ones do not.
   EXPECT_EQ(server.server().store().LastPosition(), 1u);
 }
