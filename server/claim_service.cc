@@ -11,25 +11,6 @@
 namespace factlog::server {
 namespace {
 
-// Runs a query inline for a reader and finishes the reactor with its result.
-template <typename Response, typename Query>
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
-                                 const Authorizer& authorizer,
-                                 absl::string_view method, Response* resp,
-                                 Query query) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<std::string> actor =
-      authorizer.Authorize(*ctx, Role::kReader, method);
-  if (!actor.ok()) {
-    reactor->Finish(ToGrpcStatus(actor.status()));
-    return reactor;
-  }
-  absl::StatusOr<Response> result = query();
-  if (result.ok()) *resp = *std::move(result);
-  reactor->Finish(ToGrpcStatus(result.status()));
-  return reactor;
-}
-
 // Import reads raw messages and decodes them itself: gRPC's decoding of a
 // bad message (say, a string with invalid UTF-8) would look to the reactor
 // like the end of the stream, and the commands after it would be dropped
@@ -139,9 +120,11 @@ ClaimServiceImpl::ClaimServiceImpl(Writer* writer, const ClaimQueries* queries,
                                    const Authorizer* authorizer)
     : writer_(writer), queries_(queries), authorizer_(authorizer) {}
 
-grpc::ServerUnaryReactor* ClaimServiceImpl::Submit(
-    grpc::CallbackServerContext* ctx, v1::Command command,
-    v1::CommandResponse* resp, Role needed, absl::string_view method) {
+template <typename Request, typename Set>
+grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response, Role needed, absl::string_view method,
+    Set set) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<std::string> actor =
       authorizer_->Authorize(*ctx, needed, method);
@@ -149,105 +132,77 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Submit(
     reactor->Finish(ToGrpcStatus(actor.status()));
     return reactor;
   }
-  writer_->Submit(std::move(command), *std::move(actor),
-                  [reactor, resp](absl::StatusOr<v1::CommandResponse> result) {
-                    if (result.ok()) *resp = *std::move(result);
-                    reactor->Finish(ToGrpcStatus(result.status()));
-                  });
+  Request typed;
+  if (absl::Status s = DecodeMessage(*request, &typed); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  v1::Command command;
+  set(&command, std::move(typed));
+  writer_->Submit(
+      std::move(command), *std::move(actor),
+      [reactor, response](absl::StatusOr<v1::CommandResponse> result) {
+        if (result.ok()) *response = EncodeMessage(*result);
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ClaimServiceImpl::RecordClaim(
-    grpc::CallbackServerContext* ctx, const v1::RecordClaimRequest* req,
-    v1::CommandResponse* resp) {
-  v1::Command command;
-  *command.mutable_record_claim() = *req;
-  return Submit(ctx, std::move(command), resp, Role::kReporter, "RecordClaim");
+template <typename Request, typename Query>
+grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response, absl::string_view method, Query query) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kReader, method);
+  if (!actor.ok()) {
+    reactor->Finish(ToGrpcStatus(actor.status()));
+    return reactor;
+  }
+  Request typed;
+  absl::Status status = DecodeMessage(*request, &typed);
+  if (status.ok()) {
+    auto result = query(typed);
+    if (result.ok()) *response = EncodeMessage(*result);
+    status = result.status();
+  }
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
 }
 
-grpc::ServerUnaryReactor* ClaimServiceImpl::AddEvidence(
-    grpc::CallbackServerContext* ctx, const v1::AddEvidenceRequest* req,
-    v1::CommandResponse* resp) {
-  v1::Command command;
-  *command.mutable_add_evidence() = *req;
-  return Submit(ctx, std::move(command), resp, Role::kReporter, "AddEvidence");
-}
+#define FACTLOG_MUTATION(Method, Request, field, role)                      \
+  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                       \
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,    \
+      grpc::ByteBuffer* response) {                                         \
+    return Mutate<v1::Request>(ctx, request, response, Role::role, #Method, \
+                               [](v1::Command* c, v1::Request r) {          \
+                                 *c->mutable_##field() = std::move(r);      \
+                               });                                          \
+  }
+FACTLOG_MUTATION(RecordClaim, RecordClaimRequest, record_claim, kReporter)
+FACTLOG_MUTATION(AddEvidence, AddEvidenceRequest, add_evidence, kReporter)
+FACTLOG_MUTATION(WithdrawEvidence, WithdrawEvidenceRequest, withdraw_evidence,
+                 kEditor)
+FACTLOG_MUTATION(IssueVerdict, IssueVerdictRequest, issue_verdict, kEditor)
+FACTLOG_MUTATION(CorrectClaim, CorrectClaimRequest, correct_claim, kEditor)
+FACTLOG_MUTATION(RetractClaim, RetractClaimRequest, retract_claim, kEditor)
+FACTLOG_MUTATION(LinkClaims, LinkClaimsRequest, link_claims, kEditor)
+#undef FACTLOG_MUTATION
 
-grpc::ServerUnaryReactor* ClaimServiceImpl::WithdrawEvidence(
-    grpc::CallbackServerContext* ctx, const v1::WithdrawEvidenceRequest* req,
-    v1::CommandResponse* resp) {
-  v1::Command command;
-  *command.mutable_withdraw_evidence() = *req;
-  return Submit(ctx, std::move(command), resp, Role::kEditor,
-                "WithdrawEvidence");
-}
-
-grpc::ServerUnaryReactor* ClaimServiceImpl::IssueVerdict(
-    grpc::CallbackServerContext* ctx, const v1::IssueVerdictRequest* req,
-    v1::CommandResponse* resp) {
-  v1::Command command;
-  *command.mutable_issue_verdict() = *req;
-  return Submit(ctx, std::move(command), resp, Role::kEditor, "IssueVerdict");
-}
-
-grpc::ServerUnaryReactor* ClaimServiceImpl::CorrectClaim(
-    grpc::CallbackServerContext* ctx, const v1::CorrectClaimRequest* req,
-    v1::CommandResponse* resp) {
-  v1::Command command;
-  *command.mutable_correct_claim() = *req;
-  return Submit(ctx, std::move(command), resp, Role::kEditor, "CorrectClaim");
-}
-
-grpc::ServerUnaryReactor* ClaimServiceImpl::RetractClaim(
-    grpc::CallbackServerContext* ctx, const v1::RetractClaimRequest* req,
-    v1::CommandResponse* resp) {
-  v1::Command command;
-  *command.mutable_retract_claim() = *req;
-  return Submit(ctx, std::move(command), resp, Role::kEditor, "RetractClaim");
-}
-
-grpc::ServerUnaryReactor* ClaimServiceImpl::LinkClaims(
-    grpc::CallbackServerContext* ctx, const v1::LinkClaimsRequest* req,
-    v1::CommandResponse* resp) {
-  v1::Command command;
-  *command.mutable_link_claims() = *req;
-  return Submit(ctx, std::move(command), resp, Role::kEditor, "LinkClaims");
-}
-
-grpc::ServerUnaryReactor* ClaimServiceImpl::GetClaim(
-    grpc::CallbackServerContext* ctx, const v1::GetClaimRequest* req,
-    v1::ClaimView* resp) {
-  return Answer(ctx, *authorizer_, "GetClaim", resp,
-                [&] { return queries_->GetClaim(*req); });
-}
-
-grpc::ServerUnaryReactor* ClaimServiceImpl::ListClaims(
-    grpc::CallbackServerContext* ctx, const v1::ListClaimsRequest* req,
-    v1::ListClaimsResponse* resp) {
-  return Answer(ctx, *authorizer_, "ListClaims", resp,
-                [&] { return queries_->ListClaims(*req); });
-}
-
-grpc::ServerUnaryReactor* ClaimServiceImpl::GetClaimHistory(
-    grpc::CallbackServerContext* ctx, const v1::GetClaimHistoryRequest* req,
-    v1::GetClaimHistoryResponse* resp) {
-  return Answer(ctx, *authorizer_, "GetClaimHistory", resp,
-                [&] { return queries_->GetClaimHistory(*req); });
-}
-
-grpc::ServerUnaryReactor* ClaimServiceImpl::GetClaimant(
-    grpc::CallbackServerContext* ctx, const v1::GetClaimantRequest* req,
-    v1::ClaimantView* resp) {
-  return Answer(ctx, *authorizer_, "GetClaimant", resp,
-                [&] { return queries_->GetClaimant(*req); });
-}
-
-grpc::ServerUnaryReactor* ClaimServiceImpl::ListSubjects(
-    grpc::CallbackServerContext* ctx, const v1::ListSubjectsRequest* req,
-    v1::ListSubjectsResponse* resp) {
-  return Answer(ctx, *authorizer_, "ListSubjects", resp,
-                [&] { return queries_->ListSubjects(*req); });
-}
+#define FACTLOG_QUERY(Method, Request)                                   \
+  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                    \
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request, \
+      grpc::ByteBuffer* response) {                                      \
+    return Answer<v1::Request>(                                          \
+        ctx, request, response, #Method,                                 \
+        [this](const v1::Request& r) { return queries_->Method(r); });   \
+  }
+FACTLOG_QUERY(GetClaim, GetClaimRequest)
+FACTLOG_QUERY(ListClaims, ListClaimsRequest)
+FACTLOG_QUERY(GetClaimHistory, GetClaimHistoryRequest)
+FACTLOG_QUERY(GetClaimant, GetClaimantRequest)
+FACTLOG_QUERY(ListSubjects, ListSubjectsRequest)
+#undef FACTLOG_QUERY
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(
     grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) {

@@ -13,9 +13,27 @@ namespace factlog::server {
 // store. Every call is authorized first (server/auth.h: readers query,
 // reporters record claims, evidence and imports, editors do the rest). It
 // translates and wires; the rules live in domain/.
-class ClaimServiceImpl final
-    : public v1::ClaimService::WithRawCallbackMethod_Import<
-          v1::ClaimService::CallbackService> {
+// Every method is registered raw and decodes its request with DecodeMessage
+// (server/proto_decode.h), so a request gRPC could not decode, such as a
+// string with invalid UTF-8, is INVALID_ARGUMENT naming the field instead
+// of an opaque transport error.
+using RawClaimService = v1::ClaimService::WithRawCallbackMethod_RecordClaim<
+    v1::ClaimService::WithRawCallbackMethod_AddEvidence<
+        v1::ClaimService::WithRawCallbackMethod_WithdrawEvidence<
+            v1::ClaimService::WithRawCallbackMethod_IssueVerdict<
+                v1::ClaimService::WithRawCallbackMethod_CorrectClaim<
+                    v1::ClaimService::WithRawCallbackMethod_RetractClaim<
+                        v1::ClaimService::WithRawCallbackMethod_LinkClaims<
+                            v1::ClaimService::WithRawCallbackMethod_GetClaim<
+                                v1::ClaimService::WithRawCallbackMethod_ListClaims<
+                                    v1::ClaimService::WithRawCallbackMethod_GetClaimHistory<
+                                        v1::ClaimService::WithRawCallbackMethod_GetClaimant<
+                                            v1::ClaimService::WithRawCallbackMethod_ListSubjects<
+                                                v1::ClaimService::WithRawCallbackMethod_Import<
+                                                    v1::ClaimService::
+                                                        CallbackService>>>>>>>>>>>>>;
+
+class ClaimServiceImpl final : public RawClaimService {
  public:
   // Commands sent per writer submission by Import.
   static constexpr size_t kImportChunk = 256;
@@ -24,43 +42,25 @@ class ClaimServiceImpl final
   ClaimServiceImpl(Writer* writer, const ClaimQueries* queries,
                    const Authorizer* authorizer);
 
-  grpc::ServerUnaryReactor* RecordClaim(grpc::CallbackServerContext* ctx,
-                                        const v1::RecordClaimRequest* req,
-                                        v1::CommandResponse* resp) override;
-  grpc::ServerUnaryReactor* AddEvidence(grpc::CallbackServerContext* ctx,
-                                        const v1::AddEvidenceRequest* req,
-                                        v1::CommandResponse* resp) override;
-  grpc::ServerUnaryReactor* WithdrawEvidence(
-      grpc::CallbackServerContext* ctx, const v1::WithdrawEvidenceRequest* req,
-      v1::CommandResponse* resp) override;
-  grpc::ServerUnaryReactor* IssueVerdict(grpc::CallbackServerContext* ctx,
-                                         const v1::IssueVerdictRequest* req,
-                                         v1::CommandResponse* resp) override;
-  grpc::ServerUnaryReactor* CorrectClaim(grpc::CallbackServerContext* ctx,
-                                         const v1::CorrectClaimRequest* req,
-                                         v1::CommandResponse* resp) override;
-  grpc::ServerUnaryReactor* RetractClaim(grpc::CallbackServerContext* ctx,
-                                         const v1::RetractClaimRequest* req,
-                                         v1::CommandResponse* resp) override;
-  grpc::ServerUnaryReactor* LinkClaims(grpc::CallbackServerContext* ctx,
-                                       const v1::LinkClaimsRequest* req,
-                                       v1::CommandResponse* resp) override;
-
-  grpc::ServerUnaryReactor* GetClaim(grpc::CallbackServerContext* ctx,
-                                     const v1::GetClaimRequest* req,
-                                     v1::ClaimView* resp) override;
-  grpc::ServerUnaryReactor* ListClaims(grpc::CallbackServerContext* ctx,
-                                       const v1::ListClaimsRequest* req,
-                                       v1::ListClaimsResponse* resp) override;
-  grpc::ServerUnaryReactor* GetClaimHistory(
-      grpc::CallbackServerContext* ctx, const v1::GetClaimHistoryRequest* req,
-      v1::GetClaimHistoryResponse* resp) override;
-  grpc::ServerUnaryReactor* GetClaimant(grpc::CallbackServerContext* ctx,
-                                        const v1::GetClaimantRequest* req,
-                                        v1::ClaimantView* resp) override;
-  grpc::ServerUnaryReactor* ListSubjects(
-      grpc::CallbackServerContext* ctx, const v1::ListSubjectsRequest* req,
-      v1::ListSubjectsResponse* resp) override;
+  // Each takes an encoded request and fills an encoded response of the
+  // types in service.proto.
+#define FACTLOG_RAW_UNARY(Method)                                    \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, \
+                                   const grpc::ByteBuffer* request,  \
+                                   grpc::ByteBuffer* response) override;
+  FACTLOG_RAW_UNARY(RecordClaim)
+  FACTLOG_RAW_UNARY(AddEvidence)
+  FACTLOG_RAW_UNARY(WithdrawEvidence)
+  FACTLOG_RAW_UNARY(IssueVerdict)
+  FACTLOG_RAW_UNARY(CorrectClaim)
+  FACTLOG_RAW_UNARY(RetractClaim)
+  FACTLOG_RAW_UNARY(LinkClaims)
+  FACTLOG_RAW_UNARY(GetClaim)
+  FACTLOG_RAW_UNARY(ListClaims)
+  FACTLOG_RAW_UNARY(GetClaimHistory)
+  FACTLOG_RAW_UNARY(GetClaimant)
+  FACTLOG_RAW_UNARY(ListSubjects)
+#undef FACTLOG_RAW_UNARY
 
   // Applies the streamed commands (raw factlog.v1.Command messages, decoded
   // here so that an undecodable one is an error, not an early end) in order,
@@ -72,12 +72,19 @@ class ClaimServiceImpl final
       grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) override;
 
  private:
-  // Authorizes `method` for `needed` and hands the command to the writer
-  // as the authenticated principal.
-  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx,
-                                   v1::Command command,
-                                   v1::CommandResponse* resp, Role needed,
-                                   absl::string_view method);
+  // Authorizes `method` for `needed`, decodes a `Request`, puts it into a
+  // Command with `set` and hands it to the writer as the principal.
+  template <typename Request, typename Set>
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response, Role needed,
+                                   absl::string_view method, Set set);
+  // Authorizes a reader, decodes a `Request` and answers with `query`.
+  template <typename Request, typename Query>
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response,
+                                   absl::string_view method, Query query);
 
   Writer* const writer_;
   const ClaimQueries* const queries_;

@@ -1,45 +1,63 @@
 #include "server/proto_decode.h"
 
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/common.h"
 #include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/unknown_field_set.h"
 
 namespace factlog::server {
 namespace {
 
-// Protobuf reports why a parse failed only through its log. While a decode
-// runs on this thread, log lines are captured here instead of printed.
-thread_local std::string* captured_log = nullptr;
+// Finds the first string field holding invalid UTF-8 by walking the wire
+// format (which protobuf's UnknownFieldSet parses without UTF-8 checks)
+// alongside the message's descriptor. Returns its path in the style of the
+// validation errors ("reported_by.name", "tags[2]"), or "" if none.
+std::string InvalidUtf8Path(const google::protobuf::Descriptor* descriptor,
+                            const std::string& bytes,
+                            const std::string& prefix) {
+  google::protobuf::UnknownFieldSet fields;
+  if (!fields.ParseFromString(bytes)) return "";
+  std::map<int, int> seen;  // occurrences per field number, for indexes
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const google::protobuf::UnknownField& wire = fields.field(i);
+    const google::protobuf::FieldDescriptor* field =
+        descriptor->FindFieldByNumber(wire.number());
+    const int index = seen[wire.number()]++;
+    if (field == nullptr ||
+        wire.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+      continue;
+    }
+    std::string path = absl::StrCat(prefix, field->name());
+    if (field->is_repeated()) absl::StrAppend(&path, "[", index, "]");
+    if (field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+        !google::protobuf::internal::IsStructurallyValidUTF8(
+            wire.length_delimited())) {
+      return path;
+    }
+    if (field->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+      std::string inner = InvalidUtf8Path(field->message_type(),
+                                          wire.length_delimited(), path + ".");
+      if (!inner.empty()) return inner;
+    }
+  }
+  return "";
+}
+
+// Protobuf logs parse failures; keep them off stderr while decoding here.
+thread_local bool quiet = false;
 
 void LogHandler(google::protobuf::LogLevel level, const char* filename,
                 int line, const std::string& message) {
-  if (captured_log != nullptr) {
-    captured_log->append(message);
-    return;
-  }
+  if (quiet) return;
   static const char* const kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
   std::fprintf(stderr, "[libprotobuf %s %s:%d] %s\n", kLevels[level], filename,
                line, message.c_str());
-}
-
-// Turns protobuf's UTF-8 complaint into a field path.
-std::string Reason(const std::string& log) {
-  const std::string marker = "String field '";
-  const size_t start = log.find(marker);
-  if (start != std::string::npos) {
-    const size_t end = log.find('\'', start + marker.size());
-    if (end != std::string::npos) {
-      return absl::StrCat(
-          "field ",
-          log.substr(start + marker.size(), end - start - marker.size()),
-          " is not valid UTF-8");
-    }
-  }
-  return log.empty() ? "malformed protobuf message" : log;
 }
 
 }  // namespace
@@ -58,12 +76,17 @@ absl::Status DecodeMessage(const grpc::ByteBuffer& buffer,
   for (const grpc::Slice& s : slices) {
     bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   }
-  std::string log;
-  captured_log = &log;
+  quiet = true;
   const bool parsed = message->ParseFromString(bytes);
-  captured_log = nullptr;
-  if (!parsed) return absl::InvalidArgumentError(Reason(log));
-  return absl::OkStatus();
+  quiet = false;
+  if (parsed) return absl::OkStatus();
+  const std::string path =
+      InvalidUtf8Path(message->GetDescriptor(), bytes, /*prefix=*/"");
+  if (!path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not valid UTF-8"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "malformed ", message->GetDescriptor()->full_name(), " message"));
 }
 
 grpc::ByteBuffer EncodeMessage(const google::protobuf::Message& message) {

@@ -7,11 +7,11 @@
 
 namespace factlog::server {
 
-// Decodes a raw gRPC message. gRPC's own decoding fails silently on bad
-// input (a proto3 string holding invalid UTF-8 fails protobuf's parse and the
-// stream just ends); this returns INVALID_ARGUMENT with protobuf's reason,
-// e.g. "field factlog.v1.RecordClaimRequest.text is not valid UTF-8".
-// Thread-safe.
+// Decodes a raw gRPC message. gRPC's own decoding fails opaquely on bad
+// input (a proto3 string holding invalid UTF-8 fails protobuf's parse; a
+// unary call answers UNIMPLEMENTED, a stream just ends); this returns
+// INVALID_ARGUMENT naming the field the way validation does, e.g.
+// "reported_by.name: not valid UTF-8". Thread-safe.
 absl::Status DecodeMessage(const grpc::ByteBuffer& buffer,
                            google::protobuf::Message* message);
 

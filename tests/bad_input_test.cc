@@ -990,7 +990,7 @@ std::vector<Probe> InvalidUtf8Probes() {
         *c.mutable_record_claim() = NewClaim("fresh", kLoneByte);
         return std::vector<v1::Command>{c};
       },
-      kInvalid, "command 1: text"));
+      kInvalid, "command 1: record_claim.text"));
   return p;
 }
 
@@ -1077,16 +1077,10 @@ std::string ProbeName(const ::testing::TestParamInfo<Probe>& info) {
 INSTANTIATE_TEST_SUITE_P(Table, BadInputTest, ::testing::ValuesIn(AllProbes()),
                          ProbeName);
 
-// Invalid UTF-8 in the user-text fields.
-//
-// BUG: these never reach factlog's own validation (which would say
-// INVALID_ARGUMENT "text: not valid UTF-8 at byte 4"): proto3 `string`
-// fields are UTF-8-checked by protobuf's parser, the server fails to
-// deserialize the request, and gRPC answers UNIMPLEMENTED with an empty
-// message — wrong code, no field named. Nothing is appended. Disabled
-// until the server decodes these itself (e.g. `bytes` on the wire for
-// user text, or a parse-failure hook mapping to INVALID_ARGUMENT).
-INSTANTIATE_TEST_SUITE_P(DISABLED_InvalidUtf8, BadInputTest,
+// Invalid UTF-8 in the user-text fields. Protobuf's parser refuses these
+// before factlog's own validation sees them; the server decodes requests
+// itself (server/proto_decode.h) to answer INVALID_ARGUMENT naming the field.
+INSTANTIATE_TEST_SUITE_P(InvalidUtf8, BadInputTest,
                          ::testing::ValuesIn(InvalidUtf8Probes()), ProbeName);
 
 // Unknown fields nested in a stored message (the evidence source) must not
@@ -1155,9 +1149,8 @@ TEST(BadInputImportTest, UndecodableCommandIsNotSilentlyDropped) {
 
   EXPECT_EQ(status.error_code(), Code::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("command 2"));
-  EXPECT_THAT(
-      status.error_message(),
-      HasSubstr("factlog.v1.RecordClaimRequest.text is not valid UTF-8"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("command 2: record_claim.text: not valid UTF-8"));
   // Commands before the refused one stay applied; it and later ones do not.
   EXPECT_EQ(server.server().store().LastPosition(), 1u);
 }
