@@ -35,6 +35,22 @@ absl::Status CheckVersion(const v1::ClaimView& view, bool has_expected,
   return absl::OkStatus();
 }
 
+// The claim a command targets: it must exist and, when the command gives an
+// expected_version, be at that version.
+template <typename Request>
+absl::StatusOr<const v1::ClaimView*> Target(const ClaimLookup& lookup,
+                                            const Request& req) {
+  absl::StatusOr<const v1::ClaimView*> view =
+      Existing(lookup, req.claim_id(), "claim_id");
+  if (!view.ok()) return view;
+  if (auto s = CheckVersion(**view, req.has_expected_version(),
+                            req.expected_version());
+      !s.ok()) {
+    return s;
+  }
+  return view;
+}
+
 absl::Status CheckNotRetracted(const v1::ClaimView& view,
                                absl::string_view what) {
   if (view.retracted()) {
@@ -100,15 +116,9 @@ absl::StatusOr<Decision> DecideAddEvidence(const v1::AddEvidenceRequest& req,
                                            const ClaimLookup& lookup,
                                            const DecideContext& ctx) {
   if (auto s = ValidateAddEvidence(req, ctx.now, ctx.limits); !s.ok()) return s;
-  absl::StatusOr<const v1::ClaimView*> found =
-      Existing(lookup, req.claim_id(), "claim_id");
+  absl::StatusOr<const v1::ClaimView*> found = Target(lookup, req);
   if (!found.ok()) return found.status();
   const v1::ClaimView& view = **found;
-  if (auto s = CheckVersion(view, req.has_expected_version(),
-                            req.expected_version());
-      !s.ok()) {
-    return s;
-  }
   if (auto s = CheckNotRetracted(view, "evidence"); !s.ok()) return s;
 
   std::string evidence_id = req.evidence_id();
@@ -142,15 +152,9 @@ absl::StatusOr<Decision> DecideWithdraw(const v1::WithdrawEvidenceRequest& req,
                                         const ClaimLookup& lookup,
                                         const DecideContext& ctx) {
   if (auto s = ValidateWithdrawEvidence(req, ctx.limits); !s.ok()) return s;
-  absl::StatusOr<const v1::ClaimView*> found =
-      Existing(lookup, req.claim_id(), "claim_id");
+  absl::StatusOr<const v1::ClaimView*> found = Target(lookup, req);
   if (!found.ok()) return found.status();
   const v1::ClaimView& view = **found;
-  if (auto s = CheckVersion(view, req.has_expected_version(),
-                            req.expected_version());
-      !s.ok()) {
-    return s;
-  }
   if (auto s = CheckNotRetracted(view, "changes to evidence"); !s.ok()) {
     return s;
   }
@@ -211,15 +215,9 @@ absl::StatusOr<Decision> DecideCorrect(const v1::CorrectClaimRequest& req,
                                        const ClaimLookup& lookup,
                                        const DecideContext& ctx) {
   if (auto s = ValidateCorrectClaim(req, ctx.limits); !s.ok()) return s;
-  absl::StatusOr<const v1::ClaimView*> found =
-      Existing(lookup, req.claim_id(), "claim_id");
+  absl::StatusOr<const v1::ClaimView*> found = Target(lookup, req);
   if (!found.ok()) return found.status();
   const v1::ClaimView& view = **found;
-  if (auto s = CheckVersion(view, req.has_expected_version(),
-                            req.expected_version());
-      !s.ok()) {
-    return s;
-  }
   if (auto s = CheckNotRetracted(view, "corrections"); !s.ok()) return s;
   const bool can_be_due = view.kind() == v1::CLAIM_KIND_PROMISE ||
                           view.kind() == v1::CLAIM_KIND_PREDICTION;
@@ -271,15 +269,9 @@ absl::StatusOr<Decision> DecideRetract(const v1::RetractClaimRequest& req,
                                        const ClaimLookup& lookup,
                                        const DecideContext& ctx) {
   if (auto s = ValidateRetractClaim(req, ctx.limits); !s.ok()) return s;
-  absl::StatusOr<const v1::ClaimView*> found =
-      Existing(lookup, req.claim_id(), "claim_id");
+  absl::StatusOr<const v1::ClaimView*> found = Target(lookup, req);
   if (!found.ok()) return found.status();
   const v1::ClaimView& view = **found;
-  if (auto s = CheckVersion(view, req.has_expected_version(),
-                            req.expected_version());
-      !s.ok()) {
-    return s;
-  }
   if (view.retracted()) {
     return absl::FailedPreconditionError(
         absl::StrFormat("claim \"%s\" is already retracted", view.claim_id()));
