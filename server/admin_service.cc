@@ -25,4 +25,27 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* AdminServiceImpl::Backup(
+    grpc::CallbackServerContext* ctx, const v1::BackupRequest* req,
+    v1::BackupResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kAdmin, "Backup");
+  if (!actor.ok()) {
+    reactor->Finish(ToGrpcStatus(actor.status()));
+    return reactor;
+  }
+  if (req->dir().empty()) {
+    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("dir: required")));
+    return reactor;
+  }
+  absl::StatusOr<uint64_t> position = store_->Backup(req->dir());
+  if (position.ok()) {
+    resp->set_dir(req->dir());
+    resp->set_last_position(*position);
+  }
+  reactor->Finish(ToGrpcStatus(position.status()));
+  return reactor;
+}
+
 }  // namespace factlog::server

@@ -24,6 +24,7 @@ constexpr char kFooter[] = R"(Examples:
   factlogd --verify --data-dir ./data       check projections against the log
   factlogd --rebuild --data-dir ./data      recompute projections from the log
   factlogd token new --principal desk-bot --role reporter
+  factlogd --restore-from /backups/2026-11-25 --data-dir ./data-restored
   factlogd --listen 0.0.0.0:50051 --tls-cert server.pem --tls-key server.key \
       --auth-tokens tokens.txt              serve a network safely
 
@@ -75,6 +76,18 @@ int RunRebuild(const std::string& data_dir) {
               static_cast<unsigned long long>(stats->events_replayed),
               static_cast<unsigned long long>(stats->claims_written),
               absl::FormatDuration(absl::Now() - start).c_str());
+  return 0;
+}
+
+int RunRestore(const std::string& backup_dir, const std::string& data_dir) {
+  auto report = factlog::storage::EventStore::Restore(backup_dir, data_dir);
+  if (!report.ok()) return Fail(report.status());
+  std::printf(
+      "restore: %llu events from %s into %s; %llu claims verify "
+      "clean\n",
+      static_cast<unsigned long long>(report->events_replayed),
+      backup_dir.c_str(), data_dir.c_str(),
+      static_cast<unsigned long long>(report->claims_checked));
   return 0;
 }
 
@@ -164,6 +177,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
 
+  std::string restore_from;
+  app.add_option("--restore-from", restore_from,
+                 "copy a backup (factlog admin backup) into an empty "
+                 "--data-dir, verify it, then exit");
   std::string token_principal, token_role = "reader";
   CLI::App* token = app.add_subcommand("token", "manage bearer tokens");
   CLI::App* token_new = token->add_subcommand(
@@ -190,6 +207,7 @@ int main(int argc, char** argv) {
 
   options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   if (token_new->parsed()) return RunTokenNew(token_principal, token_role);
+  if (!restore_from.empty()) return RunRestore(restore_from, options.data_dir);
   if (verify) return RunVerify(options.data_dir);
   if (rebuild) return RunRebuild(options.data_dir);
 

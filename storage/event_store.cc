@@ -15,6 +15,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "storage/keys.h"
 
@@ -640,6 +641,59 @@ absl::StatusOr<VerifyReport> EventStore::VerifyProjections() const {
   for (const auto& [key, position] : expected_claim_events) {
     mismatch(absl::StrCat("claim_events: missing entry for \"",
                           keys::IndexValue(key), "\" at position ", position));
+  }
+  return report;
+}
+
+absl::StatusOr<uint64_t> EventStore::Backup(const std::string& dir) const {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("backup dir ", dir, " already exists; name a new one"));
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  if (auto s =
+          FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "backup");
+      !s.ok()) {
+    return s;
+  }
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // The position is read first: the checkpoint holds at least this much.
+  const uint64_t position = LastPosition();
+  if (auto s = FromRocks(checkpoint->CreateCheckpoint(dir), "backup");
+      !s.ok()) {
+    return s;
+  }
+  return position;
+}
+
+absl::StatusOr<VerifyReport> EventStore::Restore(const std::string& backup_dir,
+                                                 const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(fs::path(backup_dir) / "CURRENT", ec)) {
+    return absl::NotFoundError(absl::StrCat(
+        backup_dir, " is not a factlog backup (no RocksDB CURRENT file)"));
+  }
+  if (fs::exists(data_dir, ec) && !fs::is_empty(data_dir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("restore: data dir ", data_dir,
+                     " is not empty; restore into a new directory"));
+  }
+  fs::create_directories(data_dir, ec);
+  fs::copy(backup_dir, data_dir, fs::copy_options::recursive, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "restore: copying ", backup_dir, " to ", data_dir, ": ", ec.message()));
+  }
+  StoreOptions options;
+  options.repair_projections_on_open = false;
+  absl::StatusOr<std::unique_ptr<EventStore>> store = Open(data_dir, options);
+  if (!store.ok()) return store.status();
+  absl::StatusOr<VerifyReport> report = (*store)->VerifyProjections();
+  if (report.ok() && !report->ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "restore: the copy does not verify: ", report->mismatches.front()));
   }
   return report;
 }

@@ -151,6 +151,20 @@ class EventStore {
   // valid across restarts and cannot be forged.
   const std::string& token_secret() const { return token_secret_; }
 
+  // Writes a consistent, openable copy of the whole store (log,
+  // projections, request records, secret) to `dir`, which must not exist,
+  // while commits continue (a RocksDB checkpoint: files are hard-linked
+  // where the filesystem allows). Returns the last position it holds.
+  // ALREADY_EXISTS when `dir` exists.
+  absl::StatusOr<uint64_t> Backup(const std::string& dir) const;
+
+  // Makes `data_dir` (absent or empty) a copy of the backup in `backup_dir`,
+  // then opens it and verifies its projections against its log. Errors:
+  // FAILED_PRECONDITION when data_dir is not empty, NOT_FOUND when
+  // backup_dir is not a backup, DATA_LOSS when the copy does not verify.
+  static absl::StatusOr<VerifyReport> Restore(const std::string& backup_dir,
+                                              const std::string& data_dir);
+
   // Approximate bytes on disk (SST files plus WAL).
   uint64_t ApproximateDiskBytes() const;
 

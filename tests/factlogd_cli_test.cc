@@ -3,7 +3,9 @@
 // real factlogd binary is then run over it.
 #include <signal.h>
 
+#include "factlog/v1/service.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
 #include "tests/subprocess.h"
@@ -98,6 +100,41 @@ TEST_F(FactlogdCliTest, UnusableDataDirNamesThePath) {
       {FACTLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir", file});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("plain-file"));
+}
+
+TEST_F(FactlogdCliTest, BackupOverRpcRestoresWithTheBinary) {
+  const std::string backup = dir_.path() + "/backup";
+  {
+    auto server = testing::StartFactlogd(FACTLOGD_PATH, data_dir_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    auto channel = grpc::CreateChannel(server->address,
+                                       grpc::InsecureChannelCredentials());
+    auto admin = v1::AdminService::NewStub(channel);
+    grpc::ClientContext ctx;
+    v1::BackupRequest req;
+    req.set_dir(backup);
+    v1::BackupResponse resp;
+    grpc::Status s = admin->Backup(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.last_position(), 2u);
+    grpc::ClientContext again;
+    EXPECT_EQ(admin->Backup(&again, req, &resp).error_code(),
+              grpc::StatusCode::ALREADY_EXISTS);
+  }
+  const std::string restored = dir_.path() + "/restored";
+  testing::RunResult r = RunToCompletion(
+      {FACTLOGD_PATH, "--restore-from", backup, "--data-dir", restored});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("2 events"));
+  auto store = storage::EventStore::Open(restored);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*(*store)->GetClaim("kept"))->status(),
+            v1::CLAIM_STATUS_CONTRADICTED);
+  store->reset();
+  testing::RunResult twice = RunToCompletion(
+      {FACTLOGD_PATH, "--restore-from", backup, "--data-dir", restored});
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_THAT(twice.output, HasSubstr("not empty"));
 }
 
 TEST_F(FactlogdCliTest, UsageErrorsExitTwoAndHelpExitsZero) {

@@ -1,8 +1,10 @@
 // EventStore behaviour over real RocksDB in temp dirs, driven through the
 // Writer so that projections are produced exactly as in the server.
+#include <atomic>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -207,6 +209,57 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   EXPECT_TRUE(repaired->ok()) << ::testing::PrintToString(repaired->mismatches);
   EXPECT_EQ((*store->GetClaim("claim-a"))->status(),
             v1::CLAIM_STATUS_SUPPORTED);
+}
+
+TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path() + "/live");
+  auto writer = server::Writer::Start(store.get(), {});
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    for (int i = 0; !stop; ++i) {
+      ASSERT_TRUE(ApplySync(*writer, Record(absl::StrCat("w", i))).ok());
+      ASSERT_TRUE(ApplySync(*writer, Evidence(absl::StrCat("w", i),
+                                              v1::STANCE_REFUTES, "NATO"))
+                      .ok());
+    }
+  });
+  while (store->LastPosition() < 200) std::this_thread::yield();
+  auto position = store->Backup(dir.path() + "/backup");
+  while (store->LastPosition() < *position + 100) std::this_thread::yield();
+  stop = true;
+  load.join();
+  writer->Stop();
+  ASSERT_TRUE(position.ok()) << position.status();
+  EXPECT_GE(*position, 200u);
+  EXPECT_EQ(store->Backup(dir.path() + "/backup").status().code(),
+            absl::StatusCode::kAlreadyExists);
+
+  auto report =
+      storage::EventStore::Restore(dir.path() + "/backup", dir.path() + "/new");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok());
+  EXPECT_GE(report->events_replayed, *position);
+  auto restored = OpenOrDie(dir.path() + "/new");
+  // The restored log is a prefix of the live one, event for event.
+  std::vector<v1::Event> live = AllEvents(*store);
+  std::vector<v1::Event> copy = AllEvents(*restored);
+  ASSERT_LE(copy.size(), live.size());
+  for (size_t i = 0; i < copy.size(); ++i) {
+    EXPECT_EQ(copy[i].SerializeAsString(), live[i].SerializeAsString()) << i;
+  }
+  EXPECT_EQ(restored->token_secret(), store->token_secret());
+
+  EXPECT_EQ(
+      storage::EventStore::Restore(dir.path() + "/backup", dir.path() + "/new")
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(storage::EventStore::Restore(dir.path() + "/nothing",
+                                         dir.path() + "/newer")
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
 }
 
 // Generates a random but plausible command stream: mostly valid commands on
