@@ -99,7 +99,7 @@ int RunMutation(
     const std::function<std::string(const v1::CommandResponse&)>& describe) {
   Connection connection(options);
   grpc::ClientContext context;
-  connection.SetDeadline(&context);
+  connection.PrepareUnary(&context);
   v1::CommandResponse response;
   connection.Check(call(connection.claims(), &context, &response));
   std::cout << (options.json() ? JsonLine(response) : describe(response));
@@ -225,7 +225,7 @@ void AddClaimShow(CLI::App* claim, const GlobalOptions* g, Action* action) {
     }
     Connection connection(*g);
     grpc::ClientContext context;
-    connection.SetDeadline(&context);
+    connection.PrepareUnary(&context);
     v1::ClaimView claim;
     connection.Check(connection.claims().GetClaim(&context, request, &claim));
     std::cout << (g->json() ? JsonLine(claim) : RenderClaim(claim));
@@ -284,7 +284,7 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
       request.set_page_size(f->all ? kMaxPage
                                    : std::min(f->limit - count, kMaxPage));
       grpc::ClientContext context;
-      connection.SetDeadline(&context);
+      connection.PrepareUnary(&context);
       v1::ListClaimsResponse page;
       connection.Check(
           connection.claims().ListClaims(&context, request, &page));
@@ -337,7 +337,7 @@ void AddClaimHistory(CLI::App* claim, const GlobalOptions* g, Action* action) {
     std::vector<v1::Event> events;
     while (true) {
       grpc::ClientContext context;
-      connection.SetDeadline(&context);
+      connection.PrepareUnary(&context);
       v1::GetClaimHistoryResponse page;
       connection.Check(
           connection.claims().GetClaimHistory(&context, request, &page));
@@ -704,7 +704,7 @@ void AddClaimantShow(CLI::App* claimant, const GlobalOptions* g,
   OnRun(sub, action, [name, g] {
     Connection connection(*g);
     grpc::ClientContext context;
-    connection.SetDeadline(&context);
+    connection.PrepareUnary(&context);
     v1::GetClaimantRequest request;
     request.set_claimant(*name);
     v1::ClaimantView view;
@@ -728,7 +728,7 @@ void AddSubjects(CLI::App* app, const GlobalOptions* g, Action* action) {
     std::vector<v1::SubjectSummary> subjects;
     while (true) {
       grpc::ClientContext context;
-      connection.SetDeadline(&context);
+      connection.PrepareUnary(&context);
       v1::ListSubjectsResponse page;
       connection.Check(
           connection.claims().ListSubjects(&context, request, &page));
@@ -785,6 +785,7 @@ void AddEvents(CLI::App* app, const GlobalOptions* g, Action* action) {
     Connection connection(*g);
     connection.AwaitConnected();
     grpc::ClientContext context;
+    connection.PrepareStream(&context);
     auto reader = connection.events().ReadEvents(&context, request);
     v1::Event event;
     size_t count = 0;
@@ -876,7 +877,7 @@ void AddAdminStats(CLI::App* admin, const GlobalOptions* g, Action* action) {
   OnRun(sub, action, [g] {
     Connection connection(*g);
     grpc::ClientContext context;
-    connection.SetDeadline(&context);
+    connection.PrepareUnary(&context);
     v1::GetStatsResponse stats;
     connection.Check(
         connection.admin().GetStats(&context, v1::GetStatsRequest(), &stats));
@@ -936,7 +937,8 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
   app.fallthrough();  // global options may follow the subcommand
   app.set_version_flag("--version", "factlog 0.1.0");
   app.add_option("--server", options->server,
-                 "factlogd address HOST:PORT (env FACTLOG_SERVER)")
+                 "factlogd address; prefix https:// for TLS "
+                 "(env FACTLOG_SERVER)")
       ->envname("FACTLOG_SERVER")
       ->capture_default_str()
       ->type_name("HOST:PORT");
@@ -949,9 +951,41 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
       ->check(CLI::PositiveNumber.description(""))
       ->capture_default_str()
       ->type_name("SECONDS");
+  // Security. There is deliberately no flag taking a token itself: command
+  // lines are visible to every user of the machine (ps, shell history).
+  app.add_option("--tls-ca", options->tls_ca_file,
+                 "Use TLS, trusting the CAs in this PEM file")
+      ->envname("FACTLOG_TLS_CA")
+      ->type_name("FILE");
+  app.add_option("--tls-cert", options->tls_cert_file,
+                 "PEM client certificate for mTLS")
+      ->envname("FACTLOG_TLS_CERT")
+      ->type_name("FILE");
+  app.add_option("--tls-key", options->tls_key_file,
+                 "PEM private key of --tls-cert")
+      ->envname("FACTLOG_TLS_KEY")
+      ->type_name("FILE");
+  app.add_option("--token-file", options->token_file,
+                 "File holding the bearer token to send")
+      ->envname("FACTLOG_TOKEN_FILE")
+      ->type_name("FILE");
   app.footer(
       "\nExit codes: 0 ok, 1 the server refused (error: CODE: message),\n"
-      "2 usage error, 3 server unreachable.\n" +
+      "2 usage error, 3 server unreachable.\n"
+      "\n"
+      "Security:\n"
+      "  TLS is used when --tls-ca is given or --server starts with\n"
+      "  https:// (then, without --tls-ca, the system's CAs are trusted).\n"
+      "  --tls-cert/--tls-key add a client certificate (mTLS). A failed TLS\n"
+      "  handshake is exit 3.\n"
+      "  A bearer token (from factlogd token new) is read from --token-file\n"
+      "  or, when no token file is given, taken from the FACTLOG_TOKEN\n"
+      "  environment variable (for scripts); it is never accepted on the\n"
+      "  command line, nor printed. It is sent as\n"
+      "  'authorization: Bearer TOKEN' on every call; a missing or unknown\n"
+      "  token is UNAUTHENTICATED, too low a role PERMISSION_DENIED (exit 1).\n"
+      "  factlog --server factlog.example:50051 --tls-ca ca.pem \\\n"
+      "      --token-file ~/.factlog-token claim list\n" +
       Examples({
           "factlog claim add --id x --text 'The bridge opens in May' \\",
           "    --claimant Mayor --kind prediction --due-at 2025-05-31",

@@ -1,9 +1,16 @@
 #include "client/connection.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace factlog::cli {
 namespace {
@@ -95,8 +102,100 @@ constexpr char kServiceConfig[] = R"json({
   }]
 })json";
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server,
-                                           ConnectionKind kind) {
+// The whole of the file at `path`; `what` names it in errors ("--tls-ca
+// file", "token file"). A usage error when it cannot be read.
+std::string ReadSecurityFile(const std::string& path, const std::string& what) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    const int error = errno;
+    throw CommandError(kExitUsage, absl::StrCat("cannot read ", what, " ", path,
+                                                ": ", std::strerror(error)));
+  }
+  std::string content;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
+    content.append(buffer, n);
+    if (content.size() > (1 << 20)) {
+      std::fclose(file);
+      throw CommandError(kExitUsage, absl::StrCat("cannot read ", what, " ",
+                                                  path, ": larger than 1 MiB"));
+    }
+  }
+  const int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (error != 0) {
+    throw CommandError(kExitUsage, absl::StrCat("cannot read ", what, " ", path,
+                                                ": ", std::strerror(error)));
+  }
+  return content;
+}
+
+// Reads a PEM file that must hold a block ending in `marker` ("CERTIFICATE",
+// "PRIVATE KEY").
+std::string ReadPemFile(const std::string& path, const std::string& flag,
+                        const std::string& marker) {
+  const std::string what = absl::StrCat(flag, " file");
+  std::string pem = ReadSecurityFile(path, what);
+  if (!absl::StrContains(pem, absl::StrCat(marker, "-----"))) {
+    throw CommandError(kExitUsage,
+                       absl::StrCat(what, " ", path, " holds no PEM ",
+                                    absl::AsciiStrToLower(marker)));
+  }
+  return pem;
+}
+
+// The channel credentials `options` ask for: TLS when a CA is given or the
+// address says https://, with a client certificate for mTLS; else plaintext.
+std::shared_ptr<grpc::ChannelCredentials> MakeCredentials(
+    const GlobalOptions& options, bool https) {
+  const bool tls = https || !options.tls_ca_file.empty();
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    throw CommandError(kExitUsage,
+                       "--tls-cert and --tls-key must be given together");
+  }
+  if (!tls) {
+    if (!options.tls_cert_file.empty()) {
+      throw CommandError(kExitUsage,
+                         "--tls-cert/--tls-key need TLS: give --tls-ca FILE "
+                         "or an https:// --server address");
+    }
+    return grpc::InsecureChannelCredentials();
+  }
+  grpc::SslCredentialsOptions ssl;  // no roots: the system's
+  if (!options.tls_ca_file.empty()) {
+    ssl.pem_root_certs =
+        ReadPemFile(options.tls_ca_file, "--tls-ca", "CERTIFICATE");
+  }
+  if (!options.tls_cert_file.empty()) {
+    ssl.pem_cert_chain =
+        ReadPemFile(options.tls_cert_file, "--tls-cert", "CERTIFICATE");
+    ssl.pem_private_key =
+        ReadPemFile(options.tls_key_file, "--tls-key", "PRIVATE KEY");
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+// "Bearer <token>" from --token-file (or FACTLOG_TOKEN_FILE), else from
+// FACTLOG_TOKEN; empty when neither is set.
+std::string Authorization(const GlobalOptions& options) {
+  if (!options.token_file.empty()) {
+    const std::string what = "token file";
+    return absl::StrCat(
+        "Bearer ", TokenFromText(ReadSecurityFile(options.token_file, what),
+                                 absl::StrCat(what, " ", options.token_file)));
+  }
+  const char* env = std::getenv("FACTLOG_TOKEN");
+  if (env != nullptr && *env != '\0') {
+    return absl::StrCat("Bearer ", TokenFromText(env, "FACTLOG_TOKEN"));
+  }
+  return "";
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& target,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    ConnectionKind kind) {
   grpc::ChannelArguments args;
   args.SetServiceConfigJSON(kServiceConfig);
   if (kind == ConnectionKind::kLongLived) {
@@ -110,21 +209,59 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server,
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
     args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   }
-  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(),
-                                   args);
+  return grpc::CreateCustomChannel(target, credentials, args);
 }
 
 }  // namespace
 
-Connection::Connection(const GlobalOptions& options, ConnectionKind kind)
-    : options_(options),
-      channel_(MakeChannel(options.server, kind)),
-      claims_(factlog::v1::ClaimService::NewStub(channel_)),
-      events_(factlog::v1::EventService::NewStub(channel_)),
-      admin_(factlog::v1::AdminService::NewStub(channel_)) {}
+std::string StripScheme(const std::string& server, bool* https) {
+  absl::string_view address = server;
+  *https = absl::ConsumePrefix(&address, "https://");
+  if (*https) absl::ConsumeSuffix(&address, "/");
+  return std::string(address);
+}
 
-void Connection::SetDeadline(grpc::ClientContext* context) const {
+std::string TokenFromText(const std::string& content,
+                          const std::string& source) {
+  const absl::string_view token = absl::StripAsciiWhitespace(content);
+  if (token.empty()) {
+    throw CommandError(kExitUsage, absl::StrCat(source, " holds no token"));
+  }
+  for (char c : token) {
+    // What one HTTP/2 header token may hold: printable, no spaces.
+    if (c < 0x21 || c > 0x7e) {
+      throw CommandError(
+          kExitUsage,
+          absl::StrCat(source,
+                       " must hold one token: printable ASCII without "
+                       "spaces or line breaks"));
+    }
+  }
+  return std::string(token);
+}
+
+Connection::Connection(const GlobalOptions& options, ConnectionKind kind)
+    : options_(options) {
+  bool https = false;
+  const std::string target = StripScheme(options.server, &https);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      MakeCredentials(options, https);
+  authorization_ = Authorization(options);
+  channel_ = MakeChannel(target, credentials, kind);
+  claims_ = factlog::v1::ClaimService::NewStub(channel_);
+  events_ = factlog::v1::EventService::NewStub(channel_);
+  admin_ = factlog::v1::AdminService::NewStub(channel_);
+}
+
+void Connection::PrepareUnary(grpc::ClientContext* context) const {
   context->set_deadline(DeadlineFrom(options_.timeout_seconds));
+  PrepareStream(context);
+}
+
+void Connection::PrepareStream(grpc::ClientContext* context) const {
+  if (!authorization_.empty()) {
+    context->AddMetadata("authorization", authorization_);
+  }
 }
 
 void Connection::AwaitConnected() {

@@ -29,9 +29,18 @@ enum ExitCode : int {
 
 // Options shared by every subcommand. A plain value; set by the parser.
 struct GlobalOptions {
-  std::string server = "localhost:50051";
-  std::string output = "table";  // "table" or "json"
+  std::string server = "localhost:50051";  // "https://" prefix: use TLS
+  std::string output = "table";            // "table" or "json"
   double timeout_seconds = 10;
+
+  // Transport security (see "Security" in `factlog --help`). TLS is used
+  // when tls_ca_file is set or `server` starts with "https://".
+  std::string tls_ca_file;    // PEM roots to trust instead of the system's
+  std::string tls_cert_file;  // PEM client certificate chain (mTLS)
+  std::string tls_key_file;   // PEM private key for tls_cert_file
+  // A file holding a bearer token. When empty, the FACTLOG_TOKEN
+  // environment variable, if set, holds the token itself.
+  std::string token_file;
 
   bool json() const { return output == "json"; }
 };
@@ -53,6 +62,17 @@ std::string StatusCodeName(grpc::StatusCode code);
 // `text` on one line: line breaks and tabs become single spaces.
 std::string OneLine(const std::string& text);
 
+// `server` without a leading "https://" (and a trailing "/"); sets `*https`
+// to whether it had one.
+std::string StripScheme(const std::string& server, bool* https);
+
+// The bearer token in a token file's `content`: surrounding whitespace and
+// line breaks removed. Throws CommandError (kExitUsage) naming `source`, but
+// never quoting the content, when there is no token or it holds characters
+// a header cannot carry.
+std::string TokenFromText(const std::string& content,
+                          const std::string& source);
+
 // How long a connection is meant to live.
 enum class ConnectionKind {
   // One command: gRPC's default reconnect backoff (1 s growing to 120 s).
@@ -68,8 +88,14 @@ enum class ConnectionKind {
 // fail-fast: an unreachable server fails them at once instead of waiting for
 // the deadline. Not thread-safe; the CLI uses it from one thread (a
 // ClientContext it created may still be cancelled from any thread).
+//
+// Every ClientContext must go through PrepareUnary() or PrepareStream()
+// before its call starts: that is where the bearer token is attached.
 class Connection {
  public:
+  // Reads the TLS and token files named by `options` (and FACTLOG_TOKEN);
+  // throws CommandError with kExitUsage, naming the file, when one cannot
+  // be read or makes no sense.
   explicit Connection(const GlobalOptions& options,
                       ConnectionKind kind = ConnectionKind::kOneShot);
   Connection(const Connection&) = delete;
@@ -79,8 +105,11 @@ class Connection {
   factlog::v1::EventService::Stub& events() { return *events_; }
   factlog::v1::AdminService::Stub& admin() { return *admin_; }
 
-  // Gives a unary call the --timeout deadline.
-  void SetDeadline(grpc::ClientContext* context) const;
+  // For a unary call: the --timeout deadline and the credentials.
+  void PrepareUnary(grpc::ClientContext* context) const;
+  // For a streaming call, which carries no overall deadline: the
+  // credentials only.
+  void PrepareStream(grpc::ClientContext* context) const;
 
   // For streaming calls, which carry no overall deadline: waits until the
   // channel is connected, at most --timeout. Throws CommandError with
@@ -111,6 +140,7 @@ class Connection {
 
  private:
   GlobalOptions options_;
+  std::string authorization_;  // "Bearer <token>", or empty for none
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<factlog::v1::ClaimService::Stub> claims_;
   std::unique_ptr<factlog::v1::EventService::Stub> events_;

@@ -140,6 +140,7 @@ int RunImport(const std::string& path, const GlobalOptions& options) {
     Connection connection(options);
     connection.AwaitConnected();
     grpc::ClientContext context;
+    connection.PrepareStream(&context);
     std::unique_ptr<grpc::ClientWriter<Command>> writer =
         connection.claims().Import(&context, &response);
     for (const ImportItem& item : items) {

@@ -1,5 +1,8 @@
 // factlog: the command-line client of factlogd. See `factlog --help`.
+#include <grpc/support/log.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <iostream>
@@ -21,11 +24,19 @@ int ReportParseError(CLI::App& app, const CLI::ParseError& e) {
   return factlog::cli::kExitUsage;
 }
 
+// gRPC's own log lines (e.g. "Handshake failed ..." on a TLS error) would
+// add to the one "error:" line a failure prints, which already carries
+// gRPC's reason. They are dropped unless GRPC_VERBOSITY asks for them.
+void QuietGrpcLog(gpr_log_func_args* /*args*/) {}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using factlog::cli::CommandError;
   using factlog::cli::UsageError;
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function(QuietGrpcLog);
+  }
   try {
     CLI::App app;
     factlog::cli::GlobalOptions options;

@@ -177,6 +177,7 @@ int RunWatch(const WatchOptions& watch, const GlobalOptions& options) {
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
   while (true) {
     grpc::ClientContext context;
+    connection.PrepareStream(&context);
     if (!stop.Begin(&context)) return kExitOk;
     const std::string resumed_at = ResumeText(resume);
     auto reader =

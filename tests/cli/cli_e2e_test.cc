@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -69,13 +71,14 @@ struct RunResult {
   std::string err;
 };
 
-// The current environment without FACTLOG_SERVER (so the developer's
-// setting cannot leak into a test), plus `extra` ("K=V").
+// The current environment without FACTLOG_* variables (so the developer's
+// server, token or TLS settings cannot leak into a test), plus `extra`
+// ("K=V").
 std::vector<std::string> ChildEnvironment(
     const std::vector<std::string>& extra) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "FACTLOG_SERVER=")) env.emplace_back(*e);
+    if (!absl::StartsWith(*e, "FACTLOG_")) env.emplace_back(*e);
   }
   env.insert(env.end(), extra.begin(), extra.end());
   return env;
@@ -186,14 +189,16 @@ class TempDir {
 
 // A factlogd child serving `data_dir` on `listen` (by default a fresh data
 // directory on 127.0.0.1:<free port>). Stopped with SIGTERM, which must make
-// it exit 0, by Stop() or at the end.
+// it exit 0, by Stop() or at the end. Its stdout is collected (Output()).
 class Factlogd {
  public:
   Factlogd() : Factlogd("127.0.0.1:0", "") {}
 
   // An empty `data_dir` means a fresh temporary one, removed at the end;
-  // a given one is kept.
-  Factlogd(const std::string& listen, const std::string& data_dir) {
+  // a given one is kept. `extra_args` are appended to the command line
+  // (e.g. {"--tls-cert", ...}).
+  Factlogd(const std::string& listen, const std::string& data_dir,
+           const std::vector<std::string>& extra_args = {}) {
     if (data_dir.empty()) owned_dir_ = std::make_unique<TempDir>();
     const std::string dir = data_dir.empty() ? owned_dir_->path() : data_dir;
     int out_pipe[2];
@@ -203,6 +208,7 @@ class Factlogd {
     }
     std::vector<std::string> argv = {FACTLOGD_PATH, "--listen", listen,
                                      "--data-dir", dir};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     std::vector<std::string> env = ChildEnvironment({});
     std::vector<char*> c_argv = CStrings(argv);
     std::vector<char*> c_env = CStrings(env);
@@ -218,9 +224,13 @@ class Factlogd {
     stdout_fd_ = out_pipe[0];
     address_ = WaitForListeningAddress();
     // Keep draining stdout so the server never blocks on a full pipe.
-    drain_ = std::thread([fd = stdout_fd_] {
+    drain_ = std::thread([this, fd = stdout_fd_] {
       char buffer[4096];
-      while (read(fd, buffer, sizeof buffer) > 0) {
+      ssize_t n;
+      while ((n = read(fd, buffer, sizeof buffer)) > 0) {
+        std::lock_guard<std::mutex> lock(output_mu_);
+        output_.append(buffer, static_cast<size_t>(n));
+        output_cv_.notify_all();
       }
     });
   }
@@ -241,6 +251,25 @@ class Factlogd {
   }
 
   const std::string& address() const { return address_; }
+  // The port of address().
+  std::string port() const { return address_.substr(address_.rfind(':') + 1); }
+
+  void Signal(int signal_number) {
+    if (pid_ > 0) kill(pid_, signal_number);
+  }
+
+  // Waits up to 10 s for `text` to appear in stdout; returns whether it did.
+  bool WaitForOutput(const std::string& text) {
+    std::unique_lock<std::mutex> lock(output_mu_);
+    return output_cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+      return output_.find(text) != std::string::npos;
+    });
+  }
+
+  std::string Output() {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    return output_;
+  }
 
  private:
   // Reads stdout up to "factlogd listening on HOST:PORT ...".
@@ -254,7 +283,10 @@ class Factlogd {
       if (at != std::string::npos) {
         const size_t start = at + kMarker.size();
         const size_t end = seen.find_first_of(" \n", start);
-        if (end != std::string::npos) return seen.substr(start, end - start);
+        if (end != std::string::npos) {
+          output_ = seen;  // the drain thread has not started yet
+          return seen.substr(start, end - start);
+        }
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
@@ -296,6 +328,9 @@ class Factlogd {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::thread drain_;
+  std::mutex output_mu_;
+  std::condition_variable output_cv_;
+  std::string output_;  // stdout so far
 };
 
 // A child that keeps running (factlog watch): its stdout is read line by
@@ -1432,6 +1467,304 @@ TEST_F(CliTest, ImportStopsAtFirstRejectedCommand) {
   EXPECT_EQ(ShowJson("import-stop").status(), v1::CLAIM_STATUS_RATED);
 }
 
+// ---- transport security
+// -------------------------------------------------------------------
+
+// Test PKI made with the openssl CLI once per suite: a CA (ca.pem), a
+// server certificate for localhost / 127.0.0.1 (server.pem, server.key)
+// and a client certificate for CN=desk-client (client.pem, client.key),
+// both signed by it, and an unrelated CA (wrong-ca.pem).
+class CliSecurityTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_ = new TempDir();
+    const std::string script = absl::StrCat(
+        "set -e; cd '", pki_->path(),
+        "'\n"
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca "
+        "-keyout ca.key -out ca.pem\n"
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+        "-subj /CN=wrong-ca -keyout wrong-ca.key -out wrong-ca.pem\n"
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost "
+        "-keyout server.key -out server.csr\n"
+        "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext\n"
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+        "-CAcreateserial -days 2 -extfile server.ext -out server.pem\n"
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=desk-client "
+        "-keyout client.key -out client.csr\n"
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
+        "-CAcreateserial -days 2 -out client.pem\n");
+    const RunResult r = RunProcess({"/bin/sh", "-c", script});
+    pki_error_ = r.exit_code == 0 ? ""
+                                  : absl::StrCat("openssl failed (exit ",
+                                                 r.exit_code, "): ", r.err);
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+
+  void SetUp() override { ASSERT_EQ(pki_error_, ""); }
+
+  static std::string Pki(const std::string& name) {
+    return absl::StrCat(pki_->path(), "/", name);
+  }
+
+  // Writes `text` to `name` in a directory of this test; returns its path.
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = absl::StrCat(dir_.path(), "/", name);
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  // factlog --server `server` --timeout 5 args...
+  static RunResult Cli(const std::string& server, std::vector<std::string> args,
+                       const std::vector<std::string>& env = {}) {
+    args.insert(args.begin(),
+                {FACTLOG_PATH, "--server", server, "--timeout", "5"});
+    return RunProcess(std::move(args), env);
+  }
+
+  // The token `factlogd token new` prints for `principal` and the line for
+  // the --auth-tokens file.
+  static std::pair<std::string, std::string> NewToken(
+      const std::string& principal, const std::string& role) {
+    const RunResult r = RunProcess({FACTLOGD_PATH, "token", "new",
+                                    "--principal", principal, "--role", role});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::vector<std::string> lines = Lines(r.out);
+    EXPECT_EQ(lines.size(), 4u) << r.out;
+    if (lines.size() != 4) return {};
+    EXPECT_THAT(lines[0], StartsWith("token"));
+    EXPECT_THAT(lines[2], StartsWith("line for the --auth-tokens file"));
+    return {std::string(absl::StripAsciiWhitespace(lines[1])),
+            std::string(absl::StripAsciiWhitespace(lines[3]))};
+  }
+
+  static TempDir* pki_;
+  static std::string pki_error_;
+  TempDir dir_;
+};
+
+TempDir* CliSecurityTest::pki_ = nullptr;
+std::string CliSecurityTest::pki_error_;
+
+TEST_F(CliSecurityTest, TlsServerIsReachedOnlyWithItsCa) {
+  Factlogd server(
+      "127.0.0.1:0", "",
+      {"--tls-cert", Pki("server.pem"), "--tls-key", Pki("server.key")});
+  const std::string host = "localhost:" + server.port();
+
+  RunResult r = Cli(host, {"--tls-ca", Pki("ca.pem"), "claim", "list"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  // https:// means TLS as well; the scheme is not part of the address.
+  r = Cli("https://" + host, {"claim", "list"},
+          {"FACTLOG_TLS_CA=" + Pki("ca.pem")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  // A CA that did not sign the server's certificate: the handshake fails,
+  // reported on one line with gRPC's reason.
+  r = Cli(host, {"--tls-ca", Pki("wrong-ca.pem"), "claim", "list"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err,
+              StartsWith("error: cannot reach factlogd at " + host + ": "));
+  EXPECT_THAT(absl::AsciiStrToLower(r.err), HasSubstr("handshake"));
+  ExpectOneErrorLine(r);
+  // https:// without --tls-ca trusts the system's CAs, which do not
+  // include the test CA.
+  r = Cli("https://" + host, {"claim", "list"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  ExpectOneErrorLine(r);
+
+  // Plaintext to a TLS server.
+  r = Cli(host, {"claim", "list"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err,
+              StartsWith("error: cannot reach factlogd at " + host + ": "));
+  ExpectOneErrorLine(r);
+}
+
+TEST_F(CliSecurityTest, MutualTlsNeedsAClientCertificateWhichNamesTheActor) {
+  Factlogd server("127.0.0.1:0", "",
+                  {"--tls-cert", Pki("server.pem"), "--tls-key",
+                   Pki("server.key"), "--tls-client-ca", Pki("ca.pem")});
+  const std::string host = "localhost:" + server.port();
+
+  RunResult r = Cli(host, {"--tls-ca", Pki("ca.pem"), "claim", "list"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err,
+              StartsWith("error: cannot reach factlogd at " + host + ": "));
+  ExpectOneErrorLine(r);
+
+  const std::vector<std::string> mtls = {"--tls-ca",   Pki("ca.pem"),
+                                         "--tls-cert", Pki("client.pem"),
+                                         "--tls-key",  Pki("client.key")};
+  auto with_mtls = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), mtls.begin(), mtls.end());
+    return Cli(host, std::move(args));
+  };
+  r = with_mtls({"claim", "list"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = with_mtls({"claim", "add", "--id", "mtls-claim", "--text", "Over mTLS",
+                 "--claimant", "C"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = with_mtls({"claim", "show", "mtls-claim", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ParseJson<v1::ClaimView>(r.out).created_by(),
+              HasSubstr("desk-client"));
+  r = with_mtls({"claim", "history", "mtls-claim", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<v1::Event> history = ParseJsonLines<v1::Event>(r.out);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_THAT(history[0].actor(), HasSubstr("desk-client"));
+
+  // The client certificate also comes from the environment.
+  r = Cli(host, {"claim", "list"},
+          {"FACTLOG_TLS_CA=" + Pki("ca.pem"),
+           "FACTLOG_TLS_CERT=" + Pki("client.pem"),
+           "FACTLOG_TLS_KEY=" + Pki("client.key")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(CliSecurityTest, BearerTokensAuthenticateAndAuthorize) {
+  const auto [alice, alice_line] = NewToken("alice", "reporter");
+  const auto [bob, bob_line] = NewToken("bob", "reader");
+  ASSERT_FALSE(alice.empty());
+  ASSERT_FALSE(bob.empty());
+  EXPECT_THAT(alice_line, StartsWith("alice reporter "));
+  const std::string tokens =
+      WriteFile("tokens.txt", absl::StrCat(alice_line, "\n", bob_line, "\n"));
+  // Whitespace around the token is not part of it.
+  const std::string alice_file =
+      WriteFile("alice.token", absl::StrCat("  ", alice, "\n\n"));
+  const std::string bob_file = WriteFile("bob.token", bob + "\n");
+
+  // Loopback needs no TLS for tokens.
+  Factlogd server("127.0.0.1:0", "", {"--auth-tokens", tokens});
+  const std::string host = server.address();
+  const std::vector<std::string> add = {"claim",    "add",        "--text",
+                                        "By token", "--claimant", "C"};
+  auto add_with = [&](const std::vector<std::string>& before,
+                      const std::string& id,
+                      const std::vector<std::string>& env = {}) {
+    std::vector<std::string> args = before;
+    args.insert(args.end(), add.begin(), add.end());
+    args.insert(args.end(), {"--id", id});
+    return Cli(host, args, env);
+  };
+  auto expect_no_token_shown = [&](const RunResult& r) {
+    for (const std::string& token : {alice, bob}) {
+      EXPECT_THAT(r.out, Not(HasSubstr(token)));
+      EXPECT_THAT(r.err, Not(HasSubstr(token)));
+    }
+  };
+
+  RunResult r = add_with({}, "no-token");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("error: UNAUTHENTICATED: "));
+  ExpectOneErrorLine(r);
+
+  r = add_with({"--token-file", bob_file}, "bob-claim");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("error: PERMISSION_DENIED: "));
+  ExpectOneErrorLine(r);
+  expect_no_token_shown(r);
+
+  r = add_with({"--token-file", alice_file}, "alice-claim");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_no_token_shown(r);
+  // bob may read what alice recorded.
+  r = Cli(host, {"--token-file", bob_file, "claim", "show", "alice-claim", "-o",
+                 "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseJson<v1::ClaimView>(r.out).created_by(), "alice");
+  // Streaming calls carry the token too.
+  r = Cli(host, {"--token-file", bob_file, "events", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 1u) << r.out;
+
+  // For scripts: the token itself, or its file, from the environment.
+  r = add_with({}, "env-claim", {"FACTLOG_TOKEN=" + alice});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = add_with({}, "env-file-claim", {"FACTLOG_TOKEN_FILE=" + alice_file});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // --token-file wins over FACTLOG_TOKEN.
+  r = add_with({"--token-file", bob_file}, "both-claim",
+               {"FACTLOG_TOKEN=" + alice});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("error: PERMISSION_DENIED: "));
+
+  // Revoked: alice's line removed, then SIGHUP.
+  std::ofstream(tokens) << bob_line << "\n";
+  server.Signal(SIGHUP);
+  ASSERT_TRUE(server.WaitForOutput("SIGHUP: reloaded")) << server.Output();
+  r = add_with({"--token-file", alice_file}, "revoked-claim");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("error: UNAUTHENTICATED: "));
+  expect_no_token_shown(r);
+  r = Cli(host, {"claim", "show", "alice-claim"}, {"FACTLOG_TOKEN=" + bob});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(server.Output(), Not(HasSubstr(alice)));
+}
+
+TEST_F(CliSecurityTest, UnusableSecurityFilesAreUsageErrors) {
+  DeadPort dead;  // nothing is sent: a usage error comes first
+  const std::string empty = WriteFile("empty.token", "\n \n");
+  const std::string two = WriteFile("two.token", "first second\n");
+  const std::string missing = dir_.path() + "/missing.pem";
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"--token-file", missing}, {}, "cannot read token file " + missing},
+      {{}, {"FACTLOG_TOKEN_FILE=" + missing}, "cannot read token file "},
+      {{"--token-file", empty}, {}, "token file " + empty + " holds no token"},
+      {{"--token-file", two}, {}, "token file " + two + " must hold one token"},
+      {{}, {"FACTLOG_TOKEN=a b"}, "FACTLOG_TOKEN must hold one token"},
+      {{"--tls-ca", missing}, {}, "cannot read --tls-ca file " + missing},
+      {{"--tls-ca", empty}, {}, "--tls-ca file " + empty + " holds no PEM"},
+      {{"--tls-ca", Pki("ca.pem"), "--tls-cert", Pki("client.pem")},
+       {},
+       "--tls-cert and --tls-key must be given together"},
+      {{"--tls-cert", Pki("client.pem"), "--tls-key", Pki("client.key")},
+       {},
+       "--tls-cert/--tls-key need TLS"},
+      {{"--tls-ca", Pki("ca.pem"), "--tls-cert", Pki("client.pem"), "--tls-key",
+        missing},
+       {},
+       "cannot read --tls-key file " + missing},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.end(), {"claim", "list"});
+    const RunResult r = Cli(dead.address(), args, c.env);
+    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(c.args, " ") << "\n" << r.err;
+    EXPECT_THAT(r.err, StartsWith("error: " + c.error));
+    ExpectOneErrorLine(r);
+  }
+  // A token is never a command-line value.
+  const RunResult r = Cli(dead.address(), {"--token", "abc", "claim", "list"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+TEST_F(CliSecurityTest, FactlogdRefusesAnOpenNetworkWithoutInsecure) {
+  TempDir data;
+  const RunResult r = RunProcess(
+      {FACTLOGD_PATH, "--listen", "0.0.0.0:0", "--data-dir", data.path()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out + r.err, HasSubstr("refusing to serve"));
+
+  Factlogd server("0.0.0.0:0", data.path(), {"--insecure"});
+  EXPECT_NE(server.address(), "");
+  const RunResult list = Cli("127.0.0.1:" + server.port(), {"claim", "list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  server.Stop();
+}
+
 // ---- help
 // ------------------------------------------------------------------------------
 
@@ -1474,6 +1807,11 @@ TEST(CliHelp, EveryCommandHasHelpWithExamples) {
   EXPECT_THAT(r.out, HasSubstr("Re-running a file is safe"));
   r = RunProcess({FACTLOG_PATH, "watch", "--help"});
   EXPECT_THAT(r.out, HasSubstr("resumes after the last position"));
+  r = RunProcess({FACTLOG_PATH, "--help"});
+  for (const char* text : {"Security:", "--tls-ca", "--tls-cert", "--tls-key",
+                           "--token-file", "FACTLOG_TOKEN", "https://"}) {
+    EXPECT_THAT(r.out, HasSubstr(text));
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "client/connection.h"
 #include "client/format.h"
 #include "client/import.h"
 #include "client/values.h"
@@ -283,6 +284,40 @@ TEST(Import, SplitsServerCommandIndex) {
   EXPECT_EQ(split->second, "claim \"x\" not found");
   EXPECT_FALSE(SplitCommandIndex("claim not found").has_value());
   EXPECT_FALSE(SplitCommandIndex("command x: no").has_value());
+}
+
+// ---- Connection security helpers ----------------------------------------
+
+TEST(StripScheme, HttpsMeansTlsAndIsNotPartOfTheAddress) {
+  bool https = false;
+  EXPECT_EQ(StripScheme("https://factlog.example:443", &https),
+            "factlog.example:443");
+  EXPECT_TRUE(https);
+  EXPECT_EQ(StripScheme("https://factlog.example:443/", &https),
+            "factlog.example:443");
+  EXPECT_TRUE(https);
+  EXPECT_EQ(StripScheme("localhost:50051", &https), "localhost:50051");
+  EXPECT_FALSE(https);
+}
+
+TEST(TokenFromText, StripsSurroundingWhitespace) {
+  EXPECT_EQ(TokenFromText("  abc-DEF_123\n\n", "f"), "abc-DEF_123");
+  EXPECT_EQ(TokenFromText("abc\r\n", "f"), "abc");
+}
+
+TEST(TokenFromText, RejectsEmptyOrSeveralWordsWithoutQuotingThem) {
+  for (const std::string text : {"", " \n\t", "two words", "a\nb", "t\x01"}) {
+    try {
+      TokenFromText(text, "token file /x");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const CommandError& e) {
+      EXPECT_EQ(e.exit_code(), kExitUsage);
+      EXPECT_THAT(e.what(), ::testing::StartsWith("token file /x "));
+      if (text == "two words") {
+        EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("words")));
+      }
+    }
+  }
 }
 
 }  // namespace
