@@ -1,5 +1,7 @@
 #include "storage/event_store.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -95,6 +97,20 @@ rocksdb::ColumnFamilyOptions FamilyOptions(
   return cf;
 }
 
+// RocksDB's own diagnostics go to stderr, not to a LOG file in the data
+// dir: a LOG file shares the data dir's disk, and Debian's RocksDB asserts
+// when it keeps logging to a file whose last write failed (disk full).
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    std::fputs("rocksdb: ", stderr);
+    std::vfprintf(stderr, format, ap);
+    std::fputc('\n', stderr);
+  }
+};
+
 // Replays events into views ordered by claim_id.
 using ViewMap = std::map<std::string, v1::ClaimView>;
 
@@ -169,6 +185,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   db_options.keep_log_file_num = 5;
   db_options.paranoid_checks = true;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.info_log = std::make_shared<StderrLogger>();
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -292,7 +309,9 @@ EventStore::EventStore(std::unique_ptr<rocksdb::DB> db,
       token_secret_(std::move(token_secret)) {}
 
 EventStore::~EventStore() {
-  if (options_.sync) db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
+  if (options_.sync && !write_failed_) {
+    db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
+  }
   for (ColumnFamilyHandle* h : cf_->h) db_->DestroyColumnFamilyHandle(h);
   cf_->h.clear();
   db_->Close().PermitUncheckedError();
@@ -346,7 +365,18 @@ absl::Status EventStore::Commit(const CommitBatch& batch) {
 
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
-  if (auto s = FromRocks(db_->Write(wo, &wb), "commit"); !s.ok()) return s;
+  if (write_failed_.load(std::memory_order_acquire)) {
+    return absl::UnavailableError(
+        "the store stopped accepting writes after an I/O error (disk full?); "
+        "free space and restart factlogd — nothing acknowledged was lost");
+  }
+  if (auto s = FromRocks(db_->Write(wo, &wb), "commit"); !s.ok()) {
+    // Fail closed: RocksDB's WAL writer is not safe to use again after a
+    // failed write or sync (Debian's build asserts), and a restart replays
+    // the WAL up to the last durable batch.
+    write_failed_.store(true, std::memory_order_release);
+    return s;
+  }
   last_position_.store(last, std::memory_order_release);
   return absl::OkStatus();
 }

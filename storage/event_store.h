@@ -94,7 +94,9 @@ class EventStore {
   }
 
   // Appends `batch`. On error nothing of it is stored and LastPosition() is
-  // unchanged.
+  // unchanged. After a failed write (disk full, I/O error) the store fails
+  // closed: every later Commit is UNAVAILABLE until it is reopened, while
+  // reads go on.
   absl::Status Commit(const CommitBatch& batch);
 
   // The current projection of `claim_id`, or nullopt when there is none.
@@ -180,6 +182,7 @@ class EventStore {
   std::unique_ptr<Handles> cf_;
   const StoreOptions options_;
   std::atomic<uint64_t> last_position_;
+  std::atomic<bool> write_failed_{false};
   const std::string token_secret_;
 };
 
