@@ -168,10 +168,70 @@ const std::string& RangeEnd() {
 
 }  // namespace
 
+namespace {
+
+// Reads the schema version of an existing store without writing anything
+// (a read-write open may already rewrite the MANIFEST and flush the WAL), so
+// that a store from a newer factlogd, or a damaged one, is refused
+// untouched. nullopt when the store has no schema record yet.
+absl::StatusOr<std::optional<uint64_t>> ReadSchemaVersion(
+    const std::string& dir) {
+  std::vector<std::string> names;
+  rocksdb::Status s =
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("cannot read data dir ", dir));
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const std::string& n : names)
+    families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::DBOptions options;
+  options.info_log = std::make_shared<StderrLogger>();
+  s = rocksdb::DB::OpenForReadOnly(options, dir, families, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("cannot read data dir ", dir));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::optional<uint64_t> version;
+  absl::Status status;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] != "meta") continue;
+    std::string value;
+    s = db->Get(rocksdb::ReadOptions(), handles[i], keys::kSchemaVersion,
+                &value);
+    if (s.ok()) {
+      version = keys::DecodeU64(value).value_or(0);
+    } else if (!s.IsNotFound()) {
+      status = FromRocks(s, "reading schema_version");
+    }
+  }
+  for (ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  if (!status.ok()) return status;
+  return version;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
     const std::string& dir, const StoreOptions& options) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  namespace fs = std::filesystem;
+  if (fs::is_directory(dir, ec) && !fs::is_empty(dir, ec) &&
+      !fs::exists(fs::path(dir) / "CURRENT", ec)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s is not a factlog data dir (it holds other files and no RocksDB "
+        "CURRENT file); refusing to write into it",
+        dir));
+  }
+  if (fs::exists(fs::path(dir) / "CURRENT", ec)) {
+    absl::StatusOr<std::optional<uint64_t>> version = ReadSchemaVersion(dir);
+    if (!version.ok()) return version.status();
+    if (version->has_value() && **version != keys::kCurrentSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "data dir %s has schema version %d; this factlogd reads version "
+          "%d (nothing was changed)",
+          dir, **version, keys::kCurrentSchemaVersion));
+    }
+  }
+  fs::create_directories(dir, ec);
   if (ec) {
     return absl::FailedPreconditionError(
         absl::StrFormat("cannot create data dir %s: %s", dir, ec.message()));

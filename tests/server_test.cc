@@ -646,6 +646,30 @@ TEST(ServerClockTest, PromisePastDueWithoutSupportReadsOverdue) {
   EXPECT_EQ(listed.claims_size(), 0);
 }
 
+TEST(ServerClockTest, ClockGoingBackwardsKeepsPositionsAndVersionsOrdered) {
+  auto clock = std::make_shared<testing::FakeClock>(
+      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone()));
+  server::ServerOptions options;
+  options.clock = [clock] { return clock->Now(); };
+  TestServer server(options);
+  grpc::ClientContext ctx;
+  v1::CommandResponse first;
+  ASSERT_TRUE(server.claims().RecordClaim(&ctx, NewClaim("tick"), &first).ok());
+  clock->Advance(-absl::Hours(24));  // NTP step, VM restore, ...
+  grpc::ClientContext ectx;
+  v1::CommandResponse second;
+  v1::AddEvidenceRequest evidence =
+      NewEvidence("tick", v1::STANCE_REFUTES, "NATO");
+  *evidence.mutable_observed_at() = domain::ToProto(clock->Now());
+  ASSERT_TRUE(server.claims().AddEvidence(&ectx, evidence, &second).ok());
+  EXPECT_EQ(second.first_position(), first.last_position() + 1);
+  EXPECT_EQ(second.version(), first.version() + 1);
+  // recorded_at is informational: it may go backwards, order is positions.
+  EXPECT_LT(domain::FromProto(second.claim().updated_at()),
+            domain::FromProto(second.claim().created_at()));
+  EXPECT_EQ(second.claim().status(), v1::CLAIM_STATUS_CONTRADICTED);
+}
+
 TEST(ServerLifecycleTest, SecondServerOnSameDataDirIsRefusedAsLocked) {
   TestServer server;
   server::ServerOptions second;

@@ -1,6 +1,8 @@
 // EventStore behaviour over real RocksDB in temp dirs, driven through the
 // Writer so that projections are produced exactly as in the server.
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -11,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "server/writer.h"
 #include "storage/event_store.h"
 #include "storage/keys.h"
@@ -156,6 +159,85 @@ TEST(EventStoreTest, UnusableDirectoryIsAClearError) {
   auto store = storage::EventStore::Open(file + "/data");
   ASSERT_FALSE(store.ok());
   EXPECT_THAT(std::string(store.status().message()), HasSubstr("not-a-dir"));
+}
+
+// Every file under `dir` with its size and modification time.
+std::map<std::string, std::pair<uintmax_t, std::filesystem::file_time_type>>
+Snapshot(const std::string& dir) {
+  std::map<std::string, std::pair<uintmax_t, std::filesystem::file_time_type>>
+      files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) {
+      files[e.path().string()] = {e.file_size(), e.last_write_time()};
+    }
+  }
+  return files;
+}
+
+TEST(EventStoreTest, ForeignDirectoryIsRefusedAndLeftAlone) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/notes.txt") << "someone else's files\n";
+  const auto before = Snapshot(dir.path());
+  auto store = storage::EventStore::Open(dir.path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr("not a factlog data dir"));
+  EXPECT_EQ(Snapshot(dir.path()), before);
+}
+
+TEST(EventStoreTest, NewerSchemaVersionIsRefusedAndLeftAlone) {
+  TempDir dir;
+  OpenOrDie(dir.path()).reset();
+  {
+    // Stamp the store as written by a future version, with RocksDB directly.
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(),
+                                                dir.path(), &names)
+                    .ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names)
+      families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.path(), families,
+                                  &handles, &db)
+                    .ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "meta") {
+        ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i],
+                            storage::keys::kSchemaVersion,
+                            storage::keys::EncodeU64(2))
+                        .ok());
+      }
+    }
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  const auto before = Snapshot(dir.path());
+  auto store = storage::EventStore::Open(dir.path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr("schema version 2"));
+  EXPECT_EQ(Snapshot(dir.path()), before);
+}
+
+TEST(EventStoreTest, CorruptedManifestIsRefused) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    auto writer = server::Writer::Start(store.get(), {});
+    ASSERT_TRUE(ApplySync(*writer, Record("kept")).ok());
+  }
+  std::ifstream current(dir.path() + "/CURRENT");
+  std::string manifest;
+  std::getline(current, manifest);
+  ASSERT_FALSE(manifest.empty());
+  std::ofstream(dir.path() + "/" + manifest, std::ios::trunc) << "garbage";
+  auto store = storage::EventStore::Open(dir.path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().code(), absl::StatusCode::kOk);
 }
 
 TEST(EventStoreTest, CommitRejectsPositionGapAndStoresNothing) {
