@@ -886,6 +886,38 @@ void AddAdminStats(CLI::App* admin, const GlobalOptions* g, Action* action) {
   });
 }
 
+void AddAdminBackup(CLI::App* admin, const GlobalOptions* g, Action* action) {
+  auto dir = std::make_shared<std::string>();
+  CLI::App* sub = admin->add_subcommand(
+      "backup",
+      "Online, consistent backup of the server's data into a new directory "
+      "on the server's filesystem (writes go on meanwhile)");
+  sub->add_option("DIR", *dir,
+                  "directory on the server host; must not exist yet")
+      ->required()
+      ->type_name("");
+  sub->footer(
+      "\nRestore on the server host with:\n"
+      "  factlogd --restore-from DIR --data-dir NEW-DIR\n" +
+      Examples({"factlog admin backup /var/backups/factlog/2026-11-25"}));
+  OnRun(sub, action, [g, dir] {
+    Connection connection(*g);
+    grpc::ClientContext context;
+    connection.PrepareUnary(&context);
+    v1::BackupRequest request;
+    request.set_dir(*dir);
+    v1::BackupResponse response;
+    connection.Check(connection.admin().Backup(&context, request, &response));
+    if (g->json()) {
+      std::cout << JsonLine(response);
+    } else {
+      std::cout << "backed up events 1.." << response.last_position() << " to "
+                << response.dir() << " (on the server host)\n";
+    }
+    return kExitOk;
+  });
+}
+
 // ---- import
 // -----------------------------------------------------------------------
 
@@ -1036,8 +1068,10 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
 
   CLI::App* admin = app.add_subcommand("admin", "Server administration");
   admin->require_subcommand(1);
-  admin->footer(Examples({"factlog admin stats"}));
+  admin->footer(Examples({"factlog admin stats",
+                          "factlog admin backup /var/backups/factlog/today"}));
   AddAdminStats(admin, options, action);
+  AddAdminBackup(admin, options, action);
 }
 
 }  // namespace factlog::cli

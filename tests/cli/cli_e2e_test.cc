@@ -1234,6 +1234,25 @@ TEST(CliWatchRestart, ResumesAcrossServerRestartWithoutGapOrRepeat) {
               HasSubstr("-- reconnected, resuming after position"));
 }
 
+TEST_F(CliTest, AdminBackupRestoresWithFactlogd) {
+  AddClaim("backed-up");
+  TempDir dir;
+  const std::string backup = dir.path() + "/backup";
+  auto response = ParseJson<v1::BackupResponse>(
+      Ok({"admin", "backup", backup, "-o", "json"}));
+  EXPECT_EQ(response.dir(), backup);
+  EXPECT_GE(response.last_position(), 1u);
+  RunResult again = Cli({"admin", "backup", backup});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, HasSubstr("ALREADY_EXISTS"));
+
+  RunResult restore = RunProcess({FACTLOGD_PATH, "--restore-from", backup,
+                                  "--data-dir", dir.path() + "/restored"},
+                                 {});
+  EXPECT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_THAT(restore.out, HasSubstr("verify clean"));
+}
+
 TEST_F(CliTest, ClaimListNeverCutsClaimIds) {
   const std::string id =
       "putin-orders-withdrawal-from-the-ukrainian-border-region-214";
