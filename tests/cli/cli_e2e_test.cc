@@ -40,6 +40,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "factlog/v1/service.pb.h"
+#include "tests/temp_dir.h"
 
 #ifndef FACTLOG_PATH
 #error "FACTLOG_PATH must name the factlog binary"
@@ -163,29 +164,7 @@ RunResult RunProcess(std::vector<std::string> argv,
   return result;
 }
 
-// A temporary directory, removed with everything in it at the end.
-class TempDir {
- public:
-  TempDir() {
-    char dir_template[] = "/tmp/factlog-cli-test-XXXXXX";
-    const char* dir = mkdtemp(dir_template);
-    if (dir == nullptr) {
-      ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-      return;
-    }
-    path_ = dir;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using factlog::testing::TempDir;
 
 // A factlogd child serving `data_dir` on `listen` (by default a fresh data
 // directory on 127.0.0.1:<free port>). Stopped with SIGTERM, which must make
