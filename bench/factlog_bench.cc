@@ -1,9 +1,10 @@
 // factlog-bench: load against an in-process factlogd (real gRPC over
 // loopback, real RocksDB with fsync) beside baselines measured in the same
 // run on the same machine:
-//   append  RecordClaim/AddEvidence mix, durable     vs  health-check echo (transport ceiling)
-//   get     GetClaim on random ids of a preloaded store vs the same echo
-//   disk    4 KiB write + fdatasync loop in the data dir (the fsync ceiling)
+//   append  RecordClaim/AddEvidence mix, durable     vs  health-check echo
+//   (transport ceiling) get     GetClaim on random ids of a preloaded store vs
+//   the same echo disk    4 KiB write + fdatasync loop in the data dir (the
+//   fsync ceiling)
 // Prints a table, or with --json one object per workload.
 #include <fcntl.h>
 #include <unistd.h>
@@ -40,8 +41,8 @@ struct Result {
 
 double Percentile(std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
-  const size_t i = std::min(sorted.size() - 1,
-                            static_cast<size_t>(p * (sorted.size() - 1)));
+  const size_t i =
+      std::min(sorted.size() - 1, static_cast<size_t>(p * (sorted.size() - 1)));
   return sorted[i];
 }
 
@@ -140,14 +141,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--preload", preload, "claims loaded before `get`")
       ->capture_default_str();
-  app.add_option("--dir", dir, "where the throwaway data dir goes (default: $TMPDIR)");
+  app.add_option("--dir", dir,
+                 "where the throwaway data dir goes (default: $TMPDIR)");
   app.add_flag("--json", json, "one JSON object per workload");
   CLI11_PARSE(app, argc, argv);
 
   const std::string base =
       dir.empty() ? std::filesystem::temp_directory_path().string() : dir;
-  const std::string data_dir =
-      absl::StrCat(base, "/factlog-bench-", getpid());
+  const std::string data_dir = absl::StrCat(base, "/factlog-bench-", getpid());
   factlog::server::ServerOptions options;
   options.listen = "127.0.0.1:0";
   options.data_dir = data_dir;
@@ -171,9 +172,8 @@ int main(int argc, char** argv) {
   const absl::Duration duration = absl::Seconds(seconds);
 
   std::vector<std::pair<Result, Result>> rows;  // workload, its baseline
-  Result echo = Drive("echo", clients, warmup, duration, [&](int t, uint64_t) {
-    return Echo(channels[t].get());
-  });
+  Result echo = Drive("echo", clients, warmup, duration,
+                      [&](int t, uint64_t) { return Echo(channels[t].get()); });
 
   // append: a new claim every fourth command, evidence on it otherwise.
   Result append =
@@ -253,10 +253,10 @@ int main(int argc, char** argv) {
                 r.p999_ms, b.workload.c_str(), b.ops_per_sec,
                 b.ops_per_sec > 0 ? r.ops_per_sec / b.ops_per_sec : 0);
   }
-  std::printf("disk ceiling: %.0f fdatasyncs/s of 4 KiB (p99 %.3f ms); "
-              "%llu events, %.0f bytes on disk per event\n",
-              disk.ops_per_sec, disk.p99_ms,
-              static_cast<unsigned long long>(events),
-              events ? static_cast<double>(disk_bytes) / events : 0);
+  std::printf(
+      "disk ceiling: %.0f fdatasyncs/s of 4 KiB (p99 %.3f ms); "
+      "%llu events, %.0f bytes on disk per event\n",
+      disk.ops_per_sec, disk.p99_ms, static_cast<unsigned long long>(events),
+      events ? static_cast<double>(disk_bytes) / events : 0);
   return 0;
 }
