@@ -98,15 +98,11 @@ int DecodeWaitStatus(int status) {
   return -1;
 }
 
-// Runs argv to completion with stdout and stderr captured. A child still
-// running after kChildTimeoutSeconds is killed (exit code 128 + 9).
-RunResult RunProcess(std::vector<std::string> argv,
-                     const std::vector<std::string>& extra_env = {}) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe: " << std::strerror(errno);
-    return {};
-  }
+// Starts argv with stdin from /dev/null and stdout/stderr into the write
+// ends of `out_pipe`/`err_pipe`, which are closed here in the parent.
+pid_t Spawn(std::vector<std::string> argv,
+            const std::vector<std::string>& extra_env, int out_pipe[2],
+            int err_pipe[2]) {
   std::vector<std::string> env = ChildEnvironment(extra_env);
   std::vector<char*> c_argv = CStrings(argv);
   std::vector<char*> c_env = CStrings(env);
@@ -123,6 +119,19 @@ RunResult RunProcess(std::vector<std::string> argv,
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
+  return pid;
+}
+
+// Runs argv to completion with stdout and stderr captured. A child still
+// running after kChildTimeoutSeconds is killed (exit code 128 + 9).
+RunResult RunProcess(std::vector<std::string> argv,
+                     const std::vector<std::string>& extra_env = {}) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return {};
+  }
+  const pid_t pid = Spawn(argv, extra_env, out_pipe, err_pipe);
   RunResult result;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
@@ -323,22 +332,7 @@ class Background {
       ADD_FAILURE() << "pipe: " << std::strerror(errno);
       return;
     }
-    std::vector<std::string> env = ChildEnvironment({});
-    std::vector<char*> c_argv = CStrings(argv);
-    std::vector<char*> c_env = CStrings(env);
-    pid_ = fork();
-    if (pid_ == 0) {
-      int devnull = open("/dev/null", O_RDONLY);
-      dup2(devnull, 0);
-      dup2(out_pipe[1], 1);
-      dup2(err_pipe[1], 2);
-      execve(c_argv[0], c_argv.data(), c_env.data());
-      const int error = errno;
-      dprintf(2, "cannot execute %s: %s\n", c_argv[0], std::strerror(error));
-      _exit(127);
-    }
-    close(out_pipe[1]);
-    close(err_pipe[1]);
+    pid_ = Spawn(argv, {}, out_pipe, err_pipe);
     out_fd_ = out_pipe[0];
     err_fd_ = err_pipe[0];
     drain_ = std::thread([this] {
