@@ -438,27 +438,4 @@ const std::string& RequestIdOf(const v1::Command& c) {
   return *kEmpty;
 }
 
-const std::string& ClaimIdOf(const v1::Command& c) {
-  switch (c.command_case()) {
-    case v1::Command::kRecordClaim:
-      return c.record_claim().claim_id();
-    case v1::Command::kAddEvidence:
-      return c.add_evidence().claim_id();
-    case v1::Command::kWithdrawEvidence:
-      return c.withdraw_evidence().claim_id();
-    case v1::Command::kIssueVerdict:
-      return c.issue_verdict().claim_id();
-    case v1::Command::kCorrectClaim:
-      return c.correct_claim().claim_id();
-    case v1::Command::kRetractClaim:
-      return c.retract_claim().claim_id();
-    case v1::Command::kLinkClaims:
-      return c.link_claims().claim_id();
-    case v1::Command::COMMAND_NOT_SET:
-      break;
-  }
-  static const std::string* const kEmpty = new std::string();
-  return *kEmpty;
-}
-
 }  // namespace factlog::domain

@@ -61,8 +61,6 @@ absl::Status ValidateLinkClaims(const v1::LinkClaimsRequest& req,
 
 // The request_id carried by any command ("" when none).
 const std::string& RequestIdOf(const v1::Command& command);
-// The claim a command targets ("" for RecordClaim without a claim_id).
-const std::string& ClaimIdOf(const v1::Command& command);
 
 }  // namespace factlog::domain
 
