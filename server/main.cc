@@ -21,7 +21,8 @@ constexpr char kDescription[] =
 constexpr char kFooter[] = R"(Examples:
   factlogd                                  serve ./data on localhost:50051
   factlogd --listen 127.0.0.1:0 --data-dir /tmp/f   pick a free port
-  factlogd --verify --data-dir ./data       check projections against the log
+  factlogd --verify --data-dir ./data       check projections and the Merkle
+                                            tree against the log
   factlogd --rebuild --data-dir ./data      recompute projections from the log
   factlogd token new --principal desk-bot --role reporter
   factlogd --restore-from /backups/2026-11-25 --data-dir ./data-restored
@@ -42,16 +43,17 @@ int RunVerify(const std::string& data_dir) {
   options.repair_projections_on_open = false;
   auto store = factlog::storage::EventStore::Open(data_dir, options);
   if (!store.ok()) return Fail(store.status());
-  auto report = (*store)->VerifyProjections();
+  auto report = (*store)->Verify();
   if (!report.ok()) return Fail(report.status());
   for (const std::string& line : report->mismatches) {
     std::printf("MISMATCH %s\n", line.c_str());
   }
   std::printf(
-      "verify: %llu events replayed, %llu claims checked, %zu "
-      "mismatches\n",
+      "verify: %llu events replayed, %llu claims checked, %llu Merkle tree "
+      "nodes checked, %zu mismatches\n",
       static_cast<unsigned long long>(report->events_replayed),
       static_cast<unsigned long long>(report->claims_checked),
+      static_cast<unsigned long long>(report->merkle_nodes_checked),
       report->mismatches.size());
   return report->ok() ? 0 : 1;
 }

@@ -11,6 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "domain/evolve.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "rocksdb/cache.h"
@@ -29,7 +31,7 @@ using rocksdb::ColumnFamilyHandle;
 constexpr const char* kFamilies[] = {
     "default",  // rocksdb::kDefaultColumnFamilyName
     "events",      "claim_events", "claims",   "by_status", "by_subject",
-    "by_claimant", "by_tag",       "requests", "meta",
+    "by_claimant", "by_tag",       "requests", "meta",      "merkle",
 };
 enum Family {
   kDefault,
@@ -42,6 +44,7 @@ enum Family {
   kByTag,
   kRequests,
   kMeta,
+  kMerkle,
   kFamilyCount
 };
 static_assert(sizeof(kFamilies) / sizeof(kFamilies[0]) == kFamilyCount);
@@ -208,6 +211,11 @@ absl::StatusOr<std::optional<uint64_t>> ReadSchemaVersion(
   return version;
 }
 
+bool SchemaReadable(uint64_t version) {
+  return version >= keys::kOldestMigratableSchemaVersion &&
+         version <= keys::kCurrentSchemaVersion;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
@@ -224,11 +232,12 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   if (fs::exists(fs::path(dir) / "CURRENT", ec)) {
     absl::StatusOr<std::optional<uint64_t>> version = ReadSchemaVersion(dir);
     if (!version.ok()) return version.status();
-    if (version->has_value() && **version != keys::kCurrentSchemaVersion) {
+    if (version->has_value() && !SchemaReadable(**version)) {
       return absl::FailedPreconditionError(absl::StrFormat(
-          "data dir %s has schema version %d; this factlogd reads version "
-          "%d (nothing was changed)",
-          dir, **version, keys::kCurrentSchemaVersion));
+          "data dir %s has schema version %d; this factlogd reads versions "
+          "%d to %d (nothing was changed)",
+          dir, **version, keys::kOldestMigratableSchemaVersion,
+          keys::kCurrentSchemaVersion));
     }
   }
   fs::create_directories(dir, ec);
@@ -275,6 +284,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   s = db->Get(rocksdb::ReadOptions(), (*handles)[kMeta], keys::kSchemaVersion,
               &value);
   uint64_t last_key = 0;
+  uint64_t schema_version = keys::kCurrentSchemaVersion;
   {
     std::unique_ptr<rocksdb::Iterator> it(
         db->NewIterator(rocksdb::ReadOptions(), (*handles)[kEvents]));
@@ -302,11 +312,15 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   } else if (!s.ok()) {
     close();
     return FromRocks(s, "reading schema_version");
-  } else if (keys::DecodeU64(value) != keys::kCurrentSchemaVersion) {
+  } else if (!SchemaReadable(keys::DecodeU64(value).value_or(0))) {
     close();
     return absl::FailedPreconditionError(absl::StrFormat(
-        "data dir %s has schema version %d; this factlogd reads version %d",
-        dir, keys::DecodeU64(value).value_or(0), keys::kCurrentSchemaVersion));
+        "data dir %s has schema version %d; this factlogd reads versions %d "
+        "to %d",
+        dir, keys::DecodeU64(value).value_or(0),
+        keys::kOldestMigratableSchemaVersion, keys::kCurrentSchemaVersion));
+  } else {
+    schema_version = *keys::DecodeU64(value);
   }
 
   uint64_t last_position = 0, projection_position = 0;
@@ -346,6 +360,22 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   std::unique_ptr<EventStore> store(
       new EventStore(std::move(db), std::move(handles), options, last_position,
                      std::move(token_secret)));
+  if (schema_version < 2) {
+    std::fprintf(stderr,
+                 "factlogd: data dir %s is schema %llu: building the "
+                 "tamper-evident Merkle tree over its %llu events (schema "
+                 "2)...\n",
+                 dir.c_str(), static_cast<unsigned long long>(schema_version),
+                 static_cast<unsigned long long>(last_position));
+    const absl::Time start = absl::Now();
+    if (absl::Status s = store->BuildMerkleTree(); !s.ok()) return s;
+    std::fprintf(stderr, "factlogd: Merkle tree built in %s\n",
+                 absl::FormatDuration(absl::Now() - start).c_str());
+  }
+  absl::StatusOr<merkle::Frontier> frontier =
+      merkle::Frontier::Load(last_position, store->MerkleReader());
+  if (!frontier.ok()) return frontier.status();
+  store->frontier_ = *std::move(frontier);
   if (projection_position != last_position) {
     if (!options.repair_projections_on_open) {
       return absl::FailedPreconditionError(absl::StrFormat(
@@ -396,14 +426,17 @@ absl::Status EventStore::Commit(const CommitBatch& batch) {
   uint64_t next = first;
   rocksdb::WriteBatch wb;
   std::string bytes;
+  merkle::Frontier frontier = frontier_;
+  std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
   for (const v1::Event& e : batch.events) {
     if (e.position() != next) {
       return absl::InternalError(absl::StrFormat(
           "commit: event position %d, expected %d", e.position(), next));
     }
     ++next;
-    e.SerializeToString(&bytes);
+    bytes = merkle::CanonicalEventBytes(e);
     wb.Put((*cf_)[kEvents], keys::EventKey(e.position()), bytes);
+    frontier.Append(merkle::LeafHash(bytes), &nodes);
     wb.Put((*cf_)[kClaimEvents], keys::ClaimEventKey(e.claim_id(), e.version()),
            keys::EncodeU64(e.position()));
   }
@@ -418,6 +451,10 @@ absl::Status EventStore::Commit(const CommitBatch& batch) {
   for (const auto& [request_id, record] : batch.requests) {
     record.SerializeToString(&bytes);
     wb.Put((*cf_)[kRequests], request_id, bytes);
+  }
+  for (const auto& [id, hash] : nodes) {
+    wb.Put((*cf_)[kMerkle], keys::MerkleNodeKey(id.level, id.index),
+           merkle::ToBytes(hash));
   }
   const uint64_t last = next - 1;
   wb.Put((*cf_)[kMeta], keys::kLastPosition, keys::EncodeU64(last));
@@ -437,6 +474,7 @@ absl::Status EventStore::Commit(const CommitBatch& batch) {
     write_failed_.store(true, std::memory_order_release);
     return s;
   }
+  frontier_ = std::move(frontier);
   last_position_.store(last, std::memory_order_release);
   return absl::OkStatus();
 }
@@ -637,7 +675,7 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   return stats;
 }
 
-absl::StatusOr<VerifyReport> EventStore::VerifyProjections() const {
+absl::StatusOr<VerifyReport> EventStore::Verify() const {
   VerifyReport report;
   ViewMap expected;
   std::map<std::string, uint64_t> expected_claim_events;
@@ -732,7 +770,175 @@ absl::StatusOr<VerifyReport> EventStore::VerifyProjections() const {
     mismatch(absl::StrCat("claim_events: missing entry for \"",
                           keys::IndexValue(key), "\" at position ", position));
   }
+  if (auto st = VerifyMerkleTree(&report, mismatch); !st.ok()) return st;
   return report;
+}
+
+merkle::NodeReader EventStore::MerkleReader() const {
+  return [this](merkle::NodeId id) -> absl::StatusOr<merkle::Hash> {
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), (*cf_)[kMerkle],
+                 keys::MerkleNodeKey(id.level, id.index), &value);
+    if (s.IsNotFound()) {
+      return absl::DataLossError(absl::StrFormat(
+          "merkle: node (level %d, index %d) is missing", id.level, id.index));
+    }
+    if (auto st = FromRocks(s, "reading merkle node"); !st.ok()) return st;
+    absl::StatusOr<merkle::Hash> hash = merkle::HashFromBytes(ToView(value));
+    if (!hash.ok()) {
+      return absl::DataLossError(
+          absl::StrFormat("merkle: node (level %d, index %d): %s", id.level,
+                          id.index, hash.status().message()));
+    }
+    return hash;
+  };
+}
+
+absl::Status EventStore::CheckTreeSize(uint64_t size) const {
+  const uint64_t last = LastPosition();
+  if (size > last) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "tree size %d is beyond the log, which ends at position %d", size,
+        last));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<merkle::Hash> EventStore::RootAt(uint64_t size) const {
+  if (auto s = CheckTreeSize(size); !s.ok()) return s;
+  return merkle::RootHash(size, MerkleReader());
+}
+
+absl::StatusOr<std::vector<merkle::Hash>> EventStore::InclusionProof(
+    uint64_t position, uint64_t tree_size) const {
+  if (auto s = CheckTreeSize(tree_size); !s.ok()) return s;
+  if (position == 0 || position > tree_size) {
+    return absl::OutOfRangeError(
+        absl::StrFormat("position %d is not in the tree of the first %d events",
+                        position, tree_size));
+  }
+  return merkle::InclusionProof(position - 1, tree_size, MerkleReader());
+}
+
+absl::StatusOr<std::vector<merkle::Hash>> EventStore::ConsistencyProof(
+    uint64_t old_size, uint64_t new_size) const {
+  if (auto s = CheckTreeSize(new_size); !s.ok()) return s;
+  return merkle::ConsistencyProof(old_size, new_size, MerkleReader());
+}
+
+absl::Status EventStore::ForEachEventBytes(
+    const std::function<bool(uint64_t, absl::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, (*cf_)[kEvents]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::optional<uint64_t> position = keys::DecodeU64(ToView(it->key()));
+    if (!position) return absl::DataLossError("events: malformed key");
+    if (!fn(*position, ToView(it->value()))) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "reading events");
+}
+
+absl::Status EventStore::BuildMerkleTree() {
+  merkle::Frontier frontier;
+  std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
+  rocksdb::WriteBatch wb;
+  rocksdb::WriteOptions wo;
+  absl::Status status;
+  absl::Status read =
+      ForEachEventBytes([&](uint64_t position, absl::string_view bytes) {
+        if (position != frontier.size() + 1) {
+          status = absl::DataLossError(
+              absl::StrFormat("merkle: the log jumps from position %d to %d",
+                              frontier.size(), position));
+          return false;
+        }
+        frontier.Append(merkle::LeafHash(bytes), &nodes);
+        for (const auto& [id, hash] : nodes) {
+          wb.Put((*cf_)[kMerkle], keys::MerkleNodeKey(id.level, id.index),
+                 merkle::ToBytes(hash));
+        }
+        nodes.clear();
+        if (wb.Count() >= 10000) {
+          status = FromRocks(db_->Write(wo, &wb), "building the merkle tree");
+          wb.Clear();
+        }
+        return status.ok();
+      });
+  if (!read.ok()) return read;
+  if (!status.ok()) return status;
+  // The schema moves to 2 only with the last nodes, so an interrupted
+  // migration is redone (it rewrites the same nodes) on the next open.
+  wb.Put((*cf_)[kMeta], keys::kSchemaVersion,
+         keys::EncodeU64(keys::kCurrentSchemaVersion));
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &wb), "building the merkle tree");
+}
+
+absl::Status EventStore::VerifyMerkleTree(
+    VerifyReport* report,
+    const std::function<void(std::string)>& mismatch) const {
+  const merkle::NodeReader read = MerkleReader();
+  merkle::Frontier frontier;
+  std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
+  absl::Status status;
+  v1::Event event;
+  absl::Status s = ForEachEventBytes([&](uint64_t position,
+                                         absl::string_view bytes) {
+    const merkle::Hash leaf = merkle::LeafHash(bytes);
+    absl::StatusOr<merkle::Hash> stored_leaf =
+        read(merkle::NodeId{0, position - 1});
+    if (!stored_leaf.ok() && !absl::IsDataLoss(stored_leaf.status())) {
+      status = stored_leaf.status();
+      return false;
+    }
+    if (!stored_leaf.ok()) {
+      mismatch(std::string(stored_leaf.status().message()));
+    } else if (*stored_leaf != leaf) {
+      mismatch(absl::StrFormat(
+          "merkle: the event at position %d does not match its leaf hash: "
+          "its bytes changed after it was appended",
+          position));
+    }
+    if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+        merkle::CanonicalEventBytes(event) != bytes) {
+      mismatch(absl::StrFormat(
+          "merkle: the event at position %d is not stored in canonical form, "
+          "so clients cannot verify it",
+          position));
+    }
+    // Parents are checked against the stored children, so one changed
+    // event is reported once, not once per ancestor.
+    frontier.Append(stored_leaf.ok() ? *stored_leaf : leaf, &nodes);
+    for (size_t i = 1; i < nodes.size(); ++i) {
+      const merkle::NodeId& id = nodes[i].first;
+      absl::StatusOr<merkle::Hash> stored = read(id);
+      ++report->merkle_nodes_checked;
+      if (!stored.ok()) {
+        mismatch(std::string(stored.status().message()));
+      } else if (*stored != nodes[i].second) {
+        mismatch(absl::StrFormat(
+            "merkle: node (level %d, index %d) is not the hash of its "
+            "children",
+            id.level, id.index));
+      }
+    }
+    ++report->merkle_nodes_checked;
+    nodes.clear();
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!status.ok()) return status;
+  if (frontier.size() != LastPosition()) {
+    mismatch(absl::StrFormat("merkle: the tree covers %d events, the log %d",
+                             frontier.size(), LastPosition()));
+  }
+  absl::StatusOr<merkle::Hash> root = RootAt(frontier.size());
+  if (root.ok() && *root != frontier.Root()) {
+    mismatch("merkle: the stored tree's root differs from the recomputed one");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> EventStore::Backup(const std::string& dir) const {
@@ -780,7 +986,7 @@ absl::StatusOr<VerifyReport> EventStore::Restore(const std::string& backup_dir,
   options.repair_projections_on_open = false;
   absl::StatusOr<std::unique_ptr<EventStore>> store = Open(data_dir, options);
   if (!store.ok()) return store.status();
-  absl::StatusOr<VerifyReport> report = (*store)->VerifyProjections();
+  absl::StatusOr<VerifyReport> report = (*store)->Verify();
   if (report.ok() && !report->ok()) {
     return absl::DataLossError(absl::StrCat(
         "restore: the copy does not verify: ", report->mismatches.front()));

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "domain/merkle.h"
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/storage.pb.h"
 #include "factlog/v1/views.pb.h"
@@ -55,6 +56,7 @@ enum class ClaimIndex { kStatus, kSubject, kClaimant, kTag };
 struct VerifyReport {
   uint64_t events_replayed = 0;
   uint64_t claims_checked = 0;
+  uint64_t merkle_nodes_checked = 0;
   // One line per difference: "claim X: stored ... replayed ..." etc.
   std::vector<std::string> mismatches;
   bool ok() const { return mismatches.empty(); }
@@ -144,9 +146,32 @@ class EventStore {
   absl::StatusOr<RebuildStats> RebuildProjections();
 
   // Replays the log in memory and compares with the stored projections and
-  // indexes. Safe to run concurrently with Commit only when quiescent;
-  // mismatches are reported, never repaired.
-  absl::StatusOr<VerifyReport> VerifyProjections() const;
+  // indexes, and checks the Merkle tree: every leaf against the hash of its
+  // event's stored bytes, every parent against its children. Safe to run
+  // concurrently with Commit only when quiescent; mismatches are reported,
+  // never repaired.
+  absl::StatusOr<VerifyReport> Verify() const;
+
+  // ---- Tamper-evident log (domain/merkle.h) ------------------------------
+  // Every commit adds its events' leaves and the tree nodes they complete
+  // in the same WriteBatch, so the tree always covers exactly the log.
+  // Tree sizes are positions: the tree of size n covers events 1..n.
+
+  // The root of the tree of the first `size` events. OUT_OF_RANGE when
+  // size > LastPosition().
+  absl::StatusOr<merkle::Hash> RootAt(uint64_t size) const;
+
+  // The audit path of the event at `position` in the tree of `tree_size`
+  // events. OUT_OF_RANGE unless 1 <= position <= tree_size <=
+  // LastPosition().
+  absl::StatusOr<std::vector<merkle::Hash>> InclusionProof(
+      uint64_t position, uint64_t tree_size) const;
+
+  // The proof that the tree of `old_size` events is a prefix of the tree
+  // of `new_size`. OUT_OF_RANGE unless old_size <= new_size <=
+  // LastPosition().
+  absl::StatusOr<std::vector<merkle::Hash>> ConsistencyProof(
+      uint64_t old_size, uint64_t new_size) const;
 
   // 32 random bytes made when the store was created and kept in `meta`:
   // the key the server signs opaque tokens (page tokens) with, so they stay
@@ -177,6 +202,16 @@ class EventStore {
              std::string token_secret);
 
   rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
+  merkle::NodeReader MerkleReader() const;
+  absl::Status CheckTreeSize(uint64_t size) const;
+  // Calls `fn` with each stored event's position and bytes, in order.
+  absl::Status ForEachEventBytes(
+      const std::function<bool(uint64_t, absl::string_view)>& fn) const;
+  // Schema 1 -> 2: computes the tree over the existing log.
+  absl::Status BuildMerkleTree();
+  absl::Status VerifyMerkleTree(
+      VerifyReport* report,
+      const std::function<void(std::string)>& mismatch) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<Handles> cf_;
@@ -184,6 +219,8 @@ class EventStore {
   std::atomic<uint64_t> last_position_;
   std::atomic<bool> write_failed_{false};
   const std::string token_secret_;
+  // The tree's right edge; only Open and Commit (the one writer) use it.
+  merkle::Frontier frontier_;
 };
 
 // The index entries a claim view belongs to, per index.

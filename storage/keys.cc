@@ -20,6 +20,14 @@ std::optional<uint64_t> DecodeU64(absl::string_view bytes) {
   return value;
 }
 
+std::string MerkleLevelPrefix(int level) {
+  return std::string(1, static_cast<char>(level));
+}
+
+std::string MerkleNodeKey(int level, uint64_t index) {
+  return absl::StrCat(MerkleLevelPrefix(level), EncodeU64(index));
+}
+
 std::string ClaimEventPrefix(absl::string_view claim_id) {
   return absl::StrCat(claim_id, absl::string_view("\0", 1));
 }

@@ -14,6 +14,9 @@
 //   by_claimant   claimant 0x00 claim_id                (empty)
 //   by_tag        tag 0x00 claim_id                     (empty)
 //   requests      request_id                            RequestRecord
+//   merkle        level (u8) index (u64 BE)             32-byte node hash
+//                 (the perfect subtree of 2^level leaves starting at leaf
+//                 index << level; leaf i is the event at position i+1)
 //   meta          "last_position" | "projection_position" | "schema_version"
 //                                                       u64 BE
 //                 "token_secret"                        32 random bytes
@@ -30,13 +33,19 @@ inline constexpr char kLastPosition[] = "last_position";
 inline constexpr char kProjectionPosition[] = "projection_position";
 inline constexpr char kSchemaVersion[] = "schema_version";
 inline constexpr char kTokenSecret[] = "token_secret";
-inline constexpr uint64_t kCurrentSchemaVersion = 1;
+// 1: the log and projections. 2: adds the Merkle tree (migrated on open).
+inline constexpr uint64_t kCurrentSchemaVersion = 2;
+inline constexpr uint64_t kOldestMigratableSchemaVersion = 1;
 
 std::string EncodeU64(uint64_t value);
 // Decodes exactly 8 big-endian bytes; nullopt for any other size.
 std::optional<uint64_t> DecodeU64(absl::string_view bytes);
 
 inline std::string EventKey(uint64_t position) { return EncodeU64(position); }
+
+std::string MerkleNodeKey(int level, uint64_t index);
+// The prefix of every node key of `level`.
+std::string MerkleLevelPrefix(int level);
 
 std::string ClaimEventKey(absl::string_view claim_id, uint64_t version);
 // The prefix every claim_events key of `claim_id` starts with.

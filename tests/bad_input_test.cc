@@ -1065,7 +1065,7 @@ TEST_P(BadInputTest, AnswersWithCanonicalCodeNamingFieldAndKeepsLog) {
       << "\nafter: " << existing_after.ShortDebugString();
 
   absl::StatusOr<storage::VerifyReport> report =
-      server_.server().store().VerifyProjections();
+      server_.server().store().Verify();
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok()) << report->mismatches.front();
 }

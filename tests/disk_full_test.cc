@@ -144,7 +144,7 @@ TEST_F(DiskFullTest, AppendsFailCleanlyReadsGoOnAndRestartRecovers) {
                                  return true;
                                })
                   .ok());
-  auto report = (*store)->VerifyProjections();
+  auto report = (*store)->Verify();
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok());
 }

@@ -189,37 +189,20 @@ TEST(EventStoreTest, ForeignDirectoryIsRefusedAndLeftAlone) {
 TEST(EventStoreTest, NewerSchemaVersionIsRefusedAndLeftAlone) {
   TempDir dir;
   OpenOrDie(dir.path()).reset();
-  {
-    // Stamp the store as written by a future version, with RocksDB directly.
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(),
-                                                dir.path(), &names)
+  // Stamp the store as written by a future version, with RocksDB directly.
+  const uint64_t future = storage::keys::kCurrentSchemaVersion + 1;
+  testing::WithRawRocksDb(dir.path(), [&](rocksdb::DB* db, auto families) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
+                        storage::keys::kSchemaVersion,
+                        storage::keys::EncodeU64(future))
                     .ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names)
-      families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.path(), families,
-                                  &handles, &db)
-                    .ok());
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "meta") {
-        ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i],
-                            storage::keys::kSchemaVersion,
-                            storage::keys::EncodeU64(2))
-                        .ok());
-      }
-    }
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
-  }
+  });
   const auto before = Snapshot(dir.path());
   auto store = storage::EventStore::Open(dir.path());
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(store.status().message()),
-              HasSubstr("schema version 2"));
+              HasSubstr(absl::StrCat("schema version ", future)));
   EXPECT_EQ(Snapshot(dir.path()), before);
 }
 
@@ -263,7 +246,7 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
           .ok());
   writer->Stop();
 
-  auto clean = store->VerifyProjections();
+  auto clean = store->Verify();
   ASSERT_TRUE(clean.ok());
   EXPECT_TRUE(clean->ok());
   EXPECT_EQ(clean->events_replayed, 2u);
@@ -276,7 +259,7 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   tamper.claims[0].after.set_status(v1::CLAIM_STATUS_CONTRADICTED);
   ASSERT_TRUE(store->Commit(tamper).ok());
 
-  auto dirty = store->VerifyProjections();
+  auto dirty = store->Verify();
   ASSERT_TRUE(dirty.ok());
   EXPECT_FALSE(dirty->ok());
   EXPECT_THAT(dirty->mismatches, ::testing::Contains(HasSubstr("claim-a")));
@@ -286,7 +269,7 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   ASSERT_TRUE(rebuilt.ok());
   EXPECT_EQ(rebuilt->events_replayed, 2u);
   EXPECT_EQ(rebuilt->claims_written, 1u);
-  auto repaired = store->VerifyProjections();
+  auto repaired = store->Verify();
   ASSERT_TRUE(repaired.ok());
   EXPECT_TRUE(repaired->ok()) << ::testing::PrintToString(repaired->mismatches);
   EXPECT_EQ((*store->GetClaim("claim-a"))->status(),
@@ -452,7 +435,7 @@ TEST(EventStoreTest, RebuildEqualsLiveProjectionsAfterRandomCommands) {
     EXPECT_GT(refused, 50);
 
     auto live = AllClaims(*store);
-    auto verify = store->VerifyProjections();
+    auto verify = store->Verify();
     ASSERT_TRUE(verify.ok());
     EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
 

@@ -78,4 +78,30 @@ v1::AddEvidenceRequest NewEvidence(const std::string& claim_id,
   return req;
 }
 
+void WithRawRocksDb(
+    const std::string& dir,
+    const std::function<void(
+        rocksdb::DB* db,
+        std::map<std::string, rocksdb::ColumnFamilyHandle*> families)>& fn) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& n : names) {
+    descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(
+      rocksdb::DB::Open(rocksdb::Options(), dir, descriptors, &handles, &raw)
+          .ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> families;
+  for (size_t i = 0; i < names.size(); ++i) families[names[i]] = handles[i];
+  fn(db.get(), families);
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    db->DestroyColumnFamilyHandle(h);
+  }
+}
+
 }  // namespace factlog::testing

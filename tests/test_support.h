@@ -2,6 +2,8 @@
 #define FACTLOG_TESTS_TEST_SUPPORT_H_
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "absl/time/time.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "rocksdb/db.h"
 #include "server/factlog_server.h"
 #include "server/writer.h"
 #include "tests/temp_dir.h"
@@ -57,6 +60,15 @@ class TestServer {
   std::unique_ptr<v1::ClaimService::Stub> claims_;
   std::unique_ptr<v1::EventService::Stub> events_;
 };
+
+// Opens the RocksDB database in `dir` directly (no factlog code, the store
+// must be closed) and calls `fn` with it and its column families by name:
+// how tests play an attacker or an older version editing the files.
+void WithRawRocksDb(
+    const std::string& dir,
+    const std::function<void(
+        rocksdb::DB* db,
+        std::map<std::string, rocksdb::ColumnFamilyHandle*> families)>& fn);
 
 // A RecordClaimRequest with valid defaults for `claim_id`.
 v1::RecordClaimRequest NewClaim(const std::string& claim_id,
