@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/format.h"
+#include "client/health.h"
 #include "client/import.h"
 #include "client/values.h"
 #include "client/watch.h"
@@ -1065,6 +1066,7 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
   AddEvents(&app, options, action);
   AddWatch(&app, options, action);
   AddImport(&app, options, action);
+  AddHealth(&app, options, action);
 
   CLI::App* admin = app.add_subcommand("admin", "Server administration");
   admin->require_subcommand(1);

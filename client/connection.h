@@ -104,6 +104,9 @@ class Connection {
   factlog::v1::ClaimService::Stub& claims() { return *claims_; }
   factlog::v1::EventService::Stub& events() { return *events_; }
   factlog::v1::AdminService::Stub& admin() { return *admin_; }
+  // For stubs of services that are not factlog's (grpc.health.v1); their
+  // contexts go through PrepareUnary()/PrepareStream() all the same.
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
   // For a unary call: the --timeout deadline and the credentials.
   void PrepareUnary(grpc::ClientContext* context) const;

@@ -1351,6 +1351,79 @@ TEST_F(CliTest, GlobalOptionsMayFollowTheSubcommand) {
   EXPECT_EQ(ParseJson<v1::ClaimView>(r.out).claim_id(), "late-options");
 }
 
+// ---- health
+// ----------------------------------------------------------------------
+
+TEST_F(CliTest, HealthOfARunningServerIsServing) {
+  RunResult r = Cli({"health"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "SERVING\n");
+  EXPECT_EQ(r.err, "");
+
+  r = Cli({"health", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"status\":\"SERVING\"}\n");
+
+  // --timeout is the global option, also after the subcommand.
+  r = Cli({"health", "--timeout", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  r = Cli({"health", "--service", "no.such.Service"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("error: NOT_FOUND: "));
+  ExpectOneErrorLine(r);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliTest, HealthWithNothingListeningExitsThree) {
+  DeadPort dead;
+  const RunResult r =
+      RunProcess({FACTLOG_PATH, "--server", dead.address(), "health"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err, StartsWith(absl::StrCat("error: cannot reach factlogd at ",
+                                             dead.address(), ": ")));
+  ExpectOneErrorLine(r);
+  EXPECT_EQ(r.out, "");
+}
+
+// A port that accepts TCP connections (the kernel completes them) but never
+// answers: only the deadline ends the check, by default a probe's 3 s rather
+// than a command's 10 s.
+TEST_F(CliTest, HealthOfAServerThatNeverAnswersTimesOutQuickly) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string silent = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+
+  // Seconds `factlog health` (plus `extra` arguments) takes to give up.
+  auto seconds_to_fail = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {FACTLOG_PATH, "--server", silent,
+                                     "health"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto start = std::chrono::steady_clock::now();
+    const RunResult r = RunProcess(argv);
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_THAT(r.err, StartsWith("error: cannot reach factlogd at " + silent));
+    ExpectOneErrorLine(r);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  };
+  const double by_default = seconds_to_fail({});
+  EXPECT_GE(by_default, 2.9);
+  EXPECT_LT(by_default, 8);  // not a command's 10 s
+  // The global --timeout, given after the subcommand, shortens it.
+  const double one_second = seconds_to_fail({"--timeout", "1"});
+  EXPECT_GE(one_second, 0.9);
+  EXPECT_LT(one_second, by_default - 1);
+  close(fd);
+}
+
 // ---- idempotency
 // ---------------------------------------------------------------------
 
@@ -1701,6 +1774,34 @@ TEST_F(CliSecurityTest, BearerTokensAuthenticateAndAuthorize) {
   EXPECT_THAT(server.Output(), Not(HasSubstr(alice)));
 }
 
+// What the container and Kubernetes probes rely on: health over TLS with
+// tokens required needs the CA but no token.
+TEST_F(CliSecurityTest, HealthNeedsTlsButNoToken) {
+  const auto [token, line] = NewToken("probe-test", "reader");
+  ASSERT_FALSE(token.empty());
+  const std::string tokens = WriteFile("tokens.txt", line + "\n");
+  Factlogd server("127.0.0.1:0", "",
+                  {"--tls-cert", Pki("server.pem"), "--tls-key",
+                   Pki("server.key"), "--auth-tokens", tokens});
+  const std::string host = "localhost:" + server.port();
+
+  RunResult r = Cli(host, {"--tls-ca", Pki("ca.pem"), "health"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "SERVING\n");
+  r = Cli(host, {"--tls-ca", Pki("ca.pem"), "health"},
+          {"FACTLOG_TOKEN=" + token});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // The same call for data needs the token.
+  r = Cli(host, {"--tls-ca", Pki("ca.pem"), "claim", "list"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+
+  r = Cli(host, {"health"});  // plaintext to a TLS server
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err,
+              StartsWith("error: cannot reach factlogd at " + host + ": "));
+  ExpectOneErrorLine(r);
+}
+
 TEST_F(CliSecurityTest, UnusableSecurityFilesAreUsageErrors) {
   DeadPort dead;  // nothing is sent: a usage error comes first
   const std::string empty = WriteFile("empty.token", "\n \n");
@@ -1783,6 +1884,7 @@ TEST(CliHelp, EveryCommandHasHelpWithExamples) {
       {"admin"},
       {"admin", "stats"},
       {"import"},
+      {"health"},
   };
   for (const auto& command : commands) {
     std::vector<std::string> argv = {FACTLOG_PATH};
