@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "client/format.h"
 #include "client/health.h"
+#include "client/verify.h"
 #include "client/import.h"
 #include "client/values.h"
 #include "client/watch.h"
@@ -1067,6 +1068,7 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
   AddWatch(&app, options, action);
   AddImport(&app, options, action);
   AddHealth(&app, options, action);
+  AddVerify(&app, options, action);
 
   CLI::App* admin = app.add_subcommand("admin", "Server administration");
   admin->require_subcommand(1);

@@ -82,11 +82,13 @@ class RefusedWriter final : public grpc::ServerWriteReactor<Message> {
 }  // namespace
 
 EventServiceImpl::EventServiceImpl(const storage::EventStore* store, Hub* hub,
+                                   const LogHeads* heads,
                                    const Authorizer* authorizer,
                                    domain::Limits limits,
                                    absl::Duration checkpoint_interval)
     : store_(store),
       hub_(hub),
+      heads_(heads),
       authorizer_(authorizer),
       limits_(limits),
       checkpoint_interval_(checkpoint_interval) {}
@@ -111,6 +113,51 @@ grpc::ServerWriteReactor<v1::Event>* EventServiceImpl::ReadEvents(
     return new RefusedWriter<v1::Event>(s);
   }
   return new ReadEventsReactor(store_, *req);
+}
+
+namespace {
+
+// Authorizes a reader, then answers with `answer()` (a StatusOr of the
+// response message).
+template <typename Response, typename Answer>
+grpc::ServerUnaryReactor* AnswerReader(grpc::CallbackServerContext* ctx,
+                                       const Authorizer* authorizer,
+                                       const char* method, Response* resp,
+                                       const Answer& answer) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<std::string> actor =
+      authorizer->Authorize(*ctx, Role::kReader, method);
+  if (!actor.ok()) {
+    reactor->Finish(ToGrpcStatus(actor.status()));
+    return reactor;
+  }
+  absl::StatusOr<Response> result = answer();
+  if (result.ok()) *resp = *std::move(result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* EventServiceImpl::GetLogHead(
+    grpc::CallbackServerContext* ctx, const v1::GetLogHeadRequest* req,
+    v1::LogHead* resp) {
+  return AnswerReader(ctx, authorizer_, "GetLogHead", resp,
+                      [&] { return heads_->Head(0); });
+}
+
+grpc::ServerUnaryReactor* EventServiceImpl::GetInclusionProof(
+    grpc::CallbackServerContext* ctx, const v1::GetInclusionProofRequest* req,
+    v1::InclusionProof* resp) {
+  return AnswerReader(ctx, authorizer_, "GetInclusionProof", resp,
+                      [&] { return heads_->Inclusion(*req); });
+}
+
+grpc::ServerUnaryReactor* EventServiceImpl::GetConsistencyProof(
+    grpc::CallbackServerContext* ctx, const v1::GetConsistencyProofRequest* req,
+    v1::ConsistencyProof* resp) {
+  return AnswerReader(ctx, authorizer_, "GetConsistencyProof", resp,
+                      [&] { return heads_->Consistency(*req); });
 }
 
 }  // namespace factlog::server

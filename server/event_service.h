@@ -5,6 +5,7 @@
 #include "factlog/v1/service.grpc.pb.h"
 #include "server/auth.h"
 #include "server/hub.h"
+#include "server/log_heads.h"
 #include "storage/event_store.h"
 
 namespace factlog::server {
@@ -12,16 +13,17 @@ namespace factlog::server {
 // factlog.v1.EventService. ReadEvents streams committed events from a
 // snapshot of the log's end taken at the call, reading the store in chunks
 // with one write in flight, so memory per stream stays bounded. Subscribe
-// streams are served by server/subscription.h over the hub.
+// streams are served by server/subscription.h over the hub. The log head
+// and proof RPCs are answered from the store's Merkle tree (LogHeads).
 class EventServiceImpl final : public v1::EventService::CallbackService {
  public:
   static constexpr size_t kChunk = 256;
 
-  // `store`, `hub` and `authorizer` must outlive the service. Both RPCs need
-  // the reader role.
+  // `store`, `hub`, `heads` and `authorizer` must outlive the service.
+  // Every RPC needs the reader role.
   EventServiceImpl(const storage::EventStore* store, Hub* hub,
-                   const Authorizer* authorizer, domain::Limits limits,
-                   absl::Duration checkpoint_interval);
+                   const LogHeads* heads, const Authorizer* authorizer,
+                   domain::Limits limits, absl::Duration checkpoint_interval);
 
   grpc::ServerWriteReactor<v1::Event>* ReadEvents(
       grpc::CallbackServerContext* ctx,
@@ -29,10 +31,21 @@ class EventServiceImpl final : public v1::EventService::CallbackService {
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
       grpc::CallbackServerContext* ctx,
       const v1::SubscribeRequest* req) override;
+  grpc::ServerUnaryReactor* GetLogHead(grpc::CallbackServerContext* ctx,
+                                       const v1::GetLogHeadRequest* req,
+                                       v1::LogHead* resp) override;
+  grpc::ServerUnaryReactor* GetInclusionProof(
+      grpc::CallbackServerContext* ctx, const v1::GetInclusionProofRequest* req,
+      v1::InclusionProof* resp) override;
+  grpc::ServerUnaryReactor* GetConsistencyProof(
+      grpc::CallbackServerContext* ctx,
+      const v1::GetConsistencyProofRequest* req,
+      v1::ConsistencyProof* resp) override;
 
  private:
   const storage::EventStore* const store_;
   Hub* const hub_;
+  const LogHeads* const heads_;
   const Authorizer* const authorizer_;
   const domain::Limits limits_;
   const absl::Duration checkpoint_interval_;

@@ -133,6 +133,20 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       Credentials(options);
   if (!credentials.ok()) return credentials.status();
+  std::unique_ptr<merkle::HeadSigner> signer;
+  if (!options.signing_key_file.empty()) {
+    absl::StatusOr<std::string> pem =
+        ReadFile(options.signing_key_file, "--signing-key");
+    if (!pem.ok()) return pem.status();
+    absl::StatusOr<std::unique_ptr<merkle::HeadSigner>> loaded =
+        merkle::HeadSigner::FromPem(*pem);
+    if (!loaded.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--signing-key ", options.signing_key_file, ": ",
+                       loaded.status().message()));
+    }
+    signer = *std::move(loaded);
+  }
 
   std::unique_ptr<FactlogServer> server(new FactlogServer());
   server->options_ = options;
@@ -164,9 +178,12 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       server->store_.get(), options.limits, options.clock);
   server->claim_service_ = std::make_unique<ClaimServiceImpl>(
       server->writer_.get(), server->queries_.get(), server->authorizer_.get());
+  server->log_heads_ = std::make_unique<LogHeads>(
+      server->store_.get(), std::move(signer), options.clock);
   server->event_service_ = std::make_unique<EventServiceImpl>(
-      server->store_.get(), server->hub_.get(), server->authorizer_.get(),
-      options.limits, options.hub.checkpoint_interval);
+      server->store_.get(), server->hub_.get(), server->log_heads_.get(),
+      server->authorizer_.get(), options.limits,
+      options.hub.checkpoint_interval);
   server->admin_service_ = std::make_unique<AdminServiceImpl>(
       server->store_.get(), server->hub_.get(), server->authorizer_.get());
 

@@ -24,6 +24,7 @@ class ClaimQueries;
 class ClaimServiceImpl;
 class EventServiceImpl;
 class Hub;
+class LogHeads;
 class Writer;
 
 struct ServerOptions {
@@ -46,6 +47,9 @@ struct ServerOptions {
   std::string auth_tokens_file;
   // Allow a non-loopback address without TLS and authentication.
   bool insecure = false;
+  // PEM Ed25519 private key that signs log heads (`factlogd key new`).
+  // Empty: heads are unsigned.
+  std::string signing_key_file;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
@@ -92,6 +96,7 @@ class FactlogServer {
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ClaimQueries> queries_;
   std::unique_ptr<ClaimServiceImpl> claim_service_;
+  std::unique_ptr<LogHeads> log_heads_;
   std::unique_ptr<EventServiceImpl> event_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

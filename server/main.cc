@@ -1,13 +1,20 @@
 // factlogd: the factlog server.
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_format.h"
+#include "domain/signed_head.h"
 #include "server/auth.h"
 #include "server/factlog_server.h"
 
@@ -25,6 +32,7 @@ constexpr char kFooter[] = R"(Examples:
                                             tree against the log
   factlogd --rebuild --data-dir ./data      recompute projections from the log
   factlogd token new --principal desk-bot --role reporter
+  factlogd key new --out head-signing.pem   a key to sign log heads with
   factlogd --restore-from /backups/2026-11-25 --data-dir ./data-restored
   factlogd --listen 0.0.0.0:50051 --tls-cert server.pem --tls-key server.key \
       --auth-tokens tokens.txt              serve a network safely
@@ -117,6 +125,43 @@ int RunTokenNew(const std::string& principal, const std::string& role) {
   return 0;
 }
 
+// Writes a new Ed25519 key pair to OUT (private, mode 0600, refusing to
+// overwrite) and OUT.pub, and prints the public key.
+int RunKeyNew(const std::string& out) {
+  std::error_code ec;
+  if (std::filesystem::exists(out, ec) ||
+      std::filesystem::exists(out + ".pub", ec)) {
+    std::fprintf(stderr,
+                 "factlogd: %s or %s.pub already exists; not overwriting a "
+                 "key\n",
+                 out.c_str(), out.c_str());
+    return 1;
+  }
+  absl::StatusOr<factlog::merkle::SigningKeyPem> key =
+      factlog::merkle::NewSigningKey();
+  if (!key.ok()) return Fail(key.status());
+  const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  bool written =
+      fd >= 0 && write(fd, key->private_pem.data(), key->private_pem.size()) ==
+                     static_cast<ssize_t>(key->private_pem.size());
+  if (fd >= 0) written = (fsync(fd) == 0) && written && close(fd) == 0;
+  std::ofstream pub(out + ".pub");
+  pub << key->public_pem;
+  pub.close();
+  if (!written || !pub) {
+    std::fprintf(stderr, "factlogd: cannot write %s: %s\n", out.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  std::printf(
+      "signing key written to %s (keep it secret; serve with --signing-key "
+      "%s)\npublic key written to %s.pub (give it to readers: factlog "
+      "verify ... --public-key %s.pub):\n%s",
+      out.c_str(), out.c_str(), out.c_str(), out.c_str(),
+      key->public_pem.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,6 +209,9 @@ int main(int argc, char** argv) {
   app.add_option("--auth-tokens", options.auth_tokens_file,
                  "file of 'PRINCIPAL ROLE SHA256' lines; requires a bearer "
                  "token on every call (reloaded on SIGHUP)");
+  app.add_option("--signing-key", options.signing_key_file,
+                 "PEM Ed25519 private key that signs log heads (factlogd key "
+                 "new); unsigned heads without it");
   app.add_flag("--insecure", options.insecure,
                "allow a non-loopback --listen without TLS and tokens");
   app.add_option("--max-message-bytes", options.max_message_bytes,
@@ -193,6 +241,14 @@ int main(int argc, char** argv) {
       ->add_option("--role", token_role, "reader, reporter, editor or admin")
       ->capture_default_str();
   token->require_subcommand(1);
+  std::string key_out;
+  CLI::App* key = app.add_subcommand("key", "manage the log-head signing key");
+  CLI::App* key_new = key->add_subcommand(
+      "new",
+      "write a new Ed25519 signing key (and its .pub) for --signing-key");
+  key_new->add_option("--out", key_out, "file to write the private key to")
+      ->required();
+  key->require_subcommand(1);
 
   auto* rebuild_flag =
       app.add_flag("--rebuild", rebuild,
@@ -209,6 +265,7 @@ int main(int argc, char** argv) {
 
   options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   if (token_new->parsed()) return RunTokenNew(token_principal, token_role);
+  if (key_new->parsed()) return RunKeyNew(key_out);
   if (!restore_from.empty()) return RunRestore(restore_from, options.data_dir);
   if (verify) return RunVerify(options.data_dir);
   if (rebuild) return RunRebuild(options.data_dir);

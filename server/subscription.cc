@@ -231,6 +231,11 @@ class Subscription final : public HubSubscriber,
       last_checkpoint_ = now;
       v1::SubscribeResponse message;
       message.mutable_checkpoint()->set_position(scanned_to);
+      // O(log n) reads of immutable tree nodes; the position is committed.
+      if (absl::StatusOr<merkle::Hash> root = store_->RootAt(scanned_to);
+          root.ok()) {
+        message.mutable_checkpoint()->set_root_hash(merkle::ToBytes(*root));
+      }
       Push(std::move(message));
     }
   }

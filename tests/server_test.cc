@@ -674,7 +674,7 @@ TEST(ServerLifecycleTest, SecondServerOnSameDataDirIsRefusedAsLocked) {
   TestServer server;
   server::ServerOptions second;
   second.listen = "127.0.0.1:0";
-  second.data_dir = server.data_dir() + "/data";
+  second.data_dir = server.data_dir();
   auto refused = server::FactlogServer::Start(second);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);

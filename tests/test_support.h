@@ -48,7 +48,8 @@ class TestServer {
   v1::ClaimService::Stub& claims() { return *claims_; }
   v1::EventService::Stub& events() { return *events_; }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
-  const std::string& data_dir() const { return dir_.path(); }
+  // The RocksDB directory the server runs on.
+  const std::string& data_dir() const { return options_.data_dir; }
 
  private:
   void Start();

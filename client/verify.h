@@ -1,0 +1,58 @@
+// `factlog verify`: checks the tamper-evident log on the client, trusting
+// nothing the server says without a proof (see LogHead in service.proto).
+//
+//   factlog verify claim ID [--public-key KEY.pub]
+//     fetches the current head, every event of the claim and an inclusion
+//     proof for each, and checks them locally: "verified N events of claim
+//     ID against head T (root ...)".
+//   factlog verify log --since-head FILE [--public-key KEY.pub]
+//     checks a consistency proof from the head saved in FILE to the current
+//     one, then saves the current head there. A watcher that runs this
+//     regularly notices any rewrite of history behind it. A missing FILE is
+//     created with the current head.
+//
+// With --public-key, every head must carry a valid Ed25519 signature by that
+// key (factlogd --signing-key). A check that fails exits
+// kExitVerificationFailed with what failed; FILE then keeps the old head.
+#ifndef FACTLOG_CLIENT_VERIFY_H_
+#define FACTLOG_CLIENT_VERIFY_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "client/connection.h"
+#include "factlog/v1/service.pb.h"
+
+namespace factlog::cli {
+
+// The log or a proof did not check out (beyond connection.h's 0-3).
+inline constexpr int kExitVerificationFailed = 4;
+
+struct ClaimVerification {
+  uint64_t events = 0;        // events of the claim proven in the head
+  uint64_t newer_events = 0;  // appended after the head, not checked
+  v1::LogHead head;
+};
+
+// Checks every event of `claim_id` against the current head. `public_key`
+// is raw (32 bytes) or empty to accept unsigned heads. RPC failures throw
+// CommandError (connection.h); a failed check is DATA_LOSS saying what.
+absl::StatusOr<ClaimVerification> VerifyClaim(Connection& connection,
+                                              const std::string& claim_id,
+                                              const std::string& public_key);
+
+// Checks that the current log extends `saved`; returns the current head.
+// A failed check (including a log now shorter than `saved`) is DATA_LOSS.
+absl::StatusOr<v1::LogHead> VerifyLogExtends(Connection& connection,
+                                             const v1::LogHead& saved,
+                                             const std::string& public_key);
+
+// Adds `verify claim` and `verify log` to `app`.
+void AddVerify(CLI::App* app, const GlobalOptions* options,
+               std::function<int()>* action);
+
+}  // namespace factlog::cli
+
+#endif  // FACTLOG_CLIENT_VERIFY_H_
