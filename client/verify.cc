@@ -225,6 +225,10 @@ void AddVerify(CLI::App* app, const GlobalOptions* g,
   claim->add_option("CLAIM", *claim_id, "Claim id")->required()->type_name("");
   claim->add_option("--public-key", *key_file,
                     "PEM Ed25519 public key the head must be signed by");
+  claim->footer(
+      "\nExamples:\n"
+      "  factlog verify claim putin-orders-troops-back-2014-05-19\n"
+      "  factlog verify claim ID --public-key head-signing.pem.pub -o json\n");
   claim->callback([=] {
     *action = [=]() -> int {
       const std::string public_key = LoadPublicKey(*key_file);
@@ -244,8 +248,8 @@ void AddVerify(CLI::App* app, const GlobalOptions* g,
         std::cout << JsonLine(out);
       } else {
         std::cout << absl::StrFormat(
-            "verified %d events of claim %s against %s%s\n", result->events,
-            *claim_id, Describe(result->head),
+            "verified %d event%s of claim %s against %s%s\n", result->events,
+            result->events == 1 ? "" : "s", *claim_id, Describe(result->head),
             public_key.empty() ? "" : "; signature checked");
         if (result->newer_events > 0) {
           std::cout << absl::StrFormat(
@@ -267,6 +271,11 @@ void AddVerify(CLI::App* app, const GlobalOptions* g,
       ->required();
   log->add_option("--public-key", *key_file,
                   "PEM Ed25519 public key every head must be signed by");
+  log->footer(
+      "\nExamples:\n"
+      "  factlog verify log --since-head ~/.factlog-head.json\n"
+      "  factlog verify log --since-head head.json --public-key "
+      "head-signing.pem.pub\n");
   log->callback([=] {
     *action = [=]() -> int {
       const std::string public_key = LoadPublicKey(*key_file);

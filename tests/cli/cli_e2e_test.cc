@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -1861,6 +1862,96 @@ TEST_F(CliSecurityTest, FactlogdRefusesAnOpenNetworkWithoutInsecure) {
 // ---- help
 // ------------------------------------------------------------------------------
 
+// ---- verify (tamper-evident log)
+// ---------------------------------------------
+
+TEST_F(CliTest, VerifyWithASignedServerChecksClaimsAndTheLog) {
+  TempDir keys;
+  const std::string key = keys.path() + "/head.pem";
+  RunResult made = RunProcess({FACTLOGD_PATH, "key", "new", "--out", key});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_THAT(made.out, HasSubstr("BEGIN PUBLIC KEY"));
+  EXPECT_EQ(std::filesystem::status(key).permissions() &
+                std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  // A key is never overwritten.
+  EXPECT_EQ(RunProcess({FACTLOGD_PATH, "key", "new", "--out", key}).exit_code,
+            1);
+
+  Factlogd signed_server("127.0.0.1:0", "", {"--signing-key", key});
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {FACTLOG_PATH, "--server", signed_server.address()});
+    return RunProcess(std::move(args));
+  };
+  ASSERT_EQ(cli({"claim", "add", "--id", "v1", "--text", "Troops left.",
+                 "--claimant", "Kremlin"})
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      cli({"evidence", "add", "v1", "--stance", "refutes", "--source", "NATO"})
+          .exit_code,
+      0);
+
+  RunResult r = cli({"verify", "claim", "v1", "--public-key", key + ".pub"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              StartsWith("verified 2 events of claim v1 against head 2"));
+  EXPECT_THAT(r.out, HasSubstr("signature checked"));
+
+  r = cli({"verify", "claim", "nope"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("error: NOT_FOUND"));
+
+  // Heads from this server are not signed by another key.
+  const std::string other = keys.path() + "/other.pem";
+  ASSERT_EQ(RunProcess({FACTLOGD_PATH, "key", "new", "--out", other}).exit_code,
+            0);
+  r = cli({"verify", "claim", "v1", "--public-key", other + ".pub"});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_THAT(r.err, StartsWith("error: verification FAILED: head 2 is not "
+                                "signed by the given public key"));
+
+  // The first run saves the head, later ones check the log extends it.
+  const std::string head = keys.path() + "/head.json";
+  r = cli({"verify", "log", "--since-head", head});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("saved head 2 (root "));
+  ASSERT_EQ(cli({"evidence", "add", "v1", "--stance", "supports", "--source",
+                 "Kremlin"})
+                .exit_code,
+            0);
+  r = cli(
+      {"verify", "log", "--since-head", head, "--public-key", key + ".pub"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("consistent: head 3 (root "));
+  EXPECT_THAT(r.out, HasSubstr("extends saved head 2 (root "));
+
+  // A saved head whose root the log never had: history differs.
+  v1::LogHead saved;
+  std::ifstream in(head);
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(text.str(), &saved).ok());
+  saved.set_root_hash(std::string(32, 'x'));
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(saved, &json).ok());
+  std::ofstream(head) << json;
+  r = cli({"verify", "log", "--since-head", head});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_THAT(r.err, HasSubstr("does not extend the saved head 3"));
+  std::ifstream kept(head);
+  std::stringstream kept_text;
+  kept_text << kept.rdbuf();
+  EXPECT_EQ(kept_text.str(), json) << "a failed check keeps the saved head";
+
+  std::ofstream(head) << "not json";
+  r = cli({"verify", "log", "--since-head", head});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("not a saved log head"));
+}
+
 TEST(CliHelp, EveryCommandHasHelpWithExamples) {
   const std::vector<std::vector<std::string>> commands = {
       {},
@@ -1885,6 +1976,9 @@ TEST(CliHelp, EveryCommandHasHelpWithExamples) {
       {"admin", "stats"},
       {"import"},
       {"health"},
+      {"verify"},
+      {"verify", "claim"},
+      {"verify", "log"},
   };
   for (const auto& command : commands) {
     std::vector<std::string> argv = {FACTLOG_PATH};
