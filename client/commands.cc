@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/format.h"
+#include "client/claimreview.h"
 #include "client/health.h"
+#include "client/provenance.h"
 #include "client/verify.h"
 #include "client/import.h"
 #include "client/values.h"
@@ -126,6 +128,7 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
         subject, kind = "fact", asserted_at, due_at;
     std::vector<std::string> tags;
     MutationFlags mutation;
+    bool link_repeats = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* sub = claim->add_subcommand("add", "Record a new claim");
@@ -154,12 +157,19 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
       ->type_name("TAG")
       ->allow_extra_args(false);
   AddMutationFlags(sub, &f->mutation, /*with_expected_version=*/false);
+  sub->add_flag("--link-repeats", f->link_repeats,
+                "Link the new claim REPEATS each earlier claim of the same "
+                "claimant and subject the server finds similar");
   sub->footer(Examples({
       "factlog claim add --id putin-orders-withdrawal \\",
       "    --text 'Putin ordered the troops back to their bases' \\",
       "    --claimant 'Vladimir Putin' --reported-by 'Dmitry Peskov' \\",
       "    --reported-outlet CNN --subject russia-troops-ukraine-border \\",
       "    --kind fact --asserted-at 2014-05-19 --tag ukraine",
+      "factlog claim add --text 'Russian troops are pulling back to their "
+      "bases' \\",
+      "    --claimant 'Vladimir Putin' --subject russia-troops-ukraine-border "
+      "--link-repeats",
   }));
   OnRun(sub, action, [f, g] {
     v1::RecordClaimRequest request;
@@ -182,14 +192,37 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
     }
     for (const std::string& tag : f->tags) request.add_tags(tag);
     ApplyMutationFlags(f->mutation, &request);
-    return RunMutation(
-        *g,
-        [&](Stub& stub, grpc::ClientContext* ctx, v1::CommandResponse* resp) {
-          return stub.RecordClaim(ctx, request, resp);
-        },
-        [](const v1::CommandResponse& r) {
-          return RenderCommandResult("recorded claim", r);
-        });
+    Connection connection(*g);
+    v1::CommandResponse recorded;
+    {
+      grpc::ClientContext context;
+      connection.PrepareUnary(&context);
+      connection.Check(
+          connection.claims().RecordClaim(&context, request, &recorded));
+    }
+    std::cout << (g->json() ? JsonLine(recorded)
+                            : RenderCommandResult("recorded claim", recorded) +
+                                  RenderSimilarClaims(recorded));
+    if (!f->link_repeats) return kExitOk;
+    for (const v1::SimilarClaim& similar : recorded.similar_claims()) {
+      v1::LinkClaimsRequest link;
+      link.set_claim_id(recorded.claim_id());
+      link.set_other_claim_id(similar.claim_id());
+      link.set_relation(v1::LINK_RELATION_REPEATS);
+      // Derived from the claim's request id: a re-run links nothing twice.
+      link.set_request_id(absl::StrCat(request.request_id().substr(0, 50), "/repeats/",
+                                       similar.claim_id()));
+      grpc::ClientContext context;
+      connection.PrepareUnary(&context);
+      v1::CommandResponse linked;
+      connection.Check(connection.claims().LinkClaims(&context, link, &linked));
+      std::cout << (g->json() ? JsonLine(linked)
+                              : RenderCommandResult(
+                                    "linked claim", linked,
+                                    absl::StrCat("REPEATS ",
+                                                 similar.claim_id())));
+    }
+    return kExitOk;
   });
 }
 
@@ -239,13 +272,17 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
   struct Flags {
     std::string status, subject, claimant, tag, kind;
     int limit = 50;
-    bool all = false;
+    bool all = false, overdue = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* sub =
       claim->add_subcommand("list", "List claims, ordered by claim id");
-  AddEnumOption<v1::ClaimStatus>(sub, "--status", &f->status,
-                                 "Only claims with this status");
+  CLI::Option* status = AddEnumOption<v1::ClaimStatus>(
+      sub, "--status", &f->status, "Only claims with this status");
+  sub->add_flag("--overdue", f->overdue,
+                "Only promises and predictions past their due date with no "
+                "verdict (same as --status overdue)")
+      ->excludes(status);
   sub->add_option("--subject", f->subject, "Only claims about this subject")
       ->type_name("SLUG");
   sub->add_option("--claimant", f->claimant, "Only claims by this claimant")
@@ -263,6 +300,7 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
   sub->footer(Examples({
       "factlog claim list --subject russia-troops-ukraine-border",
       "factlog claim list --status contradicted --all",
+      "factlog claim list --overdue --all",
       "factlog claim list --claimant 'Vladimir Putin' --output json | jq "
       ".claimId",
   }));
@@ -271,6 +309,7 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
     if (!f->status.empty()) {
       request.set_status(ParseEnum<v1::ClaimStatus>("--status", f->status));
     }
+    if (f->overdue) request.set_status(v1::CLAIM_STATUS_OVERDUE);
     request.set_subject(f->subject);
     request.set_claimant(f->claimant);
     request.set_tag(f->tag);
@@ -323,6 +362,28 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
   });
 }
 
+// Every event of `claim_id`, in version order, one page at a time.
+std::vector<v1::Event> FetchHistory(Connection& connection,
+                                    const std::string& claim_id) {
+  v1::GetClaimHistoryRequest request;
+  request.set_claim_id(claim_id);
+  std::vector<v1::Event> events;
+  while (true) {
+    grpc::ClientContext context;
+    connection.PrepareUnary(&context);
+    v1::GetClaimHistoryResponse page;
+    connection.Check(
+        connection.claims().GetClaimHistory(&context, request, &page));
+    for (v1::Event& e : *page.mutable_events()) events.push_back(std::move(e));
+    if (page.next_version() == 0 ||
+        page.next_version() <= request.from_version()) {
+      break;
+    }
+    request.set_from_version(page.next_version());
+  }
+  return events;
+}
+
 void AddClaimHistory(CLI::App* claim, const GlobalOptions* g, Action* action) {
   auto claim_id = std::make_shared<std::string>();
   CLI::App* sub =
@@ -334,29 +395,39 @@ void AddClaimHistory(CLI::App* claim, const GlobalOptions* g, Action* action) {
   }));
   OnRun(sub, action, [claim_id, g] {
     Connection connection(*g);
-    v1::GetClaimHistoryRequest request;
-    request.set_claim_id(*claim_id);
-    std::vector<v1::Event> events;
-    while (true) {
-      grpc::ClientContext context;
-      connection.PrepareUnary(&context);
-      v1::GetClaimHistoryResponse page;
-      connection.Check(
-          connection.claims().GetClaimHistory(&context, request, &page));
-      for (v1::Event& e : *page.mutable_events()) {
-        if (g->json()) {
-          std::cout << JsonLine(e);
-        } else {
-          events.push_back(std::move(e));
-        }
-      }
-      if (page.next_version() == 0 ||
-          page.next_version() <= request.from_version()) {
-        break;
-      }
-      request.set_from_version(page.next_version());
+    const std::vector<v1::Event> events = FetchHistory(connection, *claim_id);
+    if (g->json()) {
+      for (const v1::Event& e : events) std::cout << JsonLine(e);
+    } else {
+      std::cout << RenderHistory(events);
     }
-    if (!g->json()) std::cout << RenderHistory(events);
+    return kExitOk;
+  });
+}
+
+void AddClaimProvenance(CLI::App* claim, const GlobalOptions* g,
+                        Action* action) {
+  auto claim_id = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("prov-jsonld");
+  CLI::App* sub = claim->add_subcommand(
+      "provenance", "A claim's history as W3C PROV (JSON-LD)");
+  sub->add_option("CLAIM", *claim_id, "Claim id")->required()->type_name("");
+  sub->add_option("--format", *format, "prov-jsonld")
+      ->check(CLI::IsMember({"prov-jsonld"}))
+      ->capture_default_str();
+  sub->footer(
+      "\nEntities for each version of the claim, activities for each event,\n"
+      "agents for who appended them; see client/provenance.h.\n" +
+      Examples({
+          "factlog claim provenance putin-orders-troops-back-2014-05-19",
+          "factlog claim provenance ID | jq '.\"@graph\"[] | "
+          "select(.\"@type\" == \"prov:Activity\")'",
+      }));
+  // The lambda owns `format` too: CLI11 writes into it while parsing.
+  OnRun(sub, action, [claim_id, format, g] {
+    Connection connection(*g);
+    std::cout << ProvenanceJsonLd(FetchHistory(connection, *claim_id)).dump(2)
+              << "\n";
     return kExitOk;
   });
 }
@@ -957,7 +1028,84 @@ void AddImport(CLI::App* app, const GlobalOptions* g, Action* action) {
           "   \"stance\": \"STANCE_REFUTES\", \"source\": {\"name\": "
           "\"NATO\"}}}",
       }));
-  OnRun(sub, action, [path, g] { return RunImport(*path, *g); });
+  auto format = std::make_shared<std::string>("jsonl");
+  auto subject = std::make_shared<std::string>();
+  sub->add_option("--format", *format,
+                  "jsonl (factlog commands) or claimreview (schema.org "
+                  "ClaimReview JSON-LD: objects, JSON Lines, an array or a "
+                  "DataFeed)")
+      ->check(CLI::IsMember({"jsonl", "claimreview"}))
+      ->capture_default_str();
+  sub->add_option("--subject", *subject,
+                  "with --format claimreview: the subject for the imported "
+                  "claims")
+      ->type_name("SLUG");
+  OnRun(sub, action, [path, format, subject, g] {
+    if (*format == "jsonl") return RunImport(*path, *g);
+    const std::string name = *path == "-" ? "<stdin>" : *path;
+    std::vector<ImportItem> items;
+    const std::vector<nlohmann::json> reviews =
+        ParseClaimReviews(name, ReadInput(*path));
+    for (size_t i = 0; i < reviews.size(); ++i) {
+      for (ImportItem& item : ClaimReviewCommands(
+               name, static_cast<int>(i + 1), reviews[i], *subject)) {
+        items.push_back(std::move(item));
+      }
+    }
+    return SendImport(items, name, *g);
+  });
+}
+
+// ---- export
+// -------------------------------------------------------------------
+
+void AddExport(CLI::App* app, const GlobalOptions* g, Action* action) {
+  struct Flags {
+    std::string format = "claimreview", subject, since, url_template;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = app->add_subcommand(
+      "export", "Export rated claims as schema.org ClaimReview (JSON-LD)");
+  sub->add_option("--format", f->format, "claimreview")
+      ->check(CLI::IsMember({"claimreview"}))
+      ->capture_default_str();
+  sub->add_option("--subject", f->subject, "only claims on this subject")
+      ->type_name("SLUG");
+  AddTimeOption(sub, "--since", &f->since,
+                "only verdicts issued at or after this time");
+  sub->add_option("--url-template", f->url_template,
+                  "each review's url, {claim_id} replaced "
+                  "(e.g. https://desk.example/claims/{claim_id})")
+      ->type_name("URL");
+  sub->footer(
+      "\nPrints one ClaimReview JSON-LD object per line for every RATED "
+      "claim;\nthe rating mapping is in client/claimreview.h and the "
+      "README.\n" +
+      Examples({
+          "factlog export --format claimreview > reviews.jsonl",
+          "factlog export --subject russia-troops-ukraine-border --since "
+          "2014-05-01",
+          "factlog import --format claimreview reviews.jsonl",
+      }));
+  OnRun(sub, action, [f, g] {
+    v1::ExportClaimReviewsRequest request;
+    request.set_subject(f->subject);
+    if (!f->since.empty()) {
+      *request.mutable_since() = ParseTimeFlag("--since", f->since);
+    }
+    const ClaimReviewOptions options{f->url_template};
+    Connection connection(*g);
+    connection.AwaitConnected();
+    grpc::ClientContext context;
+    connection.PrepareStream(&context);
+    auto reader = connection.claims().ExportClaimReviews(&context, request);
+    v1::ClaimView claim;
+    while (reader->Read(&claim)) {
+      std::cout << ToClaimReview(claim, options).dump() << "\n";
+    }
+    connection.Check(reader->Finish());
+    return kExitOk;
+  });
 }
 
 }  // namespace
@@ -1041,6 +1189,7 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
   AddClaimShow(claim, options, action);
   AddClaimList(claim, options, action);
   AddClaimHistory(claim, options, action);
+  AddClaimProvenance(claim, options, action);
   AddClaimCorrect(claim, options, action);
   AddClaimRetract(claim, options, action);
   AddClaimLink(claim, options, action);
@@ -1067,6 +1216,7 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
   AddEvents(&app, options, action);
   AddWatch(&app, options, action);
   AddImport(&app, options, action);
+  AddExport(&app, options, action);
   AddHealth(&app, options, action);
   AddVerify(&app, options, action);
 

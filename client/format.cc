@@ -473,6 +473,20 @@ std::string RenderCommandResult(absl::string_view action,
   return out;
 }
 
+std::string RenderSimilarClaims(const CommandResponse& response) {
+  if (response.similar_claims().empty()) return "";
+  std::string out =
+      "possible repeats (same claimant and subject, most similar first):\n";
+  for (const factlog::v1::SimilarClaim& s : response.similar_claims()) {
+    absl::StrAppend(
+        &out, absl::StrFormat("  %-38s %.2f  %-12s %s  %s\n", s.claim_id(),
+                              s.similarity(), ShortName(s.status()),
+                              FormatTime(s.asserted_at()).substr(0, 10),
+                              Truncate(s.text(), 60)));
+  }
+  return out;
+}
+
 std::string EventTypeName(const Event& event) {
   switch (event.payload_case()) {
     case Event::kClaimRecorded:
@@ -682,20 +696,37 @@ std::string RenderStats(const v1::GetStatsResponse& stats) {
   return out;
 }
 
+namespace {
+
+// "FALSE 3, MOSTLY_FALSE 1", or "-".
+std::string RatingCounts(
+    const google::protobuf::RepeatedPtrField<factlog::v1::RatingCount>&
+        counts) {
+  std::vector<std::string> parts;
+  for (const auto& r : counts) {
+    parts.push_back(absl::StrCat(ShortName(r.rating()), " ", r.count()));
+  }
+  return parts.empty() ? "-" : absl::StrJoin(parts, ", ");
+}
+
+}  // namespace
+
 std::string RenderClaimant(const factlog::v1::ClaimantView& claimant) {
   std::string out;
   out += Field("Claimant", claimant.claimant());
   out += Field("Claims", absl::StrCat(claimant.claim_count()));
   out += Field("By status", StatusCounts(claimant.by_status()));
-  std::vector<std::string> ratings;
-  for (const auto& r : claimant.by_rating()) {
-    ratings.push_back(absl::StrCat(ShortName(r.rating()), " ", r.count()));
-  }
-  out +=
-      Field("By rating", ratings.empty() ? "-" : absl::StrJoin(ratings, ", "));
+  out += Field("By rating", RatingCounts(claimant.by_rating()));
   out += Field("Claim ids", claimant.claim_ids().empty()
                                 ? "-"
                                 : absl::StrJoin(claimant.claim_ids(), " "));
+  for (const factlog::v1::RepeatGroup& group : claimant.repeats()) {
+    out += Field("Repeated",
+                 absl::StrCat(group.statements(), " statements (",
+                              StatusCounts(group.by_status()), "; rated ",
+                              RatingCounts(group.by_rating()), "): ",
+                              absl::StrJoin(group.claim_ids(), " -> ")));
+  }
   return out;
 }
 

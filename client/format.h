@@ -101,6 +101,10 @@ std::string RenderCommandResult(absl::string_view action,
                                 absl::string_view detail = "");
 
 // "CLAIM_RECORDED", "EVIDENCE_ADDED", ... from the event's payload.
+// The possible repeats a RecordClaim found (CommandResponse.similar_claims),
+// one line each, under a heading; "" when there are none.
+std::string RenderSimilarClaims(const factlog::v1::CommandResponse& response);
+
 std::string EventTypeName(const factlog::v1::Event& event);
 
 // A one-line summary of the event's payload ("REFUTES NATO [e2]").

@@ -92,30 +92,33 @@ std::vector<ImportItem> ParseImportText(absl::string_view name,
   return items;
 }
 
-std::vector<ImportItem> ParseImportFile(const std::string& path) {
+std::string ReadInput(const std::string& path) {
   std::string text;
   if (path == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin),
                 std::istreambuf_iterator<char>());
-  } else {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      throw UsageError(absl::StrCat("cannot read ", path, ": is a directory"));
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      throw UsageError(
-          absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
-    }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) {
-      throw UsageError(
-          absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
-    }
-    text = buffer.str();
+    return text;
   }
-  return ParseImportText(path == "-" ? "<stdin>" : path, text);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw UsageError(absl::StrCat("cannot read ", path, ": is a directory"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw UsageError(
+        absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) {
+    throw UsageError(
+        absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  }
+  return buffer.str();
+}
+
+std::vector<ImportItem> ParseImportFile(const std::string& path) {
+  return ParseImportText(path == "-" ? "<stdin>" : path, ReadInput(path));
 }
 
 std::optional<std::pair<size_t, std::string>> SplitCommandIndex(
@@ -132,8 +135,12 @@ std::optional<std::pair<size_t, std::string>> SplitCommandIndex(
 }
 
 int RunImport(const std::string& path, const GlobalOptions& options) {
-  const std::vector<ImportItem> items = ParseImportFile(path);
-  const std::string name = path == "-" ? "<stdin>" : path;
+  return SendImport(ParseImportFile(path), path == "-" ? "<stdin>" : path,
+                    options);
+}
+
+int SendImport(const std::vector<ImportItem>& items, const std::string& name,
+               const GlobalOptions& options) {
 
   factlog::v1::ImportResponse response;
   if (!items.empty()) {

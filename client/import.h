@@ -37,6 +37,10 @@ struct ImportItem {
 std::vector<ImportItem> ParseImportText(absl::string_view name,
                                         absl::string_view text);
 
+// The contents of `path` ("-" reads stdin). Throws UsageError when it
+// cannot be read.
+std::string ReadInput(const std::string& path);
+
 // ParseImportText on the contents of `path` ("-" reads stdin). Throws
 // UsageError when the file cannot be read.
 std::vector<ImportItem> ParseImportFile(const std::string& path);
@@ -51,6 +55,11 @@ std::optional<std::pair<size_t, std::string>> SplitCommandIndex(
 // ImportResponse as JSON). Returns the exit code; throws UsageError and
 // CommandError like every command.
 int RunImport(const std::string& path, const GlobalOptions& options);
+
+// Sends `items` over one Import call and prints the outcome as RunImport
+// does; a refused command is reported as "NAME:LINE: CODE: message".
+int SendImport(const std::vector<ImportItem>& items, const std::string& name,
+               const GlobalOptions& options);
 
 }  // namespace factlog::cli
 

@@ -1,12 +1,15 @@
 #include "server/claim_service.h"
 
 #include <algorithm>
+#include <deque>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "server/grpc_status.h"
 #include "server/proto_decode.h"
+#include "server/rpc_observer.h"
 
 namespace factlog::server {
 namespace {
@@ -114,6 +117,54 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   absl::Status stream_error_;  // a command that could not be decoded
 };
 
+// Writes the RATED claims matching a request, kChunk read at a time.
+class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
+ public:
+  static constexpr size_t kChunk = 256;
+
+  ExportReactor(const ClaimQueries* queries, v1::ExportClaimReviewsRequest req)
+      : queries_(queries), req_(std::move(req)) {
+    Next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      return;
+    }
+    buffer_.pop_front();
+    Next();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (buffer_.empty() && !exhausted_) {
+      absl::StatusOr<std::vector<v1::ClaimView>> chunk =
+          queries_->RatedClaims(req_, start_after_, kChunk);
+      if (!chunk.ok()) {
+        Finish(ToGrpcStatus(chunk.status()));
+        return;
+      }
+      exhausted_ = chunk->size() < kChunk;
+      if (!chunk->empty()) start_after_ = chunk->back().claim_id();
+      for (v1::ClaimView& view : *chunk) buffer_.push_back(std::move(view));
+    }
+    if (buffer_.empty()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    StartWrite(&buffer_.front());
+  }
+
+  const ClaimQueries* const queries_;
+  const v1::ExportClaimReviewsRequest req_;
+  std::string start_after_;
+  bool exhausted_ = false;
+  std::deque<v1::ClaimView> buffer_;
+};
+
 }  // namespace
 
 ClaimServiceImpl::ClaimServiceImpl(Writer* writer, const ClaimQueries* queries,
@@ -137,14 +188,29 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
+  NoteRequestId(*ctx, typed.request_id());
+  // Found before the claim is committed (so it is never its own match) and
+  // on this thread, not the writer's. Best effort: a read error only leaves
+  // the list empty.
+  std::vector<v1::SimilarClaim> similar;
+  if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
+    absl::StatusOr<std::vector<v1::SimilarClaim>> found =
+        queries_->SimilarClaims(typed);
+    if (found.ok()) similar = *std::move(found);
+  }
   v1::Command command;
   set(&command, std::move(typed));
-  writer_->Submit(
-      std::move(command), *std::move(actor),
-      [reactor, response](absl::StatusOr<v1::CommandResponse> result) {
-        if (result.ok()) *response = EncodeMessage(*result);
-        reactor->Finish(ToGrpcStatus(result.status()));
-      });
+  writer_->Submit(std::move(command), *std::move(actor),
+                  [reactor, response, similar = std::move(similar)](
+                      absl::StatusOr<v1::CommandResponse> result) {
+                    if (result.ok()) {
+                      for (const v1::SimilarClaim& s : similar) {
+                        *result->add_similar_claims() = s;
+                      }
+                      *response = EncodeMessage(*result);
+                    }
+                    reactor->Finish(ToGrpcStatus(result.status()));
+                  });
   return reactor;
 }
 
@@ -217,6 +283,21 @@ grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(
     return new Refused(actor.status());
   }
   return new ImportReactor(ctx, writer_, *std::move(actor), resp);
+}
+
+grpc::ServerWriteReactor<v1::ClaimView>* ClaimServiceImpl::ExportClaimReviews(
+    grpc::CallbackServerContext* ctx, const v1::ExportClaimReviewsRequest* req) {
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kReader, "ExportClaimReviews");
+  if (!actor.ok()) {
+    class Refused final : public grpc::ServerWriteReactor<v1::ClaimView> {
+     public:
+      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(actor.status());
+  }
+  return new ExportReactor(queries_, *req);
 }
 
 }  // namespace factlog::server

@@ -71,6 +71,13 @@ class ClaimServiceImpl final : public RawClaimService {
   grpc::ServerReadReactor<grpc::ByteBuffer>* Import(
       grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) override;
 
+  // Streams the RATED claims matching the request, reading the store in
+  // chunks with one write in flight. Not raw: its request has no strings a
+  // client could get wrong beyond the subject, which gRPC decodes.
+  grpc::ServerWriteReactor<v1::ClaimView>* ExportClaimReviews(
+      grpc::CallbackServerContext* ctx,
+      const v1::ExportClaimReviewsRequest* req) override;
+
  private:
   // Authorizes `method` for `needed`, decodes a `Request`, puts it into a
   // Command with `set` and hands it to the writer as the principal.

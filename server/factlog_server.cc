@@ -175,7 +175,8 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   writer_options.clock = options.clock;
   server->writer_ = Writer::Start(server->store_.get(), writer_options);
   server->queries_ = std::make_unique<ClaimQueries>(
-      server->store_.get(), options.limits, options.clock);
+      server->store_.get(), options.limits, options.clock,
+      options.similarity_threshold);
   server->claim_service_ = std::make_unique<ClaimServiceImpl>(
       server->writer_.get(), server->queries_.get(), server->authorizer_.get());
   server->log_heads_ = std::make_unique<LogHeads>(

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "domain/limits.h"
+#include "domain/similarity.h"
 #include "server/hub.h"
 #include "storage/event_store.h"
 
@@ -47,6 +48,9 @@ struct ServerOptions {
   std::string auth_tokens_file;
   // Allow a non-loopback address without TLS and authentication.
   bool insecure = false;
+  // RecordClaim answers with earlier claims of the same claimant and
+  // subject at least this similar (domain/similarity.h).
+  double similarity_threshold = domain::kDefaultSimilarityThreshold;
   // PEM Ed25519 private key that signs log heads (`factlogd key new`).
   // Empty: heads are unsigned.
   std::string signing_key_file;

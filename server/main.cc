@@ -209,6 +209,12 @@ int main(int argc, char** argv) {
   app.add_option("--auth-tokens", options.auth_tokens_file,
                  "file of 'PRINCIPAL ROLE SHA256' lines; requires a bearer "
                  "token on every call (reloaded on SIGHUP)");
+  app.add_option("--similarity-threshold", options.similarity_threshold,
+                 "how alike (0..1, Jaccard of content words) an earlier claim "
+                 "of the same claimant and subject must be to be reported as "
+                 "a possible repeat")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--signing-key", options.signing_key_file,
                  "PEM Ed25519 private key that signs log heads (factlogd key "
                  "new); unsigned heads without it");

@@ -115,12 +115,45 @@ void AddStatusCounts(const std::map<int, uint64_t>& counts,
   }
 }
 
+void AddRatingCounts(const std::map<int, uint64_t>& counts,
+                     google::protobuf::RepeatedPtrField<v1::RatingCount>* out) {
+  for (const auto& [rating, count] : counts) {
+    v1::RatingCount* c = out->Add();
+    c->set_rating(static_cast<v1::Rating>(rating));
+    c->set_count(count);
+  }
+}
+
+// Calls `fn` with each claim whose `index` entry equals `value`, in claim
+// id order after `start_after`, until it returns false.
+absl::Status ForEachIndexedClaim(
+    const storage::EventStore& store, storage::ClaimIndex index,
+    absl::string_view value, absl::string_view start_after,
+    const std::function<bool(const v1::ClaimView&)>& fn) {
+  absl::Status read;
+  absl::Status s = store.ScanIndex(
+      index, value, start_after, [&](absl::string_view claim_id) {
+        absl::StatusOr<std::optional<v1::ClaimView>> view =
+            store.GetClaim(claim_id);
+        if (!view.ok()) {
+          read = view.status();
+          return false;
+        }
+        return !view->has_value() || fn(**view);
+      });
+  return s.ok() ? read : s;
+}
+
 }  // namespace
 
 ClaimQueries::ClaimQueries(const storage::EventStore* store,
                            domain::Limits limits,
-                           std::function<absl::Time()> clock)
-    : store_(store), limits_(limits), clock_(std::move(clock)) {}
+                           std::function<absl::Time()> clock,
+                           double similarity_threshold)
+    : store_(store),
+      limits_(limits),
+      clock_(std::move(clock)),
+      similarity_threshold_(similarity_threshold) {}
 
 absl::StatusOr<v1::ClaimView> ClaimQueries::GetClaim(
     const v1::GetClaimRequest& req) const {
@@ -304,37 +337,138 @@ absl::StatusOr<v1::ClaimantView> ClaimQueries::GetClaimant(
   v1::ClaimantView out;
   out.set_claimant(req.claimant());
   std::map<int, uint64_t> by_status, by_rating;
-  absl::Status read;
-  absl::Status s =
-      store_->ScanIndex(storage::ClaimIndex::kClaimant, req.claimant(), "",
-                        [&](absl::string_view claim_id) {
-                          absl::StatusOr<std::optional<v1::ClaimView>> view =
-                              store_->GetClaim(claim_id);
-                          if (!view.ok()) {
-                            read = view.status();
-                            return false;
-                          }
-                          if (!view->has_value()) return true;
-                          const v1::ClaimView& claim = **view;
-                          out.set_claim_count(out.claim_count() + 1);
-                          ++by_status[domain::EffectiveStatus(claim, now)];
-                          if (claim.has_verdict()) ++by_rating[claim.rating()];
-                          if (out.claim_ids_size() < kMaxIds)
-                            out.add_claim_ids(claim.claim_id());
-                          return true;
-                        });
-  if (s.ok()) s = read;
+  // What the repeat groups need of each claim.
+  struct Member {
+    absl::Time asserted_at;
+    v1::ClaimStatus status;
+    std::optional<v1::Rating> rating;
+    std::vector<std::string> repeats;  // REPEATS links either way
+  };
+  std::map<std::string, Member> members;
+  absl::Status s = ForEachIndexedClaim(
+      *store_, storage::ClaimIndex::kClaimant, req.claimant(), "",
+      [&](const v1::ClaimView& claim) {
+        out.set_claim_count(out.claim_count() + 1);
+        Member& m = members[claim.claim_id()];
+        m.asserted_at = domain::FromProto(claim.asserted_at());
+        m.status = domain::EffectiveStatus(claim, now);
+        if (claim.has_verdict()) m.rating = claim.rating();
+        for (const v1::LinkView& link : claim.links()) {
+          if (link.relation() == v1::LINK_RELATION_REPEATS) {
+            m.repeats.push_back(link.other_claim_id());
+          }
+        }
+        ++by_status[m.status];
+        if (m.rating) ++by_rating[*m.rating];
+        if (out.claim_ids_size() < kMaxIds) out.add_claim_ids(claim.claim_id());
+        return true;
+      });
   if (!s.ok()) return s;
   if (out.claim_count() == 0) {
     return absl::NotFoundError(absl::StrFormat(
         "claimant \"%s\" has no claims (names match exactly)", req.claimant()));
   }
   AddStatusCounts(by_status, out.mutable_by_status());
-  for (const auto& [rating, count] : by_rating) {
-    v1::RatingCount* c = out.add_by_rating();
-    c->set_rating(static_cast<v1::Rating>(rating));
-    c->set_count(count);
+  AddRatingCounts(by_rating, out.mutable_by_rating());
+
+  // Repeat groups: connected components of REPEATS links among the
+  // claimant's own claims.
+  std::set<std::string> seen;
+  std::vector<v1::RepeatGroup> groups;
+  for (const auto& [start, unused] : members) {
+    if (seen.count(start) || members.at(start).repeats.empty()) continue;
+    std::vector<std::string> ids;
+    std::vector<std::string> stack = {start};
+    seen.insert(start);
+    while (!stack.empty()) {
+      std::string id = std::move(stack.back());
+      stack.pop_back();
+      for (const std::string& other : members.at(id).repeats) {
+        if (members.count(other) && seen.insert(other).second) {
+          stack.push_back(other);
+        }
+      }
+      ids.push_back(std::move(id));
+    }
+    if (ids.size() < 2) continue;
+    std::sort(ids.begin(), ids.end(),
+              [&](const std::string& a, const std::string& b) {
+                const absl::Time ta = members.at(a).asserted_at;
+                const absl::Time tb = members.at(b).asserted_at;
+                return ta != tb ? ta < tb : a < b;
+              });
+    v1::RepeatGroup group;
+    std::map<int, uint64_t> group_status, group_rating;
+    for (const std::string& id : ids) {
+      const Member& m = members.at(id);
+      ++group_status[m.status];
+      if (m.rating) ++group_rating[*m.rating];
+      group.add_claim_ids(id);
+    }
+    group.set_statements(ids.size());
+    AddStatusCounts(group_status, group.mutable_by_status());
+    AddRatingCounts(group_rating, group.mutable_by_rating());
+    groups.push_back(std::move(group));
   }
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const v1::RepeatGroup& a, const v1::RepeatGroup& b) {
+                     return a.statements() > b.statements();
+                   });
+  for (v1::RepeatGroup& g : groups) *out.add_repeats() = std::move(g);
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimQueries::SimilarClaims(
+    const v1::RecordClaimRequest& claim) const {
+  std::vector<v1::SimilarClaim> similar;
+  if (claim.claimant().empty() || claim.text().empty()) return similar;
+  const absl::Time now = clock_();
+  int scanned = 0;
+  absl::Status s = ForEachIndexedClaim(
+      *store_, storage::ClaimIndex::kClaimant, claim.claimant(), "",
+      [&](const v1::ClaimView& other) {
+        if (++scanned > kMaxSimilarScan) return false;
+        if (other.claim_id() == claim.claim_id()) return true;
+        if (other.subject() != claim.subject()) return true;
+        const double similarity =
+            domain::TextSimilarity(claim.text(), other.text());
+        if (similarity < similarity_threshold_) return true;
+        v1::SimilarClaim& s = similar.emplace_back();
+        s.set_claim_id(other.claim_id());
+        s.set_text(other.text());
+        s.set_similarity(similarity);
+        s.set_status(domain::EffectiveStatus(other, now));
+        s.set_rating(other.rating());
+        *s.mutable_asserted_at() = other.asserted_at();
+        return true;
+      });
+  if (!s.ok()) return s;
+  std::stable_sort(similar.begin(), similar.end(),
+                   [](const v1::SimilarClaim& a, const v1::SimilarClaim& b) {
+                     return a.similarity() > b.similarity();
+                   });
+  if (similar.size() > kMaxSimilar) similar.resize(kMaxSimilar);
+  return similar;
+}
+
+absl::StatusOr<std::vector<v1::ClaimView>> ClaimQueries::RatedClaims(
+    const v1::ExportClaimReviewsRequest& req, absl::string_view start_after,
+    size_t max) const {
+  const absl::Time since = req.has_since() ? domain::FromProto(req.since())
+                                           : absl::InfinitePast();
+  std::vector<v1::ClaimView> out;
+  absl::Status s = ForEachIndexedClaim(
+      *store_, storage::ClaimIndex::kStatus,
+      v1::ClaimStatus_Name(v1::CLAIM_STATUS_RATED), start_after,
+      [&](const v1::ClaimView& claim) {
+        if (!req.subject().empty() && claim.subject() != req.subject()) {
+          return true;
+        }
+        if (domain::FromProto(claim.verdict().issued_at()) < since) return true;
+        out.push_back(claim);
+        return out.size() < max;
+      });
+  if (!s.ok()) return s;
   return out;
 }
 

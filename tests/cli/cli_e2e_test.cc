@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -30,6 +32,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -1952,6 +1955,242 @@ TEST_F(CliTest, VerifyWithASignedServerChecksClaimsAndTheLog) {
   EXPECT_THAT(r.err, HasSubstr("not a saved log head"));
 }
 
+// ---- repeated claims
+
+TEST(CliRepeats, AFourthWithdrawalStatementNamesTheEarlierThree) {
+  Factlogd demo;
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {FACTLOG_PATH, "--server", demo.address()});
+    return RunProcess(std::move(args));
+  };
+  ASSERT_EQ(cli({"import", DEMO_PATH}).exit_code, 0);
+  RunResult r = cli({"claim", "add", "--id", "putin-pulling-back-2014-05-20",
+                     "--text",
+                     "Putin says Russian troops near the Ukraine border are "
+                     "pulling back to their bases.",
+                     "--claimant", "Vladimir Putin", "--subject",
+                     "russia-troops-ukraine-border", "--asserted-at",
+                     "2014-05-20", "--link-repeats", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<v1::CommandResponse> lines =
+      ParseJsonLines<v1::CommandResponse>(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;  // the claim and three links
+  std::vector<std::string> similar;
+  for (const v1::SimilarClaim& s : lines[0].similar_claims()) {
+    similar.push_back(s.claim_id());
+    EXPECT_GE(s.similarity(), 0.25);
+  }
+  // Putin's three earlier statements on the subject, and not the Russian
+  // government's March statement or his 40,000-troops claim.
+  EXPECT_THAT(similar, ::testing::UnorderedElementsAre(
+                           "putin-orders-troops-back-2014-05-19",
+                           "russia-withdrawal-started-2014-05-19",
+                           "putin-troops-pulled-back-2014-05"));
+  EXPECT_EQ(lines[3].claim().links_size(), 3);
+
+  // The track record shows one group of four statements, oldest first.
+  v1::ClaimantView putin = ParseJson<v1::ClaimantView>(
+      cli({"claimant", "show", "Vladimir Putin", "-o", "json"}).out);
+  ASSERT_EQ(putin.repeats_size(), 1);
+  EXPECT_EQ(putin.repeats(0).statements(), 4u);
+  EXPECT_EQ(putin.repeats(0).claim_ids(0), "putin-troops-pulled-back-2014-05");
+  EXPECT_EQ(putin.repeats(0).claim_ids(3), "putin-pulling-back-2014-05-20");
+
+  // Linking appended to existing claims and recorded no new ones.
+  r = cli({"claim", "list", "--claimant", "Vladimir Putin", "-o", "json"});
+  EXPECT_EQ(ParseJsonLines<v1::ClaimView>(r.out).size(), 4u);
+}
+
+// ---- ClaimReview export / import
+
+// A string field of a JSON object parsed into a Struct, or "".
+std::string Str(const google::protobuf::Struct& s, const std::string& key) {
+  auto it = s.fields().find(key);
+  return it == s.fields().end() ? "" : it->second.string_value();
+}
+const google::protobuf::Struct& Obj(const google::protobuf::Struct& s,
+                                    const std::string& key) {
+  return s.fields().at(key).struct_value();
+}
+
+// Checks the properties ClaimReview consumers require, with their types.
+void ExpectValidClaimReview(const google::protobuf::Struct& r) {
+  EXPECT_EQ(Str(r, "@context"), "https://schema.org");
+  EXPECT_EQ(Str(r, "@type"), "ClaimReview");
+  EXPECT_FALSE(Str(r, "claimReviewed").empty());
+  EXPECT_FALSE(Str(r, "datePublished").empty());
+  EXPECT_EQ(Str(Obj(r, "author"), "@type"), "Organization");
+  EXPECT_FALSE(Str(Obj(r, "author"), "name").empty());
+  const auto& item = Obj(r, "itemReviewed");
+  EXPECT_EQ(Str(item, "@type"), "Claim");
+  EXPECT_THAT(Str(Obj(item, "author"), "@type"),
+              ::testing::AnyOf("Person", "Organization"));
+  EXPECT_FALSE(Str(Obj(item, "author"), "name").empty());
+  const auto& rating = Obj(r, "reviewRating");
+  EXPECT_EQ(Str(rating, "@type"), "Rating");
+  const double value = rating.fields().at("ratingValue").number_value();
+  const double best = rating.fields().at("bestRating").number_value();
+  const double worst = rating.fields().at("worstRating").number_value();
+  EXPECT_LE(worst, value);
+  EXPECT_LE(value, best);
+  EXPECT_FALSE(Str(rating, "alternateName").empty());
+}
+
+std::vector<google::protobuf::Struct> Reviews(const std::string& jsonl) {
+  std::vector<google::protobuf::Struct> out;
+  for (absl::string_view line : absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
+    google::protobuf::Struct s;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
+                    std::string(line), &s)
+                    .ok())
+        << line;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+TEST(CliClaimReview, DemoVerdictsExportImportIntoAnEmptyServerAndBack) {
+  Factlogd desk, empty;
+  auto cli = [](Factlogd& server, std::vector<std::string> args) {
+    args.insert(args.begin(), {FACTLOG_PATH, "--server", server.address()});
+    return RunProcess(std::move(args));
+  };
+  ASSERT_EQ(cli(desk, {"import", DEMO_PATH}).exit_code, 0);
+  ASSERT_EQ(cli(desk, {"import", DEMO_VERDICTS_PATH}).exit_code, 0);
+  RunResult exported = cli(desk, {"export", "--format", "claimreview"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const auto reviews = Reviews(exported.out);
+  ASSERT_EQ(reviews.size(), 3u);  // the demo's three rated claims
+  for (const auto& r : reviews) ExpectValidClaimReview(r);
+  EXPECT_EQ(Str(Obj(reviews[1], "reviewRating"), "alternateName"),
+            "Promise broken");  // russia-withdrawal-claim-2014-03
+
+  TempDir dir;
+  const std::string file = dir.path() + "/reviews.jsonl";
+  std::ofstream(file) << exported.out;
+  const std::vector<std::string> import = {
+      "import", "--format", "claimreview", file, "--subject",
+      "russia-troops-ukraine-border"};
+  RunResult first = cli(empty, import);
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, "imported 6 commands (0 already applied), last position 6\n");
+  RunResult again = cli(empty, import);  // a review imported twice: one claim
+  EXPECT_EQ(again.out, "imported 6 commands (6 already applied), last position 6\n");
+
+  const auto round_trip = Reviews(cli(empty, {"export"}).out);
+  ASSERT_EQ(round_trip.size(), reviews.size());
+  for (size_t i = 0; i < reviews.size(); ++i) {
+    google::protobuf::Struct want = reviews[i], got = round_trip[i];
+    // The verdict's own date is when it was recorded on each server.
+    want.mutable_fields()->erase("datePublished");
+    got.mutable_fields()->erase("datePublished");
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(want, got))
+        << want.ShortDebugString() << "\n" << got.ShortDebugString();
+  }
+  v1::ClaimView broken = ParseJson<v1::ClaimView>(
+      cli(empty, {"claim", "show", "russia-withdrawal-claim-2014-03", "-o",
+                  "json"})
+          .out);
+  EXPECT_EQ(broken.kind(), v1::CLAIM_KIND_PROMISE);
+  EXPECT_EQ(broken.rating(), v1::RATING_BROKEN);
+  EXPECT_EQ(broken.subject(), "russia-troops-ukraine-border");
+}
+
+TEST(CliClaimReview, UnknownRatingNamesImportAsUnprovenKeepingTheName) {
+  Factlogd server;
+  TempDir dir;
+  const std::string file = dir.path() + "/feed.json";
+  std::ofstream(file) << R"({"@context": "https://schema.org",
+    "@type": "DataFeed", "dataFeedElement": [{"@type": "ClaimReview",
+    "claimReviewed": "Crime fell by half.", "author": {"name": "Desk"},
+    "itemReviewed": {"@type": "Claim", "author": "Mayor",
+      "appearance": {"url": "https://news.example/1"}},
+    "reviewRating": {"@type": "Rating", "alternateName": "Four Pinocchios"}}]})";
+  RunResult r = RunProcess({FACTLOG_PATH, "--server", server.address(),
+                            "import", "--format", "claimreview", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunProcess({FACTLOG_PATH, "--server", server.address(), "claim", "list",
+                  "-o", "json"});
+  std::vector<v1::ClaimView> claims = ParseJsonLines<v1::ClaimView>(r.out);
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0].rating(), v1::RATING_UNPROVEN);
+  EXPECT_THAT(claims[0].verdict().summary(), HasSubstr("Four Pinocchios"));
+  EXPECT_EQ(claims[0].reported_by().url(), "https://news.example/1");
+
+  std::ofstream(file) << R"({"@type": "ClaimReview", "claimReviewed": "x"})";
+  r = RunProcess({FACTLOG_PATH, "--server", server.address(), "import",
+                  "--format", "claimreview", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("review 1: itemReviewed.author.name"));
+}
+
+TEST(CliProvenance, ClaimHistoryAsProvJsonLd) {
+  Factlogd demo;
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {FACTLOG_PATH, "--server", demo.address()});
+    return RunProcess(std::move(args));
+  };
+  ASSERT_EQ(cli({"import", DEMO_PATH}).exit_code, 0);
+  RunResult r = cli({"claim", "provenance",
+                     "putin-orders-troops-back-2014-05-19", "--format",
+                     "prov-jsonld"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  google::protobuf::Struct doc;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok());
+  EXPECT_EQ(Str(Obj(doc, "@context"), "prov"), "http://www.w3.org/ns/prov#");
+  std::map<std::string, google::protobuf::Struct> by_id;
+  int activities = 0, versions = 0;
+  for (const auto& node : doc.fields().at("@graph").list_value().values()) {
+    const auto& n = node.struct_value();
+    by_id[Str(n, "@id")] = n;
+    if (Str(n, "@type") == "prov:Activity") ++activities;
+    if (absl::StartsWith(Str(n, "@id"), "factlog:claim/")) ++versions;
+  }
+  EXPECT_EQ(activities, 5);  // recorded, 3 context evidence, 1 link
+  EXPECT_EQ(versions, 5);
+  const auto& v1 = by_id.at("factlog:claim/putin-orders-troops-back-2014-05-19/v1");
+  EXPECT_EQ(Str(Obj(v1, "prov:wasGeneratedBy"), "@id"), "factlog:event/1");
+  const std::string report = Str(Obj(v1, "prov:wasQuotedFrom"), "@id");
+  EXPECT_EQ(Str(Obj(by_id.at(report), "prov:wasAttributedTo"), "@id"),
+            "factlog:agent/Dmitry Peskov");
+  const auto& v5 = by_id.at("factlog:claim/putin-orders-troops-back-2014-05-19/v5");
+  EXPECT_EQ(Str(Obj(v5, "prov:wasDerivedFrom"), "@id"),
+            "factlog:claim/putin-orders-troops-back-2014-05-19/v4");
+  const std::string actor = Str(Obj(v5, "prov:wasAttributedTo"), "@id");
+  EXPECT_EQ(Str(by_id.at(actor), "@id"), actor);  // the agent is described
+}
+
+TEST(CliOverdue, ListOverdueShowsOnlyPromisesPastDueWithoutVerdict) {
+  Factlogd server;
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {FACTLOG_PATH, "--server", server.address()});
+    return RunProcess(std::move(args));
+  };
+  for (const auto& [id, kind, due] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"late", "promise", "2014-06-01"},
+           {"future", "promise", "2199-01-01"},
+           {"fact", "fact", ""}}) {
+    std::vector<std::string> args = {"claim", "add", "--id", id, "--text",
+                                     "Troops will leave.", "--claimant",
+                                     "Kremlin", "--kind", kind,
+                                     "--asserted-at", "2014-05-19"};
+    if (!due.empty()) {
+      args.push_back("--due-at");
+      args.push_back(due);
+    }
+    ASSERT_EQ(cli(args).exit_code, 0);
+  }
+  RunResult r = cli({"claim", "list", "--overdue", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<v1::ClaimView> overdue = ParseJsonLines<v1::ClaimView>(r.out);
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(overdue[0].claim_id(), "late");
+  EXPECT_EQ(overdue[0].status(), v1::CLAIM_STATUS_OVERDUE);
+  EXPECT_EQ(cli({"claim", "list", "--overdue", "--status", "rated"}).exit_code,
+            2);
+}
+
 TEST(CliHelp, EveryCommandHasHelpWithExamples) {
   const std::vector<std::vector<std::string>> commands = {
       {},
@@ -1979,6 +2218,8 @@ TEST(CliHelp, EveryCommandHasHelpWithExamples) {
       {"verify"},
       {"verify", "claim"},
       {"verify", "log"},
+      {"export"},
+      {"claim", "provenance"},
   };
   for (const auto& command : commands) {
     std::vector<std::string> argv = {FACTLOG_PATH};

@@ -1,0 +1,77 @@
+#include "domain/similarity.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+
+namespace factlog::domain {
+namespace {
+
+bool IsStopWord(absl::string_view word) {
+  static const auto* const kStopWords = new absl::flat_hash_set<std::string>{
+      "a",     "an",   "the",   "of",    "to",   "in",    "on",    "at",
+      "for",   "from", "and",   "or",    "but",  "is",    "are",   "was",
+      "were",  "be",   "been",  "being", "has",  "have",  "had",   "it",
+      "its",   "that", "this",  "these", "those", "their", "they",  "them",
+      "he",    "she",  "his",   "her",   "with", "by",    "as",    "will",
+      "would", "could", "should", "can", "may",  "might", "some",  "any",
+      "all",   "into", "than",  "then",  "there", "which", "who",  "whom",
+      "what",  "so",   "such",  "also",  "very", "said",  "says",  "say",
+      "do",    "does", "did",   "not",   "no",   "if",    "about", "up"};
+  return kStopWords->contains(std::string(word));
+}
+
+std::string Stem(std::string word) {
+  auto strip = [&](absl::string_view suffix, absl::string_view replacement,
+                   size_t min_left) {
+    if (word.size() >= suffix.size() + min_left &&
+        absl::EndsWith(word, suffix)) {
+      word.resize(word.size() - suffix.size());
+      word.append(replacement.data(), replacement.size());
+      return true;
+    }
+    return false;
+  };
+  strip("ies", "y", 2) || strip("ing", "", 3) || strip("ed", "", 3) ||
+      (!absl::EndsWith(word, "ss") && strip("s", "", 3));
+  return word;
+}
+
+}  // namespace
+
+std::set<std::string> ContentWords(absl::string_view text) {
+  std::set<std::string> words;
+  std::string word;
+  auto flush = [&] {
+    if (absl::EndsWith(word, "'s")) word.resize(word.size() - 2);
+    while (!word.empty() && word.back() == '\'') word.pop_back();
+    if (!word.empty() && !IsStopWord(word)) words.insert(Stem(word));
+    word.clear();
+  };
+  for (char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (absl::ascii_isalnum(u) || u >= 0x80) {
+      word.push_back(absl::ascii_tolower(u));
+    } else if (c == '\'' && !word.empty()) {
+      word.push_back(c);
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return words;
+}
+
+double TextSimilarity(absl::string_view a, absl::string_view b) {
+  const std::set<std::string> wa = ContentWords(a);
+  const std::set<std::string> wb = ContentWords(b);
+  if (wa.empty() && wb.empty()) return 0;
+  size_t common = 0;
+  for (const std::string& w : wa) common += wb.count(w);
+  return static_cast<double>(common) /
+         static_cast<double>(wa.size() + wb.size() - common);
+}
+
+}  // namespace factlog::domain
