@@ -942,7 +942,10 @@ void AddWatch(CLI::App* app, const GlobalOptions* g, Action* action) {
 
 void AddAdminStats(CLI::App* admin, const GlobalOptions* g, Action* action) {
   CLI::App* sub = admin->add_subcommand(
-      "stats", "Server statistics: log position, disk, live subscribers");
+      "stats",
+      "Server statistics: log position, disk, live subscribers, and since "
+      "start the commands, events, refusals, commit latency, RocksDB and "
+      "memory figures /metrics shows");
   sub->footer(Examples({
       "factlog admin stats",
       "factlog admin stats -o json | jq '.subscriber[] | {peer, lag}'",

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
@@ -680,6 +681,58 @@ std::string RenderStats(const v1::GetStatsResponse& stats) {
               absl::StrCat(stats.hub_window_events(), " events, ",
                            HumanBytes(stats.hub_bytes()), " accounted"));
   out += line("Subscribers", absl::StrCat(stats.subscribers()));
+  // The counters of /metrics, since the server started.
+  auto wrapped = [&line](absl::string_view label, absl::string_view value) {
+    std::string text;
+    for (const std::string& part : Wrap(value, kScreenWidth - 15)) {
+      text += line(text.empty() ? label : "", part);
+    }
+    return text;
+  };
+  auto counts = [](const google::protobuf::Map<std::string, uint64_t>& map) {
+    const std::map<std::string, uint64_t> sorted(map.begin(), map.end());
+    std::vector<std::string> parts;
+    for (const auto& [key, n] : sorted)
+      parts.push_back(absl::StrCat(key, " ", n));
+    return absl::StrJoin(parts, ", ");
+  };
+  auto ms = [](double seconds) {
+    return absl::StrFormat("%.2f ms", seconds * 1000);
+  };
+  uint64_t refused = 0;
+  for (const auto& [code, n] : stats.rejections_by_code()) refused += n;
+  if (stats.has_started_at()) {
+    out += line("Since", FormatTime(stats.started_at()));
+  }
+  out += line("Commands", absl::StrCat(stats.commands_applied(), " applied, ",
+                                       stats.commands_deduplicated(),
+                                       " deduplicated, ", refused, " refused"));
+  if (refused > 0) {
+    out += wrapped("Refused", counts(stats.rejections_by_code()));
+  }
+  out +=
+      wrapped("Events", absl::StrCat(stats.events_appended(), " appended",
+                                     stats.events_by_type().empty() ? "" : ": ",
+                                     counts(stats.events_by_type())));
+  out += line("Commits", absl::StrCat(stats.commits(), "; write+fsync p50 ",
+                                      ms(stats.commit_p50_seconds()), ", p99 ",
+                                      ms(stats.commit_p99_seconds())));
+  std::string writes = "writes flowing";
+  if (stats.rocksdb_write_stopped()) {
+    writes = "writes STOPPED";
+  } else if (stats.rocksdb_delayed_write_rate() > 0) {
+    writes = absl::StrCat("writes slowed to ",
+                          HumanBytes(stats.rocksdb_delayed_write_rate()), "/s");
+  }
+  out += wrapped(
+      "RocksDB",
+      absl::StrCat(HumanBytes(stats.rocksdb_pending_compaction_bytes()),
+                   " pending compaction; ", writes,
+                   "; stalls: ", stats.rocksdb_write_stops(), " stops, ",
+                   stats.rocksdb_write_slowdowns(), " slowdowns, ",
+                   ms(stats.rocksdb_write_stall_micros() / 1e6)));
+  out += line("Memory", absl::StrCat(HumanBytes(stats.resident_memory_bytes()),
+                                     " resident"));
   if (stats.subscriber().empty()) return out;
   Table table({{"ID", 8, false, true},
                {"PEER", kScreenWidth, true},

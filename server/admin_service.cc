@@ -5,8 +5,9 @@
 namespace factlog::server {
 
 AdminServiceImpl::AdminServiceImpl(const storage::EventStore* store,
-                                   const Hub* hub, const Authorizer* authorizer)
-    : store_(store), hub_(hub), authorizer_(authorizer) {}
+                                   const Hub* hub, const Authorizer* authorizer,
+                                   const ServerMetrics* metrics)
+    : store_(store), hub_(hub), authorizer_(authorizer), metrics_(metrics) {}
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(
     grpc::CallbackServerContext* ctx, const v1::GetStatsRequest*,
@@ -21,6 +22,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(
   resp->set_last_position(store_->LastPosition());
   hub_->FillStats(resp);
   resp->set_disk_bytes(store_->ApproximateDiskBytes());
+  if (metrics_ != nullptr) metrics_->FillStats(resp);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

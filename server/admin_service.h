@@ -4,6 +4,7 @@
 #include "factlog/v1/service.grpc.pb.h"
 #include "server/auth.h"
 #include "server/hub.h"
+#include "server/server_metrics.h"
 #include "storage/event_store.h"
 
 namespace factlog::server {
@@ -11,12 +12,16 @@ namespace factlog::server {
 // factlog.v1.AdminService: operational views of a running server.
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  // `store`, `hub` and `authorizer` must outlive the service. Every RPC
-  // needs the admin role.
+  // `store`, `hub`, `authorizer` and `metrics` must outlive the service;
+  // `metrics` may be null (GetStats then leaves its counters at 0). Every
+  // RPC needs the admin role.
   AdminServiceImpl(const storage::EventStore* store, const Hub* hub,
-                   const Authorizer* authorizer);
+                   const Authorizer* authorizer,
+                   const ServerMetrics* metrics = nullptr);
 
-  // Log end, subscribers with their lag, hub memory, bytes on disk.
+  // Log end, subscribers with their lag, hub memory, bytes on disk, and the
+  // numbers /metrics shows: commands, events by type, rejections by code,
+  // commit latency, RocksDB compaction and stalls, resident memory.
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
                                      const v1::GetStatsRequest* req,
                                      v1::GetStatsResponse* resp) override;
@@ -29,6 +34,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   const storage::EventStore* const store_;
   const Hub* const hub_;
   const Authorizer* const authorizer_;
+  const ServerMetrics* const metrics_;
 };
 
 }  // namespace factlog::server

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "server/rpc_observer.h"
 
 namespace factlog::server {
 namespace {
@@ -144,12 +145,15 @@ absl::StatusOr<std::string> Authorizer::Authorize(
   if (tokens_ == nullptr) {
     // mTLS: the verified client certificate names the actor.
     std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
+    std::string actor = "anonymous";
     if (auth && auth->IsPeerAuthenticated()) {
       for (const auto& property : auth->FindPropertyValues("x509_subject")) {
-        return std::string(property.data(), property.size());
+        actor.assign(property.data(), property.size());
+        break;
       }
     }
-    return std::string("anonymous");
+    NotePrincipal(ctx, actor);
+    return actor;
   }
   const auto& metadata = ctx.client_metadata();
   auto it = metadata.find("authorization");
@@ -167,6 +171,7 @@ absl::StatusOr<std::string> Authorizer::Authorize(
   if (!principal) {
     return absl::UnauthenticatedError("authorization: unknown token");
   }
+  NotePrincipal(ctx, principal->name);
   if (principal->role < needed) {
     return absl::PermissionDeniedError(absl::StrFormat(
         "%s: principal \"%s\" has role %s; %s needs %s", method,

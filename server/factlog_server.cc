@@ -17,7 +17,11 @@
 #include "server/auth.h"
 #include "server/claim_service.h"
 #include "server/event_service.h"
+#include "server/log.h"
+#include "server/metrics_http.h"
 #include "server/queries.h"
+#include "server/rpc_observer.h"
+#include "server/server_metrics.h"
 #include "server/writer.h"
 
 namespace factlog::server {
@@ -130,6 +134,14 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
         "network is trusted",
         options.listen));
   }
+  if (!options.metrics_listen.empty() && !IsLoopback(options.metrics_listen) &&
+      !options.metrics_allow_remote) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "refusing to serve metrics on %s: the endpoint has no TLS or "
+        "authentication; give --metrics-allow-remote if this network may "
+        "see factlogd's activity",
+        options.metrics_listen));
+  }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       Credentials(options);
   if (!credentials.ok()) return credentials.status();
@@ -157,14 +169,23 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     server->tokens_ = *std::move(tokens);
   }
   server->authorizer_ = std::make_unique<Authorizer>(server->tokens_.get());
+  storage::StoreOptions store_options = options.store;
+  if (!store_options.rocksdb_log) {
+    store_options.rocksdb_log = [](absl::string_view message) {
+      log::Warn("rocksdb", {{"error", message}});
+    };
+  }
   absl::StatusOr<std::unique_ptr<storage::EventStore>> store =
-      storage::EventStore::Open(options.data_dir, options.store);
+      storage::EventStore::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
 
   server->hub_ =
       std::make_unique<Hub>(server->store_->LastPosition(), options.hub);
+  server->metrics_ =
+      std::make_unique<ServerMetrics>(server->store_.get(), server->hub_.get());
   WriterOptions writer_options;
+  writer_options.metrics = server->metrics_.get();
   writer_options.on_commit = [hub = server->hub_.get()](
                                  const std::vector<v1::Event>& events,
                                  const std::vector<v1::ClaimStatus>& statuses) {
@@ -186,7 +207,20 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       server->authorizer_.get(), options.limits,
       options.hub.checkpoint_interval);
   server->admin_service_ = std::make_unique<AdminServiceImpl>(
-      server->store_.get(), server->hub_.get(), server->authorizer_.get());
+      server->store_.get(), server->hub_.get(), server->authorizer_.get(),
+      server->metrics_.get());
+  if (!options.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
+        MetricsHttpServer::Start(
+            options.metrics_listen,
+            [metrics = server->metrics_.get()] { return metrics->Render(); });
+    if (!http.ok()) {
+      server->writer_->Stop();
+      return http.status();
+    }
+    server->metrics_http_ = *std::move(http);
+    server->metrics_port_ = server->metrics_http_->port();
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -194,12 +228,16 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams);
-  if (auth) {
+  {
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
-    interceptors.push_back(
-        std::make_unique<ReflectionGuardFactory>(server->authorizer_.get()));
+    // First, so that it times and logs whatever the others do.
+    interceptors.push_back(NewRpcObserverFactory(server->metrics_.get()));
+    if (auth) {
+      interceptors.push_back(
+          std::make_unique<ReflectionGuardFactory>(server->authorizer_.get()));
+    }
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
@@ -239,6 +277,7 @@ std::string FactlogServer::address() const {
 void FactlogServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  metrics_http_.reset();  // its scrapes read the hub and the store
   if (hub_) hub_->Shutdown();
   if (grpc_server_) {
     grpc_server_->GetHealthCheckService()->SetServingStatus(false);

@@ -27,6 +27,8 @@ class EventServiceImpl;
 class Hub;
 class LogHeads;
 class Writer;
+class ServerMetrics;
+class MetricsHttpServer;
 
 struct ServerOptions {
   std::string listen = "localhost:50051";  // host:port; port 0 picks one
@@ -48,6 +50,12 @@ struct ServerOptions {
   std::string auth_tokens_file;
   // Allow a non-loopback address without TLS and authentication.
   bool insecure = false;
+  // HOST:PORT to serve Prometheus metrics on over plain HTTP (GET
+  // /metrics); empty: off. Port 0 picks one (metrics_port()).
+  std::string metrics_listen;
+  // Allow a non-loopback metrics_listen (refused otherwise: the endpoint
+  // has no TLS or authentication; it shows activity, not data).
+  bool metrics_allow_remote = false;
   // RecordClaim answers with earlier claims of the same claimant and
   // subject at least this similar (domain/similarity.h).
   double similarity_threshold = domain::kDefaultSimilarityThreshold;
@@ -58,12 +66,16 @@ struct ServerOptions {
 };
 
 // A running factlogd: the store, the writer, the subscription hub, the gRPC
-// services (plus grpc.health.v1 and server reflection) on one port.
+// services (plus grpc.health.v1 and server reflection) on one port, every
+// RPC timed and logged (server/rpc_observer.h), and optionally Prometheus
+// metrics on a second, HTTP port (server/server_metrics.h).
 //
 // Start fails with FAILED_PRECONDITION when the data dir is unusable or
 // locked, or when a non-loopback address is asked for without TLS and
-// tokens (and without `insecure`); INVALID_ARGUMENT for unreadable TLS or
-// token files; UNAVAILABLE when the address cannot be bound. Shutdown ends
+// tokens (and without `insecure`), or a non-loopback metrics address
+// without `metrics_allow_remote`; INVALID_ARGUMENT for unreadable TLS or
+// token files or a malformed metrics address; UNAVAILABLE when an address
+// cannot be bound. Shutdown stops the metrics listener first, then ends
 // every subscription with UNAVAILABLE, stops accepting RPCs, lets in-flight
 // ones finish (commands already queued are committed), stops the writer and
 // closes the store. Start and Shutdown
@@ -84,6 +96,9 @@ class FactlogServer {
   // Re-reads the tokens file; on error the old tokens stay in force.
   absl::Status ReloadTokens();
   Hub& hub() { return *hub_; }
+  // The metrics port actually bound; 0 without ServerOptions::metrics_listen.
+  int metrics_port() const { return metrics_port_; }
+  ServerMetrics& metrics() { return *metrics_; }
 
   // Idempotent. In-flight RPCs get up to `grace` to finish before they are
   // cancelled.
@@ -104,7 +119,10 @@ class FactlogServer {
   std::unique_ptr<EventServiceImpl> event_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;
   int port_ = 0;
+  int metrics_port_ = 0;
   bool shut_down_ = false;
 };
 

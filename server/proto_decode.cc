@@ -10,6 +10,7 @@
 #include "google/protobuf/stubs/common.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "server/log.h"
 
 namespace factlog::server {
 namespace {
@@ -55,9 +56,10 @@ thread_local bool quiet = false;
 void LogHandler(google::protobuf::LogLevel level, const char* filename,
                 int line, const std::string& message) {
   if (quiet) return;
-  static const char* const kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
-  std::fprintf(stderr, "[libprotobuf %s %s:%d] %s\n", kLevels[level], filename,
-               line, message.c_str());
+  const log::Level levels[] = {log::Level::kInfo, log::Level::kWarn,
+                               log::Level::kError, log::Level::kError};
+  log::Log(levels[level], "libprotobuf",
+           {{"error", message}, {"file", filename}, {"line", line}});
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include "domain/validation.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/log.h"
+#include "server/server_metrics.h"
 
 namespace factlog::server {
 namespace {
@@ -247,6 +249,7 @@ void Writer::SubmitSequence(std::vector<v1::Command> commands,
       return;
     }
   }
+  if (options_.metrics) options_.metrics->CommandsDone({}, refused);
   SequenceResult result;
   result.error = refused;
   done(std::move(result));
@@ -290,6 +293,11 @@ void Writer::Process(std::vector<Item> items) {
   static thread_local absl::BitGen gen;
   Batch batch(store_, options_, &gen);
   std::vector<SequenceResult> results(items.size());
+  if (options_.metrics) {
+    size_t commands = 0;
+    for (const Item& item : items) commands += item.commands.size();
+    options_.metrics->BatchProcessed(commands);
+  }
   for (size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
     for (size_t k = 0; k < item.commands.size(); ++k) {
@@ -307,7 +315,17 @@ void Writer::Process(std::vector<Item> items) {
   absl::Status committed;
   if (!batch.events().empty()) {
     storage::CommitBatch commit = batch.TakeCommit();
+    const absl::Time commit_start = absl::Now();
     committed = store_->Commit(commit);
+    if (options_.metrics) {
+      options_.metrics->Committed(commit.events, absl::Now() - commit_start,
+                                  committed.ok());
+    }
+    if (!committed.ok()) {
+      log::Error(
+          "commit failed; its commands are refused with UNAVAILABLE",
+          {{"error", committed.message()}, {"events", commit.events.size()}});
+    }
     if (committed.ok() && options_.on_commit) {
       options_.on_commit(commit.events, batch.statuses());
     }
@@ -330,6 +348,9 @@ void Writer::Process(std::vector<Item> items) {
       if (view.ok() && view->has_value()) {
         *response.mutable_claim() = **std::move(view);
       }
+    }
+    if (options_.metrics) {
+      options_.metrics->CommandsDone(result.responses, result.error);
     }
     items[i].done(std::move(result));
   }

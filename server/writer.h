@@ -22,6 +22,8 @@
 
 namespace factlog::server {
 
+class ServerMetrics;
+
 struct WriterOptions {
   domain::Limits limits;
   // Most commands decided and committed with one fsync.
@@ -36,6 +38,9 @@ struct WriterOptions {
   std::function<void(const std::vector<v1::Event>&,
                      const std::vector<v1::ClaimStatus>&)>
       on_commit;
+  // Counts commands, events, batches and commit latency when set; must
+  // outlive the Writer.
+  ServerMetrics* metrics = nullptr;
 };
 
 // The outcome of a sequence of commands applied in order.

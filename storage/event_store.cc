@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -105,13 +106,24 @@ rocksdb::ColumnFamilyOptions FamilyOptions(
 // when it keeps logging to a file whose last write failed (disk full).
 class StderrLogger final : public rocksdb::Logger {
  public:
-  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  explicit StderrLogger(std::function<void(absl::string_view)> sink = nullptr)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL),
+        sink_(std::move(sink)) {}
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
+    if (sink_) {
+      char message[1024];
+      std::vsnprintf(message, sizeof(message), format, ap);
+      sink_(message);
+      return;
+    }
     std::fputs("rocksdb: ", stderr);
     std::vfprintf(stderr, format, ap);
     std::fputc('\n', stderr);
   }
+
+ private:
+  const std::function<void(absl::string_view)> sink_;
 };
 
 // Replays events into views ordered by claim_id.
@@ -254,7 +266,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   db_options.keep_log_file_num = 5;
   db_options.paranoid_checks = true;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  db_options.info_log = std::make_shared<StderrLogger>();
+  db_options.info_log = std::make_shared<StderrLogger>(options.rocksdb_log);
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -992,6 +1004,47 @@ absl::StatusOr<VerifyReport> EventStore::Restore(const std::string& backup_dir,
         "restore: the copy does not verify: ", report->mismatches.front()));
   }
   return report;
+}
+
+std::map<std::string, uint64_t> EventStore::Properties() const {
+  std::map<std::string, uint64_t> out;
+  const std::pair<const char*, const char*> kAggregated[] = {
+      {"pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes"},
+      {"sst_bytes", "rocksdb.total-sst-files-size"},
+      {"live_sst_bytes", "rocksdb.live-sst-files-size"},
+      {"memtable_bytes", "rocksdb.cur-size-all-mem-tables"},
+      {"running_compactions", "rocksdb.num-running-compactions"},
+      {"running_flushes", "rocksdb.num-running-flushes"},
+      {"delayed_write_rate", "rocksdb.actual-delayed-write-rate"},
+      {"write_stopped", "rocksdb.is-write-stopped"},
+  };
+  for (const auto& [key, property] : kAggregated) {
+    uint64_t value = 0;
+    if (db_->GetAggregatedIntProperty(property, &value)) out[key] = value;
+  }
+  // Stall counts are kept per column family, in its "cfstats" map.
+  uint64_t stops = 0, slowdowns = 0;
+  bool any = false;
+  for (ColumnFamilyHandle* cf : cf_->h) {
+    std::map<std::string, std::string> stats;
+    if (!db_->GetMapProperty(cf, "rocksdb.cfstats", &stats)) continue;
+    any = true;
+    stops += std::strtoull(stats["io_stalls.total_stop"].c_str(), nullptr, 10);
+    slowdowns +=
+        std::strtoull(stats["io_stalls.total_slowdown"].c_str(), nullptr, 10);
+  }
+  if (any) {
+    out["write_stops"] = stops;
+    out["write_slowdowns"] = slowdowns;
+  }
+  std::map<std::string, std::string> db_stats;
+  if (db_->GetMapProperty("rocksdb.dbstats", &db_stats)) {
+    out["write_stall_micros"] = std::strtoull(
+        db_stats["db.user_write_stall_micros"].c_str(), nullptr, 10);
+    out["wal_syncs"] =
+        std::strtoull(db_stats["db.wal_syncs"].c_str(), nullptr, 10);
+  }
+  return out;
 }
 
 uint64_t EventStore::ApproximateDiskBytes() const {

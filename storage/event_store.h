@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,10 @@ struct StoreOptions {
   // Run a projection rebuild on open when the stored projections are behind
   // the log (an interrupted --rebuild). When false, Open fails instead.
   bool repair_projections_on_open = true;
+  // Where RocksDB's own warnings and errors go, one message per call, from
+  // RocksDB's threads (must be thread-safe). Empty: stderr, prefixed
+  // "rocksdb: ".
+  std::function<void(absl::string_view message)> rocksdb_log;
 };
 
 // The projection of one claim touched by a commit: its state before the
@@ -194,6 +199,21 @@ class EventStore {
 
   // Approximate bytes on disk (SST files plus WAL).
   uint64_t ApproximateDiskBytes() const;
+
+  // RocksDB's own figures for monitoring, read from memory (no I/O), summed
+  // over the column families where they are per family:
+  //   pending_compaction_bytes  estimate of bytes compaction must rewrite
+  //   sst_bytes, live_sst_bytes all SST files / those of the current version
+  //   memtable_bytes            all memtables
+  //   running_compactions, running_flushes
+  //   delayed_write_rate        bytes/s writes are slowed to; 0 when not
+  //   write_stopped             1 while writes are stopped
+  //   write_stops, write_slowdowns  stall events since open
+  //   write_stall_micros        time writes spent stalled since open
+  //   wal_syncs                 WAL fsyncs since open
+  // A figure RocksDB does not answer is left out. Safe to call concurrently
+  // with everything.
+  std::map<std::string, uint64_t> Properties() const;
 
  private:
   struct Handles;

@@ -3,8 +3,16 @@
 // real factlogd binary is then run over it.
 #include <signal.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
@@ -154,6 +162,94 @@ TEST_F(FactlogdCliTest, ServesExistingDataAndStopsCleanlyOnSigint) {
       server->process->WaitForLine("stopped cleanly", absl::Seconds(30));
   EXPECT_TRUE(stopped.ok()) << stopped.status();
   EXPECT_EQ(server->process->Wait(), 0);
+}
+
+TEST_F(FactlogdCliTest, ServesMetricsAndWritesJsonLogs) {
+  auto child = testing::Subprocess::Start(
+      {FACTLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir", data_dir_,
+       "--metrics-listen", "127.0.0.1:0", "--log-format", "json"});
+  ASSERT_TRUE(child.ok()) << child.status();
+  testing::Subprocess& process = **child;
+  auto listening = process.WaitForLine("listening on ", absl::Seconds(30));
+  ASSERT_TRUE(listening.ok()) << listening.status();
+  EXPECT_THAT(*listening, ::testing::StartsWith("factlogd listening on "));
+  const size_t start = listening->find("listening on ") + 13;
+  const std::string address =
+      listening->substr(start, listening->find(' ', start) - start);
+  auto metrics = process.WaitForLine("metrics on http://", absl::Seconds(5));
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  // "factlogd metrics on http://127.0.0.1:PORT/metrics"
+  int metrics_port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(
+      metrics->substr(metrics->rfind(':') + 1,
+                      metrics->rfind("/metrics") - metrics->rfind(':') - 1),
+      &metrics_port))
+      << *metrics;
+
+  {
+    auto channel =
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    auto claims = v1::ClaimService::NewStub(channel);
+    grpc::ClientContext ctx;
+    v1::RecordClaimRequest req = testing::NewClaim("scraped");
+    req.set_request_id("cli-metrics-1");
+    v1::CommandResponse response;
+    ASSERT_TRUE(claims->RecordClaim(&ctx, req, &response).ok());
+  }
+
+  const testing::HttpResponse scrape =
+      testing::HttpRequest(metrics_port, "GET", "/metrics");
+  ASSERT_EQ(scrape.status, 200) << scrape.headers;
+  const std::map<std::string, double> samples =
+      testing::ParseExposition(scrape.body);
+  EXPECT_EQ(samples.at("factlog_appends_total"), 1);
+  EXPECT_EQ(
+      samples.at("factlog_events_appended_total{type=\"CLAIM_RECORDED\"}"), 1);
+  EXPECT_EQ(samples.at("factlog_log_last_position"), 3);  // 2 from SetUp
+
+  process.Signal(SIGTERM);
+  auto rest = process.ReadToEnd(absl::Seconds(30));
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(process.Wait(), 0) << *rest;
+  // Everything after the two stdout lines is the log: one JSON object per
+  // line, with the RecordClaim request line among them.
+  std::vector<std::string> messages;
+  bool logged_request = false;
+  for (absl::string_view line :
+       absl::StrSplit(*rest, '\n', absl::SkipEmpty())) {
+    google::protobuf::Struct parsed;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &parsed)
+            .ok())
+        << line;
+    const auto& f = parsed.fields();
+    messages.push_back(f.at("msg").string_value());
+    if (f.at("msg").string_value() == "rpc" &&
+        f.at("request_id").string_value() == "cli-metrics-1") {
+      logged_request = true;
+      EXPECT_EQ(f.at("method").string_value(),
+                "factlog.v1.ClaimService/RecordClaim");
+      EXPECT_EQ(f.at("principal").string_value(), "anonymous");
+      EXPECT_EQ(f.at("level").string_value(), "info");
+    }
+  }
+  EXPECT_TRUE(logged_request) << *rest;
+  EXPECT_THAT(messages,
+              ::testing::IsSupersetOf({"factlogd started", "shutting down",
+                                       "factlogd stopped cleanly"}));
+}
+
+TEST_F(FactlogdCliTest, BadLogAndMetricsFlagsAreUsageErrors) {
+  EXPECT_EQ(RunToCompletion({FACTLOGD_PATH, "--log-level", "loud"}).exit_code,
+            2);
+  EXPECT_EQ(RunToCompletion({FACTLOGD_PATH, "--log-format", "xml"}).exit_code,
+            2);
+  // A non-loopback metrics address is refused at start, saying why.
+  testing::RunResult refused =
+      RunToCompletion({FACTLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
+                       data_dir_, "--metrics-listen", "0.0.0.0:0"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.output, HasSubstr("--metrics-allow-remote"));
 }
 
 }  // namespace

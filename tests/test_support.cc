@@ -1,5 +1,14 @@
 #include "tests/test_support.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "domain/time_util.h"
 #include "gtest/gtest.h"
@@ -102,6 +111,63 @@ void WithRawRocksDb(
   for (rocksdb::ColumnFamilyHandle* h : handles) {
     db->DestroyColumnFamilyHandle(h);
   }
+}
+
+HttpResponse HttpRequest(int port, const std::string& method,
+                         const std::string& path) {
+  HttpResponse response;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ADD_FAILURE() << "connect to metrics port " << port << " failed";
+    close(fd);
+    return response;
+  }
+  const std::string request =
+      absl::StrCat(method, " ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(write(fd, request.data(), request.size()),
+            static_cast<ssize_t>(request.size()));
+  std::string raw;
+  char buffer[65536];
+  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) {
+    raw.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  const size_t end = raw.find("\r\n\r\n");
+  EXPECT_NE(end, std::string::npos) << raw;
+  if (end == std::string::npos) return response;
+  response.headers = raw.substr(0, end);
+  response.body = raw.substr(end + 4);
+  std::vector<std::string> status_line = absl::StrSplit(
+      response.headers.substr(0, response.headers.find('\r')), ' ');
+  if (status_line.size() >= 2) {
+    EXPECT_TRUE(absl::SimpleAtoi(status_line[1], &response.status));
+  }
+  return response;
+}
+
+std::map<std::string, double> ParseExposition(const std::string& text) {
+  std::map<std::string, double> samples;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "#")) continue;
+    const size_t space = line.rfind(' ');
+    EXPECT_NE(space, absl::string_view::npos) << line;
+    double value = 0;
+    const absl::string_view number = line.substr(space + 1);
+    if (number == "+Inf") {
+      value = 1.0 / 0.0;
+    } else {
+      EXPECT_TRUE(absl::SimpleAtod(number, &value)) << line;
+    }
+    const auto [it, added] =
+        samples.emplace(std::string(line.substr(0, space)), value);
+    EXPECT_TRUE(added) << "series twice: " << line;
+  }
+  return samples;
 }
 
 }  // namespace factlog::testing

@@ -78,6 +78,22 @@ v1::RecordClaimRequest NewClaim(const std::string& claim_id,
 v1::AddEvidenceRequest NewEvidence(const std::string& claim_id,
                                    v1::Stance stance, const std::string& name);
 
+// One HTTP/1.0 request to 127.0.0.1:`port` over a plain socket (the
+// metrics listener). status is 0 when it could not connect (a test failure
+// is recorded).
+struct HttpResponse {
+  int status = 0;
+  std::string headers;  // the status line and headers
+  std::string body;
+};
+HttpResponse HttpRequest(int port, const std::string& method,
+                         const std::string& path);
+
+// The samples of a Prometheus text exposition by series, "name{labels}"
+// exactly as written; records a test failure for a malformed line or a
+// series seen twice.
+std::map<std::string, double> ParseExposition(const std::string& text);
+
 }  // namespace factlog::testing
 
 #endif  // FACTLOG_TESTS_TEST_SUPPORT_H_

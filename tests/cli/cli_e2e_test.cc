@@ -206,7 +206,9 @@ class Factlogd {
     std::vector<char*> c_env = CStrings(env);
     pid_ = fork();
     if (pid_ == 0) {
-      dup2(out_pipe[1], 1);  // stderr stays the test's stderr
+      // stderr too: factlogd's log (SIGHUP reloads, request lines) is there.
+      dup2(out_pipe[1], 1);
+      dup2(out_pipe[1], 2);
       execve(c_argv[0], c_argv.data(), c_env.data());
       const int error = errno;
       dprintf(2, "cannot execute %s: %s\n", c_argv[0], std::strerror(error));
@@ -250,7 +252,8 @@ class Factlogd {
     if (pid_ > 0) kill(pid_, signal_number);
   }
 
-  // Waits up to 10 s for `text` to appear in stdout; returns whether it did.
+  // Waits up to 10 s for `text` to appear in stdout or stderr; returns
+  // whether it did.
   bool WaitForOutput(const std::string& text) {
     std::unique_lock<std::mutex> lock(output_mu_);
     return output_cv_.wait_for(lock, std::chrono::seconds(10), [&] {
@@ -1100,6 +1103,45 @@ TEST_F(CliTest, WatchUsageErrorsExitTwo) {
   r = Cli({"watch", "--from", "3", "--from-end"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("error: "));
+}
+
+TEST_F(CliTest, AdminStatsCountsCommandsEventsAndRefusals) {
+  const auto before =
+      ParseJson<v1::GetStatsResponse>(Ok({"admin", "stats", "-o", "json"}));
+  AddClaim("stats-counted");
+  Ok({"evidence", "add", "stats-counted", "--stance", "refutes", "--source",
+      "NATO"});
+  RunResult refused = Cli({"evidence", "add", "stats-missing", "--stance",
+                           "refutes", "--source", "NATO"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  const auto after =
+      ParseJson<v1::GetStatsResponse>(Ok({"admin", "stats", "-o", "json"}));
+  auto count = [](const google::protobuf::Map<std::string, uint64_t>& map,
+                  const std::string& key) -> uint64_t {
+    auto it = map.find(key);
+    return it == map.end() ? 0 : it->second;
+  };
+  EXPECT_EQ(after.commands_applied() - before.commands_applied(), 2u);
+  EXPECT_EQ(after.events_appended() - before.events_appended(), 2u);
+  EXPECT_EQ(count(after.events_by_type(), "CLAIM_RECORDED") -
+                count(before.events_by_type(), "CLAIM_RECORDED"),
+            1u);
+  EXPECT_EQ(count(after.events_by_type(), "EVIDENCE_ADDED") -
+                count(before.events_by_type(), "EVIDENCE_ADDED"),
+            1u);
+  EXPECT_EQ(count(after.rejections_by_code(), "NOT_FOUND") -
+                count(before.rejections_by_code(), "NOT_FOUND"),
+            1u);
+  EXPECT_GE(after.commits() - before.commits(), 1u);
+  EXPECT_GT(after.commit_p99_seconds(), 0);
+  EXPECT_GT(after.resident_memory_bytes(), 0u);
+  EXPECT_TRUE(after.has_started_at());
+
+  const std::string table = Ok({"admin", "stats"});
+  EXPECT_THAT(table, AllOf(HasSubstr("\nCommands "), HasSubstr("NOT_FOUND"),
+                           HasSubstr("CLAIM_RECORDED"), HasSubstr("\nCommits "),
+                           HasSubstr("\nRocksDB "), HasSubstr("resident")));
+  ExpectFitsEightyColumns(table);
 }
 
 TEST_F(CliTest, WatchBeyondTheLogIsOutOfRange) {

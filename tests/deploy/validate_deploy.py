@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import yaml
 
@@ -639,6 +640,7 @@ def image_smoke(repo, factlogd, factlog, secrets, work):
     os.mkdir(var)
     mapping = {
         "0.0.0.0:50051": "0.0.0.0:0",  # a non-loopback address, as in the image
+        "0.0.0.0:9464": "0.0.0.0:0",  # the metrics port, likewise
         "/var/lib/factlog": var,
         "/etc/factlog": os.path.join(secrets, "server"),
     }
@@ -674,6 +676,18 @@ def image_smoke(repo, factlogd, factlog, secrets, work):
         print(cli_ok([factlog, "import", demo], cli_env, "cli import").strip())
         listing = cli_ok([factlog, "claim", "list"], cli_env, "cli claim list")
         check("CONTRADICTED" in listing, "demo claims missing: " + listing)
+        # The image serves Prometheus metrics, and they show the import.
+        match = re.search(r"metrics on http://\S*:(\d+)/metrics", server.output())
+        if check(match, "the image's factlogd serves no metrics"):
+            url = f"http://127.0.0.1:{match.group(1)}/metrics"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                body = response.read().decode()
+            appended = re.search(r"^factlog_appends_total (\d+)$", body, re.M)
+            check(
+                appended and int(appended.group(1)) > 0,
+                "metrics do not show the import: " + body[:300],
+            )
+            print(f"image metrics: factlog_appends_total {appended.group(1) if appended else '?'}")
         # The token is what lets the cli in: without it, refused.
         no_token = dict(cli_env)
         del no_token["FACTLOG_TOKEN_FILE"]
@@ -765,6 +779,9 @@ def unit_smoke(repo, factlogd, factlog, secrets, work):
     exec_start = [a for a in shlex.split(settings["ExecStart"][0]) if a != "$FACTLOGD_OPTS"]
     argv = substitute(exec_start, mapping)
     argv[0] = factlogd
+    # Metrics as factlogd.env's FACTLOGD_OPTS example turns them on, so that
+    # the metrics listener's system calls are checked against the filter too.
+    argv += ["--metrics-listen", "127.0.0.1:0"]
     for credential in settings.get("LoadCredential", []):
         name, _, source = credential.partition(":")
         check(
@@ -793,6 +810,13 @@ def unit_smoke(repo, factlogd, factlog, secrets, work):
         cli_ok([factlog, "import", demo], env, "import")
         cli_ok([factlog, "claim", "list"], env, "claim list")
         cli_ok([factlog, "admin", "stats"], env, "admin stats")
+        match = re.search(r"metrics on (http://\S+/metrics)", server.output())
+        if check(match, "factlogd with --metrics-listen serves no metrics"):
+            with urllib.request.urlopen(match.group(1), timeout=10) as response:
+                check(
+                    b"factlog_appends_total" in response.read(),
+                    "the unit's factlogd metrics lack factlog_appends_total",
+                )
         # Where deploy/README.md puts backups: next to the data dir.
         backup = os.path.join(state, "factlog/backup-smoke")
         cli_ok([factlog, "admin", "backup", backup], env, "admin backup")

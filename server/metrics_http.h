@@ -1,0 +1,55 @@
+#ifndef FACTLOG_SERVER_METRICS_HTTP_H_
+#define FACTLOG_SERVER_METRICS_HTTP_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+struct mg_context;
+struct mg_connection;
+
+namespace factlog::server {
+
+// A plain HTTP/1.1 listener (civetweb, two worker threads) that answers
+// GET /metrics with the Prometheus text exposition format 0.0.4 and
+// nothing else: every other path is 404, every other method 405. It
+// serves no files. The endpoint has neither TLS nor authentication;
+// FactlogServer decides which addresses it may listen on.
+//
+// Thread-safe; the destructor stops the listener and waits for requests in
+// progress.
+class MetricsHttpServer {
+ public:
+  // Listens on `listen`, "HOST:PORT" with an IPv4 address or a name that
+  // resolves to one (Debian's civetweb has no IPv6); port 0 picks a free
+  // one. `render` produces the body of each scrape, on a worker thread; it
+  // must be thread-safe and outlive the server. INVALID_ARGUMENT for a
+  // malformed address, UNAVAILABLE when it cannot be bound.
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
+      const std::string& listen, std::function<std::string()> render);
+  MetricsHttpServer(const MetricsHttpServer&) = delete;
+  MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
+  ~MetricsHttpServer();
+
+  // The port actually bound (resolves port 0).
+  int port() const { return port_; }
+
+ private:
+  explicit MetricsHttpServer(std::function<std::string()> render)
+      : render_(std::move(render)) {}
+  static int Handle(::mg_connection* connection, void* self);
+
+  const std::function<std::string()> render_;
+  mg_context* context_ = nullptr;
+  int port_ = 0;
+  // An IPv4 address of the listener that this host can connect to (0 when
+  // unknown): the destructor connects to it to wake civetweb's accept loop.
+  uint32_t wake_address_ = 0;
+};
+
+}  // namespace factlog::server
+
+#endif  // FACTLOG_SERVER_METRICS_HTTP_H_

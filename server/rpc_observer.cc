@@ -1,0 +1,243 @@
+#include "server/rpc_observer.h"
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "server/log.h"
+#include "server/server_metrics.h"
+
+namespace factlog::server {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+constexpr size_t kMaxRequestId = 128;
+constexpr size_t kMaxErrorInLog = 200;
+
+struct Note {
+  std::string principal;
+  std::string request_id;
+};
+
+// What handlers note about the calls in flight, keyed by their server
+// context. Sharded so that concurrent RPCs rarely share a lock.
+class NoteTable {
+ public:
+  void Open(const void* key, std::string request_id) {
+    Shard& shard = For(key);
+    absl::MutexLock lock(&shard.mu);
+    shard.notes[key] = Note{"", std::move(request_id)};
+  }
+  template <typename Fn>
+  void Update(const void* key, Fn update) {
+    Shard& shard = For(key);
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.notes.find(key);
+    if (it != shard.notes.end()) update(&it->second);
+  }
+  Note Close(const void* key) {
+    Shard& shard = For(key);
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.notes.find(key);
+    if (it == shard.notes.end()) return Note();
+    Note note = std::move(it->second);
+    shard.notes.erase(it);
+    return note;
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    absl::Mutex mu;
+    absl::flat_hash_map<const void*, Note> notes ABSL_GUARDED_BY(mu);
+  };
+  Shard& For(const void* key) {
+    return shards_[(reinterpret_cast<uintptr_t>(key) >> 4) % kShards];
+  }
+  Shard shards_[kShards];
+};
+
+NoteTable& Notes() {
+  static NoteTable* const table = new NoteTable();
+  return *table;
+}
+
+bool ValidRequestId(absl::string_view id) {
+  if (id.empty() || id.size() > kMaxRequestId) return false;
+  for (unsigned char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string MadeUpRequestId() {
+  static thread_local absl::BitGen gen;
+  return absl::StrFormat("srv-%016x", absl::Uniform<uint64_t>(gen));
+}
+
+bool IsCommand(absl::string_view method) {
+  static constexpr absl::string_view kCommands[] = {
+      "/factlog.v1.ClaimService/RecordClaim",
+      "/factlog.v1.ClaimService/AddEvidence",
+      "/factlog.v1.ClaimService/WithdrawEvidence",
+      "/factlog.v1.ClaimService/IssueVerdict",
+      "/factlog.v1.ClaimService/CorrectClaim",
+      "/factlog.v1.ClaimService/RetractClaim",
+      "/factlog.v1.ClaimService/LinkClaims",
+      "/factlog.v1.ClaimService/Import",
+      "/factlog.v1.AdminService/Backup",
+  };
+  for (absl::string_view command : kCommands) {
+    if (method == command) return true;
+  }
+  return false;
+}
+
+log::Level LevelFor(absl::string_view method, absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kUnknown:
+      return log::Level::kError;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kResourceExhausted:
+      return log::Level::kInfo;
+    default:
+      return IsCommand(method) ? log::Level::kInfo : log::Level::kDebug;
+  }
+}
+
+class RpcObserver final : public grpc::experimental::Interceptor {
+ public:
+  RpcObserver(grpc::experimental::ServerRpcInfo* info, ServerMetrics* metrics)
+      : info_(info), metrics_(metrics) {}
+  ~RpcObserver() override {
+    // No status was sent (the call was torn down first).
+    if (open_) Finish(absl::StatusCode::kCancelled, "no status was sent");
+  }
+
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      Open(*methods);
+    }
+    if (open_ && methods->QueryInterceptionHookPoint(
+                     InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      Finish(static_cast<absl::StatusCode>(status.error_code()),
+             status.error_message());
+    }
+    methods->Proceed();
+  }
+
+ private:
+  void Open(grpc::experimental::InterceptorBatchMethods& methods) {
+    start_ = absl::Now();
+    key_ = info_->server_context();
+    std::string request_id;
+    if (auto* metadata = methods.GetRecvInitialMetadata()) {
+      auto it = metadata->find("x-request-id");
+      if (it != metadata->end()) {
+        const absl::string_view id(it->second.data(), it->second.size());
+        if (ValidRequestId(id)) request_id = std::string(id);
+      }
+    }
+    if (request_id.empty()) request_id = MadeUpRequestId();
+    peer_ = info_->server_context()->peer();
+    Notes().Open(key_, std::move(request_id));
+    open_ = true;
+  }
+
+  void Finish(absl::StatusCode code, const std::string& message) {
+    open_ = false;
+    const absl::Duration elapsed = absl::Now() - start_;
+    const Note note = Notes().Close(key_);
+    const absl::string_view full_method = info_->method();
+    if (metrics_ != nullptr) metrics_->RpcFinished(full_method, code, elapsed);
+    const log::Level level = LevelFor(full_method, code);
+    if (!log::Enabled(level)) return;
+    absl::string_view method = full_method;
+    absl::ConsumePrefix(&method, "/");
+    const double ms =
+        std::round(absl::ToDoubleMilliseconds(elapsed) * 1000) / 1000;
+    const std::string code_name = absl::StatusCodeToString(code);
+    const absl::string_view principal =
+        note.principal.empty() ? absl::string_view("-") : note.principal;
+    if (code == absl::StatusCode::kOk) {
+      log::Log(level, "rpc",
+               {{"method", method},
+                {"code", code_name},
+                {"duration_ms", ms},
+                {"request_id", note.request_id},
+                {"principal", principal},
+                {"peer", peer_}});
+    } else {
+      log::Log(
+          level, "rpc",
+          {{"method", method},
+           {"code", code_name},
+           {"duration_ms", ms},
+           {"request_id", note.request_id},
+           {"principal", principal},
+           {"peer", peer_},
+           {"error", absl::string_view(message).substr(0, kMaxErrorInLog)}});
+    }
+  }
+
+  grpc::experimental::ServerRpcInfo* const info_;
+  ServerMetrics* const metrics_;
+  const void* key_ = nullptr;  // the call's context; only ever a key
+  absl::Time start_;
+  std::string peer_;
+  bool open_ = false;
+};
+
+class RpcObserverFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit RpcObserverFactory(ServerMetrics* metrics) : metrics_(metrics) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new RpcObserver(info, metrics_);
+  }
+
+ private:
+  ServerMetrics* const metrics_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewRpcObserverFactory(ServerMetrics* metrics) {
+  return std::make_unique<RpcObserverFactory>(metrics);
+}
+
+void NotePrincipal(const grpc::ServerContextBase& ctx,
+                   absl::string_view principal) {
+  Notes().Update(&ctx, [principal](Note* note) {
+    note->principal = std::string(principal);
+  });
+}
+
+void NoteRequestId(const grpc::ServerContextBase& ctx,
+                   absl::string_view request_id) {
+  if (request_id.empty()) return;
+  Notes().Update(&ctx, [request_id](Note* note) {
+    note->request_id = std::string(request_id);
+  });
+}
+
+}  // namespace factlog::server
