@@ -1,16 +1,15 @@
 #include "domain/decider.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "domain/status.h"
 #include "domain/time_util.h"
 #include "domain/validation.h"
-#include "google/protobuf/util/message_differencer.h"
 
 namespace factlog::domain {
 namespace {
-
-using google::protobuf::util::MessageDifferencer;
 
 // Loads a claim that must exist.
 absl::StatusOr<const v1::ClaimView*> Existing(const ClaimLookup& lookup,
@@ -68,6 +67,19 @@ v1::Event NextEvent(const v1::ClaimView& view) {
   event.set_subject(view.subject());
   event.set_claimant(view.claimant());
   return event;
+}
+
+// Corrections compare values, not messages: unknown fields a client sent
+// along (dropped before the event is stored) must not make an unchanged value
+// look changed.
+bool SameTags(const google::protobuf::RepeatedPtrField<std::string>& a,
+              const google::protobuf::RepeatedPtrField<std::string>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+bool SameInstant(const google::protobuf::Timestamp& a,
+                 const google::protobuf::Timestamp& b) {
+  return a.seconds() == b.seconds() && a.nanos() == b.nanos();
 }
 
 const v1::EvidenceView* FindEvidence(const v1::ClaimView& view,
@@ -235,16 +247,11 @@ absl::StatusOr<Decision> DecideCorrect(const v1::CorrectClaimRequest& req,
     c->set_subject(req.subject());
     event.set_subject(req.subject());
   }
-  if (req.has_tags()) {
-    v1::TagList current;
-    *current.mutable_tags() = view.tags();
-    if (!MessageDifferencer::Equals(current, req.tags())) {
-      *c->mutable_tags() = req.tags();
-    }
+  if (req.has_tags() && !SameTags(view.tags(), req.tags().tags())) {
+    *c->mutable_tags() = req.tags();
   }
   if (req.has_due_at() &&
-      !(view.has_due_at() &&
-        MessageDifferencer::Equals(view.due_at(), req.due_at()))) {
+      !(view.has_due_at() && SameInstant(view.due_at(), req.due_at()))) {
     *c->mutable_due_at() = req.due_at();
   }
   if (req.clear_due_at() && view.has_due_at()) c->set_due_at_cleared(true);

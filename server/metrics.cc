@@ -236,7 +236,11 @@ void Registry::AddCallback(Type type, std::string name, std::string help,
 std::string Registry::Render() const {
   absl::MutexLock lock(&mu_);
   std::string out;
-  for (const auto& [name, entry] : entries_) {
+  for (const auto& item : entries_) {
+    // Plain references, not structured bindings: the lambdas below capture
+    // them, which C++17 allows only for variables (clang enforces it).
+    const std::string& name = item.first;
+    const auto& entry = item.second;
     absl::StrAppend(&out, "# HELP ", name, " ", EscapeHelp(entry.help), "\n",
                     "# TYPE ", name, " ", TypeName(entry.type), "\n");
     const std::vector<std::string>& names = entry.label_names;

@@ -1,15 +1,12 @@
 #include "server/queries.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -18,6 +15,7 @@
 #include "domain/status.h"
 #include "domain/time_util.h"
 #include "domain/validation.h"
+#include "server/page_token.h"
 
 namespace factlog::server {
 namespace {
@@ -35,49 +33,6 @@ absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
                    absl::StrFormat("at most %d, got %d", max_size, requested));
   }
   return requested;
-}
-
-// Page tokens: web-safe base64 of the last key returned followed by 16
-// bytes of HMAC-SHA256(store secret, scope 0x1f last key). The scope names
-// the request's filters, so a token only works for the listing that issued
-// it, and a forged or altered token is refused instead of starting a scan
-// at an arbitrary key.
-constexpr size_t kMacBytes = 16;
-
-std::string Mac(const std::string& secret, absl::string_view scope,
-                absl::string_view last_key) {
-  const std::string message = absl::StrCat(scope, "\x1f", last_key);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
-       mac, &len);
-  return std::string(reinterpret_cast<const char*>(mac), kMacBytes);
-}
-
-std::string EncodePageToken(const std::string& secret, absl::string_view scope,
-                            absl::string_view last_key) {
-  return absl::WebSafeBase64Escape(
-      absl::StrCat(last_key, Mac(secret, scope, last_key)));
-}
-
-absl::StatusOr<std::string> DecodePageToken(const std::string& secret,
-                                            absl::string_view token,
-                                            absl::string_view scope) {
-  if (token.empty()) return std::string();
-  std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < kMacBytes) {
-    return Invalid("page_token", "malformed; pass next_page_token unchanged");
-  }
-  const std::string last_key = raw.substr(0, raw.size() - kMacBytes);
-  const std::string expected = Mac(secret, scope, last_key);
-  if (CRYPTO_memcmp(expected.data(), raw.data() + last_key.size(), kMacBytes) !=
-      0) {
-    return Invalid("page_token",
-                   "not issued by this server for these filters; repeat "
-                   "the same filters or start without a token");
-  }
-  return last_key;
 }
 
 std::string ListScope(const v1::ListClaimsRequest& req) {

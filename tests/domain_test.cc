@@ -691,6 +691,17 @@ TEST_F(DomainTest, NoOpCorrectionIsFailedPrecondition) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// Found by fuzz_command: unknown fields made equal values look different,
+// so a no-op correction was accepted and could repeat forever.
+TEST_F(DomainTest, NoOpCorrectionWithUnknownFieldsIsStillFailedPrecondition) {
+  Given(SeedRequest());
+  v1::CorrectClaimRequest same_tags = CorrectRequest(kSeedClaim);
+  *same_tags.mutable_tags()->mutable_tags() = SeedRequest().tags();
+  same_tags.mutable_tags()->GetReflection()->MutableUnknownFields(
+      same_tags.mutable_tags())->AddVarint(99, 1);
+  EXPECT_EQ(Rejected(same_tags).code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(DomainTest, CorrectionGivingNoFieldIsInvalidArgument) {
   Given(SeedRequest());
   EXPECT_EQ(Rejected(CorrectRequest(kSeedClaim)).code(),
