@@ -697,8 +697,10 @@ TEST_F(DomainTest, NoOpCorrectionWithUnknownFieldsIsStillFailedPrecondition) {
   Given(SeedRequest());
   v1::CorrectClaimRequest same_tags = CorrectRequest(kSeedClaim);
   *same_tags.mutable_tags()->mutable_tags() = SeedRequest().tags();
-  same_tags.mutable_tags()->GetReflection()->MutableUnknownFields(
-      same_tags.mutable_tags())->AddVarint(99, 1);
+  same_tags.mutable_tags()
+      ->GetReflection()
+      ->MutableUnknownFields(same_tags.mutable_tags())
+      ->AddVarint(99, 1);
   EXPECT_EQ(Rejected(same_tags).code(), absl::StatusCode::kFailedPrecondition);
 }
 

@@ -1,0 +1,180 @@
+#include "bench/harness.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "bench/process.h"
+#include "bench/stream_call.h"
+#include "factlog/bench/baseline.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace factlog::bench {
+
+absl::StatusOr<std::unique_ptr<InProcessServer>> InProcessServer::Start(
+    const std::string& data_dir) {
+  server::ServerOptions options;  // the defaults: sync=true
+  options.listen = "127.0.0.1:0";
+  options.data_dir = data_dir;
+  auto server = server::FactlogServer::Start(options);
+  if (!server.ok()) return server.status();
+  std::unique_ptr<InProcessServer> s(new InProcessServer());
+  s->data_dir_ = data_dir;
+  s->server_ = *std::move(server);
+  return s;
+}
+
+InProcessServer::~InProcessServer() {
+  server_->Shutdown();
+  server_.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(data_dir_, ec);
+}
+
+double InProcessServer::DiskBytesPerEvent() {
+  const uint64_t events = server_->store().LastPosition();
+  return events ? static_cast<double>(DirectoryBytes(data_dir_)) / events : 0;
+}
+
+std::vector<std::shared_ptr<grpc::Channel>> Connect(const std::string& address,
+                                                    int n) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < n; ++i) {
+    grpc::ChannelArguments args;
+    // Distinct arguments: a connection of its own, as separate clients.
+    args.SetInt("factlog-bench-connection", i);
+    args.SetMaxReceiveMessageSize(64 << 20);
+    channels.push_back(grpc::CreateCustomChannel(
+        address, grpc::InsecureChannelCredentials(), args));
+  }
+  for (auto& c : channels) {
+    c->WaitForConnected(std::chrono::system_clock::now() +
+                        std::chrono::seconds(10));
+  }
+  return channels;
+}
+
+absl::StatusOr<std::unique_ptr<Harness>> Harness::Create(Config config) {
+  std::unique_ptr<Harness> h(new Harness(std::move(config)));
+  h->pool_ = std::make_unique<CqPool>(h->config_.client_threads);
+  auto baseline = BaselineServer::Start();
+  if (!baseline.ok()) return baseline.status();
+  h->baseline_ = *std::move(baseline);
+  return h;
+}
+
+Harness::~Harness() {
+  std::error_code ec;
+  for (const std::string& d : dirs_) std::filesystem::remove_all(d, ec);
+}
+
+std::string Harness::NewDataDir(absl::string_view name) {
+  std::string dir = absl::StrCat(config_.dir, "/factlog-bench-", getpid(), "-",
+                                 name, "-", dirs_.size());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  dirs_.push_back(dir);
+  return dir;
+}
+
+void Harness::Add(Row row) {
+  if (row.rss_of.empty()) {
+    row.rss_mib = ProcessRssBytes() / double{1 << 20};
+    row.rss_of = "bench process (server and client)";
+  }
+  rows_.push_back(std::move(row));
+}
+
+const Row& Harness::Echo(int clients) {
+  auto it = echo_.find(clients);
+  if (it != echo_.end()) return it->second;
+  static const std::string kEcho = "/factlog.bench.Baseline/Echo";
+  // About the size of a RecordClaim request.
+  Payload payload;
+  payload.set_data(std::string(160, 'x'));
+  const grpc::ByteBuffer bytes = Serialize(payload);
+  auto channels = Connect(baseline_->address(), clients);
+  UnaryLoadResult r = RunClosedLoop(*pool_, channels, clients, config_.window,
+                                    [&](int, uint64_t) {
+                                      return UnaryRequest{&kEcho, bytes};
+                                    });
+  Row row;
+  row.workload = "echo";
+  row.clients = clients;
+  row.unit = "calls";
+  row.ops = r.ops;
+  row.errors = r.errors;
+  row.ops_per_sec = r.ops_per_sec();
+  row.SetLatency(r.latency);
+  row.note = "transport ceiling: trivial unary echo, same gRPC stack";
+  Add(row);
+  return echo_.emplace(clients, row).first->second;
+}
+
+const Row& Harness::Stream(int streams, uint64_t messages, size_t bytes) {
+  const auto key = std::make_pair(streams, bytes);
+  auto it = stream_.find(key);
+  if (it != stream_.end()) return it->second;
+  auto channels = Connect(baseline_->address(), streams);
+  std::vector<std::unique_ptr<Baseline::Stub>> stubs;
+  for (auto& c : channels) stubs.push_back(Baseline::NewStub(c));
+  StreamRequest request;
+  request.set_count(messages);
+  request.set_bytes(static_cast<uint32_t>(bytes));
+  std::atomic<uint64_t> received{0};
+  std::vector<std::unique_ptr<StreamCall<Payload>>> calls;
+  for (int i = 0; i < streams; ++i) {
+    calls.push_back(std::make_unique<StreamCall<Payload>>(
+        [stub = stubs[i].get(), &request](grpc::ClientContext* ctx,
+                                          grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncStream(ctx, request, cq);
+        },
+        [&received](const Payload&) {
+          received.fetch_add(1, std::memory_order_relaxed);
+          return true;
+        }));
+  }
+  const int64_t start = NowNanos();
+  for (int i = 0; i < streams; ++i) calls[i]->Start(pool_->cq(i));
+  // Bounded: a stream that stops moving is cancelled, not waited for.
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  for (auto& c : calls) {
+    while (!c->done()) {
+      if (absl::Now() > deadline) c->Cancel();
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+  const double seconds = (NowNanos() - start) / 1e9;
+  Row row;
+  row.workload = "stream";
+  row.clients = streams;
+  row.unit = "messages";
+  row.ops = received;
+  row.ops_per_sec = received / seconds;
+  row.Extra("message_bytes", bytes);
+  row.note = "server-stream ceiling: trivial stream, one write in flight";
+  Add(row);
+  return stream_.emplace(key, row).first->second;
+}
+
+const Row& Harness::Disk() {
+  if (disk_) return *disk_;
+  DiskCeilingResult r = DiskCeiling(config_.dir, config_.window.duration);
+  Row row;
+  row.workload = "disk-fdatasync";
+  row.clients = 1;
+  row.unit = "fsyncs";
+  row.ops_per_sec = r.syncs_per_sec;
+  row.ops = r.latency.count();
+  row.SetLatency(r.latency);
+  row.note = "fsync ceiling: 4 KiB write + fdatasync loop in the data dir";
+  Add(row);
+  disk_ = std::make_unique<Row>(row);
+  return *disk_;
+}
+
+}  // namespace factlog::bench
