@@ -58,10 +58,10 @@ const RatingScaleEntry* ScaleEntry(v1::Rating rating) {
 // Names that read as an organisation rather than a person.
 bool LooksLikeOrganization(absl::string_view name) {
   static const char* const kWords[] = {
-      "government", "ministry", "house",   "office",  "agency",
-      "department", "council",  "party",   "committee", "nato",
+      "government", "ministry", "house",   "office",     "agency",
+      "department", "council",  "party",   "committee",  "nato",
       "cnn",        "inc",      "ltd",     "university", "bureau",
-      "commission", "service",  "kremlin", "army",    "police"};
+      "commission", "service",  "kremlin", "army",       "police"};
   const std::string lower = absl::AsciiStrToLower(name);
   for (absl::string_view word :
        absl::StrSplit(lower, absl::ByAnyChar(" ,.()-"), absl::SkipEmpty())) {
@@ -90,8 +90,7 @@ std::string Rfc3339(const google::protobuf::Timestamp& ts) {
 std::string RequiredString(absl::string_view name, int index, const json& obj,
                            const char* key, absl::string_view path) {
   auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string() ||
-      it->get<std::string>().empty()) {
+  if (it == obj.end() || !it->is_string() || it->get<std::string>().empty()) {
     Bad(name, index, path, "required text is missing");
   }
   return it->get<std::string>();
@@ -156,16 +155,17 @@ json ToClaimReview(const v1::ClaimView& claim,
     rating["ratingValue"] = entry->value;
     rating["alternateName"] = entry->name;
   }
-  json review = {{"@context", "https://schema.org"},
-                 {"@type", "ClaimReview"},
-                 {"identifier", absl::StrCat("factlog:", claim.claim_id())},
-                 {"claimReviewed", claim.text()},
-                 {"itemReviewed", item},
-                 {"reviewRating", rating},
-                 {"author", {{"@type", "Organization"},
-                             {"name", claim.verdict().reviewer()}}},
-                 {"datePublished", Rfc3339(claim.verdict().issued_at())},
-                 {"reviewBody", claim.verdict().summary()}};
+  json review = {
+      {"@context", "https://schema.org"},
+      {"@type", "ClaimReview"},
+      {"identifier", absl::StrCat("factlog:", claim.claim_id())},
+      {"claimReviewed", claim.text()},
+      {"itemReviewed", item},
+      {"reviewRating", rating},
+      {"author",
+       {{"@type", "Organization"}, {"name", claim.verdict().reviewer()}}},
+      {"datePublished", Rfc3339(claim.verdict().issued_at())},
+      {"reviewBody", claim.verdict().summary()}};
   if (!options.url_template.empty()) {
     review["url"] = absl::StrReplaceAll(options.url_template,
                                         {{"{claim_id}", claim.claim_id()}});
@@ -183,8 +183,8 @@ std::vector<json> ParseClaimReviews(absl::string_view name,
       for (const json& v : value["dataFeedElement"]) {
         // A feed element may wrap its reviews in "item".
         if (v.contains("item")) {
-          for (const json& i : v["item"].is_array() ? v["item"]
-                                                    : json::array({v["item"]}))
+          for (const json& i :
+               v["item"].is_array() ? v["item"] : json::array({v["item"]}))
             out.push_back(i);
         } else {
           out.push_back(v);
@@ -205,9 +205,10 @@ std::vector<json> ParseClaimReviews(absl::string_view name,
       if (line.empty()) continue;
       json value = json::parse(line.begin(), line.end(), nullptr, false);
       if (value.is_discarded()) {
-        throw UsageError(absl::StrCat(name, ":", line_number,
-                                      ": not JSON (expected ClaimReview JSON-LD "
-                                      "objects, an array or a DataFeed)"));
+        throw UsageError(
+            absl::StrCat(name, ":", line_number,
+                         ": not JSON (expected ClaimReview JSON-LD "
+                         "objects, an array or a DataFeed)"));
       }
       add(value);
     }
@@ -243,8 +244,8 @@ std::vector<ImportItem> ClaimReviewCommands(absl::string_view name, int index,
       IsSlug(identifier.substr(8))) {
     claim_id = identifier.substr(8);
   } else {
-    claim_id = absl::StrCat("cr-", Fnv1a64Hex(absl::StrCat(claimant, "\n",
-                                                           text)));
+    claim_id =
+        absl::StrCat("cr-", Fnv1a64Hex(absl::StrCat(claimant, "\n", text)));
   }
 
   v1::Rating rating = v1::RATING_UNPROVEN;
@@ -274,8 +275,8 @@ std::vector<ImportItem> ClaimReviewCommands(absl::string_view name, int index,
   }
   const std::string asserted = item.value("datePublished", "");
   if (!asserted.empty()) {
-    *claim->mutable_asserted_at() = ParseTimeFlag("itemReviewed.datePublished",
-                                                  asserted);
+    *claim->mutable_asserted_at() =
+        ParseTimeFlag("itemReviewed.datePublished", asserted);
   }
   claim->set_request_id(absl::StrCat("claimreview:", claim_id, ":claim"));
 
@@ -290,8 +291,8 @@ std::vector<ImportItem> ClaimReviewCommands(absl::string_view name, int index,
     absl::StrAppend(&summary, " (original rating: \"", rating_name, "\")");
   }
   v->set_summary(summary);
-  v->set_request_id(absl::StrCat("claimreview:", claim_id, ":verdict:",
-                                 Fnv1a64Hex(review.dump())));
+  v->set_request_id(absl::StrCat("claimreview:", claim_id,
+                                 ":verdict:", Fnv1a64Hex(review.dump())));
   return {record, verdict};
 }
 

@@ -8,13 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "client/format.h"
 #include "client/claimreview.h"
+#include "client/format.h"
 #include "client/health.h"
-#include "client/provenance.h"
-#include "client/verify.h"
 #include "client/import.h"
+#include "client/provenance.h"
 #include "client/values.h"
+#include "client/verify.h"
 #include "client/watch.h"
 #include "factlog/v1/service.grpc.pb.h"
 
@@ -210,17 +210,17 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
       link.set_other_claim_id(similar.claim_id());
       link.set_relation(v1::LINK_RELATION_REPEATS);
       // Derived from the claim's request id: a re-run links nothing twice.
-      link.set_request_id(absl::StrCat(request.request_id().substr(0, 50), "/repeats/",
-                                       similar.claim_id()));
+      link.set_request_id(absl::StrCat(request.request_id().substr(0, 50),
+                                       "/repeats/", similar.claim_id()));
       grpc::ClientContext context;
       connection.PrepareUnary(&context);
       v1::CommandResponse linked;
       connection.Check(connection.claims().LinkClaims(&context, link, &linked));
-      std::cout << (g->json() ? JsonLine(linked)
-                              : RenderCommandResult(
-                                    "linked claim", linked,
-                                    absl::StrCat("REPEATS ",
-                                                 similar.claim_id())));
+      std::cout << (g->json()
+                        ? JsonLine(linked)
+                        : RenderCommandResult(
+                              "linked claim", linked,
+                              absl::StrCat("REPEATS ", similar.claim_id())));
     }
     return kExitOk;
   });
@@ -1050,8 +1050,8 @@ void AddImport(CLI::App* app, const GlobalOptions* g, Action* action) {
     const std::vector<nlohmann::json> reviews =
         ParseClaimReviews(name, ReadInput(*path));
     for (size_t i = 0; i < reviews.size(); ++i) {
-      for (ImportItem& item : ClaimReviewCommands(
-               name, static_cast<int>(i + 1), reviews[i], *subject)) {
+      for (ImportItem& item : ClaimReviewCommands(name, static_cast<int>(i + 1),
+                                                  reviews[i], *subject)) {
         items.push_back(std::move(item));
       }
     }

@@ -777,8 +777,8 @@ std::string RenderClaimant(const factlog::v1::ClaimantView& claimant) {
     out += Field("Repeated",
                  absl::StrCat(group.statements(), " statements (",
                               StatusCounts(group.by_status()), "; rated ",
-                              RatingCounts(group.by_rating()), "): ",
-                              absl::StrJoin(group.claim_ids(), " -> ")));
+                              RatingCounts(group.by_rating()),
+                              "): ", absl::StrJoin(group.claim_ids(), " -> ")));
   }
   return out;
 }

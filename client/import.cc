@@ -141,7 +141,6 @@ int RunImport(const std::string& path, const GlobalOptions& options) {
 
 int SendImport(const std::vector<ImportItem>& items, const std::string& name,
                const GlobalOptions& options) {
-
   factlog::v1::ImportResponse response;
   if (!items.empty()) {
     Connection connection(options);

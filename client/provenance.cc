@@ -81,8 +81,9 @@ json ProvenanceJsonLd(const std::vector<v1::Event>& events) {
     }
     if (e.has_evidence_added()) {
       const v1::Source& source = e.evidence_added().source();
-      const std::string id = absl::StrCat("factlog:evidence/", e.claim_id(),
-                                          "/", e.evidence_added().evidence_id());
+      const std::string id =
+          absl::StrCat("factlog:evidence/", e.claim_id(), "/",
+                       e.evidence_added().evidence_id());
       json ev = {{"@id", id},
                  {"@type", "prov:Entity"},
                  {"prov:label", source.name()},

@@ -11,15 +11,15 @@ namespace {
 
 bool IsStopWord(absl::string_view word) {
   static const auto* const kStopWords = new absl::flat_hash_set<std::string>{
-      "a",     "an",   "the",   "of",    "to",   "in",    "on",    "at",
-      "for",   "from", "and",   "or",    "but",  "is",    "are",   "was",
-      "were",  "be",   "been",  "being", "has",  "have",  "had",   "it",
-      "its",   "that", "this",  "these", "those", "their", "they",  "them",
-      "he",    "she",  "his",   "her",   "with", "by",    "as",    "will",
-      "would", "could", "should", "can", "may",  "might", "some",  "any",
-      "all",   "into", "than",  "then",  "there", "which", "who",  "whom",
-      "what",  "so",   "such",  "also",  "very", "said",  "says",  "say",
-      "do",    "does", "did",   "not",   "no",   "if",    "about", "up"};
+      "a",     "an",    "the",    "of",    "to",    "in",    "on",    "at",
+      "for",   "from",  "and",    "or",    "but",   "is",    "are",   "was",
+      "were",  "be",    "been",   "being", "has",   "have",  "had",   "it",
+      "its",   "that",  "this",   "these", "those", "their", "they",  "them",
+      "he",    "she",   "his",    "her",   "with",  "by",    "as",    "will",
+      "would", "could", "should", "can",   "may",   "might", "some",  "any",
+      "all",   "into",  "than",   "then",  "there", "which", "who",   "whom",
+      "what",  "so",    "such",   "also",  "very",  "said",  "says",  "say",
+      "do",    "does",  "did",    "not",   "no",    "if",    "about", "up"};
   return kStopWords->contains(std::string(word));
 }
 

@@ -286,7 +286,8 @@ grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(
 }
 
 grpc::ServerWriteReactor<v1::ClaimView>* ClaimServiceImpl::ExportClaimReviews(
-    grpc::CallbackServerContext* ctx, const v1::ExportClaimReviewsRequest* req) {
+    grpc::CallbackServerContext* ctx,
+    const v1::ExportClaimReviewsRequest* req) {
   absl::StatusOr<std::string> actor =
       authorizer_->Authorize(*ctx, Role::kReader, "ExportClaimReviews");
   if (!actor.ok()) {

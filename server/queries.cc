@@ -409,8 +409,8 @@ absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimQueries::SimilarClaims(
 absl::StatusOr<std::vector<v1::ClaimView>> ClaimQueries::RatedClaims(
     const v1::ExportClaimReviewsRequest& req, absl::string_view start_after,
     size_t max) const {
-  const absl::Time since = req.has_since() ? domain::FromProto(req.since())
-                                           : absl::InfinitePast();
+  const absl::Time since =
+      req.has_since() ? domain::FromProto(req.since()) : absl::InfinitePast();
   std::vector<v1::ClaimView> out;
   absl::Status s = ForEachIndexedClaim(
       *store_, storage::ClaimIndex::kStatus,

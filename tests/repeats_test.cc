@@ -23,16 +23,15 @@ TEST(SimilarityTest, ContentWordsDropFunctionWordsAndSuffixes) {
 }
 
 TEST(SimilarityTest, JaccardOfContentWords) {
-  EXPECT_DOUBLE_EQ(domain::TextSimilarity("Troops pulled back.",
-                                          "The troop pulls back!"),
-                   1.0);
-  EXPECT_DOUBLE_EQ(domain::TextSimilarity("Troops pulled back.",
-                                          "Taxes will fall in May."),
-                   0.0);
+  EXPECT_DOUBLE_EQ(
+      domain::TextSimilarity("Troops pulled back.", "The troop pulls back!"),
+      1.0);
+  EXPECT_DOUBLE_EQ(
+      domain::TextSimilarity("Troops pulled back.", "Taxes will fall in May."),
+      0.0);
   // {troop, pull, back} vs {troop, stay}: 1 common of 4.
-  EXPECT_DOUBLE_EQ(domain::TextSimilarity("Troops pulled back.",
-                                          "Troops stay."),
-                   0.25);
+  EXPECT_DOUBLE_EQ(
+      domain::TextSimilarity("Troops pulled back.", "Troops stay."), 0.25);
   EXPECT_DOUBLE_EQ(domain::TextSimilarity("", ""), 0.0);
   EXPECT_DOUBLE_EQ(domain::TextSimilarity("a b c troops", "troops"),
                    domain::TextSimilarity("troops", "a b c troops"));
@@ -61,26 +60,24 @@ class RepeatsServerTest : public ::testing::Test {
   testing::TestServer server_;
 };
 
-TEST_F(RepeatsServerTest, OnlySameClaimantAndSubjectAboveThresholdMostAlikeFirst) {
-  EXPECT_THAT(Ids(Record("a", "Troops pulled back to bases.", "Putin",
-                         "border")),
-              IsEmpty());
+TEST_F(RepeatsServerTest,
+       OnlySameClaimantAndSubjectAboveThresholdMostAlikeFirst) {
+  EXPECT_THAT(
+      Ids(Record("a", "Troops pulled back to bases.", "Putin", "border")),
+      IsEmpty());
   Record("b", "Troops pulled back.", "Putin", "border");
   Record("other-subject", "Troops pulled back to bases.", "Putin", "economy");
-  Record("other-claimant", "Troops pulled back to bases.", "Kremlin",
-         "border");
+  Record("other-claimant", "Troops pulled back to bases.", "Kremlin", "border");
   Record("unlike", "Taxes fall in May.", "Putin", "border");
-  const v1::CommandResponse r =
-      Record("c", "Troops pulled back to their bases.", "Putin", "border",
-             "req-c");
+  const v1::CommandResponse r = Record(
+      "c", "Troops pulled back to their bases.", "Putin", "border", "req-c");
   EXPECT_THAT(Ids(r), ElementsAre("a", "b"));
   EXPECT_DOUBLE_EQ(r.similar_claims(0).similarity(), 1.0);
   EXPECT_EQ(r.similar_claims(0).text(), "Troops pulled back to bases.");
   EXPECT_EQ(r.similar_claims(0).status(), v1::CLAIM_STATUS_UNVERIFIED);
   // A retry of the same request is deduplicated and never names itself.
-  const v1::CommandResponse again =
-      Record("c", "Troops pulled back to their bases.", "Putin", "border",
-             "req-c");
+  const v1::CommandResponse again = Record(
+      "c", "Troops pulled back to their bases.", "Putin", "border", "req-c");
   EXPECT_TRUE(again.deduplicated());
   EXPECT_THAT(Ids(again), ElementsAre("a", "b"));
 }

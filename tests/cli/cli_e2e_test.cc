@@ -2006,13 +2006,13 @@ TEST(CliRepeats, AFourthWithdrawalStatementNamesTheEarlierThree) {
     return RunProcess(std::move(args));
   };
   ASSERT_EQ(cli({"import", DEMO_PATH}).exit_code, 0);
-  RunResult r = cli({"claim", "add", "--id", "putin-pulling-back-2014-05-20",
-                     "--text",
-                     "Putin says Russian troops near the Ukraine border are "
-                     "pulling back to their bases.",
-                     "--claimant", "Vladimir Putin", "--subject",
-                     "russia-troops-ukraine-border", "--asserted-at",
-                     "2014-05-20", "--link-repeats", "-o", "json"});
+  RunResult r =
+      cli({"claim", "add", "--id", "putin-pulling-back-2014-05-20", "--text",
+           "Putin says Russian troops near the Ukraine border are "
+           "pulling back to their bases.",
+           "--claimant", "Vladimir Putin", "--subject",
+           "russia-troops-ukraine-border", "--asserted-at", "2014-05-20",
+           "--link-repeats", "-o", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<v1::CommandResponse> lines =
       ParseJsonLines<v1::CommandResponse>(r.out);
@@ -2080,11 +2080,11 @@ void ExpectValidClaimReview(const google::protobuf::Struct& r) {
 
 std::vector<google::protobuf::Struct> Reviews(const std::string& jsonl) {
   std::vector<google::protobuf::Struct> out;
-  for (absl::string_view line : absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
     google::protobuf::Struct s;
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
-                    std::string(line), &s)
-                    .ok())
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &s).ok())
         << line;
     out.push_back(std::move(s));
   }
@@ -2111,13 +2111,15 @@ TEST(CliClaimReview, DemoVerdictsExportImportIntoAnEmptyServerAndBack) {
   const std::string file = dir.path() + "/reviews.jsonl";
   std::ofstream(file) << exported.out;
   const std::vector<std::string> import = {
-      "import", "--format", "claimreview", file, "--subject",
-      "russia-troops-ukraine-border"};
+      "import", "--format",  "claimreview",
+      file,     "--subject", "russia-troops-ukraine-border"};
   RunResult first = cli(empty, import);
   EXPECT_EQ(first.exit_code, 0) << first.err;
-  EXPECT_EQ(first.out, "imported 6 commands (0 already applied), last position 6\n");
+  EXPECT_EQ(first.out,
+            "imported 6 commands (0 already applied), last position 6\n");
   RunResult again = cli(empty, import);  // a review imported twice: one claim
-  EXPECT_EQ(again.out, "imported 6 commands (6 already applied), last position 6\n");
+  EXPECT_EQ(again.out,
+            "imported 6 commands (6 already applied), last position 6\n");
 
   const auto round_trip = Reviews(cli(empty, {"export"}).out);
   ASSERT_EQ(round_trip.size(), reviews.size());
@@ -2127,11 +2129,12 @@ TEST(CliClaimReview, DemoVerdictsExportImportIntoAnEmptyServerAndBack) {
     want.mutable_fields()->erase("datePublished");
     got.mutable_fields()->erase("datePublished");
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(want, got))
-        << want.ShortDebugString() << "\n" << got.ShortDebugString();
+        << want.ShortDebugString() << "\n"
+        << got.ShortDebugString();
   }
   v1::ClaimView broken = ParseJson<v1::ClaimView>(
-      cli(empty, {"claim", "show", "russia-withdrawal-claim-2014-03", "-o",
-                  "json"})
+      cli(empty,
+          {"claim", "show", "russia-withdrawal-claim-2014-03", "-o", "json"})
           .out);
   EXPECT_EQ(broken.kind(), v1::CLAIM_KIND_PROMISE);
   EXPECT_EQ(broken.rating(), v1::RATING_BROKEN);
@@ -2173,9 +2176,9 @@ TEST(CliProvenance, ClaimHistoryAsProvJsonLd) {
     return RunProcess(std::move(args));
   };
   ASSERT_EQ(cli({"import", DEMO_PATH}).exit_code, 0);
-  RunResult r = cli({"claim", "provenance",
-                     "putin-orders-troops-back-2014-05-19", "--format",
-                     "prov-jsonld"});
+  RunResult r =
+      cli({"claim", "provenance", "putin-orders-troops-back-2014-05-19",
+           "--format", "prov-jsonld"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   google::protobuf::Struct doc;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok());
@@ -2190,12 +2193,14 @@ TEST(CliProvenance, ClaimHistoryAsProvJsonLd) {
   }
   EXPECT_EQ(activities, 5);  // recorded, 3 context evidence, 1 link
   EXPECT_EQ(versions, 5);
-  const auto& v1 = by_id.at("factlog:claim/putin-orders-troops-back-2014-05-19/v1");
+  const auto& v1 =
+      by_id.at("factlog:claim/putin-orders-troops-back-2014-05-19/v1");
   EXPECT_EQ(Str(Obj(v1, "prov:wasGeneratedBy"), "@id"), "factlog:event/1");
   const std::string report = Str(Obj(v1, "prov:wasQuotedFrom"), "@id");
   EXPECT_EQ(Str(Obj(by_id.at(report), "prov:wasAttributedTo"), "@id"),
             "factlog:agent/Dmitry Peskov");
-  const auto& v5 = by_id.at("factlog:claim/putin-orders-troops-back-2014-05-19/v5");
+  const auto& v5 =
+      by_id.at("factlog:claim/putin-orders-troops-back-2014-05-19/v5");
   EXPECT_EQ(Str(Obj(v5, "prov:wasDerivedFrom"), "@id"),
             "factlog:claim/putin-orders-troops-back-2014-05-19/v4");
   const std::string actor = Str(Obj(v5, "prov:wasAttributedTo"), "@id");
@@ -2213,10 +2218,11 @@ TEST(CliOverdue, ListOverdueShowsOnlyPromisesPastDueWithoutVerdict) {
            {"late", "promise", "2014-06-01"},
            {"future", "promise", "2199-01-01"},
            {"fact", "fact", ""}}) {
-    std::vector<std::string> args = {"claim", "add", "--id", id, "--text",
-                                     "Troops will leave.", "--claimant",
-                                     "Kremlin", "--kind", kind,
-                                     "--asserted-at", "2014-05-19"};
+    std::vector<std::string> args = {
+        "claim",      "add",           "--id",
+        id,           "--text",        "Troops will leave.",
+        "--claimant", "Kremlin",       "--kind",
+        kind,         "--asserted-at", "2014-05-19"};
     if (!due.empty()) {
       args.push_back("--due-at");
       args.push_back(due);
