@@ -1,5 +1,7 @@
 #include "server/writer.h"
 
+#include <pthread.h>
+
 #include <map>
 #include <optional>
 #include <utility>
@@ -127,15 +129,17 @@ class Writer::Batch {
     return response;
   }
 
-  // The claim as a reader sees it after this batch.
-  absl::StatusOr<std::optional<v1::ClaimView>> Present(
-      const std::string& claim_id) {
-    absl::StatusOr<const v1::ClaimView*> view = Lookup(claim_id);
-    if (!view.ok()) return view.status();
-    if (*view == nullptr) return std::nullopt;
-    v1::ClaimView copy = **view;
-    domain::PresentAt(options_.clock(), &copy);
-    return copy;
+  // The claim as a reader sees it right after this batch, when it can be
+  // read. Runs on the completer thread, after the commit.
+  std::optional<v1::ClaimView> Present(const std::string& claim_id) const {
+    std::optional<v1::ClaimView> view;
+    if (auto it = claims_.find(claim_id); it != claims_.end()) {
+      view = it->second.current;
+    } else if (auto stored = store_->GetClaim(claim_id); stored.ok()) {
+      view = *std::move(stored);  // a deduplicated command's claim
+    }
+    if (view) domain::PresentAt(options_.clock(), &*view);
+    return view;
   }
 
   const std::vector<v1::Event>& events() const { return events_; }
@@ -206,10 +210,21 @@ class Writer::Batch {
   std::vector<v1::ClaimStatus> statuses_;  // parallel to events_
 };
 
+struct Writer::Completion {
+  std::unique_ptr<Batch> batch;
+  std::vector<Item> items;
+  std::vector<SequenceResult> results;  // parallel to items
+  std::vector<v1::Event> events;        // what was committed
+  absl::Status committed;
+};
+
 std::unique_ptr<Writer> Writer::Start(storage::EventStore* store,
                                       WriterOptions options) {
   std::unique_ptr<Writer> writer(new Writer(store, std::move(options)));
   writer->thread_ = std::thread([w = writer.get()] { w->Run(); });
+  writer->completer_ = std::thread([w = writer.get()] { w->RunCompleter(); });
+  pthread_setname_np(writer->thread_.native_handle(), "factlog-writer");
+  pthread_setname_np(writer->completer_.native_handle(), "factlog-acks");
   return writer;
 }
 
@@ -262,6 +277,7 @@ void Writer::Stop() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  if (completer_.joinable()) completer_.join();
 }
 
 void Writer::Run() {
@@ -274,7 +290,7 @@ void Writer::Run() {
             return w->stopping_ || !w->queue_.empty();
           },
           this));
-      if (queue_.empty()) return;  // stopping, and everything is done
+      if (queue_.empty()) break;  // stopping, and everything is decided
       size_t commands = 0;
       while (!queue_.empty() &&
              (items.empty() || commands + queue_.front().commands.size() <=
@@ -285,14 +301,38 @@ void Writer::Run() {
       }
       queued_commands_ -= commands;
     }
-    Process(std::move(items));
+    std::unique_ptr<Completion> done = Process(std::move(items));
+    absl::MutexLock lock(&completer_mu_);
+    completions_.push_back(std::move(done));
+  }
+  absl::MutexLock lock(&completer_mu_);
+  writer_done_ = true;
+}
+
+void Writer::RunCompleter() {
+  for (;;) {
+    std::deque<std::unique_ptr<Completion>> ready;
+    {
+      absl::MutexLock lock(&completer_mu_);
+      completer_mu_.Await(absl::Condition(
+          +[](Writer* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->completer_mu_) {
+            return w->writer_done_ || !w->completions_.empty();
+          },
+          this));
+      if (completions_.empty()) return;  // the writer stopped; all done
+      ready.swap(completions_);
+    }
+    for (std::unique_ptr<Completion>& done : ready) Complete(*done);
   }
 }
 
-void Writer::Process(std::vector<Item> items) {
+std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
   static thread_local absl::BitGen gen;
-  Batch batch(store_, options_, &gen);
-  std::vector<SequenceResult> results(items.size());
+  auto done = std::make_unique<Completion>();
+  done->batch = std::make_unique<Batch>(store_, options_, &gen);
+  Batch& batch = *done->batch;
+  std::vector<SequenceResult>& results = done->results;
+  results.resize(items.size());
   if (options_.metrics) {
     size_t commands = 0;
     for (const Item& item : items) commands += item.commands.size();
@@ -311,48 +351,51 @@ void Writer::Process(std::vector<Item> items) {
       results[i].responses.push_back(*std::move(response));
     }
   }
+  done->items = std::move(items);
 
-  absl::Status committed;
   if (!batch.events().empty()) {
     storage::CommitBatch commit = batch.TakeCommit();
     const absl::Time commit_start = absl::Now();
-    committed = store_->Commit(commit);
+    done->committed = store_->Commit(commit);
     if (options_.metrics) {
       options_.metrics->Committed(commit.events, absl::Now() - commit_start,
-                                  committed.ok());
+                                  done->committed.ok());
     }
-    if (!committed.ok()) {
-      log::Error(
-          "commit failed; its commands are refused with UNAVAILABLE",
-          {{"error", committed.message()}, {"events", commit.events.size()}});
+    if (!done->committed.ok()) {
+      log::Error("commit failed; its commands are refused with UNAVAILABLE",
+                 {{"error", done->committed.message()},
+                  {"events", commit.events.size()}});
     }
-    if (committed.ok() && options_.on_commit) {
-      options_.on_commit(commit.events, batch.statuses());
-    }
+    done->events = std::move(commit.events);
   }
-  for (size_t i = 0; i < items.size(); ++i) {
-    SequenceResult& result = results[i];
-    if (!committed.ok() && !result.responses.empty()) {
+  return done;
+}
+
+void Writer::Complete(Completion& done) {
+  Batch& batch = *done.batch;
+  if (done.committed.ok() && !done.events.empty() && options_.on_commit) {
+    options_.on_commit(done.events, batch.statuses());
+  }
+  for (size_t i = 0; i < done.items.size(); ++i) {
+    SequenceResult& result = done.results[i];
+    if (!done.committed.ok() && !result.responses.empty()) {
       // Nothing of this batch was stored: every command in it is unapplied.
       result.responses.clear();
       result.failed_index = 0;
       result.error = absl::UnavailableError(
           absl::StrCat("commit failed, nothing was stored; retry with the same "
                        "request_id: ",
-                       committed.message()));
+                       done.committed.message()));
     }
-    if (items[i].commands.size() == 1 && result.error.ok()) {
+    if (done.items[i].commands.size() == 1 && result.error.ok()) {
       v1::CommandResponse& response = result.responses.back();
-      absl::StatusOr<std::optional<v1::ClaimView>> view =
-          batch.Present(response.claim_id());
-      if (view.ok() && view->has_value()) {
-        *response.mutable_claim() = **std::move(view);
-      }
+      std::optional<v1::ClaimView> view = batch.Present(response.claim_id());
+      if (view.has_value()) *response.mutable_claim() = *std::move(view);
     }
     if (options_.metrics) {
       options_.metrics->CommandsDone(result.responses, result.error);
     }
-    items[i].done(std::move(result));
+    done.items[i].done(std::move(result));
   }
 }
 

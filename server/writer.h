@@ -32,9 +32,10 @@ struct WriterOptions {
   size_t max_queued = 100000;
   // Server clock; tests may pin it.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
-  // Called on the writer thread with the events of each durable commit, in
-  // position order, and for each the status of its claim right after it,
-  // before any command of that commit is completed. Must not block.
+  // Called on the completer thread with the events of each durable commit,
+  // in position order, and for each the status of its claim right after it,
+  // before any command of that commit is completed. Commits arrive in order.
+  // Must not block.
   std::function<void(const std::vector<v1::Event>&,
                      const std::vector<v1::ClaimStatus>&)>
       on_commit;
@@ -58,16 +59,21 @@ struct SequenceResult {
 // commands and are called back once each command is durable or refused; no
 // caller thread ever waits on I/O. The writer thread drains everything
 // queued (group commit), decides each command against the latest state,
-// including state produced earlier in the same batch, writes one batch with
-// one fsync, publishes the events through WriterOptions::on_commit, then
-// completes every command.
+// including state produced earlier in the same batch, and writes one batch
+// with one fsync. It then hands the batch to the completer thread and goes
+// on with the next one: the completer publishes the events through
+// WriterOptions::on_commit, then completes every command of the batch.
+// Completing a command runs the caller's callback, which for a gRPC handler
+// serializes the response and starts the send; keeping that off the writer
+// thread lets the next batch be decided and synced meanwhile. Batches are
+// published and completed in commit order.
 //
 // Idempotency: a command whose request_id was applied before (in this batch,
 // or in any earlier commit, also before a restart) is answered with the
 // original response and `deduplicated` set; nothing is appended. Reusing a
 // request_id for a different command is INVALID_ARGUMENT.
 //
-// Thread-safe. Callbacks run on the writer thread and must not block.
+// Thread-safe. Callbacks run on the completer thread and must not block.
 class Writer {
  public:
   using Callback = std::function<void(absl::StatusOr<v1::CommandResponse>)>;
@@ -101,10 +107,15 @@ class Writer {
     SequenceCallback done;
   };
   class Batch;
+  // A decided and committed (or failed) batch waiting to be published and
+  // completed.
+  struct Completion;
 
   Writer(storage::EventStore* store, WriterOptions options);
   void Run();
-  void Process(std::vector<Item> items);
+  std::unique_ptr<Completion> Process(std::vector<Item> items);
+  void RunCompleter();
+  void Complete(Completion& done);
 
   storage::EventStore* const store_;
   const WriterOptions options_;
@@ -113,6 +124,12 @@ class Writer {
   size_t queued_commands_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
+
+  absl::Mutex completer_mu_;
+  std::deque<std::unique_ptr<Completion>> completions_
+      ABSL_GUARDED_BY(completer_mu_);
+  bool writer_done_ ABSL_GUARDED_BY(completer_mu_) = false;
+  std::thread completer_;
 };
 
 // FNV-1a 64 of the command's deterministic serialization.

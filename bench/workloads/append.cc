@@ -10,6 +10,7 @@
 #include "bench/stream_call.h"
 #include "bench/workloads/workloads.h"
 #include "factlog/v1/service.grpc.pb.h"
+#include "server/server_metrics.h"
 
 namespace factlog::bench {
 namespace {
@@ -64,6 +65,18 @@ absl::Status RunAppend(Harness& h) {
     row.disk_bytes_per_event = (*server)->DiskBytesPerEvent();
     if (!r.first_error.ok()) {
       row.note = absl::StrCat("first error: ", r.first_error.error_message());
+    }
+    {
+      // How the writer grouped the load: commands per fsync and its latency.
+      v1::GetStatsResponse stats;
+      (*server)->server().metrics().FillStats(&stats);
+      row.Extra(
+          "commands_per_commit",
+          stats.commits() > 0
+              ? static_cast<double>(stats.commands_applied()) / stats.commits()
+              : 0);
+      row.Extra("commit_p50_ms", stats.commit_p50_seconds() * 1000);
+      row.Extra("commit_p99_ms", stats.commit_p99_seconds() * 1000);
     }
     const PeerResult* pg = FindPeer(h, clients);
     if (pg != nullptr) {
