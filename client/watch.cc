@@ -86,6 +86,7 @@ void Print(const v1::SubscribeResponse& message, bool json) {
                 << ", catching up from disk --\n";
       break;
     case v1::SubscribeResponse::kCheckpoint:
+    case v1::SubscribeResponse::kEvents:  // unbatched by the caller
     case v1::SubscribeResponse::MESSAGE_NOT_SET:
       break;
   }
@@ -108,6 +109,10 @@ void ResumePoint::Note(const v1::SubscribeResponse& message) {
     case v1::SubscribeResponse::kFellBehind:
       covered = message.fell_behind().position();
       break;
+    case v1::SubscribeResponse::kEvents:
+      if (message.events().events().empty()) return;
+      covered = message.events().events().rbegin()->event().position();
+      break;
     case v1::SubscribeResponse::MESSAGE_NOT_SET:
       return;
   }
@@ -122,6 +127,7 @@ v1::SubscribeRequest ResumePoint::Request(const v1::EventFilter& filter) const {
     request.set_from_end(true);
   }
   *request.mutable_filter() = filter;
+  request.set_max_events_per_message(kWatchEventsPerMessage);
   return request;
 }
 
@@ -193,6 +199,19 @@ int RunWatch(const WatchOptions& watch, const GlobalOptions& options) {
           std::cerr << "-- reconnected, resuming " << resumed_at << " --\n";
           reconnecting = false;
         }
+      }
+      if (message.has_events()) {
+        // Batches save the server and this process work; they are printed
+        // one event per line as before.
+        for (v1::SubscribedEvent& item :
+             *message.mutable_events()->mutable_events()) {
+          v1::SubscribeResponse single;
+          single.mutable_event()->Swap(item.mutable_event());
+          single.set_status_after(item.status_after());
+          Print(single, options.json());
+          resume.Note(single);
+        }
+        continue;
       }
       Print(message, options.json());
       resume.Note(message);

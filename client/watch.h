@@ -51,6 +51,9 @@ struct WatchOptions {
 // SignalWatcher), so it must be called before any other thread is started.
 int RunWatch(const WatchOptions& watch, const GlobalOptions& options);
 
+// Events per SubscribeResponse the watch asks for.
+constexpr uint32_t kWatchEventsPerMessage = 256;
+
 // Where to resume a subscription. A value; not thread-safe.
 class ResumePoint {
  public:

@@ -93,12 +93,11 @@ EventServiceImpl::EventServiceImpl(const storage::EventStore* store, Hub* hub,
       limits_(limits),
       checkpoint_interval_(checkpoint_interval) {}
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* EventServiceImpl::Subscribe(
-    grpc::CallbackServerContext* ctx, const v1::SubscribeRequest* req) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req) {
   absl::StatusOr<std::string> actor =
       authorizer_->Authorize(*ctx, Role::kReader, "Subscribe");
-  if (!actor.ok())
-    return new RefusedWriter<v1::SubscribeResponse>(actor.status());
+  if (!actor.ok()) return new RefusedWriter<grpc::ByteBuffer>(actor.status());
   return StartSubscription(ctx, *req, store_, hub_, limits_,
                            checkpoint_interval_);
 }

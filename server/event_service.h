@@ -15,7 +15,9 @@ namespace factlog::server {
 // with one write in flight, so memory per stream stays bounded. Subscribe
 // streams are served by server/subscription.h over the hub. The log head
 // and proof RPCs are answered from the store's Merkle tree (LogHeads).
-class EventServiceImpl final : public v1::EventService::CallbackService {
+class EventServiceImpl final
+    : public v1::EventService::WithRawCallbackMethod_Subscribe<
+          v1::EventService::CallbackService> {
  public:
   static constexpr size_t kChunk = 256;
 
@@ -28,9 +30,9 @@ class EventServiceImpl final : public v1::EventService::CallbackService {
   grpc::ServerWriteReactor<v1::Event>* ReadEvents(
       grpc::CallbackServerContext* ctx,
       const v1::ReadEventsRequest* req) override;
-  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
-      grpc::CallbackServerContext* ctx,
-      const v1::SubscribeRequest* req) override;
+  // Raw: the subscription assembles its messages from encoded events.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req) override;
   grpc::ServerUnaryReactor* GetLogHead(grpc::CallbackServerContext* ctx,
                                        const v1::GetLogHeadRequest* req,
                                        v1::LogHead* resp) override;

@@ -27,7 +27,8 @@ void Hub::Publish(const std::vector<v1::Event>& events,
     live->event = events[i];
     live->status_after =
         i < statuses.size() ? statuses[i] : v1::CLAIM_STATUS_UNSPECIFIED;
-    live->bytes = live->event.ByteSizeLong() + sizeof(LiveEvent);
+    live->event.SerializeToString(&live->serialized);
+    live->bytes = 2 * live->serialized.size() + sizeof(LiveEvent);
     prepared.push_back(std::move(live));
   }
   absl::MutexLock lock(&mu_);

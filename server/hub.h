@@ -34,6 +34,7 @@ struct HubOptions {
 // One committed event as the hub keeps it.
 struct LiveEvent {
   v1::Event event;
+  std::string serialized;  // `event` encoded once, for every subscriber
   v1::ClaimStatus status_after = v1::CLAIM_STATUS_UNSPECIFIED;
   size_t bytes = 0;  // accounted size
 };

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "domain/event_filter.h"
 #include "server/grpc_status.h"
+#include "server/proto_decode.h"
 
 namespace factlog::server {
 namespace {
@@ -14,10 +15,83 @@ namespace {
 // refill, so one refill is cheap whatever the filter.
 constexpr size_t kBufferMessages = 256;
 constexpr size_t kScanPerRefill = 4096;
+// Limits of one EventBatch.
+constexpr size_t kMaxEventsPerMessage = 1024;
+constexpr size_t kMaxBatchBytes = 256 << 10;
 
 std::atomic<uint64_t> next_subscription_id{1};
 
-class SubscribeReactor;
+// ---- Protobuf wire format, for messages assembled from encoded events ----
+// (field numbers from service.proto)
+constexpr uint32_t kResponseEvent = 1;        // SubscribeResponse.event
+constexpr uint32_t kResponseStatusAfter = 5;  // SubscribeResponse.status_after
+constexpr uint32_t kResponseEvents = 6;       // SubscribeResponse.events
+constexpr uint32_t kBatchEvents = 1;          // EventBatch.events
+constexpr uint32_t kItemEvent = 1;            // SubscribedEvent.event
+constexpr uint32_t kItemStatusAfter = 2;      // SubscribedEvent.status_after
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// The tag and length of a length-delimited field.
+void AppendHeader(uint32_t field, size_t length, std::string* out) {
+  AppendVarint(field << 3 | 2, out);
+  AppendVarint(length, out);
+}
+
+// An enum field, left out when 0 as proto3 does.
+void AppendEnum(uint32_t field, int value, std::string* out) {
+  if (value == 0) return;
+  AppendVarint(field << 3, out);
+  AppendVarint(static_cast<uint64_t>(value), out);
+}
+
+size_t EnumSize(int value) {
+  return value == 0 ? 0 : 1 + VarintSize(static_cast<uint64_t>(value));
+}
+
+// A SubscribeResponse ready to send: `header` then `body` on the wire.
+struct Outgoing {
+  std::string header;
+  std::string body;
+  uint64_t covered = 0;  // the last position it accounts for
+  uint64_t events = 0;   // events in it
+
+  size_t size() const { return header.size() + body.size(); }
+
+  // Hands the bytes to gRPC without copying the body.
+  grpc::ByteBuffer Take() {
+    auto* owned = new std::string(std::move(body));
+    grpc::Slice slices[2] = {
+        grpc::Slice(header),
+        grpc::Slice(
+            owned->data(), owned->size(),
+            [](void* p) { delete static_cast<std::string*>(p); }, owned)};
+    return header.empty() ? grpc::ByteBuffer(&slices[1], 1)
+                          : grpc::ByteBuffer(slices, 2);
+  }
+};
+
+Outgoing Encoded(const v1::SubscribeResponse& message, uint64_t covered) {
+  Outgoing out;
+  message.SerializeToString(&out.body);
+  out.covered = covered;
+  return out;
+}
 
 // The state of one stream. Shared with the hub, which may wake it at any
 // time; the reactor is only touched under the rules below.
@@ -35,20 +109,23 @@ class Subscription final : public HubSubscriber,
       : id_(next_subscription_id++),
         peer_(std::move(peer)),
         filter_(req.filter()),
+        filter_matches_all_(req.filter().ByteSizeLong() == 0),
+        batch_limit_(std::min<size_t>(req.max_events_per_message(),
+                                      kMaxEventsPerMessage)),
         store_(store),
         hub_(hub),
         checkpoint_interval_(checkpoint_interval),
         next_(start + 1),
         last_sent_(start) {}
 
-  void Attach(grpc::ServerWriteReactor<v1::SubscribeResponse>* reactor) {
+  void Attach(grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor) {
     absl::MutexLock lock(&mu_);
     reactor_ = reactor;
   }
 
   // Sends the next message if none is in flight.
   void Pump() {
-    grpc::ServerWriteReactor<v1::SubscribeResponse>* reactor;
+    grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor;
     absl::Status fail;
     {
       absl::MutexLock lock(&mu_);
@@ -64,9 +141,13 @@ class Subscription final : public HubSubscriber,
         } else if (buffer_.empty()) {
           return;
         } else {
-          writing_ = std::move(buffer_.front());
+          Outgoing& next = buffer_.front();
+          buffered_bytes_ -= std::min(buffered_bytes_, next.size());
+          writing_bytes_ = next.size();
+          writing_covered_ = next.covered;
+          writing_events_ = next.events;
+          writing_ = next.Take();
           buffer_.pop_front();
-          buffered_bytes_ -= std::min(buffered_bytes_, writing_.ByteSizeLong());
           write_in_flight_ = true;
         }
       }
@@ -80,11 +161,14 @@ class Subscription final : public HubSubscriber,
   }
 
   void OnWriteDone(bool ok) {
-    grpc::ServerWriteReactor<v1::SubscribeResponse>* reactor = nullptr;
+    grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor = nullptr;
     {
       absl::MutexLock lock(&mu_);
       write_in_flight_ = false;
-      NoteSent(writing_);
+      writing_.Clear();
+      writing_bytes_ = 0;
+      last_sent_ = std::max(last_sent_, writing_covered_);
+      events_sent_ += writing_events_;
       if (!ok && !finished_) {
         // The client went away mid-write.
         finished_ = true;
@@ -135,61 +219,91 @@ class Subscription final : public HubSubscriber,
 
   size_t BufferedBytes() const override {
     absl::MutexLock lock(&mu_);
-    return buffered_bytes_ + (write_in_flight_ ? writing_.ByteSizeLong() : 0);
+    return buffered_bytes_ + writing_bytes_;
   }
 
  private:
-  void Push(v1::SubscribeResponse message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    buffered_bytes_ += message.ByteSizeLong();
+  bool batching() const { return batch_limit_ > 1; }
+
+  void Push(Outgoing message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    buffered_bytes_ += message.size();
     buffer_.push_back(std::move(message));
   }
 
-  void PushEvent(const v1::Event& event, v1::ClaimStatus status)
+  // Queues a control message (caught_up, fell_behind, checkpoint) after
+  // the events before it.
+  void PushControl(const v1::SubscribeResponse& message, uint64_t covered)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    v1::SubscribeResponse message;
-    *message.mutable_event() = event;
-    message.set_status_after(status);
-    Push(std::move(message));
+    FlushBatch();
+    Push(Encoded(message, covered));
   }
 
-  // Records what a sent message covers, for checkpoints and stats.
-  void NoteSent(const v1::SubscribeResponse& m)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    uint64_t covered = 0;
-    if (m.has_event()) {
-      covered = m.event().position();
-      ++events_sent_;
-    } else if (m.has_checkpoint()) {
-      covered = m.checkpoint().position();
-    } else if (m.has_caught_up()) {
-      covered = m.caught_up().position();
+  // Queues one matching event, encoded as `serialized`.
+  void AddEvent(uint64_t position, absl::string_view serialized,
+                v1::ClaimStatus status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!batching()) {
+      Outgoing message;
+      AppendHeader(kResponseEvent, serialized.size(), &message.body);
+      message.body.append(serialized.data(), serialized.size());
+      AppendEnum(kResponseStatusAfter, status, &message.body);
+      message.covered = position;
+      message.events = 1;
+      Push(std::move(message));
+      return;
     }
-    last_sent_ = std::max(last_sent_, covered);
+    // EventBatch.events[i] = SubscribedEvent{event, status_after}.
+    const size_t item_size = 1 + VarintSize(serialized.size()) +
+                             serialized.size() + EnumSize(status);
+    AppendHeader(kBatchEvents, item_size, &batch_.body);
+    AppendHeader(kItemEvent, serialized.size(), &batch_.body);
+    batch_.body.append(serialized.data(), serialized.size());
+    AppendEnum(kItemStatusAfter, status, &batch_.body);
+    batch_.covered = position;
+    ++batch_.events;
+    if (batch_.events >= batch_limit_ || batch_.body.size() >= kMaxBatchBytes) {
+      FlushBatch();
+    }
+  }
+
+  // Queues the events gathered for a batch, if any, as one message.
+  void FlushBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (batch_.events == 0) return;
+    AppendHeader(kResponseEvents, batch_.body.size(), &batch_.header);
+    Push(std::move(batch_));
+    batch_ = Outgoing();
+  }
+
+  // Whether a refill has gathered enough: one batch, or a buffer's worth of
+  // single-event messages.
+  bool Full() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return batching() ? !buffer_.empty() : buffer_.size() >= kBufferMessages;
   }
 
   // Examines the next events after next_ - 1 and buffers the matching ones,
   // plus fell_behind / caught_up transitions. Bounded work per call.
   absl::Status Refill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const size_t want = batching() ? batch_limit_ : kBufferMessages;
     size_t scanned = 0;
     while (buffer_.empty() && scanned < kScanPerRefill) {
       std::vector<LiveEventPtr> live;
-      switch (hub_->Read(next_, kBufferMessages, &live, shared_from_this())) {
+      switch (hub_->Read(next_, want, &live, shared_from_this())) {
         case Hub::ReadResult::kEvents:
           if (live.empty()) return absl::OkStatus();
           for (const LiveEventPtr& e : live) {
             next_ = e->event.position() + 1;
             ++scanned;
-            if (domain::Matches(filter_, e->event)) {
-              PushEvent(e->event, e->status_after);
+            if (filter_matches_all_ || domain::Matches(filter_, e->event)) {
+              AddEvent(e->event.position(), e->serialized, e->status_after);
             }
           }
           break;
         case Hub::ReadResult::kWaiting:
+          FlushBatch();
           if (!live_) {
             live_ = true;
             v1::SubscribeResponse message;
             message.mutable_caught_up()->set_position(next_ - 1);
-            Push(std::move(message));
+            PushControl(message, next_ - 1);
           }
           return absl::OkStatus();
         case Hub::ReadResult::kFellBehind: {
@@ -197,18 +311,30 @@ class Subscription final : public HubSubscriber,
             live_ = false;
             v1::SubscribeResponse message;
             message.mutable_fell_behind()->set_position(next_ - 1);
-            Push(std::move(message));
+            PushControl(message, next_ - 1);
           }
           const uint64_t before = next_;
-          absl::Status s = store_->ReadEvents(next_, [&](const v1::Event& e) {
-            next_ = e.position() + 1;
-            ++scanned;
-            if (domain::Matches(filter_, e)) {
-              PushEvent(e, v1::CLAIM_STATUS_UNSPECIFIED);
-            }
-            return buffer_.size() < kBufferMessages && scanned < kScanPerRefill;
-          });
+          absl::Status parse_error;
+          absl::Status s = store_->ReadEventBytes(
+              next_, [&](uint64_t position, absl::string_view bytes) {
+                next_ = position + 1;
+                ++scanned;
+                bool matches = filter_matches_all_;
+                if (!matches) {
+                  if (!scratch_.ParseFromArray(bytes.data(), bytes.size())) {
+                    parse_error = absl::DataLossError(absl::StrFormat(
+                        "event %d: stored bytes do not parse", position));
+                    return false;
+                  }
+                  matches = domain::Matches(filter_, scratch_);
+                }
+                if (matches) {
+                  AddEvent(position, bytes, v1::CLAIM_STATUS_UNSPECIFIED);
+                }
+                return !Full() && scanned < kScanPerRefill;
+              });
           if (!s.ok()) return s;
+          if (!parse_error.ok()) return parse_error;
           if (next_ == before) {
             // The window says these events exist, so the store has them.
             return absl::DataLossError(
@@ -217,6 +343,7 @@ class Subscription final : public HubSubscriber,
           break;
         }
       }
+      FlushBatch();
     }
     return absl::OkStatus();
   }
@@ -236,35 +363,42 @@ class Subscription final : public HubSubscriber,
           root.ok()) {
         message.mutable_checkpoint()->set_root_hash(merkle::ToBytes(*root));
       }
-      Push(std::move(message));
+      PushControl(message, scanned_to);
     }
   }
 
   const uint64_t id_;
   const std::string peer_;
   const v1::EventFilter filter_;
+  const bool filter_matches_all_;
+  const size_t batch_limit_;  // events per message; batches when > 1
   const storage::EventStore* const store_;
   Hub* const hub_;
   const absl::Duration checkpoint_interval_;
 
   mutable absl::Mutex mu_;
-  grpc::ServerWriteReactor<v1::SubscribeResponse>* reactor_
-      ABSL_GUARDED_BY(mu_) = nullptr;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor_ ABSL_GUARDED_BY(mu_) =
+      nullptr;
   uint64_t next_ ABSL_GUARDED_BY(mu_);       // next position to examine
   uint64_t last_sent_ ABSL_GUARDED_BY(mu_);  // covered by messages sent
   bool live_ ABSL_GUARDED_BY(mu_) = false;
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status stop_status_ ABSL_GUARDED_BY(mu_);
-  std::deque<v1::SubscribeResponse> buffer_ ABSL_GUARDED_BY(mu_);
+  std::deque<Outgoing> buffer_ ABSL_GUARDED_BY(mu_);
   size_t buffered_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  v1::SubscribeResponse writing_;  // owned by the write in flight
+  Outgoing batch_ ABSL_GUARDED_BY(mu_);     // events gathered, not yet queued
+  v1::Event scratch_ ABSL_GUARDED_BY(mu_);  // parses stored events to filter
+  grpc::ByteBuffer writing_;                // owned by the write in flight
+  size_t writing_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t writing_covered_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t writing_events_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t events_sent_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_checkpoint_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 class SubscribeReactor final
-    : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit SubscribeReactor(std::shared_ptr<Subscription> subscription)
       : subscription_(std::move(subscription)) {
@@ -282,8 +416,7 @@ class SubscribeReactor final
   const std::shared_ptr<Subscription> subscription_;
 };
 
-class RefusedReactor final
-    : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+class RefusedReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedReactor(const absl::Status& status) {
     Finish(ToGrpcStatus(status));
@@ -293,10 +426,14 @@ class RefusedReactor final
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* StartSubscription(
-    grpc::CallbackServerContext* ctx, const v1::SubscribeRequest& request,
+grpc::ServerWriteReactor<grpc::ByteBuffer>* StartSubscription(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& raw_request,
     const storage::EventStore* store, Hub* hub, const domain::Limits& limits,
     absl::Duration checkpoint_interval) {
+  v1::SubscribeRequest request;
+  if (absl::Status s = DecodeMessage(raw_request, &request); !s.ok()) {
+    return new RefusedReactor(s);
+  }
   if (absl::Status s = domain::ValidateEventFilter(request.filter(), limits);
       !s.ok()) {
     return new RefusedReactor(s);

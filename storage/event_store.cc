@@ -839,12 +839,14 @@ absl::StatusOr<std::vector<merkle::Hash>> EventStore::ConsistencyProof(
   return merkle::ConsistencyProof(old_size, new_size, MerkleReader());
 }
 
-absl::Status EventStore::ForEachEventBytes(
+absl::Status EventStore::ReadEventBytes(
+    uint64_t from_position,
     const std::function<bool(uint64_t, absl::string_view)>& fn) const {
   rocksdb::ReadOptions ro;
   ro.readahead_size = 2 << 20;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, (*cf_)[kEvents]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  for (it->Seek(keys::EventKey(std::max<uint64_t>(from_position, 1)));
+       it->Valid(); it->Next()) {
     const std::optional<uint64_t> position = keys::DecodeU64(ToView(it->key()));
     if (!position) return absl::DataLossError("events: malformed key");
     if (!fn(*position, ToView(it->value()))) return absl::OkStatus();
@@ -859,7 +861,7 @@ absl::Status EventStore::BuildMerkleTree() {
   rocksdb::WriteOptions wo;
   absl::Status status;
   absl::Status read =
-      ForEachEventBytes([&](uint64_t position, absl::string_view bytes) {
+      ReadEventBytes(1, [&](uint64_t position, absl::string_view bytes) {
         if (position != frontier.size() + 1) {
           status = absl::DataLossError(
               absl::StrFormat("merkle: the log jumps from position %d to %d",
@@ -896,7 +898,7 @@ absl::Status EventStore::VerifyMerkleTree(
   std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
   absl::Status status;
   v1::Event event;
-  absl::Status s = ForEachEventBytes([&](uint64_t position,
+  absl::Status s = ReadEventBytes(1, [&](uint64_t position,
                                          absl::string_view bytes) {
     const merkle::Hash leaf = merkle::LeafHash(bytes);
     absl::StatusOr<merkle::Hash> stored_leaf =

@@ -120,6 +120,14 @@ class EventStore {
       uint64_t from_position,
       const std::function<bool(const v1::Event&)>& fn) const;
 
+  // As ReadEvents, with each event's position and its stored bytes (the
+  // deterministic serialization of the v1::Event) instead of the parsed
+  // event: for callers that forward events without looking into them.
+  absl::Status ReadEventBytes(
+      uint64_t from_position,
+      const std::function<bool(uint64_t position, absl::string_view bytes)>& fn)
+      const;
+
   // Calls `fn` for the events of one claim with version >= from_version, in
   // version order, until it returns false.
   absl::Status ReadClaimEvents(
@@ -224,9 +232,6 @@ class EventStore {
   rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
   merkle::NodeReader MerkleReader() const;
   absl::Status CheckTreeSize(uint64_t size) const;
-  // Calls `fn` with each stored event's position and bytes, in order.
-  absl::Status ForEachEventBytes(
-      const std::function<bool(uint64_t, absl::string_view)>& fn) const;
   // Schema 1 -> 2: computes the tree over the existing log.
   absl::Status BuildMerkleTree();
   absl::Status VerifyMerkleTree(

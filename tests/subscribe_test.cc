@@ -1,6 +1,7 @@
 // EventService.Subscribe over a real in-process server: catch-up, live,
 // resume, filters, checkpoints, slow subscribers, limits, shutdown.
 #include <atomic>
+#include <deque>
 #include <set>
 #include <thread>
 #include <vector>
@@ -65,6 +66,47 @@ uint64_t ImportClaims(v1::ClaimService::Stub& stub, const std::string& prefix,
   return resp.last_position();
 }
 
+// A Subscribe stream read one event per message whatever the batching the
+// test asked the server for; checks that batches keep to the asked size.
+class EventReader {
+ public:
+  EventReader(std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader,
+              uint32_t events_per_message)
+      : reader_(std::move(reader)), limit_(events_per_message) {}
+
+  bool Read(v1::SubscribeResponse* m) {
+    while (pending_.empty()) {
+      v1::SubscribeResponse next;
+      if (!reader_->Read(&next)) return false;
+      if (!next.has_events()) {
+        EXPECT_FALSE(limit_ > 1 && next.has_event())
+            << "a single event while batches were asked for";
+        pending_.push_back(std::move(next));
+        continue;
+      }
+      EXPECT_GT(limit_, 1u) << "a batch nobody asked for";
+      EXPECT_GE(next.events().events_size(), 1);
+      EXPECT_LE(static_cast<uint32_t>(next.events().events_size()), limit_);
+      for (v1::SubscribedEvent& e : *next.mutable_events()->mutable_events()) {
+        v1::SubscribeResponse single;
+        single.mutable_event()->Swap(e.mutable_event());
+        single.set_status_after(e.status_after());
+        pending_.push_back(std::move(single));
+      }
+    }
+    *m = std::move(pending_.front());
+    pending_.pop_front();
+    return true;
+  }
+
+  grpc::Status Finish() { return reader_->Finish(); }
+
+ private:
+  std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader_;
+  const uint32_t limit_;
+  std::deque<v1::SubscribeResponse> pending_;
+};
+
 // A subscriber reading on its own channel into `received`.
 struct Received {
   std::vector<v1::Event> events;
@@ -74,8 +116,7 @@ struct Received {
 
 // Reads until a message covers `until` (event, checkpoint or caught_up with
 // that position) or the stream ends.
-Received ReadUntil(grpc::ClientReader<v1::SubscribeResponse>& reader,
-                   uint64_t until) {
+Received ReadUntil(EventReader& reader, uint64_t until) {
   Received out;
   v1::SubscribeResponse m;
   while (reader.Read(&m)) {
@@ -117,14 +158,29 @@ std::vector<uint64_t> Positions(const std::vector<v1::Event>& events) {
   return p;
 }
 
-TEST(SubscribeTest, CatchesUpThenDeliversLiveEventsWithStatus) {
+// Every test runs with one event per message (0) and with batches of up to
+// 7 and 1024 events.
+class SubscribeTest : public ::testing::TestWithParam<uint32_t> {
+ protected:
+  std::unique_ptr<EventReader> Open(v1::EventService::Stub& stub,
+                                    grpc::ClientContext* ctx,
+                                    v1::SubscribeRequest req) {
+    req.set_max_events_per_message(GetParam());
+    return std::make_unique<EventReader>(stub.Subscribe(ctx, req), GetParam());
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(EventsPerMessage, SubscribeTest,
+                         ::testing::Values(0u, 7u, 1024u));
+
+TEST_P(SubscribeTest, CatchesUpThenDeliversLiveEventsWithStatus) {
   TestServer server(FastCheckpoints());
   const uint64_t before = AppendClaim(server.claims(), "early", 4);
 
   grpc::ClientContext ctx;
   v1::SubscribeRequest req;
   req.set_from_position(0);
-  auto reader = server.events().Subscribe(&ctx, req);
+  auto reader = Open(server.events(), &ctx, req);
   Received caught = ReadUntil(*reader, before);
   EXPECT_EQ(Positions(caught.events), Positions(AllEvents(server)));
   // Next comes caught_up at the log's end.
@@ -150,8 +206,8 @@ TEST(SubscribeTest, CatchesUpThenDeliversLiveEventsWithStatus) {
   ctx.TryCancel();
 }
 
-TEST(SubscribeTest,
-     ResumingFromLastPositionGivesEveryEventOnceWhileWritersRun) {
+TEST_P(SubscribeTest,
+       ResumingFromLastPositionGivesEveryEventOnceWhileWritersRun) {
   TestServer server(FastCheckpoints(/*window_events=*/64));
   std::atomic<bool> writing{true};
   std::thread writer([&] {
@@ -168,7 +224,7 @@ TEST(SubscribeTest,
     grpc::ClientContext ctx;
     v1::SubscribeRequest req;
     req.set_from_position(resume);
-    auto reader = server.events().Subscribe(&ctx, req);
+    auto reader = Open(server.events(), &ctx, req);
     v1::SubscribeResponse m;
     bool caught_up = false;
     // Read a few events, then disconnect abruptly.
@@ -193,7 +249,8 @@ TEST(SubscribeTest,
   EXPECT_EQ(Positions(seen), Positions(all));
 }
 
-TEST(SubscribeTest, ManySubscribersWithMixedFiltersEachSeeExactlyTheirEvents) {
+TEST_P(SubscribeTest,
+       ManySubscribersWithMixedFiltersEachSeeExactlyTheirEvents) {
   TestServer server(FastCheckpoints(/*window_events=*/512));
   constexpr int kSubscribers = 200;
   constexpr int kWriters = 8;
@@ -237,7 +294,7 @@ TEST(SubscribeTest, ManySubscribersWithMixedFiltersEachSeeExactlyTheirEvents) {
       v1::SubscribeRequest req;
       req.set_from_position(0);
       *req.mutable_filter() = filters[i];
-      auto reader = stub->Subscribe(&ctx, req);
+      auto reader = Open(*stub, &ctx, req);
       ++started;
       v1::SubscribeResponse m;
       while (reader->Read(&m)) {
@@ -286,15 +343,15 @@ TEST(SubscribeTest, ManySubscribersWithMixedFiltersEachSeeExactlyTheirEvents) {
   }
 }
 
-TEST(SubscribeTest,
-     SubscriberThatNeverReadsKeepsHubMemoryBoundedAndMissesNothing) {
+TEST_P(SubscribeTest,
+       SubscriberThatNeverReadsKeepsHubMemoryBoundedAndMissesNothing) {
   server::ServerOptions options = FastCheckpoints(/*window_events=*/200);
   options.hub.window_bytes = 128 << 10;
   TestServer server(options);
   grpc::ClientContext ctx;
   v1::SubscribeRequest req;
   req.set_from_position(0);
-  auto reader = server.events().Subscribe(&ctx, req);  // never read (yet)
+  auto reader = Open(server.events(), &ctx, req);  // never read (yet)
 
   // Far more event bytes than the window holds.
   size_t peak = 0;
@@ -318,7 +375,7 @@ TEST(SubscribeTest,
   ctx.TryCancel();
 }
 
-TEST(SubscribeTest, CatchUpOfOneHundredThousandEventsStaysBounded) {
+TEST_P(SubscribeTest, CatchUpOfOneHundredThousandEventsStaysBounded) {
   TestServer server(FastCheckpoints(/*window_events=*/1000));
   uint64_t last = 0;
   for (int round = 0; round < 20; ++round) {
@@ -329,7 +386,7 @@ TEST(SubscribeTest, CatchUpOfOneHundredThousandEventsStaysBounded) {
   v1::SubscribeRequest req;
   req.set_from_position(0);
   req.mutable_filter()->set_subject("odd");
-  auto reader = server.events().Subscribe(&ctx, req);
+  auto reader = Open(server.events(), &ctx, req);
   uint64_t expected = 2;  // odd-numbered claims: positions 2, 4, ...
   size_t peak = 0;
   v1::SubscribeResponse m;
@@ -347,13 +404,13 @@ TEST(SubscribeTest, CatchUpOfOneHundredThousandEventsStaysBounded) {
   ctx.TryCancel();
 }
 
-TEST(SubscribeTest, CheckpointsAdvanceWhenTheFilterMatchesNothing) {
+TEST_P(SubscribeTest, CheckpointsAdvanceWhenTheFilterMatchesNothing) {
   TestServer server(FastCheckpoints());
   grpc::ClientContext ctx;
   v1::SubscribeRequest req;
   req.set_from_end(true);
   req.mutable_filter()->set_claim_id("nothing-matches");
-  auto reader = server.events().Subscribe(&ctx, req);
+  auto reader = Open(server.events(), &ctx, req);
   v1::SubscribeResponse m;
   ASSERT_TRUE(reader->Read(&m));
   EXPECT_TRUE(m.has_caught_up());
@@ -366,14 +423,14 @@ TEST(SubscribeTest, CheckpointsAdvanceWhenTheFilterMatchesNothing) {
   ctx.TryCancel();
 }
 
-TEST(SubscribeTest, StartBeyondTheLogIsOutOfRangeAndBadFilterInvalid) {
+TEST_P(SubscribeTest, StartBeyondTheLogIsOutOfRangeAndBadFilterInvalid) {
   TestServer server;
   AppendClaim(server.claims(), "one", 0);
   {
     grpc::ClientContext ctx;
     v1::SubscribeRequest req;
     req.set_from_position(5);
-    auto reader = server.events().Subscribe(&ctx, req);
+    auto reader = Open(server.events(), &ctx, req);
     v1::SubscribeResponse m;
     EXPECT_FALSE(reader->Read(&m));
     grpc::Status s = reader->Finish();
@@ -384,7 +441,7 @@ TEST(SubscribeTest, StartBeyondTheLogIsOutOfRangeAndBadFilterInvalid) {
     grpc::ClientContext ctx;
     v1::SubscribeRequest req;
     req.mutable_filter()->set_subject("Not A Slug");
-    auto reader = server.events().Subscribe(&ctx, req);
+    auto reader = Open(server.events(), &ctx, req);
     v1::SubscribeResponse m;
     EXPECT_FALSE(reader->Read(&m));
     EXPECT_EQ(reader->Finish().error_code(),
@@ -392,7 +449,7 @@ TEST(SubscribeTest, StartBeyondTheLogIsOutOfRangeAndBadFilterInvalid) {
   }
 }
 
-TEST(SubscribeTest, PerConnectionLimitIsResourceExhaustedAndStatsShowLag) {
+TEST_P(SubscribeTest, PerConnectionLimitIsResourceExhaustedAndStatsShowLag) {
   server::ServerOptions options;
   options.hub.max_subscribers_per_peer = 2;
   TestServer server(options);
@@ -429,12 +486,12 @@ TEST(SubscribeTest, PerConnectionLimitIsResourceExhaustedAndStatsShowLag) {
   for (auto& c : contexts) c->TryCancel();
 }
 
-TEST(SubscribeTest, ShutdownEndsStreamsWithUnavailable) {
+TEST_P(SubscribeTest, ShutdownEndsStreamsWithUnavailable) {
   auto server = std::make_unique<TestServer>();
   AppendClaim(server->claims(), "x", 0);
   grpc::ClientContext ctx;
   v1::SubscribeRequest req;
-  auto reader = server->events().Subscribe(&ctx, req);
+  auto reader = Open(server->events(), &ctx, req);
   Received before = ReadUntil(*reader, 1);
   ASSERT_EQ(before.events.size(), 1u);
   std::thread stopper([&] { server->Stop(); });

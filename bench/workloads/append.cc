@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "bench/commands.h"
 #include "bench/stream_call.h"
+#include "bench/workloads/tracker.h"
 #include "bench/workloads/workloads.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "server/server_metrics.h"
@@ -158,6 +159,7 @@ absl::Status RunStall(Harness& h) {
   auto subscriber_channel = Connect(address, 1);
   auto stub = v1::EventService::NewStub(subscriber_channel[0]);
   v1::SubscribeRequest request;
+  request.set_max_events_per_message(kEventsPerMessage);
   request.set_from_end(true);
 
   // Phases alternate without / with the stalled subscriber, so drift in the

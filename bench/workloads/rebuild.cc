@@ -47,6 +47,7 @@ absl::Status Catchup(Harness& h, const std::string& dir, uint64_t events) {
   auto channel = Connect((*server)->server().address(), 1);
   auto stub = v1::EventService::NewStub(channel[0]);
   v1::SubscribeRequest request;
+  request.set_max_events_per_message(kEventsPerMessage);
   request.set_from_position(0);
   Tracker tracker;
   StreamCall<v1::SubscribeResponse> call(

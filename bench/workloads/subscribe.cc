@@ -103,6 +103,7 @@ absl::Status RunFanout(Harness& h) {
   const storage::EventStore& store = (*server)->server().store();
   const int count = h.config().fanout_subscribers;
   v1::SubscribeRequest request;
+  request.set_max_events_per_message(kEventsPerMessage);
   request.set_from_end(true);
   const uint64_t start = store.LastPosition();
   Subscribers subs(h.pool(), address, count, kSubscribersPerConnection, request,
@@ -227,6 +228,7 @@ absl::Status RunFanoutBurst(Harness& h) {
   const Row& ceiling = h.Stream(count, last, payload);
 
   v1::SubscribeRequest request;
+  request.set_max_events_per_message(kEventsPerMessage);
   request.set_from_position(0);
   const int64_t begin = NowNanos();
   Subscribers subs(h.pool(), address, count, 1, request, 0);
@@ -303,6 +305,7 @@ absl::Status RunIdleSubscribers(Harness& h) {
   const uint64_t hub_before = stats().hub_bytes();
 
   v1::SubscribeRequest request;
+  request.set_max_events_per_message(kEventsPerMessage);
   request.set_from_end(true);
   uint64_t rss_after = 0, hub_after = 0, registered = 0;
   {

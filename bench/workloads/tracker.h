@@ -19,6 +19,10 @@
 
 namespace factlog::bench {
 
+// Events per message the bench's subscribers ask for, as `factlog watch`
+// does.
+constexpr uint32_t kEventsPerMessage = 256;
+
 struct Tracker {
   // Lag is recorded for events recorded at or after this (Unix ns); may be
   // set while the stream runs.
@@ -34,30 +38,39 @@ struct Tracker {
 
   bool OnMessage(const v1::SubscribeResponse& m) {
     if (m.has_event()) {
-      const uint64_t p = m.event().position();
-      const uint64_t last = last_position.load(std::memory_order_relaxed);
-      if (p != last + 1) {
-        if (p > last) {
-          gaps += p - last - 1;
-        } else {
-          ++repeats;
-        }
+      OnEvent(m.event());
+    } else if (m.has_events()) {
+      for (const v1::SubscribedEvent& e : m.events().events()) {
+        OnEvent(e.event());
       }
-      const absl::Time recorded =
-          absl::FromUnixSeconds(m.event().recorded_at().seconds()) +
-          absl::Nanoseconds(m.event().recorded_at().nanos());
-      if (absl::ToUnixNanos(recorded) >=
-          lag_from.load(std::memory_order_relaxed)) {
-        lag.Record(absl::ToInt64Microseconds(absl::Now() - recorded));
-      }
-      last_position.store(std::max(p, last), std::memory_order_release);
-      received.fetch_add(1, std::memory_order_relaxed);
     } else if (m.has_caught_up()) {
       caught_up.store(true, std::memory_order_release);
     } else if (m.has_fell_behind()) {
       ++fell_behind;
     }
     return true;
+  }
+
+ private:
+  void OnEvent(const v1::Event& event) {
+    const uint64_t p = event.position();
+    const uint64_t last = last_position.load(std::memory_order_relaxed);
+    if (p != last + 1) {
+      if (p > last) {
+        gaps += p - last - 1;
+      } else {
+        ++repeats;
+      }
+    }
+    const absl::Time recorded =
+        absl::FromUnixSeconds(event.recorded_at().seconds()) +
+        absl::Nanoseconds(event.recorded_at().nanos());
+    if (absl::ToUnixNanos(recorded) >=
+        lag_from.load(std::memory_order_relaxed)) {
+      lag.Record(absl::ToInt64Microseconds(absl::Now() - recorded));
+    }
+    last_position.store(std::max(p, last), std::memory_order_release);
+    received.fetch_add(1, std::memory_order_relaxed);
   }
 };
 
