@@ -4,6 +4,9 @@
 // catch-up, stall, idle subscribers) and the server-stream baseline.
 //
 // The handler runs on the call's pool thread, one message at a time.
+// Messages are parsed into an arena that is reset after each one, so a
+// batch of events costs a few block allocations rather than several per
+// event: the client shares the machine with the server it measures.
 // Cancel() may be called from any thread; done() becomes true after the
 // final status arrived, and the object may then be destroyed.
 #ifndef FACTLOG_BENCH_STREAM_CALL_H_
@@ -14,6 +17,7 @@
 #include <memory>
 
 #include "bench/cq_pool.h"
+#include "google/protobuf/arena.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/async_stream.h"
 #include "grpcpp/support/status.h"
@@ -56,7 +60,7 @@ class StreamCall final : public Completion {
       case kStarting:
         if (ok && read_) {
           state_ = kReading;
-          reader_->Read(&message_, this);
+          reader_->Read(NextMessage(), this);
         } else {
           // Not reading (a stalled subscriber): the status arrives when the
           // call is cancelled.
@@ -66,8 +70,8 @@ class StreamCall final : public Completion {
         return;
       case kReading:
         if (ok) {
-          if (!handler_(message_)) ctx_.TryCancel();
-          reader_->Read(&message_, this);
+          if (!handler_(*message_)) ctx_.TryCancel();
+          reader_->Read(NextMessage(), this);
         } else {
           state_ = kFinishing;
           reader_->Finish(&status_, this);
@@ -81,12 +85,27 @@ class StreamCall final : public Completion {
 
  private:
   enum State { kStarting, kReading, kFinishing };
+
+  static google::protobuf::ArenaOptions Blocks() {
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 64 << 10;
+    options.max_block_size = 64 << 10;
+    return options;
+  }
+
+  Response* NextMessage() {
+    arena_.Reset();
+    message_ = google::protobuf::Arena::CreateMessage<Response>(&arena_);
+    return message_;
+  }
+
   const Prepare prepare_;
   const Handler handler_;
   const bool read_;
   grpc::ClientContext ctx_;
   std::unique_ptr<grpc::ClientAsyncReader<Response>> reader_;
-  Response message_;
+  google::protobuf::Arena arena_{Blocks()};
+  Response* message_ = nullptr;  // on arena_
   State state_ = kStarting;
   grpc::Status status_;
   std::atomic<bool> done_{false};
