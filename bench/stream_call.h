@@ -4,7 +4,7 @@
 // catch-up, stall, idle subscribers) and the server-stream baseline.
 //
 // The handler runs on the call's pool thread, one message at a time.
-// Messages are parsed into an arena that is reset after each one, so a
+// Protobuf messages are parsed into an arena that is reset after each one, so a
 // batch of events costs a few block allocations rather than several per
 // event: the client shares the machine with the server it measures.
 // Cancel() may be called from any thread; done() becomes true after the
@@ -15,6 +15,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <type_traits>
 
 #include "bench/cq_pool.h"
 #include "google/protobuf/arena.h"
@@ -94,8 +95,14 @@ class StreamCall final : public Completion {
   }
 
   Response* NextMessage() {
-    arena_.Reset();
-    message_ = google::protobuf::Arena::CreateMessage<Response>(&arena_);
+    if constexpr (std::is_base_of_v<google::protobuf::MessageLite, Response>) {
+      arena_.Reset();
+      message_ = google::protobuf::Arena::CreateMessage<Response>(&arena_);
+    } else {  // grpc::ByteBuffer
+      if (owned_ == nullptr) owned_ = std::make_unique<Response>();
+      owned_->Clear();
+      message_ = owned_.get();
+    }
     return message_;
   }
 
@@ -105,7 +112,8 @@ class StreamCall final : public Completion {
   grpc::ClientContext ctx_;
   std::unique_ptr<grpc::ClientAsyncReader<Response>> reader_;
   google::protobuf::Arena arena_{Blocks()};
-  Response* message_ = nullptr;  // on arena_
+  std::unique_ptr<Response> owned_;  // when Response is not a message
+  Response* message_ = nullptr;      // on arena_, or owned_
   State state_ = kStarting;
   grpc::Status status_;
   std::atomic<bool> done_{false};

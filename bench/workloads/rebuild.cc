@@ -45,16 +45,15 @@ absl::Status Catchup(Harness& h, const std::string& dir, uint64_t events) {
                                 message_bytes > 3 ? message_bytes - 3 : 1);
 
   auto channel = Connect((*server)->server().address(), 1);
-  auto stub = v1::EventService::NewStub(channel[0]);
   v1::SubscribeRequest request;
   request.set_max_events_per_message(kEventsPerMessage);
   request.set_from_position(0);
   Tracker tracker;
-  StreamCall<v1::SubscribeResponse> call(
+  StreamCall<grpc::ByteBuffer> call(
       [&](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
-        return stub->PrepareAsyncSubscribe(ctx, request, cq);
+        return PrepareRawSubscribe(channel[0].get(), ctx, request, cq);
       },
-      [&](const v1::SubscribeResponse& m) { return tracker.OnMessage(m); });
+      [&](const grpc::ByteBuffer& m) { return tracker.OnMessage(m); });
   // Long enough for 1,000,000 events at 20,000/s.
   const absl::Duration limit =
       std::max(absl::Seconds(60), h.config().window.duration * 3);

@@ -16,7 +16,7 @@
 namespace factlog::bench {
 namespace {
 
-using SubscribeCall = StreamCall<v1::SubscribeResponse>;
+using SubscribeCall = StreamCall<grpc::ByteBuffer>;
 
 // factlogd allows 100 subscriptions per connection; use half.
 constexpr int kSubscribersPerConnection = 50;
@@ -38,15 +38,15 @@ class Subscribers {
               uint64_t start_position)
       : trackers_(count) {
     channels_ = Connect(address, (count + per_connection - 1) / per_connection);
-    for (auto& c : channels_) stubs_.push_back(v1::EventService::NewStub(c));
     for (int i = 0; i < count; ++i) {
       trackers_[i].last_position = start_position;
-      v1::EventService::Stub* stub = stubs_[i / per_connection].get();
+      grpc::Channel* channel = channels_[i / per_connection].get();
       calls_.push_back(std::make_unique<SubscribeCall>(
-          [stub, request](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
-            return stub->PrepareAsyncSubscribe(ctx, request, cq);
+          [channel, request](grpc::ClientContext* ctx,
+                             grpc::CompletionQueue* cq) {
+            return PrepareRawSubscribe(channel, ctx, request, cq);
           },
-          [t = &trackers_[i]](const v1::SubscribeResponse& m) {
+          [t = &trackers_[i]](const grpc::ByteBuffer& m) {
             return t->OnMessage(m);
           }));
     }
@@ -89,7 +89,6 @@ class Subscribers {
 
  private:
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
-  std::vector<std::unique_ptr<v1::EventService::Stub>> stubs_;
   std::vector<Tracker> trackers_;
   std::vector<std::unique_ptr<SubscribeCall>> calls_;
 };
@@ -135,13 +134,14 @@ absl::Status RunFanout(Harness& h) {
   subs.CancelAndWait();
 
   Histogram lag;
-  uint64_t received = 0, gaps = 0, repeats = 0, fell_behind = 0;
+  uint64_t received = 0, gaps = 0, repeats = 0, fell_behind = 0, malformed = 0;
   for (Tracker& t : subs.trackers()) {
     lag.Merge(t.lag);
     received += t.received;
     gaps += t.gaps;
     repeats += t.repeats;
     fell_behind += t.fell_behind;
+    malformed += t.malformed;
   }
   const double expected = static_cast<double>(count) * (last - start);
   Row row;
@@ -160,6 +160,7 @@ absl::Status RunFanout(Harness& h) {
   row.Extra("gaps", gaps);
   row.Extra("repeats", repeats);
   row.Extra("fell_behind", fell_behind);
+  if (malformed > 0) row.Extra("malformed_messages", malformed);
   row.note =
       "rate: all deliveries from the first append until every subscriber "
       "had every event; latency columns: lag recorded_at -> received of "
@@ -238,11 +239,12 @@ absl::Status RunFanoutBurst(Harness& h) {
   const double seconds = (NowNanos() - begin) / 1e9;
   const grpc::Status stream_error = subs.FirstError();
   subs.CancelAndWait();
-  uint64_t received = 0, gaps = 0, fell_behind = 0;
+  uint64_t received = 0, gaps = 0, fell_behind = 0, malformed = 0;
   for (Tracker& t : subs.trackers()) {
     received += t.received;
     gaps += t.gaps;
     fell_behind += t.fell_behind;
+    malformed += t.malformed;
   }
   Row row;
   row.workload = "fanout-burst";
@@ -256,6 +258,7 @@ absl::Status RunFanoutBurst(Harness& h) {
   row.Extra("message_bytes", message_bytes);
   row.Extra("gaps", gaps);
   row.Extra("fell_behind", fell_behind);
+  if (malformed > 0) row.Extra("malformed_messages", malformed);
   row.note = "every subscriber reads all events from the hub's window";
   if (!done) row.note += "; not all caught up within 120 s";
   if (!stream_error.ok()) {

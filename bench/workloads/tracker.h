@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/histogram.h"
+#include "bench/raw_subscribe.h"
 #include "factlog/v1/service.pb.h"
 
 namespace factlog::bench {
@@ -23,7 +24,7 @@ namespace factlog::bench {
 // does.
 constexpr uint32_t kEventsPerMessage = 256;
 
-struct Tracker {
+struct Tracker final : SubscribeVisitor {
   // Lag is recorded for events recorded at or after this (Unix ns); may be
   // set while the stream runs.
   std::atomic<int64_t> lag_from{INT64_MAX};
@@ -34,26 +35,21 @@ struct Tracker {
   uint64_t gaps = 0;     // positions skipped
   uint64_t repeats = 0;  // positions received again
   uint64_t fell_behind = 0;
+  uint64_t malformed = 0;  // messages that did not decode
   Histogram lag;
 
-  bool OnMessage(const v1::SubscribeResponse& m) {
-    if (m.has_event()) {
-      OnEvent(m.event());
-    } else if (m.has_events()) {
-      for (const v1::SubscribedEvent& e : m.events().events()) {
-        OnEvent(e.event());
-      }
-    } else if (m.has_caught_up()) {
-      caught_up.store(true, std::memory_order_release);
-    } else if (m.has_fell_behind()) {
-      ++fell_behind;
-    }
-    return true;
+  // One raw SubscribeResponse; false (cancel) when it does not decode.
+  bool OnMessage(const grpc::ByteBuffer& m) {
+    if (VisitSubscribeResponse(m, *this)) return true;
+    ++malformed;
+    return false;
   }
 
- private:
-  void OnEvent(const v1::Event& event) {
-    const uint64_t p = event.position();
+  void OnCaughtUp() override {
+    caught_up.store(true, std::memory_order_release);
+  }
+  void OnFellBehind() override { ++fell_behind; }
+  void OnEvent(uint64_t p, int64_t recorded_unix_nanos) override {
     const uint64_t last = last_position.load(std::memory_order_relaxed);
     if (p != last + 1) {
       if (p > last) {
@@ -62,12 +58,8 @@ struct Tracker {
         ++repeats;
       }
     }
-    const absl::Time recorded =
-        absl::FromUnixSeconds(event.recorded_at().seconds()) +
-        absl::Nanoseconds(event.recorded_at().nanos());
-    if (absl::ToUnixNanos(recorded) >=
-        lag_from.load(std::memory_order_relaxed)) {
-      lag.Record(absl::ToInt64Microseconds(absl::Now() - recorded));
+    if (recorded_unix_nanos >= lag_from.load(std::memory_order_relaxed)) {
+      lag.Record((absl::GetCurrentTimeNanos() - recorded_unix_nanos) / 1000);
     }
     last_position.store(std::max(p, last), std::memory_order_release);
     received.fetch_add(1, std::memory_order_relaxed);
