@@ -7,14 +7,17 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "domain/evolve.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
@@ -22,6 +25,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "storage/bulk_load.h"
 #include "storage/keys.h"
 
 namespace factlog::storage {
@@ -264,6 +268,9 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
   db_options.keep_log_file_num = 5;
+  // Memtables are flushed once the WALs hold this much, which bounds the
+  // replay on open after a crash (all column families share the WAL).
+  db_options.max_total_wal_size = 64 << 20;
   db_options.paranoid_checks = true;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.info_log = std::make_shared<StderrLogger>(options.rocksdb_log);
@@ -411,8 +418,16 @@ EventStore::EventStore(std::unique_ptr<rocksdb::DB> db,
       token_secret_(std::move(token_secret)) {}
 
 EventStore::~EventStore() {
-  if (options_.sync && !write_failed_) {
-    db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
+  if (!write_failed_) {
+    // Write the memtables out, so the next open has no WAL to replay (it
+    // reads the log's end and meta before anything else, and a replay of
+    // up to max_total_wal_size costs seconds). After a failed write the
+    // WAL is the only durable copy and stays as it is.
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    flush.allow_write_stall = true;
+    db_->Flush(flush, cf_->h).PermitUncheckedError();
+    if (options_.sync) db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
   }
   for (ColumnFamilyHandle* h : cf_->h) db_->DestroyColumnFamilyHandle(h);
   cf_->h.clear();
@@ -618,70 +633,122 @@ absl::Status EventStore::ScanIndexValues(
   return absl::OkStatus();
 }
 
+absl::Status EventStore::WriteProjectionFiles(
+    const std::vector<const v1::ClaimView*>& sorted, BulkLoad& out) const {
+  absl::StatusOr<BulkLoad::File*> claims = out.AddFile((*cf_)[kClaims]);
+  if (!claims.ok()) return claims.status();
+  std::string bytes;
+  for (const v1::ClaimView* view : sorted) {
+    view->SerializeToString(&bytes);
+    if (auto s = (*claims)->Put(view->claim_id(), bytes); !s.ok()) return s;
+  }
+  for (ClaimIndex index : kAllIndexes) {
+    std::vector<std::string> entries;
+    for (const v1::ClaimView* view : sorted) {
+      for (const std::string& value : IndexValues(index, *view)) {
+        entries.push_back(keys::IndexKey(value, view->claim_id()));
+      }
+    }
+    std::sort(entries.begin(), entries.end());
+    entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+    absl::StatusOr<BulkLoad::File*> file = out.AddFile(IndexFamily(index));
+    if (!file.ok()) return file.status();
+    for (const std::string& key : entries) {
+      if (auto s = (*file)->Put(key, ""); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   RebuildStats stats;
   const uint64_t last = LastPosition();
-  rocksdb::WriteOptions wo;
+  std::vector<ColumnFamilyHandle*> projections = {(*cf_)[kClaimEvents],
+                                                  (*cf_)[kClaims]};
+  for (ClaimIndex index : kAllIndexes)
+    projections.push_back(IndexFamily(index));
   {
     // Mark projections as stale first, so an interrupted rebuild is redone
     // on the next open.
     rocksdb::WriteBatch wb;
     wb.Put((*cf_)[kMeta], keys::kProjectionPosition, keys::EncodeU64(0));
-    for (int family :
-         {kClaimEvents, kClaims, kByStatus, kBySubject, kByClaimant, kByTag}) {
-      wb.DeleteRange((*cf_)[family], "", RangeEnd());
+    for (ColumnFamilyHandle* family : projections) {
+      wb.DeleteRange(family, "", RangeEnd());
     }
+    rocksdb::WriteOptions wo;
     wo.sync = true;
     if (auto s = FromRocks(db_->Write(wo, &wb), "rebuild: clearing"); !s.ok()) {
       return s;
     }
   }
 
-  ViewMap views;
+  // Replay the log in memory: every claim's view (on an arena: hundreds of
+  // thousands of views are freed at once), and the per-claim event index.
+  google::protobuf::Arena arena;
+  absl::flat_hash_map<std::string, v1::ClaimView*> views;
+  std::vector<std::pair<std::string, uint64_t>> claim_events;
+  claim_events.reserve(last);
   {
-    // The per-claim event index is rebuilt in the same pass.
-    rocksdb::WriteBatch wb;
-    wo.sync = false;
-    absl::Status write_status;
-    absl::Status read_status = ReadEvents(1, [&](const v1::Event& e) {
-      domain::Evolve(e, &views[e.claim_id()]);
-      ++stats.events_replayed;
-      wb.Put((*cf_)[kClaimEvents],
-             keys::ClaimEventKey(e.claim_id(), e.version()),
-             keys::EncodeU64(e.position()));
-      if (wb.Count() >= 10000) {
-        write_status = FromRocks(db_->Write(wo, &wb), "rebuild: claim_events");
-        wb.Clear();
-      }
-      return write_status.ok();
-    });
-    if (!read_status.ok()) return read_status;
-    if (!write_status.ok()) return write_status;
-    if (auto s = FromRocks(db_->Write(wo, &wb), "rebuild: claim_events");
-        !s.ok()) {
-      return s;
-    }
+    v1::Event e;
+    absl::Status parse;
+    absl::Status read =
+        ReadEventBytes(1, [&](uint64_t position, absl::string_view bytes) {
+          if (!e.ParseFromArray(bytes.data(), bytes.size())) {
+            parse = absl::DataLossError(
+                absl::StrFormat("rebuild: event %d does not parse", position));
+            return false;
+          }
+          v1::ClaimView*& view = views[e.claim_id()];
+          if (view == nullptr) {
+            view =
+                google::protobuf::Arena::CreateMessage<v1::ClaimView>(&arena);
+          }
+          domain::Evolve(e, view);
+          claim_events.emplace_back(
+              keys::ClaimEventKey(e.claim_id(), e.version()), position);
+          ++stats.events_replayed;
+          return true;
+        });
+    if (!read.ok()) return read;
+    if (!parse.ok()) return parse;
   }
+  stats.claims_written = views.size();
 
-  rocksdb::WriteBatch wb;
-  std::string bytes;
-  for (const auto& [claim_id, view] : views) {
-    view.SerializeToString(&bytes);
-    wb.Put((*cf_)[kClaims], claim_id, bytes);
-    for (ClaimIndex index : kAllIndexes) {
-      UpdateIndexes(&wb, index, IndexFamily(index), nullptr, view);
+  // Write each projection family as one sorted file, on two threads, and
+  // swap them in.
+  absl::StatusOr<std::unique_ptr<BulkLoad>> load =
+      BulkLoad::Create(db_.get(), db_->GetName() + "/rebuild.tmp");
+  if (!load.ok()) return load.status();
+  BulkLoad& out = **load;
+  absl::Status claim_events_written;
+  std::thread claim_events_writer([&] {
+    std::sort(claim_events.begin(), claim_events.end());
+    absl::StatusOr<BulkLoad::File*> file = out.AddFile((*cf_)[kClaimEvents]);
+    claim_events_written = file.status();
+    for (const auto& [key, position] : claim_events) {
+      if (!claim_events_written.ok()) break;
+      claim_events_written = (*file)->Put(key, keys::EncodeU64(position));
     }
-    ++stats.claims_written;
-    if (wb.Count() >= 10000) {
-      if (auto s = FromRocks(db_->Write(wo, &wb), "rebuild: claims"); !s.ok()) {
-        return s;
-      }
-      wb.Clear();
-    }
-  }
-  wb.Put((*cf_)[kMeta], keys::kProjectionPosition, keys::EncodeU64(last));
+  });
+  std::vector<const v1::ClaimView*> sorted;
+  sorted.reserve(views.size());
+  for (const auto& [claim_id, view] : views) sorted.push_back(view);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const v1::ClaimView* a, const v1::ClaimView* b) {
+              return a->claim_id() < b->claim_id();
+            });
+  absl::Status written = WriteProjectionFiles(sorted, out);
+  claim_events_writer.join();
+  if (!written.ok()) return written;
+  if (!claim_events_written.ok()) return claim_events_written;
+  if (auto s = out.Ingest(); !s.ok()) return s;
+
+  rocksdb::WriteOptions wo;
   wo.sync = true;
-  if (auto s = FromRocks(db_->Write(wo, &wb), "rebuild: finishing"); !s.ok()) {
+  if (auto s = FromRocks(db_->Put(wo, (*cf_)[kMeta], keys::kProjectionPosition,
+                                  keys::EncodeU64(last)),
+                         "rebuild: finishing");
+      !s.ok()) {
     return s;
   }
   return stats;

@@ -25,6 +25,8 @@ class DB;
 
 namespace factlog::storage {
 
+class BulkLoad;
+
 struct StoreOptions {
   // fsync every commit. Only tests and benchmarks that measure the
   // difference turn this off; acknowledged data is then not crash-safe.
@@ -230,6 +232,10 @@ class EventStore {
              std::string token_secret);
 
   rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
+  // RebuildProjections: the claims and index files from views sorted by
+  // claim_id.
+  absl::Status WriteProjectionFiles(
+      const std::vector<const v1::ClaimView*>& sorted, BulkLoad& out) const;
   merkle::NodeReader MerkleReader() const;
   absl::Status CheckTreeSize(uint64_t size) const;
   // Schema 1 -> 2: computes the tree over the existing log.
