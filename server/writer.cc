@@ -145,12 +145,15 @@ class Writer::Batch {
   const std::vector<v1::Event>& events() const { return events_; }
   const std::vector<v1::ClaimStatus>& statuses() const { return statuses_; }
 
+  // The commit of this batch. Its claim views point into the batch, which
+  // must outlive the Commit call.
   storage::CommitBatch TakeCommit() {
     storage::CommitBatch commit;
     commit.events = std::move(events_);
     for (auto& [claim_id, entry] : claims_) {
       if (!entry.dirty) continue;
-      commit.claims.push_back({entry.before, *entry.current});
+      commit.claims.push_back(
+          {entry.before ? &*entry.before : nullptr, &*entry.current});
     }
     for (auto& [request_id, record] : requests_) {
       commit.requests.emplace_back(request_id, std::move(record));

@@ -42,11 +42,12 @@ struct StoreOptions {
 };
 
 // The projection of one claim touched by a commit: its state before the
-// commit (nullopt for a new claim) and after. `before` lets the store remove
-// index entries that no longer hold.
+// commit (null for a new claim) and after. `before` lets the store remove
+// index entries that no longer hold. Both belong to the caller and need only
+// outlive the Commit call.
 struct ClaimUpdate {
-  std::optional<v1::ClaimView> before;
-  v1::ClaimView after;
+  const v1::ClaimView* before = nullptr;
+  const v1::ClaimView* after = nullptr;
 };
 
 // Everything one command batch writes, committed atomically.

@@ -50,8 +50,9 @@ class FactlogdCliTest : public ::testing::Test {
     auto view = (*store)->GetClaim("kept");
     ASSERT_TRUE(view.ok() && view->has_value());
     storage::CommitBatch tamper;
-    tamper.claims.push_back({**view, **view});
-    tamper.claims[0].after.set_status(v1::CLAIM_STATUS_SUPPORTED);
+    v1::ClaimView tampered = **view;
+    tampered.set_status(v1::CLAIM_STATUS_SUPPORTED);
+    tamper.claims.push_back({&**view, &tampered});
     ASSERT_TRUE((*store)->Commit(tamper).ok());
   }
 

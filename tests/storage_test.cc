@@ -255,8 +255,9 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   auto view = store->GetClaim("claim-a");
   ASSERT_TRUE(view.ok() && view->has_value());
   storage::CommitBatch tamper;
-  tamper.claims.push_back({**view, **view});
-  tamper.claims[0].after.set_status(v1::CLAIM_STATUS_CONTRADICTED);
+  v1::ClaimView tampered = **view;
+  tampered.set_status(v1::CLAIM_STATUS_CONTRADICTED);
+  tamper.claims.push_back({&**view, &tampered});
   ASSERT_TRUE(store->Commit(tamper).ok());
 
   auto dirty = store->Verify();
