@@ -65,8 +65,11 @@ std::set<std::string> ContentWords(absl::string_view text) {
 }
 
 double TextSimilarity(absl::string_view a, absl::string_view b) {
-  const std::set<std::string> wa = ContentWords(a);
-  const std::set<std::string> wb = ContentWords(b);
+  return WordSetSimilarity(ContentWords(a), ContentWords(b));
+}
+
+double WordSetSimilarity(const std::set<std::string>& wa,
+                         const std::set<std::string>& wb) {
   if (wa.empty() && wb.empty()) return 0;
   size_t common = 0;
   for (const std::string& w : wa) common += wb.count(w);

@@ -25,6 +25,11 @@ std::set<std::string> ContentWords(absl::string_view text);
 // |A ∩ B| / |A ∪ B| of the content words; 0 when both are empty.
 double TextSimilarity(absl::string_view a, absl::string_view b);
 
+// Jaccard index of two content-word sets (as TextSimilarity, for a caller
+// that compares one text against many and tokenizes it once).
+double WordSetSimilarity(const std::set<std::string>& a,
+                         const std::set<std::string>& b);
+
 }  // namespace factlog::domain
 
 #endif  // FACTLOG_DOMAIN_SIMILARITY_H_

@@ -378,6 +378,7 @@ absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimQueries::SimilarClaims(
   std::vector<v1::SimilarClaim> similar;
   if (claim.claimant().empty() || claim.text().empty()) return similar;
   const absl::Time now = clock_();
+  const std::set<std::string> words = domain::ContentWords(claim.text());
   int scanned = 0;
   absl::Status s = ForEachIndexedClaim(
       *store_, storage::ClaimIndex::kClaimant, claim.claimant(), "",
@@ -385,8 +386,8 @@ absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimQueries::SimilarClaims(
         if (++scanned > kMaxSimilarScan) return false;
         if (other.claim_id() == claim.claim_id()) return true;
         if (other.subject() != claim.subject()) return true;
-        const double similarity =
-            domain::TextSimilarity(claim.text(), other.text());
+        const double similarity = domain::WordSetSimilarity(
+            words, domain::ContentWords(other.text()));
         if (similarity < similarity_threshold_) return true;
         v1::SimilarClaim& s = similar.emplace_back();
         s.set_claim_id(other.claim_id());
