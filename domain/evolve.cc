@@ -1,6 +1,10 @@
 #include "domain/evolve.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "domain/status.h"
+#include "domain/time_util.h"
 
 namespace factlog::domain {
 namespace {
@@ -79,9 +83,28 @@ void ApplyLinked(const v1::Event& event, v1::ClaimView* view) {
   *link->mutable_linked_at() = event.recorded_at();
 }
 
+// Keeps overdue_at as Evolve's contract states; `was_eligible` and
+// `old_due_at` describe the view before the event.
+void RefreshOverdueAt(const v1::Event& event, bool was_eligible,
+                      const google::protobuf::Timestamp* old_due_at,
+                      v1::ClaimView* view) {
+  if (!OverdueEligible(*view)) {
+    view->clear_overdue_at();
+    return;
+  }
+  const bool due_changed = old_due_at == nullptr ||
+                           FromProto(*old_due_at) != FromProto(view->due_at());
+  if (was_eligible && !due_changed && view->has_overdue_at()) return;
+  *view->mutable_overdue_at() = ToProto(
+      std::max(FromProto(view->due_at()), FromProto(event.recorded_at())));
+}
+
 }  // namespace
 
 void Evolve(const v1::Event& event, v1::ClaimView* view) {
+  const bool was_eligible = OverdueEligible(*view);
+  std::optional<google::protobuf::Timestamp> old_due_at;
+  if (view->has_due_at()) old_due_at = view->due_at();
   switch (event.payload_case()) {
     case v1::Event::kClaimRecorded:
       ApplyRecorded(event, view);
@@ -113,6 +136,8 @@ void Evolve(const v1::Event& event, v1::ClaimView* view) {
   view->set_last_position(event.position());
   *view->mutable_updated_at() = event.recorded_at();
   RefreshStatus(view);
+  RefreshOverdueAt(event, was_eligible, old_due_at ? &*old_due_at : nullptr,
+                   view);
 }
 
 }  // namespace factlog::domain

@@ -19,17 +19,20 @@ v1::ClaimStatus StoredStatus(const v1::ClaimView& view) {
   return v1::CLAIM_STATUS_UNVERIFIED;
 }
 
-v1::ClaimStatus EffectiveStatus(const v1::ClaimView& view, absl::Time now) {
-  const v1::ClaimStatus stored = StoredStatus(view);
+bool OverdueEligible(const v1::ClaimView& view) {
   const bool can_be_overdue = view.kind() == v1::CLAIM_KIND_PROMISE ||
                               view.kind() == v1::CLAIM_KIND_PREDICTION;
+  const v1::ClaimStatus stored = StoredStatus(view);
   const bool unsupported = stored == v1::CLAIM_STATUS_UNVERIFIED ||
                            stored == v1::CLAIM_STATUS_CONTRADICTED;
-  if (can_be_overdue && unsupported && view.has_due_at() &&
-      FromProto(view.due_at()) < now) {
+  return can_be_overdue && unsupported && view.has_due_at();
+}
+
+v1::ClaimStatus EffectiveStatus(const v1::ClaimView& view, absl::Time now) {
+  if (OverdueEligible(view) && FromProto(view.due_at()) < now) {
     return v1::CLAIM_STATUS_OVERDUE;
   }
-  return stored;
+  return StoredStatus(view);
 }
 
 void PresentAt(absl::Time now, v1::ClaimView* view) {

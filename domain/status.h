@@ -22,6 +22,11 @@ v1::ClaimStatus StoredStatus(const v1::ClaimView& view);
 // evidence, is OVERDUE.
 v1::ClaimStatus EffectiveStatus(const v1::ClaimView& view, absl::Time now);
 
+// True when the claim reads OVERDUE once its due_at has passed: a PROMISE or
+// PREDICTION with a due_at whose StoredStatus is UNVERIFIED or CONTRADICTED.
+// ClaimView.overdue_at is set exactly while this holds (see Evolve).
+bool OverdueEligible(const v1::ClaimView& view);
+
 // Sets view->status to EffectiveStatus(*view, now): what every read path
 // returns to clients.
 void PresentAt(absl::Time now, v1::ClaimView* view);

@@ -1174,6 +1174,106 @@ TEST_F(OverdueTest, PresentAtShowsOverdueToReaders) {
   EXPECT_EQ(view.status(), v1::CLAIM_STATUS_OVERDUE);
 }
 
+// ---- overdue_at: when an overdue episode begins
+// ------------------------------
+
+absl::Time OverdueAt(const v1::ClaimView& view) {
+  EXPECT_TRUE(view.has_overdue_at()) << view.ShortDebugString();
+  return FromProto(view.overdue_at());
+}
+
+TEST_F(OverdueTest, RecordedPromiseBecomesOverdueAtItsDueDate) {
+  Given(PromiseRequest("promise", Due()));  // recorded at Now(), before Due()
+  EXPECT_EQ(OverdueAt(View("promise")), Due());
+  Given(PromiseRequest("prediction", Due(), v1::CLAIM_KIND_PREDICTION));
+  EXPECT_EQ(OverdueAt(View("prediction")), Due());
+}
+
+TEST_F(OverdueTest, PromiseRecordedPastItsDueDateIsOverdueFromItsRecording) {
+  now_ = AfterDue();
+  Given(PromiseRequest("late", Due()));
+  EXPECT_EQ(OverdueAt(View("late")), AfterDue());
+}
+
+TEST_F(OverdueTest, OnlyPromisesAndPredictionsWithADueDateHaveOverdueAt) {
+  Given(SeedRequest());
+  Given(ClaimRequest("open-promise", v1::CLAIM_KIND_PROMISE));
+  EXPECT_FALSE(View(kSeedClaim).has_overdue_at());
+  EXPECT_FALSE(View("open-promise").has_overdue_at());
+}
+
+TEST_F(OverdueTest, RefutationsAndContextKeepTheEpisode) {
+  Given(PromiseRequest("promise", Due()));
+  now_ = AfterDue();
+  Given(EvidenceRequest("promise", v1::STANCE_REFUTES, "NATO"));
+  Given(EvidenceRequest("promise", v1::STANCE_CONTEXT, "Reuters"));
+  EXPECT_EQ(View("promise").status(), v1::CLAIM_STATUS_CONTRADICTED);
+  EXPECT_EQ(OverdueAt(View("promise")), Due());
+}
+
+TEST_F(OverdueTest, SupportEndsTheEpisodeAndItsWithdrawalStartsANewOne) {
+  Given(PromiseRequest("promise", Due()));
+  now_ = AfterDue();
+  Given(EvidenceRequest("promise", v1::STANCE_SUPPORTS, "TASS", "tass"));
+  EXPECT_FALSE(View("promise").has_overdue_at());
+  now_ = AfterDue() + absl::Hours(5);
+  Given(WithdrawRequest("promise", "tass"));
+  EXPECT_EQ(OverdueAt(View("promise")), AfterDue() + absl::Hours(5));
+}
+
+TEST_F(OverdueTest, SupportWithdrawnBeforeTheDueDateKeepsTheDueDate) {
+  Given(PromiseRequest("promise", Due()));
+  Given(EvidenceRequest("promise", v1::STANCE_SUPPORTS, "TASS", "tass"));
+  Given(WithdrawRequest("promise", "tass"));
+  EXPECT_EQ(OverdueAt(View("promise")), Due());
+}
+
+TEST_F(OverdueTest, VerdictAndRetractionEndTheEpisode) {
+  Given(PromiseRequest("rated", Due()));
+  Given(PromiseRequest("retracted", Due()));
+  now_ = AfterDue();
+  Given(VerdictRequest("rated", v1::RATING_BROKEN));
+  Given(RetractRequest("retracted"));
+  EXPECT_FALSE(View("rated").has_overdue_at());
+  EXPECT_FALSE(View("retracted").has_overdue_at());
+}
+
+TEST_F(OverdueTest, CorrectingTheDueDateMovesOverdueAt) {
+  Given(PromiseRequest("promise", Due()));
+  v1::CorrectClaimRequest later = CorrectRequest("promise");
+  *later.mutable_due_at() = ToProto(Due() + absl::Hours(24 * 7));
+  Given(later);
+  EXPECT_EQ(OverdueAt(View("promise")), Due() + absl::Hours(24 * 7));
+  // Moved into the past: the episode begins with the correction.
+  now_ = AfterDue() + absl::Hours(24 * 10);
+  v1::CorrectClaimRequest earlier = CorrectRequest("promise");
+  *earlier.mutable_due_at() = ToProto(Due());
+  Given(earlier);
+  EXPECT_EQ(OverdueAt(View("promise")), now_);
+  // Other corrections leave it alone.
+  const absl::Time episode = now_;
+  now_ += absl::Hours(1);
+  v1::CorrectClaimRequest text = CorrectRequest("promise");
+  text.set_text("The troops will be back within two weeks");
+  Given(text);
+  EXPECT_EQ(OverdueAt(View("promise")), episode);
+  v1::CorrectClaimRequest clear = CorrectRequest("promise");
+  clear.set_clear_due_at(true);
+  Given(clear);
+  EXPECT_FALSE(View("promise").has_overdue_at());
+}
+
+TEST_F(OverdueTest, ReplayingTheLogGivesTheSameOverdueAt) {
+  Given(PromiseRequest("promise", Due()));
+  now_ = AfterDue();
+  Given(EvidenceRequest("promise", v1::STANCE_SUPPORTS, "TASS", "tass"));
+  now_ += absl::Hours(2);
+  Given(WithdrawRequest("promise", "tass"));
+  v1::ClaimView replayed;
+  for (const v1::Event& e : log_) Evolve(e, &replayed);
+  EXPECT_TRUE(MessageDifferencer::Equals(replayed, View("promise")));
+}
+
 // ---- Validation limits ------------------------------------------------------
 
 TEST_F(DomainTest, TextIsLimitedTo4096Bytes) {
