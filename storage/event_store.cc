@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "domain/evolve.h"
+#include "domain/time_util.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "rocksdb/cache.h"
@@ -36,8 +37,9 @@ using rocksdb::ColumnFamilyHandle;
 
 constexpr const char* kFamilies[] = {
     "default",  // rocksdb::kDefaultColumnFamilyName
-    "events",      "claim_events", "claims",   "by_status", "by_subject",
-    "by_claimant", "by_tag",       "requests", "meta",      "merkle",
+    "events",     "claim_events", "claims",     "by_status",
+    "by_subject", "by_claimant",  "by_tag",     "requests",
+    "meta",       "merkle",       "by_overdue",
 };
 enum Family {
   kDefault,
@@ -51,12 +53,14 @@ enum Family {
   kRequests,
   kMeta,
   kMerkle,
+  kByOverdue,
   kFamilyCount
 };
 static_assert(sizeof(kFamilies) / sizeof(kFamilies[0]) == kFamilyCount);
 
 constexpr ClaimIndex kAllIndexes[] = {ClaimIndex::kStatus, ClaimIndex::kSubject,
-                                      ClaimIndex::kClaimant, ClaimIndex::kTag};
+                                      ClaimIndex::kClaimant, ClaimIndex::kTag,
+                                      ClaimIndex::kOverdue};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
   if (s.ok()) return absl::OkStatus();
@@ -153,29 +157,65 @@ std::vector<std::string> IndexValues(ClaimIndex index,
       return {view.claimant()};
     case ClaimIndex::kTag:
       return {view.tags().begin(), view.tags().end()};
+    case ClaimIndex::kOverdue:
+      if (!view.has_overdue_at()) return {};
+      return {keys::EncodeTime(domain::FromProto(view.overdue_at()))};
   }
   return {};
 }
 
 namespace {
 
+// The stored entries (key, value) of `view` in `index`.
+std::vector<std::pair<std::string, std::string>> IndexEntries(
+    ClaimIndex index, const v1::ClaimView& view) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  if (index == ClaimIndex::kOverdue) {
+    // The value lets ListClaims judge OVERDUE without reading the claim.
+    if (view.has_overdue_at()) {
+      entries.emplace_back(
+          keys::OverdueKey(domain::FromProto(view.overdue_at()),
+                           view.claim_id()),
+          keys::EncodeTime(domain::FromProto(view.due_at())));
+    }
+    return entries;
+  }
+  for (const std::string& v : IndexValues(index, view)) {
+    entries.emplace_back(keys::IndexKey(v, view.claim_id()), "");
+  }
+  return entries;
+}
+
+// How an index entry reads in a Verify mismatch.
+std::string DescribeIndexEntry(ClaimIndex index, absl::string_view key) {
+  if (index == ClaimIndex::kOverdue) {
+    absl::Time at;
+    absl::string_view claim_id;
+    if (!keys::DecodeOverdueKey(key, &at, &claim_id)) return "(short key)";
+    return absl::StrCat("\"", domain::Rfc3339(at), "\" -> \"", claim_id, "\"");
+  }
+  return absl::StrCat("\"", keys::IndexValue(key), "\" -> \"",
+                      keys::IndexClaimId(key), "\"");
+}
+
 // Adds the index puts and deletes that move `before` to `after`.
 void UpdateIndexes(rocksdb::WriteBatch* wb, ClaimIndex index,
                    ColumnFamilyHandle* cf, const v1::ClaimView* before,
                    const v1::ClaimView& after) {
-  const std::vector<std::string> old_values =
-      before ? IndexValues(index, *before) : std::vector<std::string>{};
-  const std::vector<std::string> new_values = IndexValues(index, after);
-  for (const std::string& v : old_values) {
-    if (std::find(new_values.begin(), new_values.end(), v) ==
-        new_values.end()) {
-      wb->Delete(cf, keys::IndexKey(v, after.claim_id()));
-    }
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  const Entries old_entries = before ? IndexEntries(index, *before) : Entries{};
+  const Entries new_entries = IndexEntries(index, after);
+  auto find = [](const Entries& entries, const std::string& key) {
+    return std::find_if(entries.begin(), entries.end(),
+                        [&](const auto& e) { return e.first == key; });
+  };
+  for (const auto& [key, value] : old_entries) {
+    if (find(new_entries, key) == new_entries.end()) wb->Delete(cf, key);
   }
-  for (const std::string& v : new_values) {
-    if (std::find(old_values.begin(), old_values.end(), v) ==
-        old_values.end()) {
-      wb->Put(cf, keys::IndexKey(v, after.claim_id()), rocksdb::Slice());
+  for (const auto& [key, value] : new_entries) {
+    auto old = find(old_entries, key);
+    if (old == old_entries.end() || old->second != value) {
+      wb->Put(cf, key, value);
     }
   }
 }
@@ -403,6 +443,19 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
       merkle::Frontier::Load(last_position, store->MerkleReader());
   if (!frontier.ok()) return frontier.status();
   store->frontier_ = *std::move(frontier);
+  if (schema_version < 3) {
+    std::fprintf(stderr,
+                 "factlogd: data dir %s is schema %llu: rebuilding the "
+                 "projections for the overdue index over its %llu events "
+                 "(schema 3)...\n",
+                 dir.c_str(), static_cast<unsigned long long>(schema_version),
+                 static_cast<unsigned long long>(last_position));
+    const absl::Time start = absl::Now();
+    if (absl::Status s = store->AddOverdueIndex(); !s.ok()) return s;
+    std::fprintf(stderr, "factlogd: projections rebuilt in %s\n",
+                 absl::FormatDuration(absl::Now() - start).c_str());
+    projection_position = last_position;
+  }
   if (projection_position != last_position) {
     if (!options.repair_projections_on_open) {
       return absl::FailedPreconditionError(absl::StrFormat(
@@ -452,6 +505,8 @@ ColumnFamilyHandle* EventStore::IndexFamily(ClaimIndex index) const {
       return (*cf_)[kByClaimant];
     case ClaimIndex::kTag:
       return (*cf_)[kByTag];
+    case ClaimIndex::kOverdue:
+      return (*cf_)[kByOverdue];
   }
   return nullptr;
 }
@@ -650,21 +705,57 @@ absl::Status EventStore::WriteProjectionFiles(
     if (auto s = (*claims)->Put(view->claim_id(), bytes); !s.ok()) return s;
   }
   for (ClaimIndex index : kAllIndexes) {
-    std::vector<std::string> entries;
+    std::vector<std::pair<std::string, std::string>> entries;
     for (const v1::ClaimView* view : sorted) {
-      for (const std::string& value : IndexValues(index, *view)) {
-        entries.push_back(keys::IndexKey(value, view->claim_id()));
+      for (auto& entry : IndexEntries(index, *view)) {
+        entries.push_back(std::move(entry));
       }
     }
     std::sort(entries.begin(), entries.end());
     entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
     absl::StatusOr<BulkLoad::File*> file = out.AddFile(IndexFamily(index));
     if (!file.ok()) return file.status();
-    for (const std::string& key : entries) {
-      if (auto s = (*file)->Put(key, ""); !s.ok()) return s;
+    for (const auto& [key, value] : entries) {
+      if (auto s = (*file)->Put(key, value); !s.ok()) return s;
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status EventStore::ScanOverdue(
+    const domain::OverdueCursor& after, absl::Time until,
+    const std::function<bool(const OverdueEntry&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), (*cf_)[kByOverdue]));
+  // Claim ids are slugs, so 0xff sorts after every id at the same time.
+  it->Seek(after.claim_id.empty()
+               ? absl::StrCat(keys::EncodeTime(after.at), "\xff")
+               : keys::OverdueKey(after.at, after.claim_id));
+  OverdueEntry entry;
+  for (; it->Valid(); it->Next()) {
+    if (!keys::DecodeOverdueKey(ToView(it->key()), &entry.overdue_at,
+                                &entry.claim_id)) {
+      return absl::DataLossError("by_overdue: malformed key");
+    }
+    if (after.Covers(entry.overdue_at, entry.claim_id)) continue;
+    if (entry.overdue_at > until) break;
+    const std::optional<absl::Time> due = keys::DecodeTime(ToView(it->value()));
+    if (!due) return absl::DataLossError("by_overdue: malformed value");
+    entry.due_at = *due;
+    if (!fn(entry)) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "scanning the overdue index");
+}
+
+absl::Status EventStore::AddOverdueIndex() {
+  absl::StatusOr<RebuildStats> rebuilt = RebuildProjections();
+  if (!rebuilt.ok()) return rebuilt.status();
+  // Only now: an interrupted migration is redone on the next open.
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(
+      db_->Put(wo, (*cf_)[kMeta], keys::kSchemaVersion, keys::EncodeU64(3)),
+      "recording schema 3");
 }
 
 absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
@@ -813,10 +904,10 @@ absl::StatusOr<VerifyReport> EventStore::Verify() const {
 
   // Secondary indexes.
   for (ClaimIndex index : kAllIndexes) {
-    std::set<std::string> want;
+    std::map<std::string, std::string> want;
     for (const auto& [claim_id, view] : expected) {
-      for (const std::string& v : IndexValues(index, view)) {
-        want.insert(keys::IndexKey(v, claim_id));
+      for (auto& [key, value] : IndexEntries(index, view)) {
+        want.emplace(std::move(key), std::move(value));
       }
     }
     const std::string name = IndexFamily(index)->GetName();
@@ -824,16 +915,22 @@ absl::StatusOr<VerifyReport> EventStore::Verify() const {
         db_->NewIterator(rocksdb::ReadOptions(), IndexFamily(index)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string key(ToView(it->key()));
-      if (want.erase(key) == 0) {
-        mismatch(absl::StrCat(name, ": unexpected entry \"",
-                              keys::IndexValue(key), "\" -> \"",
-                              keys::IndexClaimId(key), "\""));
+      auto wanted = want.find(key);
+      if (wanted == want.end()) {
+        mismatch(absl::StrCat(name, ": unexpected entry ",
+                              DescribeIndexEntry(index, key)));
+        continue;
       }
+      if (wanted->second != ToView(it->value())) {
+        mismatch(absl::StrCat(name, ": entry ", DescribeIndexEntry(index, key),
+                              " has a wrong value"));
+      }
+      want.erase(wanted);
     }
     if (auto st = FromRocks(it->status(), "verify"); !st.ok()) return st;
-    for (const std::string& key : want) {
-      mismatch(absl::StrCat(name, ": missing entry \"", keys::IndexValue(key),
-                            "\" -> \"", keys::IndexClaimId(key), "\""));
+    for (const auto& [key, value] : want) {
+      mismatch(absl::StrCat(name, ": missing entry ",
+                            DescribeIndexEntry(index, key)));
     }
   }
 
@@ -958,8 +1055,7 @@ absl::Status EventStore::BuildMerkleTree() {
   if (!status.ok()) return status;
   // The schema moves to 2 only with the last nodes, so an interrupted
   // migration is redone (it rewrites the same nodes) on the next open.
-  wb.Put((*cf_)[kMeta], keys::kSchemaVersion,
-         keys::EncodeU64(keys::kCurrentSchemaVersion));
+  wb.Put((*cf_)[kMeta], keys::kSchemaVersion, keys::EncodeU64(2));
   wo.sync = true;
   return FromRocks(db_->Write(wo, &wb), "building the merkle tree");
 }

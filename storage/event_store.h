@@ -13,7 +13,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "domain/merkle.h"
+#include "domain/overdue.h"
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/storage.pb.h"
 #include "factlog/v1/views.pb.h"
@@ -58,8 +60,11 @@ struct CommitBatch {
   std::vector<std::pair<std::string, v1::RequestRecord>> requests;
 };
 
-// Index a claim list can be driven by.
-enum class ClaimIndex { kStatus, kSubject, kClaimant, kTag };
+// Secondary indexes of the claims. kStatus, kSubject, kClaimant and kTag
+// map a text value to claim ids (ScanIndex, ScanIndexValues); kOverdue holds
+// the claims whose ClaimView.overdue_at is set, ordered by (overdue_at,
+// claim_id) (ScanOverdue).
+enum class ClaimIndex { kStatus, kSubject, kClaimant, kTag, kOverdue };
 
 struct VerifyReport {
   uint64_t events_replayed = 0;
@@ -144,18 +149,35 @@ class EventStore {
       const std::function<bool(const v1::ClaimView&)>& fn) const;
 
   // Calls `fn` with the ids of claims whose `index` field equals `value`,
-  // in claim_id order after `start_after`, until it returns false.
+  // in claim_id order after `start_after`, until it returns false. Not for
+  // kOverdue (ScanOverdue).
   absl::Status ScanIndex(
       ClaimIndex index, absl::string_view value, absl::string_view start_after,
       const std::function<bool(absl::string_view claim_id)>& fn) const;
 
   // Calls `fn` with each distinct value of `index` after `start_after` and
-  // the claim ids under it, until it returns false.
+  // the claim ids under it, until it returns false. Not for kOverdue.
   absl::Status ScanIndexValues(
       ClaimIndex index, absl::string_view start_after,
       const std::function<bool(absl::string_view value,
                                const std::vector<std::string>& claim_ids)>& fn)
       const;
+
+  // One entry of the overdue index: a claim whose overdue episode begins (or
+  // began) at overdue_at.
+  struct OverdueEntry {
+    absl::Time overdue_at;
+    absl::Time due_at;
+    absl::string_view claim_id;  // valid during the callback only
+  };
+  // Calls `fn` with the overdue index entries after `after` (in the sense of
+  // domain::OverdueCursor: an empty after.claim_id skips every entry at
+  // after.at) whose overdue_at is at or before `until`, in (overdue_at,
+  // claim_id) order, until it returns false. Reads one snapshot taken at
+  // the call: every commit that returned before the call is in it.
+  absl::Status ScanOverdue(
+      const domain::OverdueCursor& after, absl::Time until,
+      const std::function<bool(const OverdueEntry&)>& fn) const;
 
   // Drops every projection and index and replays the whole log. Must not run
   // concurrently with Commit.
@@ -241,6 +263,9 @@ class EventStore {
   absl::Status CheckTreeSize(uint64_t size) const;
   // Schema 1 -> 2: computes the tree over the existing log.
   absl::Status BuildMerkleTree();
+  // Schema 2 -> 3: rebuilds the projections (overdue_at, by_overdue), then
+  // records schema 3.
+  absl::Status AddOverdueIndex();
   absl::Status VerifyMerkleTree(
       VerifyReport* report,
       const std::function<void(std::string)>& mismatch) const;
@@ -255,7 +280,8 @@ class EventStore {
   merkle::Frontier frontier_;
 };
 
-// The index entries a claim view belongs to, per index.
+// The index entries a claim view belongs to, per index: the text values,
+// or for kOverdue keys::EncodeTime(overdue_at) when it is set.
 std::vector<std::string> IndexValues(ClaimIndex index,
                                      const v1::ClaimView& view);
 

@@ -54,4 +54,30 @@ absl::string_view IndexValue(absl::string_view key) {
   return key.substr(0, key.find('\0'));
 }
 
+std::string EncodeTime(absl::Time t) {
+  const int64_t nanos = t <= absl::FromUnixNanos(INT64_MIN) ? INT64_MIN
+                        : t >= absl::FromUnixNanos(INT64_MAX)
+                            ? INT64_MAX
+                            : absl::ToUnixNanos(t);
+  return EncodeU64(static_cast<uint64_t>(nanos) ^ (1ULL << 63));
+}
+
+std::optional<absl::Time> DecodeTime(absl::string_view bytes) {
+  const std::optional<uint64_t> raw = DecodeU64(bytes);
+  if (!raw) return std::nullopt;
+  return absl::FromUnixNanos(static_cast<int64_t>(*raw ^ (1ULL << 63)));
+}
+
+std::string OverdueKey(absl::Time overdue_at, absl::string_view claim_id) {
+  return absl::StrCat(EncodeTime(overdue_at), claim_id);
+}
+
+bool DecodeOverdueKey(absl::string_view key, absl::Time* overdue_at,
+                      absl::string_view* claim_id) {
+  if (key.size() < 8) return false;
+  *overdue_at = *DecodeTime(key.substr(0, 8));
+  *claim_id = key.substr(8);
+  return true;
+}
+
 }  // namespace factlog::storage::keys

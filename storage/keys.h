@@ -13,6 +13,8 @@
 //   by_subject    subject 0x00 claim_id                 (empty)
 //   by_claimant   claimant 0x00 claim_id                (empty)
 //   by_tag        tag 0x00 claim_id                     (empty)
+//   by_overdue    overdue_at (8 bytes, EncodeTime) claim_id
+//                                                       due_at (EncodeTime)
 //   requests      request_id                            RequestRecord
 //   merkle        level (u8) index (u64 BE)             32-byte node hash
 //                 (the perfect subtree of 2^level leaves starting at leaf
@@ -26,6 +28,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace factlog::storage::keys {
 
@@ -34,7 +37,9 @@ inline constexpr char kProjectionPosition[] = "projection_position";
 inline constexpr char kSchemaVersion[] = "schema_version";
 inline constexpr char kTokenSecret[] = "token_secret";
 // 1: the log and projections. 2: adds the Merkle tree (migrated on open).
-inline constexpr uint64_t kCurrentSchemaVersion = 2;
+// 3: adds ClaimView.overdue_at and the by_overdue index (projections are
+// rebuilt on open).
+inline constexpr uint64_t kCurrentSchemaVersion = 3;
 inline constexpr uint64_t kOldestMigratableSchemaVersion = 1;
 
 std::string EncodeU64(uint64_t value);
@@ -59,6 +64,20 @@ std::string IndexPrefix(absl::string_view value);
 absl::string_view IndexClaimId(absl::string_view key);
 // The value part of an index key.
 absl::string_view IndexValue(absl::string_view key);
+
+// A time as 8 bytes whose byte order is time order: Unix nanoseconds with
+// the sign bit flipped, big-endian. Times beyond the int64 nanosecond range
+// (years 1677..2262) are clamped to it.
+std::string EncodeTime(absl::Time t);
+// Decodes exactly 8 bytes; nullopt for any other size.
+std::optional<absl::Time> DecodeTime(absl::string_view bytes);
+
+// by_overdue entry: EncodeTime(overdue_at) followed by the claim id (fixed
+// width, no separator), so entries sort by (overdue_at, claim_id).
+std::string OverdueKey(absl::Time overdue_at, absl::string_view claim_id);
+// The parts of an OverdueKey; false when `key` is shorter than 8 bytes.
+bool DecodeOverdueKey(absl::string_view key, absl::Time* overdue_at,
+                      absl::string_view* claim_id);
 
 }  // namespace factlog::storage::keys
 

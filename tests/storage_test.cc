@@ -10,6 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "domain/overdue.h"
+#include "domain/time_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -328,6 +331,232 @@ TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
             absl::StatusCode::kNotFound);
 }
 
+// ---- The overdue index ------------------------------------------------------
+
+absl::Time Day(int day) {
+  return absl::FromCivil(absl::CivilDay(2014, 5, day), absl::UTCTimeZone());
+}
+
+v1::Command Promise(const std::string& id, absl::Time due) {
+  v1::Command c = Record(id);
+  c.mutable_record_claim()->set_kind(v1::CLAIM_KIND_PROMISE);
+  *c.mutable_record_claim()->mutable_due_at() = domain::ToProto(due);
+  return c;
+}
+
+struct Entry {
+  absl::Time overdue_at;
+  std::string claim_id;
+  absl::Time due_at;
+  bool operator==(const Entry& o) const {
+    return overdue_at == o.overdue_at && claim_id == o.claim_id &&
+           due_at == o.due_at;
+  }
+  friend std::ostream& operator<<(std::ostream& out, const Entry& e) {
+    return out << "(" << domain::Rfc3339(e.overdue_at) << ", " << e.claim_id
+               << ", due " << domain::Rfc3339(e.due_at) << ")";
+  }
+};
+
+std::vector<Entry> OverdueEntries(const storage::EventStore& store,
+                                  const domain::OverdueCursor& after = {},
+                                  absl::Time until = absl::InfiniteFuture()) {
+  std::vector<Entry> out;
+  EXPECT_TRUE(store
+                  .ScanOverdue(after, until,
+                               [&](const storage::EventStore::OverdueEntry& e) {
+                                 out.push_back({e.overdue_at,
+                                                std::string(e.claim_id),
+                                                e.due_at});
+                                 return true;
+                               })
+                  .ok());
+  return out;
+}
+
+TEST(OverdueIndexTest, EntriesFollowTheClaimView) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  testing::FakeClock clock(Day(19));
+  server::WriterOptions options;
+  options.clock = [&clock] { return clock.Now(); };
+  auto writer = server::Writer::Start(store.get(), options);
+  ASSERT_TRUE(ApplySync(*writer, Promise("p", Day(26))).ok());
+  ASSERT_TRUE(ApplySync(*writer, Record("fact")).ok());
+  ASSERT_TRUE(ApplySync(*writer, Promise("q", Day(1))).ok());  // already due
+  EXPECT_THAT(OverdueEntries(*store),
+              ::testing::ElementsAre(Entry{Day(19), "q", Day(1)},
+                                     Entry{Day(26), "p", Day(26)}));
+
+  clock.Advance(absl::Hours(24 * 8));  // May 27: p is overdue
+  ASSERT_TRUE(
+      ApplySync(*writer, Evidence("p", v1::STANCE_SUPPORTS, "TASS")).ok());
+  EXPECT_THAT(OverdueEntries(*store),
+              ::testing::ElementsAre(Entry{Day(19), "q", Day(1)}));
+  clock.Advance(absl::Hours(24));  // May 28: the support goes, a new episode
+  const std::string evidence_id =
+      store->GetClaim("p")->value().evidence(0).evidence_id();
+  v1::Command withdraw;
+  withdraw.mutable_withdraw_evidence()->set_claim_id("p");
+  withdraw.mutable_withdraw_evidence()->set_evidence_id(evidence_id);
+  withdraw.mutable_withdraw_evidence()->set_reason("misattributed");
+  ASSERT_TRUE(ApplySync(*writer, withdraw).ok());
+  v1::Command verdict;
+  verdict.mutable_issue_verdict()->set_claim_id("q");
+  verdict.mutable_issue_verdict()->set_rating(v1::RATING_BROKEN);
+  verdict.mutable_issue_verdict()->set_summary("not done");
+  verdict.mutable_issue_verdict()->set_reviewer("Desk");
+  ASSERT_TRUE(ApplySync(*writer, verdict).ok());
+  EXPECT_THAT(OverdueEntries(*store),
+              ::testing::ElementsAre(Entry{Day(28), "p", Day(26)}));
+  // A new due date moves the entry; its due_at (the value) moves with it.
+  v1::Command correct;
+  correct.mutable_correct_claim()->set_claim_id("p");
+  *correct.mutable_correct_claim()->mutable_due_at() = domain::ToProto(Day(30));
+  correct.mutable_correct_claim()->set_reason("deadline extended");
+  ASSERT_TRUE(ApplySync(*writer, correct).ok());
+  EXPECT_THAT(OverdueEntries(*store),
+              ::testing::ElementsAre(Entry{Day(30), "p", Day(30)}));
+  const v1::ClaimView p = store->GetClaim("p")->value();
+  EXPECT_EQ(domain::FromProto(p.overdue_at()), Day(30));
+
+  auto verify = store->Verify();
+  ASSERT_TRUE(verify.ok());
+  EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+  ASSERT_TRUE(store->RebuildProjections().ok());
+  EXPECT_THAT(OverdueEntries(*store),
+              ::testing::ElementsAre(Entry{Day(30), "p", Day(30)}));
+  EXPECT_TRUE(MessageDifferencer::Equals(store->GetClaim("p")->value(), p));
+}
+
+TEST(OverdueIndexTest, ScanStartsAfterTheCursorAndStopsAtTheBound) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  testing::FakeClock clock(Day(19));
+  server::WriterOptions options;
+  options.clock = [&clock] { return clock.Now(); };
+  auto writer = server::Writer::Start(store.get(), options);
+  for (const char* id : {"b", "a", "c"}) {
+    ASSERT_TRUE(ApplySync(*writer, Promise(id, Day(26))).ok());
+  }
+  ASSERT_TRUE(ApplySync(*writer, Promise("d", Day(27))).ok());
+  auto ids = [&](const domain::OverdueCursor& after, absl::Time until) {
+    std::vector<std::string> out;
+    for (const Entry& e : OverdueEntries(*store, after, until)) {
+      out.push_back(e.claim_id);
+    }
+    return out;
+  };
+  using ::testing::ElementsAre;
+  using ::testing::IsEmpty;
+  EXPECT_THAT(ids({}, absl::InfiniteFuture()), ElementsAre("a", "b", "c", "d"));
+  EXPECT_THAT(ids({}, Day(26)), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(ids({}, Day(26) - absl::Nanoseconds(1)), IsEmpty());
+  EXPECT_THAT(ids({Day(26), "a"}, Day(26)), ElementsAre("b", "c"));
+  EXPECT_THAT(ids({Day(26), "c"}, Day(27)), ElementsAre("d"));
+  // An empty claim id covers everything at that time.
+  EXPECT_THAT(ids({Day(26), ""}, Day(27)), ElementsAre("d"));
+  EXPECT_THAT(ids({Day(26) - absl::Nanoseconds(1), ""}, Day(27)),
+              ElementsAre("a", "b", "c", "d"));
+}
+
+TEST(OverdueIndexTest, SchemaTwoStoreGetsTheIndexOnOpen) {
+  TempDir dir;
+  std::vector<Entry> entries;
+  std::map<std::string, v1::ClaimView> claims;
+  {
+    auto store = OpenOrDie(dir.path());
+    testing::FakeClock clock(Day(19));
+    server::WriterOptions options;
+    options.clock = [&clock] { return clock.Now(); };
+    auto writer = server::Writer::Start(store.get(), options);
+    ASSERT_TRUE(ApplySync(*writer, Promise("due-later", Day(26))).ok());
+    ASSERT_TRUE(ApplySync(*writer, Promise("due-already", Day(2))).ok());
+    ASSERT_TRUE(ApplySync(*writer, Record("a-fact")).ok());
+    writer->Stop();
+    entries = OverdueEntries(*store);
+    claims = AllClaims(*store);
+  }
+  ASSERT_EQ(entries.size(), 2u);
+  // What factlogd before the overdue index left: no by_overdue family, no
+  // overdue_at in the projections, schema 2.
+  testing::WithRawRocksDb(dir.path(), [&](rocksdb::DB* db, auto families) {
+    ASSERT_TRUE(db->DropColumnFamily(families.at("by_overdue")).ok());
+    for (auto [id, view] : claims) {
+      view.clear_overdue_at();
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("claims"), id,
+                          view.SerializeAsString())
+                      .ok());
+    }
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
+                        storage::keys::kSchemaVersion,
+                        storage::keys::EncodeU64(2))
+                    .ok());
+  });
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(OverdueEntries(*store), entries);
+    for (const auto& [id, view] : AllClaims(*store)) {
+      EXPECT_TRUE(MessageDifferencer::Equals(view, claims.at(id))) << id;
+    }
+    auto verify = store->Verify();
+    ASSERT_TRUE(verify.ok());
+    EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+  }
+  testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), families.at("meta"),
+                        storage::keys::kSchemaVersion, &value)
+                    .ok());
+    EXPECT_EQ(storage::keys::DecodeU64(value), 3u);
+  });
+}
+
+TEST(OverdueIndexTest, VerifyNoticesAMissingOrStaleEntry) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    testing::FakeClock clock(Day(19));
+    server::WriterOptions options;
+    options.clock = [&clock] { return clock.Now(); };
+    auto writer = server::Writer::Start(store.get(), options);
+    ASSERT_TRUE(ApplySync(*writer, Promise("p", Day(26))).ok());
+  }
+  testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), families.at("by_overdue"),
+                           storage::keys::OverdueKey(Day(26), "p"))
+                    .ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("by_overdue"),
+                        storage::keys::OverdueKey(Day(25), "p"),
+                        storage::keys::EncodeTime(Day(25)))
+                    .ok());
+  });
+  auto store = OpenOrDie(dir.path());
+  auto verify = store->Verify();
+  ASSERT_TRUE(verify.ok());
+  EXPECT_THAT(verify->mismatches,
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("by_overdue: unexpected entry \"2014-05-25"),
+                  HasSubstr("by_overdue: missing entry \"2014-05-26")));
+}
+
+TEST(KeysTest, EncodedTimesSortLikeTimes) {
+  using storage::keys::EncodeTime;
+  const absl::Time times[] = {
+      absl::InfinitePast(),
+      absl::FromCivil(absl::CivilDay(1800, 1, 1), absl::UTCTimeZone()),
+      absl::UnixEpoch() - absl::Nanoseconds(1),
+      absl::UnixEpoch(),
+      Day(19),
+      Day(19) + absl::Nanoseconds(1),
+      absl::InfiniteFuture()};
+  for (size_t i = 1; i < std::size(times); ++i) {
+    EXPECT_LT(EncodeTime(times[i - 1]), EncodeTime(times[i])) << i;
+  }
+  EXPECT_EQ(storage::keys::DecodeTime(EncodeTime(Day(19))), Day(19));
+}
+
 // Generates a random but plausible command stream: mostly valid commands on
 // known claims, some refused ones (unknown claims, stale versions, wrong
 // rating scales) that must change nothing.
@@ -343,6 +572,9 @@ class CommandGenerator {
       claims_.push_back(id);
       v1::RecordClaimRequest r = NewClaim(id);
       r.set_kind(Uniform(0, 1) ? v1::CLAIM_KIND_FACT : v1::CLAIM_KIND_PROMISE);
+      if (r.kind() == v1::CLAIM_KIND_PROMISE && Uniform(0, 2) > 0) {
+        *r.mutable_due_at() = DueAt();
+      }
       r.set_subject(absl::StrCat("subject-", Uniform(0, 6)));
       r.set_claimant(absl::StrCat("Claimant ", Uniform(0, 4)));
       for (int t = Uniform(0, 3); t > 0; --t) {
@@ -376,6 +608,10 @@ class CommandGenerator {
       k->set_claim_id(id);
       k->set_subject(absl::StrCat("subject-", Uniform(0, 6)));
       if (Uniform(0, 1)) k->mutable_tags()->add_tags("corrected");
+      // Due dates move or go (refused for facts, as they should be).
+      const int due = Uniform(0, 5);
+      if (due == 0) *k->mutable_due_at() = DueAt();
+      if (due == 1) k->set_clear_due_at(true);
       k->set_reason("typo");
     } else if (pick < 90) {
       auto* r = c.mutable_retract_claim();
@@ -399,6 +635,13 @@ class CommandGenerator {
  private:
   int Uniform(int lo, int hi) {
     return std::uniform_int_distribution<int>(lo, hi)(rng_);
+  }
+  // Long past (overdue at once) or far ahead.
+  google::protobuf::Timestamp DueAt() {
+    google::protobuf::Timestamp t;
+    t.set_seconds(Uniform(0, 1) ? 1400000000 + Uniform(0, 1000000)
+                                : 7000000000LL + Uniform(0, 1000000));
+    return t;
   }
   std::mt19937 rng_;
   std::vector<std::string> claims_;
