@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
@@ -55,11 +56,13 @@ uint64_t CommandFingerprint(const v1::Command& command) {
 // what is stored, the events to append and the request records to keep.
 class Writer::Batch {
  public:
+  // Every event of the batch is recorded at `stamp`.
   Batch(storage::EventStore* store, const WriterOptions& options,
-        absl::BitGen* gen)
+        absl::BitGen* gen, absl::Time stamp)
       : store_(store),
         options_(options),
         gen_(gen),
+        stamp_(stamp),
         next_position_(store->LastPosition() + 1) {}
 
   // Decides and applies one command, or says why not. Atomic: on error the
@@ -86,7 +89,7 @@ class Writer::Batch {
     }
 
     domain::DecideContext context;
-    context.now = options_.clock();
+    context.now = stamp_;
     context.limits = options_.limits;
     if (command.has_record_claim() &&
         command.record_claim().claim_id().empty()) {
@@ -206,6 +209,7 @@ class Writer::Batch {
   storage::EventStore* const store_;
   const WriterOptions& options_;
   absl::BitGen* const gen_;
+  const absl::Time stamp_;
   uint64_t next_position_;
   std::map<std::string, Entry> claims_;
   std::map<std::string, v1::RequestRecord> requests_;
@@ -224,6 +228,18 @@ struct Writer::Completion {
 std::unique_ptr<Writer> Writer::Start(storage::EventStore* store,
                                       WriterOptions options) {
   std::unique_ptr<Writer> writer(new Writer(store, std::move(options)));
+  if (store->LastPosition() > 0) {
+    // recorded_at continues from the log, whatever the clock says now.
+    store
+        ->ReadEvents(store->LastPosition(),
+                     [&](const v1::Event& last) {
+                       absl::MutexLock lock(&writer->time_mu_);
+                       writer->last_stamp_ =
+                           domain::FromProto(last.recorded_at());
+                       return false;
+                     })
+        .IgnoreError();
+  }
   writer->thread_ = std::thread([w = writer.get()] { w->Run(); });
   writer->completer_ = std::thread([w = writer.get()] { w->RunCompleter(); });
   pthread_setname_np(writer->thread_.native_handle(), "factlog-writer");
@@ -329,10 +345,45 @@ void Writer::RunCompleter() {
   }
 }
 
+namespace {
+
+// Timestamps carry nanoseconds; so do stamps and safe times, so that they
+// compare exactly with what is stored.
+absl::Time TruncateToNanos(absl::Time t) {
+  return absl::FromUnixNanos(absl::ToUnixNanos(t));
+}
+
+}  // namespace
+
+absl::Time Writer::BeginStamp() {
+  const absl::Time now = TruncateToNanos(options_.clock());
+  absl::MutexLock lock(&time_mu_);
+  last_stamp_ = std::max({now, last_stamp_, last_safe_ + absl::Nanoseconds(1)});
+  in_flight_.push_back(last_stamp_);
+  return last_stamp_;
+}
+
+void Writer::EndStamp(absl::Time stamp) {
+  absl::MutexLock lock(&time_mu_);
+  auto it = std::find(in_flight_.begin(), in_flight_.end(), stamp);
+  if (it != in_flight_.end()) in_flight_.erase(it);
+}
+
+absl::Time Writer::SafeTime() {
+  const absl::Time now = TruncateToNanos(options_.clock());
+  absl::MutexLock lock(&time_mu_);
+  const absl::Time safe = in_flight_.empty()
+                              ? std::max({now, last_stamp_, last_safe_})
+                              : in_flight_.front() - absl::Nanoseconds(1);
+  last_safe_ = std::max(last_safe_, safe);
+  return last_safe_;
+}
+
 std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
   static thread_local absl::BitGen gen;
+  const absl::Time stamp = BeginStamp();
   auto done = std::make_unique<Completion>();
-  done->batch = std::make_unique<Batch>(store_, options_, &gen);
+  done->batch = std::make_unique<Batch>(store_, options_, &gen, stamp);
   Batch& batch = *done->batch;
   std::vector<SequenceResult>& results = done->results;
   results.resize(items.size());
@@ -356,10 +407,14 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
   }
   done->items = std::move(items);
 
-  if (!batch.events().empty()) {
+  if (batch.events().empty()) {
+    EndStamp(stamp);
+  } else {
     storage::CommitBatch commit = batch.TakeCommit();
+    if (options_.before_commit) options_.before_commit();
     const absl::Time commit_start = absl::Now();
     done->committed = store_->Commit(commit);
+    EndStamp(stamp);  // committed (visible to readers) or not stored at all
     if (options_.metrics) {
       options_.metrics->Committed(commit.events, absl::Now() - commit_start,
                                   done->committed.ok());

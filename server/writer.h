@@ -30,7 +30,8 @@ struct WriterOptions {
   size_t max_batch = 1024;
   // Commands waiting beyond this many are refused with RESOURCE_EXHAUSTED.
   size_t max_queued = 100000;
-  // Server clock; tests may pin it.
+  // Server clock; tests may pin it. recorded_at comes from it, made
+  // monotonic (see Writer).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Called on the completer thread with the events of each durable commit,
   // in position order, and for each the status of its claim right after it,
@@ -42,6 +43,9 @@ struct WriterOptions {
   // Counts commands, events, batches and commit latency when set; must
   // outlive the Writer.
   ServerMetrics* metrics = nullptr;
+  // Tests only: called on the writer thread when a batch with events is
+  // stamped and decided, just before it is written.
+  std::function<void()> before_commit;
 };
 
 // The outcome of a sequence of commands applied in order.
@@ -67,6 +71,12 @@ struct SequenceResult {
 // serializes the response and starts the send; keeping that off the writer
 // thread lets the next batch be decided and synced meanwhile. Batches are
 // published and completed in commit order.
+//
+// Time: every command of a batch gets the same recorded_at, the batch's
+// stamp = max(clock(), the previous stamp, the last SafeTime() + 1 ns), so
+// recorded_at never decreases along the log (also across restarts: the
+// first stamp is at least the last stored recorded_at) even when the clock
+// goes backwards; positions and versions are ordered regardless.
 //
 // Idempotency: a command whose request_id was applied before (in this batch,
 // or in any earlier commit, also before a restart) is answered with the
@@ -100,6 +110,14 @@ class Writer {
   // submissions get UNAVAILABLE. Idempotent.
   void Stop();
 
+  // A time T such that every event committed after this call returns has
+  // recorded_at > T (and every event with recorded_at <= T is committed):
+  // the stamp of the batch being written minus 1 ns while one is, else the
+  // latest of the clock, the last stamp and every T handed out before. Never
+  // decreases. Overdue sweeps use it so that no index entry can appear
+  // behind a cursor they advanced. Cheap: one short lock, no I/O.
+  absl::Time SafeTime();
+
  private:
   struct Item {
     std::vector<v1::Command> commands;
@@ -116,6 +134,10 @@ class Writer {
   std::unique_ptr<Completion> Process(std::vector<Item> items);
   void RunCompleter();
   void Complete(Completion& done);
+  // The recorded_at of a batch about to be decided; it stays in flight
+  // (holding SafeTime() below it) until EndStamp.
+  absl::Time BeginStamp();
+  void EndStamp(absl::Time stamp);
 
   storage::EventStore* const store_;
   const WriterOptions options_;
@@ -130,6 +152,14 @@ class Writer {
       ABSL_GUARDED_BY(completer_mu_);
   bool writer_done_ ABSL_GUARDED_BY(completer_mu_) = false;
   std::thread completer_;
+
+  absl::Mutex time_mu_;
+  absl::Time last_stamp_ ABSL_GUARDED_BY(time_mu_) = absl::InfinitePast();
+  absl::Time last_safe_ ABSL_GUARDED_BY(time_mu_) = absl::InfinitePast();
+  // Stamps of batches not yet committed, oldest first (one at a time: the
+  // writer thread commits one batch after another; a writer overlapping
+  // commits would hold several).
+  std::deque<absl::Time> in_flight_ ABSL_GUARDED_BY(time_mu_);
 };
 
 // FNV-1a 64 of the command's deterministic serialization.
