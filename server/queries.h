@@ -66,6 +66,14 @@ class ClaimQueries {
       const v1::ListSubjectsRequest& req) const;
 
  private:
+  // ListClaims with status OVERDUE and no subject, claimant or tag filter:
+  // driven by the overdue index. Calls `consider` with the page's candidate
+  // claims in claim id order; sets *more when claims follow the page.
+  absl::Status ListOverdue(
+      const std::string& after, int page_size, absl::Time now,
+      const std::function<bool(const v1::ClaimView&)>& consider,
+      bool* more) const;
+
   const storage::EventStore* const store_;
   const domain::Limits limits_;
   const std::function<absl::Time()> clock_;

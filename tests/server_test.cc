@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
@@ -644,6 +645,76 @@ TEST(ServerClockTest, PromisePastDueWithoutSupportReadsOverdue) {
   list.set_status(v1::CLAIM_STATUS_UNVERIFIED);
   ASSERT_TRUE(server.claims().ListClaims(&uctx, list, &listed).ok());
   EXPECT_EQ(listed.claims_size(), 0);
+}
+
+TEST(ServerClockTest, ListOverduePagesThroughExactlyTheOverdueClaimsById) {
+  const absl::Time start =
+      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone());
+  auto clock = std::make_shared<testing::FakeClock>(start);
+  server::ServerOptions options;
+  options.clock = [clock] { return clock->Now(); };
+  TestServer server(options);
+  // 30 promises and predictions due on days 1..30, recorded in a shuffled
+  // id order; every third one is supported (never overdue), every fifth is
+  // a fact, which has no due date.
+  std::set<std::string> expected;
+  const absl::Time now = start + absl::Hours(24 * 20) + absl::Minutes(1);
+  for (int i = 0; i < 30; ++i) {
+    const int day = (i * 7) % 30 + 1;
+    const std::string id = absl::StrFormat("c%02d", (i * 11) % 30);
+    v1::RecordClaimRequest req = NewClaim(id);
+    req.set_kind(i % 5 == 0   ? v1::CLAIM_KIND_FACT
+                 : i % 2 == 0 ? v1::CLAIM_KIND_PROMISE
+                              : v1::CLAIM_KIND_PREDICTION);
+    if (i % 5 != 0) {
+      *req.mutable_due_at() = domain::ToProto(start + absl::Hours(24 * day));
+    }
+    grpc::ClientContext ctx;
+    v1::CommandResponse resp;
+    ASSERT_TRUE(server.claims().RecordClaim(&ctx, req, &resp).ok()) << id;
+    if (i % 3 == 0) {
+      grpc::ClientContext ectx;
+      ASSERT_TRUE(server.claims()
+                      .AddEvidence(&ectx,
+                                   NewEvidence(id, v1::STANCE_SUPPORTS, "TASS"),
+                                   &resp)
+                      .ok());
+    } else if (i % 5 != 0 && start + absl::Hours(24 * day) < now) {
+      expected.insert(id);
+    }
+  }
+  clock->Advance(now - start);
+  ASSERT_GT(expected.size(), 5u);
+  v1::ListClaimsRequest list;
+  list.set_status(v1::CLAIM_STATUS_OVERDUE);
+  list.set_page_size(2);
+  std::vector<std::string> listed;
+  for (int page = 0;; ++page) {
+    ASSERT_LT(page, 100);
+    grpc::ClientContext ctx;
+    v1::ListClaimsResponse resp;
+    ASSERT_TRUE(server.claims().ListClaims(&ctx, list, &resp).ok());
+    for (const v1::ClaimView& c : resp.claims()) {
+      EXPECT_EQ(c.status(), v1::CLAIM_STATUS_OVERDUE) << c.claim_id();
+      listed.push_back(c.claim_id());
+    }
+    if (resp.next_page_token().empty()) break;
+    list.set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(listed, std::vector<std::string>(expected.begin(), expected.end()));
+  // Other filters still apply.
+  list.clear_page_token();
+  list.set_page_size(1000);
+  list.set_kind(v1::CLAIM_KIND_PREDICTION);
+  grpc::ClientContext ctx;
+  v1::ListClaimsResponse predictions;
+  ASSERT_TRUE(server.claims().ListClaims(&ctx, list, &predictions).ok());
+  ASSERT_GT(predictions.claims_size(), 0);
+  EXPECT_LT(predictions.claims_size(), static_cast<int>(expected.size()));
+  for (const v1::ClaimView& c : predictions.claims()) {
+    EXPECT_EQ(c.kind(), v1::CLAIM_KIND_PREDICTION);
+    EXPECT_TRUE(expected.count(c.claim_id())) << c.claim_id();
+  }
 }
 
 TEST(ServerClockTest, ClockGoingBackwardsKeepsPositionsAndVersionsOrdered) {
