@@ -85,13 +85,15 @@ EventServiceImpl::EventServiceImpl(const storage::EventStore* store, Hub* hub,
                                    const LogHeads* heads,
                                    const Authorizer* authorizer,
                                    domain::Limits limits,
-                                   absl::Duration checkpoint_interval)
+                                   absl::Duration checkpoint_interval,
+                                   std::function<absl::Time()> safe_time)
     : store_(store),
       hub_(hub),
       heads_(heads),
       authorizer_(authorizer),
       limits_(limits),
-      checkpoint_interval_(checkpoint_interval) {}
+      checkpoint_interval_(checkpoint_interval),
+      safe_time_(std::move(safe_time)) {}
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req) {
@@ -99,7 +101,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
       authorizer_->Authorize(*ctx, Role::kReader, "Subscribe");
   if (!actor.ok()) return new RefusedWriter<grpc::ByteBuffer>(actor.status());
   return StartSubscription(ctx, *req, store_, hub_, limits_,
-                           checkpoint_interval_);
+                           checkpoint_interval_, safe_time_);
 }
 
 grpc::ServerWriteReactor<v1::Event>* EventServiceImpl::ReadEvents(

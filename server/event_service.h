@@ -1,6 +1,9 @@
 #ifndef FACTLOG_SERVER_EVENT_SERVICE_H_
 #define FACTLOG_SERVER_EVENT_SERVICE_H_
 
+#include <functional>
+
+#include "absl/time/time.h"
 #include "domain/limits.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "server/auth.h"
@@ -22,10 +25,12 @@ class EventServiceImpl final
   static constexpr size_t kChunk = 256;
 
   // `store`, `hub`, `heads` and `authorizer` must outlive the service.
-  // Every RPC needs the reader role.
+  // Every RPC needs the reader role. `safe_time` is the writer's
+  // SafeTime(), for Subscribe's overdue notices (server/subscription.h).
   EventServiceImpl(const storage::EventStore* store, Hub* hub,
                    const LogHeads* heads, const Authorizer* authorizer,
-                   domain::Limits limits, absl::Duration checkpoint_interval);
+                   domain::Limits limits, absl::Duration checkpoint_interval,
+                   std::function<absl::Time()> safe_time);
 
   grpc::ServerWriteReactor<v1::Event>* ReadEvents(
       grpc::CallbackServerContext* ctx,
@@ -51,6 +56,7 @@ class EventServiceImpl final
   const Authorizer* const authorizer_;
   const domain::Limits limits_;
   const absl::Duration checkpoint_interval_;
+  const std::function<absl::Time()> safe_time_;
 };
 
 }  // namespace factlog::server

@@ -194,6 +194,7 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   writer_options.limits = options.limits;
   writer_options.max_batch = options.max_batch;
   writer_options.clock = options.clock;
+  writer_options.before_commit = options.writer_before_commit;
   server->writer_ = Writer::Start(server->store_.get(), writer_options);
   server->queries_ = std::make_unique<ClaimQueries>(
       server->store_.get(), options.limits, options.clock,
@@ -205,7 +206,8 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   server->event_service_ = std::make_unique<EventServiceImpl>(
       server->store_.get(), server->hub_.get(), server->log_heads_.get(),
       server->authorizer_.get(), options.limits,
-      options.hub.checkpoint_interval);
+      options.hub.checkpoint_interval,
+      [writer = server->writer_.get()] { return writer->SafeTime(); });
   server->admin_service_ = std::make_unique<AdminServiceImpl>(
       server->store_.get(), server->hub_.get(), server->authorizer_.get(),
       server->metrics_.get());

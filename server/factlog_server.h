@@ -63,6 +63,8 @@ struct ServerOptions {
   // Empty: heads are unsigned.
   std::string signing_key_file;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Tests only: WriterOptions::before_commit.
+  std::function<void()> writer_before_commit;
 };
 
 // A running factlogd: the store, the writer, the subscription hub, the gRPC

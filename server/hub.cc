@@ -91,6 +91,10 @@ absl::Status Hub::Register(const std::shared_ptr<HubSubscriber>& subscriber,
   }
   ++on_peer;
   subscribers_.emplace(subscriber.get(), std::make_pair(subscriber, peer));
+  if (subscriber->WantsSweepTicks()) {
+    sweepers_.insert(subscriber.get());
+    sweep_due_ = true;  // Run() then schedules sweep ticks from now on
+  }
   return absl::OkStatus();
 }
 
@@ -108,6 +112,7 @@ void Hub::Unregister(const HubSubscriber* subscriber) {
   };
   drop(waiting_);
   drop(to_wake_);
+  sweepers_.erase(subscriber);
   subscribers_.erase(it);
 }
 
@@ -127,15 +132,33 @@ void Hub::Shutdown() {
 
 void Hub::Run() {
   absl::Time next_tick = absl::Now() + options_.checkpoint_interval;
+  absl::Time next_sweep = absl::InfiniteFuture();
   for (;;) {
     std::vector<std::shared_ptr<HubSubscriber>> wake;
+    std::vector<std::shared_ptr<HubSubscriber>> sweep;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return shutting_down_ || !to_wake_.empty();
+        return shutting_down_ || !to_wake_.empty() || sweep_due_;
       };
-      mu_.AwaitWithDeadline(absl::Condition(&ready), next_tick);
+      mu_.AwaitWithDeadline(absl::Condition(&ready),
+                            std::min(next_tick, next_sweep));
       if (shutting_down_) return;
+      // Sweep ticks run only while someone wants them, so subscribers
+      // without overdue notices cost no more wake-ups than before.
+      if (sweep_due_) {
+        sweep_due_ = false;
+        next_sweep =
+            std::min(next_sweep, absl::Now() + options_.overdue_sweep_interval);
+      }
+      if (sweepers_.empty()) {
+        next_sweep = absl::InfiniteFuture();
+      } else if (absl::Now() >= next_sweep) {
+        for (const HubSubscriber* s : sweepers_) {
+          sweep.push_back(subscribers_.at(s).first);
+        }
+        next_sweep = absl::Now() + options_.overdue_sweep_interval;
+      }
       if (absl::Now() >= next_tick) {
         // A tick: everyone may owe a checkpoint.
         for (auto& [ptr, entry] : subscribers_) wake.push_back(entry.first);
@@ -145,6 +168,7 @@ void Hub::Run() {
         wake.swap(to_wake_);
       }
     }
+    for (auto& s : sweep) s->SweepTick();
     for (auto& s : wake) s->Wake();
   }
 }

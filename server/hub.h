@@ -29,6 +29,9 @@ struct HubOptions {
   size_t max_subscribers_per_peer = 100;
   // How often idle subscribers are woken to emit checkpoints.
   absl::Duration checkpoint_interval = absl::Seconds(5);
+  // How often subscribers that asked for overdue notices are told to sweep
+  // (HubSubscriber::SweepTick). Others never get these ticks.
+  absl::Duration overdue_sweep_interval = absl::Seconds(1);
 };
 
 // One committed event as the hub keeps it.
@@ -47,6 +50,11 @@ class HubSubscriber {
   virtual ~HubSubscriber() = default;
   // New events were published, or a checkpoint tick is due.
   virtual void Wake() = 0;
+  // True for subscribers that want SweepTick calls; asked once, at Register.
+  virtual bool WantsSweepTicks() const { return false; }
+  // Every HubOptions::overdue_sweep_interval, for subscribers that want it:
+  // time for an overdue sweep.
+  virtual void SweepTick() { Wake(); }
   // The hub is shutting down: end the stream with `status`.
   virtual void Stop(const absl::Status& status) = 0;
   virtual v1::SubscriberStats Stats() const = 0;
@@ -119,6 +127,9 @@ class Hub {
   size_t window_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::shared_ptr<HubSubscriber>> waiting_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<HubSubscriber>> to_wake_ ABSL_GUARDED_BY(mu_);
+  // Subscribers that want SweepTick, and whether their tick is due now.
+  absl::flat_hash_set<const HubSubscriber*> sweepers_ ABSL_GUARDED_BY(mu_);
+  bool sweep_due_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<const HubSubscriber*,
                       std::pair<std::shared_ptr<HubSubscriber>, std::string>>
       subscribers_ ABSL_GUARDED_BY(mu_);

@@ -194,6 +194,13 @@ int main(int argc, char** argv) {
                  "matches nothing")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 3600.0));
+  double sweep_seconds =
+      absl::ToDoubleSeconds(options.hub.overdue_sweep_interval);
+  app.add_option("--overdue-sweep-interval", sweep_seconds,
+                 "seconds between the overdue sweeps of subscribers that ask "
+                 "for overdue notices")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
   app.add_option("--max-subscribers", options.hub.max_subscribers,
                  "most Subscribe streams in total")
       ->capture_default_str();
@@ -293,6 +300,7 @@ int main(int argc, char** argv) {
   }
 
   options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
+  options.hub.overdue_sweep_interval = absl::Seconds(sweep_seconds);
   namespace log = factlog::server::log;
   log::SetLevel(*log::ParseLevel(log_level));
   log::SetFormat(*log::ParseFormat(log_format));

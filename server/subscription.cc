@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <deque>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "domain/event_filter.h"
+#include "domain/overdue.h"
+#include "domain/time_util.h"
 #include "server/grpc_status.h"
 #include "server/proto_decode.h"
 
@@ -18,6 +21,8 @@ constexpr size_t kScanPerRefill = 4096;
 // Limits of one EventBatch.
 constexpr size_t kMaxEventsPerMessage = 1024;
 constexpr size_t kMaxBatchBytes = 256 << 10;
+// Most overdue index entries one wake-up examines.
+constexpr size_t kSweepScan = 4096;
 
 std::atomic<uint64_t> next_subscription_id{1};
 
@@ -103,9 +108,13 @@ Outgoing Encoded(const v1::SubscribeResponse& message, uint64_t covered) {
 class Subscription final : public HubSubscriber,
                            public std::enable_shared_from_this<Subscription> {
  public:
+  // `overdue_cursor`: where notices start (with overdue.notify). A cursor
+  // the client did not send (from now on) goes out in the first checkpoint.
   Subscription(const v1::SubscribeRequest& req, std::string peer,
                const storage::EventStore* store, Hub* hub, uint64_t start,
-               absl::Duration checkpoint_interval)
+               absl::Duration checkpoint_interval,
+               std::function<absl::Time()> safe_time,
+               domain::OverdueCursor overdue_cursor)
       : id_(next_subscription_id++),
         peer_(std::move(peer)),
         filter_(req.filter()),
@@ -115,8 +124,14 @@ class Subscription final : public HubSubscriber,
         store_(store),
         hub_(hub),
         checkpoint_interval_(checkpoint_interval),
+        notify_(req.overdue().notify()),
+        events_(!req.overdue().only()),
+        safe_time_(std::move(safe_time)),
         next_(start + 1),
-        last_sent_(start) {}
+        last_sent_(start),
+        cursor_(overdue_cursor),
+        cursor_reported_(req.overdue().has_after() ? std::move(overdue_cursor)
+                                                   : domain::OverdueCursor()) {}
 
   void Attach(grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor) {
     absl::MutexLock lock(&mu_);
@@ -135,6 +150,7 @@ class Subscription final : public HubSubscriber,
         fail = stop_status_;
       } else {
         if (buffer_.empty()) fail = Refill();
+        if (fail.ok() && buffer_.empty()) fail = MaybeSweep();
         if (fail.ok() && buffer_.empty()) MaybeCheckpoint();
         if (!fail.ok()) {
           finished_ = true;
@@ -195,6 +211,16 @@ class Subscription final : public HubSubscriber,
 
   // HubSubscriber:
   void Wake() override { Pump(); }
+
+  bool WantsSweepTicks() const override { return notify_; }
+
+  void SweepTick() override {
+    {
+      absl::MutexLock lock(&mu_);
+      sweep_due_ = true;
+    }
+    Pump();
+  }
 
   void Stop(const absl::Status& status) override {
     {
@@ -292,7 +318,8 @@ class Subscription final : public HubSubscriber,
           for (const LiveEventPtr& e : live) {
             next_ = e->event.position() + 1;
             ++scanned;
-            if (filter_matches_all_ || domain::Matches(filter_, e->event)) {
+            if (events_ &&
+                (filter_matches_all_ || domain::Matches(filter_, e->event))) {
               AddEvent(e->event.position(), e->serialized, e->status_after);
             }
           }
@@ -319,8 +346,8 @@ class Subscription final : public HubSubscriber,
               next_, [&](uint64_t position, absl::string_view bytes) {
                 next_ = position + 1;
                 ++scanned;
-                bool matches = filter_matches_all_;
-                if (!matches) {
+                bool matches = events_ && filter_matches_all_;
+                if (events_ && !matches) {
                   if (!scratch_.ParseFromArray(bytes.data(), bytes.size())) {
                     parse_error = absl::DataLossError(absl::StrFormat(
                         "event %d: stored bytes do not parse", position));
@@ -348,16 +375,102 @@ class Subscription final : public HubSubscriber,
     return absl::OkStatus();
   }
 
-  // With nothing to send: a checkpoint when the cursor moved past what was
-  // last sent and the interval has passed.
+  // Overdue notices, while live and with nothing else to send: a sweep
+  // starts on a SweepTick (and when the stream first goes live) with a safe
+  // time S, sends the notices after cursor_ up to S in (overdue_at,
+  // claim_id) order, then moves cursor_ to (S, ""). Each call examines at
+  // most kSweepScan entries and buffers at most kBufferMessages notices; an
+  // unfinished sweep goes on when the buffer has drained (or on the next
+  // tick), still up to the same S.
+  //
+  // Why nothing is missed or repeated: cursor_ only moves forward, and an
+  // index entry written after S was taken has overdue_at >= its event's
+  // recorded_at > S (Writer::SafeTime), so it always lies after the cursor;
+  // the scan's snapshot, taken after S, holds every entry committed before.
+  absl::Status MaybeSweep() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!notify_ || !live_) return absl::OkStatus();
+    if (!sweep_until_) {
+      if (!sweep_due_) return absl::OkStatus();
+      sweep_due_ = false;
+      sweep_until_ = safe_time_();
+    }
+    const domain::OverdueCursor from = cursor_;
+    size_t examined = 0;
+    bool complete = true;
+    absl::Status read;
+    absl::Status s = store_->ScanOverdue(
+        from, *sweep_until_,
+        [&](const storage::EventStore::OverdueEntry& entry) {
+          if (examined == kSweepScan || buffer_.size() >= kBufferMessages) {
+            complete = false;
+            return false;
+          }
+          ++examined;
+          absl::StatusOr<std::optional<v1::ClaimView>> claim =
+              store_->GetClaim(entry.claim_id);
+          if (!claim.ok()) {
+            read = claim.status();
+            return false;
+          }
+          cursor_ = {entry.overdue_at, std::string(entry.claim_id)};
+          // The claim as it is now. Its episode may have ended since the
+          // scan's snapshot (no notice: it began and ended between two
+          // sweeps) or been replaced by a later one, which lies after S and
+          // comes with a later sweep.
+          if (!claim->has_value() || !(*claim)->has_overdue_at() ||
+              domain::FromProto((*claim)->overdue_at()) != entry.overdue_at ||
+              !domain::MatchesClaim(filter_, **claim)) {
+            return true;
+          }
+          PushNotice(**claim);
+          return true;
+        });
+    if (s.ok()) s = read;
+    if (!s.ok()) return s;
+    if (complete) {
+      domain::OverdueCursor swept{*sweep_until_, ""};
+      if (cursor_ < swept) cursor_ = std::move(swept);
+      sweep_until_.reset();
+    }
+    return absl::OkStatus();
+  }
+
+  void PushNotice(const v1::ClaimView& claim)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    v1::SubscribeResponse message;
+    v1::ClaimOverdue* notice = message.mutable_overdue();
+    notice->set_claim_id(claim.claim_id());
+    *notice->mutable_due_at() = claim.due_at();
+    *notice->mutable_overdue_at() = claim.overdue_at();
+    // Read after the claim: the claim is as of this position or earlier.
+    notice->set_position(
+        std::max(store_->LastPosition(), claim.last_position()));
+    *notice->mutable_cursor() = domain::CursorToProto(cursor_);
+    notice->set_kind(claim.kind());
+    notice->set_claimant(claim.claimant());
+    notice->set_subject(claim.subject());
+    notice->set_text(claim.text());
+    cursor_reported_ = cursor_;
+    PushControl(message, /*covered=*/0);  // a notice covers no position
+  }
+
+  // With nothing to send: a checkpoint when the position (or, for overdue
+  // notices, the cursor) moved past what was last sent and the interval has
+  // passed.
   void MaybeCheckpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const uint64_t scanned_to = next_ - 1;
     const absl::Time now = absl::Now();
-    if (scanned_to > last_sent_ &&
+    const bool cursor_moved = notify_ && cursor_reported_ < cursor_;
+    if ((scanned_to > last_sent_ || cursor_moved) &&
         now - last_checkpoint_ >= checkpoint_interval_) {
       last_checkpoint_ = now;
       v1::SubscribeResponse message;
       message.mutable_checkpoint()->set_position(scanned_to);
+      if (notify_) {
+        *message.mutable_checkpoint()->mutable_overdue_cursor() =
+            domain::CursorToProto(cursor_);
+        cursor_reported_ = cursor_;
+      }
       // O(log n) reads of immutable tree nodes; the position is committed.
       if (absl::StatusOr<merkle::Hash> root = store_->RootAt(scanned_to);
           root.ok()) {
@@ -375,6 +488,9 @@ class Subscription final : public HubSubscriber,
   const storage::EventStore* const store_;
   Hub* const hub_;
   const absl::Duration checkpoint_interval_;
+  const bool notify_;  // overdue.notify
+  const bool events_;  // !overdue.only
+  const std::function<absl::Time()> safe_time_;
 
   mutable absl::Mutex mu_;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor_ ABSL_GUARDED_BY(mu_) =
@@ -395,6 +511,13 @@ class Subscription final : public HubSubscriber,
   uint64_t writing_events_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t events_sent_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_checkpoint_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Overdue notices: everything up to cursor_ is buffered or sent, and
+  // cursor_reported_ is the last cursor a notice or checkpoint carried.
+  domain::OverdueCursor cursor_ ABSL_GUARDED_BY(mu_);
+  domain::OverdueCursor cursor_reported_ ABSL_GUARDED_BY(mu_);
+  bool sweep_due_ ABSL_GUARDED_BY(mu_) = true;  // the first one when live
+  // The safe time of the sweep in progress.
+  std::optional<absl::Time> sweep_until_ ABSL_GUARDED_BY(mu_);
 };
 
 class SubscribeReactor final
@@ -429,7 +552,8 @@ class RefusedReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 grpc::ServerWriteReactor<grpc::ByteBuffer>* StartSubscription(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& raw_request,
     const storage::EventStore* store, Hub* hub, const domain::Limits& limits,
-    absl::Duration checkpoint_interval) {
+    absl::Duration checkpoint_interval,
+    const std::function<absl::Time()>& safe_time) {
   v1::SubscribeRequest request;
   if (absl::Status s = DecodeMessage(raw_request, &request); !s.ok()) {
     return new RefusedReactor(s);
@@ -437,6 +561,19 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* StartSubscription(
   if (absl::Status s = domain::ValidateEventFilter(request.filter(), limits);
       !s.ok()) {
     return new RefusedReactor(s);
+  }
+  if (absl::Status s =
+          domain::ValidateOverdueOptions(request.overdue(), limits);
+      !s.ok()) {
+    return new RefusedReactor(s);
+  }
+  // Without a cursor: only episodes that begin from now on, i.e. after a
+  // safe time taken now.
+  domain::OverdueCursor overdue_cursor;
+  if (request.overdue().has_after()) {
+    overdue_cursor = domain::CursorFromProto(request.overdue().after());
+  } else if (request.overdue().notify()) {
+    overdue_cursor.at = safe_time();
   }
   uint64_t start;
   if (request.start_case() == v1::SubscribeRequest::kFromEnd) {
@@ -451,7 +588,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* StartSubscription(
     }
   }
   auto subscription = std::make_shared<Subscription>(
-      request, ctx->peer(), store, hub, start, checkpoint_interval);
+      request, ctx->peer(), store, hub, start, checkpoint_interval, safe_time,
+      std::move(overdue_cursor));
   if (absl::Status s = hub->Register(subscription, ctx->peer()); !s.ok()) {
     return new RefusedReactor(s);
   }

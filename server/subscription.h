@@ -1,6 +1,7 @@
 #ifndef FACTLOG_SERVER_SUBSCRIPTION_H_
 #define FACTLOG_SERVER_SUBSCRIPTION_H_
 
+#include <functional>
 #include <memory>
 
 #include "absl/time/time.h"
@@ -21,10 +22,19 @@ namespace factlog::server {
 // batched. The returned reactor deletes itself when the RPC is done. `store`
 // and `hub` must outlive every stream (the server stops the hub, which ends
 // them, before closing the store).
+//
+// With overdue.notify the stream also sends ClaimOverdue notices: while
+// live, on each of the hub's sweep ticks, it scans the store's overdue index
+// after its cursor up to `safe_time()` (Writer::SafeTime: no event committed
+// later can be recorded at or before it), sends the matching notices in
+// (overdue_at, claim_id) order, then moves its cursor to that safe time.
+// A sweep examines a bounded number of entries per wake-up and may span
+// several. `safe_time` must be thread-safe and outlive every stream.
 grpc::ServerWriteReactor<grpc::ByteBuffer>* StartSubscription(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& request,
     const storage::EventStore* store, Hub* hub, const domain::Limits& limits,
-    absl::Duration checkpoint_interval);
+    absl::Duration checkpoint_interval,
+    const std::function<absl::Time()>& safe_time);
 
 }  // namespace factlog::server
 

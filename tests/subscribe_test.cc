@@ -1,14 +1,20 @@
 // EventService.Subscribe over a real in-process server: catch-up, live,
 // resume, filters, checkpoints, slow subscribers, limits, shutdown.
 #include <atomic>
+#include <chrono>
 #include <deque>
+#include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/civil_time.h"
 #include "domain/event_filter.h"
+#include "domain/time_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_support.h"
@@ -501,6 +507,405 @@ TEST_P(SubscribeTest, ShutdownEndsStreamsWithUnavailable) {
   grpc::Status s = reader->Finish();
   stopper.join();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+// ---- Overdue notices
+// ----------------------------------------------------------
+//
+// The server's clock is pinned and moved by hand; sweeps run every 10 ms of
+// real time. Tests never wait for time to pass: they read until a message
+// (a notice, or a checkpoint whose overdue cursor reached a time) shows the
+// server got there, with a deadline on the stream so a missing message fails
+// instead of hanging.
+
+absl::Time May(int day, int hour = 0) {
+  return absl::FromCivil(absl::CivilHour(2014, 5, day, hour),
+                         absl::UTCTimeZone());
+}
+
+struct OverdueServer {
+  // `clock_fn` replaces `clock` as the server's clock when given.
+  explicit OverdueServer(std::function<void()> before_commit = nullptr,
+                         std::function<absl::Time()> clock_fn = nullptr)
+      : clock(std::make_shared<testing::FakeClock>(May(19))) {
+    server::ServerOptions options = FastCheckpoints();
+    options.hub.overdue_sweep_interval = absl::Milliseconds(10);
+    options.clock =
+        clock_fn ? std::move(clock_fn) : [c = clock] { return c->Now(); };
+    options.writer_before_commit = std::move(before_commit);
+    server = std::make_unique<TestServer>(options);
+  }
+  v1::ClaimService::Stub& claims() { return server->claims(); }
+
+  std::shared_ptr<testing::FakeClock> clock;
+  std::unique_ptr<TestServer> server;
+};
+
+void RecordPromise(v1::ClaimService::Stub& stub, const std::string& id,
+                   absl::Time due, v1::ClaimKind kind = v1::CLAIM_KIND_PROMISE,
+                   const std::string& subject = "") {
+  v1::RecordClaimRequest req = NewClaim(id, "The troops will be back.");
+  req.set_kind(kind);
+  if (due != absl::InfinitePast()) *req.mutable_due_at() = domain::ToProto(due);
+  if (!subject.empty()) req.set_subject(subject);
+  grpc::ClientContext ctx;
+  v1::CommandResponse resp;
+  grpc::Status s = stub.RecordClaim(&ctx, req, &resp);
+  ASSERT_TRUE(s.ok()) << id << ": " << s.error_message();
+}
+
+void AddSupport(v1::ClaimService::Stub& stub, const std::string& id,
+                const std::string& evidence_id) {
+  v1::AddEvidenceRequest req = NewEvidence(id, v1::STANCE_SUPPORTS, "TASS");
+  req.set_evidence_id(evidence_id);
+  grpc::ClientContext ctx;
+  v1::CommandResponse resp;
+  ASSERT_TRUE(stub.AddEvidence(&ctx, req, &resp).ok());
+}
+
+// One Subscribe stream with a deadline, so that a missing message fails the
+// test instead of hanging it.
+struct Stream {
+  // `events_per_message`: SubscribeRequest.max_events_per_message.
+  Stream(TestServer& server, v1::SubscribeRequest request,
+         uint32_t events_per_message) {
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(60));
+    request.set_max_events_per_message(events_per_message);
+    reader = std::make_unique<EventReader>(
+        server.events().Subscribe(&ctx, request), events_per_message);
+  }
+  ~Stream() {
+    ctx.TryCancel();
+    Finish();
+  }
+  // Idempotent.
+  grpc::Status Finish() {
+    if (!finished) {
+      finished = true;
+      status = reader->Finish();
+    }
+    return status;
+  }
+  grpc::ClientContext ctx;
+  bool finished = false;
+  grpc::Status status;
+  std::unique_ptr<EventReader> reader;
+};
+
+v1::SubscribeRequest OverdueRequest(
+    std::optional<v1::OverdueCursor> after = std::nullopt, bool only = false) {
+  v1::SubscribeRequest req;
+  req.set_from_end(true);
+  req.mutable_overdue()->set_notify(true);
+  req.mutable_overdue()->set_only(only);
+  if (after) *req.mutable_overdue()->mutable_after() = *after;
+  return req;
+}
+
+struct Seen {
+  std::vector<v1::ClaimOverdue> notices;
+  std::vector<v1::Event> events;
+  std::vector<v1::SubscribeResponse> all;
+  std::vector<std::string> ids() const {
+    std::vector<std::string> out;
+    for (const auto& n : notices) out.push_back(n.claim_id());
+    return out;
+  }
+};
+
+// Reads until `done` holds for a message (included in what is returned);
+// records a failure when the stream ends first.
+Seen ReadUntilMessage(
+    Stream& stream,
+    const std::function<bool(const v1::SubscribeResponse&)>& done) {
+  Seen seen;
+  v1::SubscribeResponse m;
+  while (stream.reader->Read(&m)) {
+    seen.all.push_back(m);
+    if (m.has_overdue()) seen.notices.push_back(m.overdue());
+    if (m.has_event()) seen.events.push_back(m.event());
+    if (done(m)) return seen;
+  }
+  ADD_FAILURE() << "stream ended: " << stream.Finish().error_message();
+  return seen;
+}
+
+// A checkpoint saying every notice up to `t` has been sent.
+auto CursorReached(absl::Time t) {
+  return [t](const v1::SubscribeResponse& m) {
+    return m.has_checkpoint() && m.checkpoint().has_overdue_cursor() &&
+           m.checkpoint().overdue_cursor().has_at() &&
+           domain::FromProto(m.checkpoint().overdue_cursor().at()) >= t;
+  };
+}
+
+auto NoticeFor(const std::string& claim_id) {
+  return [claim_id](const v1::SubscribeResponse& m) {
+    return m.has_overdue() && m.overdue().claim_id() == claim_id;
+  };
+}
+
+// Every test runs with one event per message and with batches of up to 7:
+// notices keep their place between batches.
+class SubscribeOverdueTest : public ::testing::TestWithParam<uint32_t> {};
+
+INSTANTIATE_TEST_SUITE_P(EventsPerMessage, SubscribeOverdueTest,
+                         ::testing::Values(0u, 7u));
+
+TEST_P(SubscribeOverdueTest,
+       ClockPassingDueDatesGivesOneNoticePerClaimInOrder) {
+  OverdueServer s;
+  Stream stream(*s.server, OverdueRequest(), GetParam());
+  ReadUntilMessage(stream, CursorReached(May(19)));  // live and swept once
+  RecordPromise(s.claims(), "a", May(22));
+  RecordPromise(s.claims(), "b", May(20));
+  RecordPromise(s.claims(), "c", May(21));
+  RecordPromise(s.claims(), "f", May(21), v1::CLAIM_KIND_PREDICTION);
+  RecordPromise(s.claims(), "fact", absl::InfinitePast(), v1::CLAIM_KIND_FACT);
+  RecordPromise(s.claims(), "no-due", absl::InfinitePast());
+  RecordPromise(s.claims(), "later", May(30));
+
+  s.clock->Advance(May(23) - May(19));
+  Seen seen = ReadUntilMessage(stream, CursorReached(May(23)));
+  EXPECT_THAT(seen.ids(), ::testing::ElementsAre("b", "c", "f", "a"));
+  for (const v1::ClaimOverdue& n : seen.notices) {
+    SCOPED_TRACE(n.ShortDebugString());
+    // Recorded before it was due: the episode begins at the due date.
+    EXPECT_EQ(domain::FromProto(n.overdue_at()), domain::FromProto(n.due_at()));
+    EXPECT_EQ(domain::FromProto(n.cursor().at()),
+              domain::FromProto(n.overdue_at()));
+    EXPECT_EQ(n.cursor().claim_id(), n.claim_id());
+    EXPECT_EQ(n.claimant(), "Vladimir Putin");
+    EXPECT_EQ(n.text(), "The troops will be back.");
+    EXPECT_GE(n.position(), 7u);
+  }
+  EXPECT_EQ(seen.notices[2].kind(), v1::CLAIM_KIND_PREDICTION);
+  // Events still flow beside the notices, and nothing comes twice.
+  EXPECT_EQ(seen.events.size(), 7u);
+  s.clock->Advance(absl::Hours(24));
+  seen = ReadUntilMessage(stream, CursorReached(May(24)));
+  EXPECT_TRUE(seen.notices.empty()) << seen.ids().size();
+}
+
+TEST_P(SubscribeOverdueTest, ResumingAfterACursorGivesExactlyTheLaterNotices) {
+  OverdueServer s;
+  RecordPromise(s.claims(), "a", May(21));
+  RecordPromise(s.claims(), "b", May(20));
+  v1::OverdueCursor last;
+  v1::OverdueCursor first;
+  {
+    Stream stream(*s.server, OverdueRequest(), GetParam());
+    ReadUntilMessage(stream, CursorReached(May(19)));
+    s.clock->Advance(May(22) - May(19));
+    Seen seen = ReadUntilMessage(stream, NoticeFor("a"));
+    ASSERT_THAT(seen.ids(), ::testing::ElementsAre("b", "a"));
+    first = seen.notices.front().cursor();
+    last = seen.notices.back().cursor();
+  }                                         // disconnected
+  RecordPromise(s.claims(), "c", May(23));  // due while nobody listens
+  s.clock->Advance(May(24) - May(22));
+
+  {  // with the last cursor: only what came after it
+    Stream stream(*s.server, OverdueRequest(last), GetParam());
+    Seen seen = ReadUntilMessage(stream, CursorReached(May(24)));
+    EXPECT_THAT(seen.ids(), ::testing::ElementsAre("c"));
+  }
+  {  // with an older cursor: exactly the ones after it
+    Stream stream(*s.server, OverdueRequest(first), GetParam());
+    Seen seen = ReadUntilMessage(stream, CursorReached(May(24)));
+    EXPECT_THAT(seen.ids(), ::testing::ElementsAre("a", "c"));
+  }
+  {  // from the epoch: every claim overdue now
+    v1::OverdueCursor epoch;
+    epoch.mutable_at();
+    Stream stream(*s.server, OverdueRequest(epoch), GetParam());
+    Seen seen = ReadUntilMessage(stream, CursorReached(May(24)));
+    EXPECT_THAT(seen.ids(), ::testing::ElementsAre("b", "a", "c"));
+  }
+  {  // without a cursor: only from now on
+    Stream stream(*s.server, OverdueRequest(), GetParam());
+    Seen seen = ReadUntilMessage(stream, CursorReached(May(24)));
+    EXPECT_TRUE(seen.notices.empty());
+  }
+}
+
+TEST_P(SubscribeOverdueTest, CheckpointCursorResumesWithoutRepeats) {
+  OverdueServer s;
+  RecordPromise(s.claims(), "a", May(20));
+  v1::OverdueCursor checkpoint;
+  {
+    Stream stream(*s.server, OverdueRequest(), GetParam());
+    ReadUntilMessage(stream, CursorReached(May(19)));  // started at May 19
+    s.clock->Advance(May(21) - May(19));
+    Seen seen = ReadUntilMessage(stream, CursorReached(May(21)));
+    ASSERT_THAT(seen.ids(), ::testing::ElementsAre("a"));
+    checkpoint = seen.all.back().checkpoint().overdue_cursor();
+    EXPECT_TRUE(checkpoint.claim_id().empty());
+  }
+  RecordPromise(s.claims(), "b", May(20) + absl::Hours(1));  // already due
+  Stream stream(*s.server, OverdueRequest(checkpoint), GetParam());
+  Seen seen = ReadUntilMessage(stream, NoticeFor("b"));
+  EXPECT_THAT(seen.ids(), ::testing::ElementsAre("b"));
+}
+
+TEST_P(SubscribeOverdueTest, ClaimRecordedPastItsDueDateGetsANotice) {
+  OverdueServer s;
+  Stream stream(*s.server, OverdueRequest(), GetParam());
+  ReadUntilMessage(stream, CursorReached(May(19)));
+  // The clock does not move: the episode begins when the claim is recorded.
+  RecordPromise(s.claims(), "late", May(1));
+  Seen seen = ReadUntilMessage(stream, NoticeFor("late"));
+  ASSERT_EQ(seen.notices.size(), 1u);
+  EXPECT_EQ(domain::FromProto(seen.notices[0].due_at()), May(1));
+  EXPECT_GE(domain::FromProto(seen.notices[0].overdue_at()), May(19));
+}
+
+TEST_P(SubscribeOverdueTest, WithdrawnSupportAfterTheDeadlineIsANewNotice) {
+  OverdueServer s;
+  Stream stream(*s.server, OverdueRequest(), GetParam());
+  ReadUntilMessage(stream, CursorReached(May(19)));  // started at May 19
+  RecordPromise(s.claims(), "p", May(20));
+  s.clock->Advance(May(21) - May(19));
+  Seen first = ReadUntilMessage(stream, NoticeFor("p"));
+  AddSupport(s.claims(), "p", "tass");
+  s.clock->Advance(absl::Hours(24));  // May 22
+  {
+    grpc::ClientContext ctx;
+    v1::WithdrawEvidenceRequest req;
+    req.set_claim_id("p");
+    req.set_evidence_id("tass");
+    req.set_reason("misattributed");
+    v1::CommandResponse resp;
+    ASSERT_TRUE(s.claims().WithdrawEvidence(&ctx, req, &resp).ok());
+  }
+  Seen second = ReadUntilMessage(stream, NoticeFor("p"));
+  ASSERT_EQ(second.notices.size(), 1u);
+  EXPECT_EQ(domain::FromProto(first.notices.back().overdue_at()), May(20));
+  EXPECT_EQ(domain::FromProto(second.notices[0].overdue_at()), May(22));
+}
+
+TEST_P(SubscribeOverdueTest, VerdictBeforeAnySweepSawItMeansNoNotice) {
+  // The verdict is held between its stamp (before the due date) and its
+  // write while the clock moves past the due date: SafeTime keeps every
+  // sweep below the verdict's stamp until it is written, so no sweep sees
+  // the claim overdue.
+  std::atomic<bool> hold{false};
+  absl::Notification held, release;
+  OverdueServer s([&] {
+    if (!hold.exchange(false)) return;
+    held.Notify();
+    release.WaitForNotification();
+  });
+  Stream stream(*s.server, OverdueRequest(), GetParam());
+  ReadUntilMessage(stream, CursorReached(May(19)));  // started at May 19
+  RecordPromise(s.claims(), "rated", May(20));
+  RecordPromise(s.claims(), "control", May(20));
+  hold = true;
+  std::thread verdict([&] {
+    grpc::ClientContext ctx;
+    v1::IssueVerdictRequest req;
+    req.set_claim_id("rated");
+    req.set_rating(v1::RATING_KEPT);
+    req.set_summary("kept early");
+    req.set_reviewer("Desk");
+    v1::CommandResponse resp;
+    EXPECT_TRUE(s.claims().IssueVerdict(&ctx, req, &resp).ok());
+  });
+  held.WaitForNotification();
+  s.clock->Advance(May(21) - May(19));
+  release.Notify();
+  verdict.join();
+  Seen seen = ReadUntilMessage(stream, CursorReached(May(21)));
+  EXPECT_THAT(seen.ids(), ::testing::ElementsAre("control"));
+}
+
+TEST_P(SubscribeOverdueTest, CommitRacingASweepIsNotSkipped) {
+  // The writer's clock jumps an hour at the moment it stamps "racing", and
+  // the batch is then held before it is written. Sweeps run meanwhile (the
+  // witness, due half an hour in, is notified during the hold): with safe
+  // times up to the clock they would move the cursor over "racing" before
+  // it exists in the index, and it would never be notified.
+  std::atomic<bool> hold{false}, jump{false};
+  std::atomic<std::thread::id> writer_thread{};
+  absl::Notification held, release;
+  auto clock = std::make_shared<testing::FakeClock>(May(19));
+  OverdueServer s(
+      [&] {
+        writer_thread = std::this_thread::get_id();
+        if (!hold.exchange(false)) return;
+        held.Notify();
+        release.WaitForNotification();
+      },
+      [&, clock] {
+        // Only the writer's own read, when it stamps the next batch.
+        if (std::this_thread::get_id() == writer_thread.load() &&
+            jump.exchange(false)) {
+          clock->Advance(absl::Hours(1));
+        }
+        return clock->Now();
+      });
+  Stream stream(*s.server, OverdueRequest(), GetParam());
+  ReadUntilMessage(stream, CursorReached(May(19)));
+  RecordPromise(s.claims(), "witness", May(19) + absl::Minutes(30));
+  jump = true;
+  hold = true;
+  std::thread racing([&] { RecordPromise(s.claims(), "racing", May(1)); });
+  held.WaitForNotification();
+  Seen during = ReadUntilMessage(stream, NoticeFor("witness"));
+  EXPECT_THAT(during.ids(), ::testing::ElementsAre("witness"));
+  release.Notify();
+  racing.join();
+  clock->Advance(absl::Seconds(1));
+  Seen after = ReadUntilMessage(
+      stream, CursorReached(May(19) + absl::Hours(1) + absl::Seconds(1)));
+  EXPECT_THAT(after.ids(), ::testing::ElementsAre("racing"));
+}
+
+TEST_P(SubscribeOverdueTest, OnlyMeansNoEventsAndTheFilterAppliesToNotices) {
+  OverdueServer s;
+  RecordPromise(s.claims(), "ours", May(20), v1::CLAIM_KIND_PROMISE, "ours");
+  RecordPromise(s.claims(), "theirs", May(20), v1::CLAIM_KIND_PROMISE,
+                "theirs");
+  v1::SubscribeRequest req = OverdueRequest(std::nullopt, /*only=*/true);
+  req.set_from_position(0);  // the whole log, but no events in it
+  req.mutable_filter()->set_subject("ours");
+  Stream stream(*s.server, req, GetParam());
+  // Caught up, and started at May 19 (in either order).
+  bool caught_up = false, started = false;
+  Seen start = ReadUntilMessage(stream, [&](const v1::SubscribeResponse& m) {
+    caught_up = caught_up || m.has_caught_up();
+    started = started || CursorReached(May(19))(m);
+    return caught_up && started;
+  });
+  EXPECT_TRUE(start.events.empty());
+  s.clock->Advance(May(21) - May(19));
+  RecordPromise(s.claims(), "ours-2", May(1), v1::CLAIM_KIND_PREDICTION,
+                "ours");
+  Seen seen = ReadUntilMessage(stream, [](const v1::SubscribeResponse& m) {
+    return CursorReached(May(21))(m) && m.checkpoint().position() == 3;
+  });
+  EXPECT_TRUE(seen.events.empty());
+  EXPECT_THAT(seen.ids(), ::testing::ElementsAre("ours", "ours-2"));
+}
+
+TEST_P(SubscribeOverdueTest, MalformedOverdueOptionsAreInvalid) {
+  OverdueServer s;
+  std::vector<v1::SubscribeRequest> bad(3);
+  bad[0].mutable_overdue()->set_only(true);  // only, without notify
+  bad[1].mutable_overdue()->set_notify(true);
+  bad[1].mutable_overdue()->mutable_after()->set_claim_id("Not A Slug");
+  bad[2].mutable_overdue()->set_notify(true);
+  bad[2].mutable_overdue()->mutable_after()->mutable_at()->set_nanos(-1);
+  for (const auto& req : bad) {
+    Stream stream(*s.server, req, GetParam());
+    v1::SubscribeResponse m;
+    EXPECT_FALSE(stream.reader->Read(&m));
+    grpc::Status status = stream.Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << req.ShortDebugString();
+    EXPECT_THAT(status.error_message(), HasSubstr("overdue."));
+  }
 }
 
 }  // namespace
