@@ -406,6 +406,11 @@ class Subscription final : public HubSubscriber,
             return false;
           }
           ++examined;
+          if (!filter_.claim_id().empty() &&
+              filter_.claim_id() != entry.claim_id) {
+            cursor_ = {entry.overdue_at, std::string(entry.claim_id)};
+            return true;  // not read at all
+          }
           absl::StatusOr<std::optional<v1::ClaimView>> claim =
               store_->GetClaim(entry.claim_id);
           if (!claim.ok()) {
