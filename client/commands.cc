@@ -883,6 +883,8 @@ void AddWatch(CLI::App* app, const GlobalOptions* g, Action* action) {
     bool from_end = false;
     std::string claim_id, subject, claimant;
     std::vector<std::string> types;
+    bool overdue = false, overdue_only = false;
+    std::string overdue_after;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* sub = app->add_subcommand(
@@ -902,12 +904,33 @@ void AddWatch(CLI::App* app, const GlobalOptions* g, Action* action) {
                   "Only events of this claimant's claims")
       ->type_name("NAME");
   AddEventTypeOption(sub, &f->types);
+  sub->add_flag("--overdue", f->overdue,
+                "Also tell when a promise or prediction becomes overdue (its "
+                "due date passed with no verdict and no support)");
+  sub->add_flag("--overdue-only", f->overdue_only,
+                "Only the overdue notices, no events");
+  sub->add_option("--overdue-after", f->overdue_after,
+                  "Overdue notices after this cursor, as printed with each "
+                  "notice (TIME or TIME/CLAIM; 1970-01-01 = every claim "
+                  "overdue now); implies --overdue. Default: from now on")
+      ->check(OverdueCursorValidator())
+      ->type_name("CURSOR");
   sub->footer(
       "\nTable output: one line per event (position, recorded time, claim,\n"
       "what happened, \"\u2192 STATUS\" when the server knows the status\n"
       "after it); \"-- caught up --\" and reconnection notices go to stderr.\n"
       "JSON output: every SubscribeResponse as one line (events, checkpoints,\n"
-      "caughtUp, fellBehind), flushed as it arrives.\n"
+      "caughtUp, fellBehind, overdue), flushed as it arrives.\n"
+      "\n"
+      "Overdue notices (--overdue, --overdue-only): \"OVERDUE CLAIM ...\" "
+      "when\n"
+      "a promise or prediction's due date has passed with no verdict and no\n"
+      "support, once per claim (again only if it becomes overdue anew, e.g.\n"
+      "its only support withdrawn), followed by the cursor to resume after\n"
+      "it. They are not events: nothing is added to the log. The server\n"
+      "looks about once a second, while the watch is live; a claim that was\n"
+      "overdue only between two looks, or only while the watch was away, is\n"
+      "not reported (claim list --overdue shows what is overdue now).\n"
       "\n"
       "Resuming: when the server goes away (restart, UNAVAILABLE, dropped\n"
       "connection) watch reconnects with backoff (0.1s doubling to 5s) and\n"
@@ -915,7 +938,9 @@ void AddWatch(CLI::App* app, const GlobalOptions* g, Action* action) {
       "or caughtUp), so no event is missed or printed twice. A script that\n"
       "stops can do the same: keep the highest position of the JSON lines\n"
       "(event.position, checkpoint/caughtUp/fellBehind.position) and pass it\n"
-      "to --from next time.\n"
+      "to --from next time; for overdue notices, keep the last\n"
+      "overdue.cursor or checkpoint.overdueCursor and pass it to\n"
+      "--overdue-after.\n"
       "\n"
       "--timeout bounds only the first connection (exit 3 when the server is\n"
       "not reached); the stream itself runs until Ctrl-C or SIGTERM (exit 0).\n"
@@ -927,12 +952,22 @@ void AddWatch(CLI::App* app, const GlobalOptions* g, Action* action) {
           "factlog watch --subject russia-troops-ukraine-border \\",
           "    --type evidence-added,verdict-issued",
           "factlog watch --from 1200 -o json | jq -c 'select(.event)'",
+          "factlog watch --overdue-only --claimant 'Vladimir Putin'",
+          "factlog watch --overdue-only \\",
+          "    --overdue-after 2026-11-25T15:10:11.5Z/putin-promise",
       }));
   OnRun(sub, action, [f, g, from] {
     WatchOptions watch;
     if (from->count() > 0) watch.from_position = f->from;
     watch.filter =
         MakeEventFilter(f->claim_id, f->subject, f->claimant, f->types);
+    if (f->overdue || f->overdue_only || !f->overdue_after.empty()) {
+      watch.overdue.set_notify(true);
+      watch.overdue.set_only(f->overdue_only);
+      if (!f->overdue_after.empty()) {
+        *watch.overdue.mutable_after() = *ParseOverdueCursor(f->overdue_after);
+      }
+    }
     return RunWatch(watch, *g);
   });
 }

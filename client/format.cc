@@ -657,6 +657,24 @@ std::string WatchLine(const Event& event, v1::ClaimStatus status_after,
       tail, "\n");
 }
 
+std::string OverdueLines(const v1::ClaimOverdue& notice, size_t screen_width) {
+  constexpr size_t kMinDescription = 12;
+  const std::string head =
+      absl::StrCat("OVERDUE ", Sanitize(notice.claim_id()), " ");
+  std::string description =
+      absl::StrCat(ShortName(notice.kind()), " by ", notice.claimant(),
+                   ", due ", FormatTime(notice.due_at()));
+  if (!notice.text().empty())
+    absl::StrAppend(&description, ": ", notice.text());
+  const size_t used = DisplayWidth(head);
+  const size_t room = screen_width > used ? screen_width - used : 0;
+  return absl::StrCat(
+      head, Truncate(description, std::max(room, kMinDescription)), "\n",
+      "        since ", FormatTime(notice.overdue_at()), " at position ",
+      notice.position(), "; resume with --overdue-after ",
+      FormatOverdueCursor(notice.cursor()), "\n");
+}
+
 std::string HumanBytes(uint64_t bytes) {
   if (bytes < 1024) return absl::StrCat(bytes, " B");
   static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};

@@ -128,6 +128,15 @@ std::string WatchLine(const factlog::v1::Event& event,
                       factlog::v1::ClaimStatus status_after,
                       size_t screen_width = kScreenWidth);
 
+// Two lines of `factlog watch` for an overdue notice: the claim, e.g.
+//   "OVERDUE late PROMISE by Kremlin, due 2014-06-01T00:00:00Z: Troops w…"
+// cut to `screen_width` (never the id), then, indented, since when, the
+// position and the cursor to resume after it (never cut):
+//   "        since 2026-11-25T15:10:11Z at position 3; resume with
+//   --overdue-after 2026-11-25T15:10:11.123456789Z/late" (one line).
+std::string OverdueLines(const factlog::v1::ClaimOverdue& notice,
+                         size_t screen_width = kScreenWidth);
+
 // What an event did, in words, for WatchLine: "claim recorded: <text>",
 // "evidence added e1 REFUTES by NATO", "verdict FALSE by Desk A",
 // "linked REPEATS -> other", ...

@@ -109,6 +109,53 @@ Timestamp ParseTimeFlag(absl::string_view flag, absl::string_view text) {
   return *ts;
 }
 
+std::string FormatOverdueCursor(const factlog::v1::OverdueCursor& cursor) {
+  const absl::Time at = absl::FromUnixSeconds(cursor.at().seconds()) +
+                        absl::Nanoseconds(cursor.at().nanos());
+  std::string out =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", at, absl::UTCTimeZone());
+  if (!cursor.claim_id().empty()) absl::StrAppend(&out, "/", cursor.claim_id());
+  return out;
+}
+
+std::optional<factlog::v1::OverdueCursor> ParseOverdueCursor(
+    absl::string_view text) {
+  text = absl::StripAsciiWhitespace(text);
+  absl::string_view time = text;
+  absl::string_view claim_id;
+  if (const size_t slash = text.find('/'); slash != absl::string_view::npos) {
+    time = text.substr(0, slash);
+    claim_id = text.substr(slash + 1);
+    // A claim id is a slug: [a-z0-9][a-z0-9-]{0,63}.
+    if (claim_id.empty() || claim_id.size() > 64 || claim_id[0] == '-') {
+      return std::nullopt;
+    }
+    for (char c : claim_id) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+        return std::nullopt;
+      }
+    }
+  }
+  std::optional<Timestamp> at = ParseTime(time);
+  if (!at.has_value()) return std::nullopt;
+  factlog::v1::OverdueCursor cursor;
+  *cursor.mutable_at() = *at;
+  cursor.set_claim_id(std::string(claim_id));
+  return cursor;
+}
+
+CLI::Validator OverdueCursorValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (ParseOverdueCursor(text).has_value()) return "";
+        return absl::StrCat(
+            "invalid overdue cursor \"", text,
+            "\"; expected TIME or TIME/CLAIM_ID as watch prints it "
+            "(2026-11-25T15:10:11.5Z/late-promise)");
+      },
+      "", "cursor");
+}
+
 CLI::Validator TimeValidator() {
   return CLI::Validator(
       [](std::string& text) -> std::string {

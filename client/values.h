@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "factlog/v1/service.pb.h"
 
 namespace factlog::cli {
 
@@ -40,6 +41,24 @@ google::protobuf::Timestamp ParseTimeFlag(absl::string_view flag,
 // A CLI11 validator accepting exactly what ParseTime accepts, so a bad time
 // is a usage error at parse time and --help shows the format.
 CLI::Validator TimeValidator();
+
+// ---- Overdue cursors
+// ---------------------------------------------------------
+
+// The printable form of a Subscribe overdue cursor: its time in RFC 3339
+// UTC with every digit of the fraction, then "/" and the claim id when it
+// has one: "2026-11-25T15:10:11.123456789Z/late-promise". An unset time
+// prints as the epoch.
+std::string FormatOverdueCursor(const factlog::v1::OverdueCursor& cursor);
+
+// Parses what FormatOverdueCursor prints; the time may be any ParseTime
+// form ("2014-05-19" = midnight UTC; "1970-01-01": every claim overdue
+// now). nullopt when the time or the claim id is malformed.
+std::optional<factlog::v1::OverdueCursor> ParseOverdueCursor(
+    absl::string_view text);
+
+// A CLI11 validator accepting exactly what ParseOverdueCursor accepts.
+CLI::Validator OverdueCursorValidator();
 
 // ---- Enums
 // -------------------------------------------------------------------- The

@@ -76,6 +76,9 @@ void Print(const v1::SubscribeResponse& message, bool json) {
       std::cout << WatchLine(message.event(), message.status_after())
                 << std::flush;
       break;
+    case v1::SubscribeResponse::kOverdue:
+      std::cout << OverdueLines(message.overdue()) << std::flush;
+      break;
     case v1::SubscribeResponse::kCaughtUp:
       std::cerr << "-- caught up at position " << message.caught_up().position()
                 << ", watching live --\n";
@@ -102,7 +105,13 @@ void ResumePoint::Note(const v1::SubscribeResponse& message) {
       break;
     case v1::SubscribeResponse::kCheckpoint:
       covered = message.checkpoint().position();
+      if (message.checkpoint().has_overdue_cursor()) {
+        *overdue_.mutable_after() = message.checkpoint().overdue_cursor();
+      }
       break;
+    case v1::SubscribeResponse::kOverdue:
+      *overdue_.mutable_after() = message.overdue().cursor();
+      return;
     case v1::SubscribeResponse::kCaughtUp:
       covered = message.caught_up().position();
       break;
@@ -128,6 +137,7 @@ v1::SubscribeRequest ResumePoint::Request(const v1::EventFilter& filter) const {
   }
   *request.mutable_filter() = filter;
   request.set_max_events_per_message(kWatchEventsPerMessage);
+  *request.mutable_overdue() = overdue_;
   return request;
 }
 
@@ -179,7 +189,7 @@ int RunWatch(const WatchOptions& watch, const GlobalOptions& options) {
   // come back; before that, it is the usual "cannot reach" (exit 3).
   bool reached = connection.IsConnected();
   bool reconnecting = false;
-  ResumePoint resume(watch.from_position);
+  ResumePoint resume(watch.from_position, watch.overdue);
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
   while (true) {
     grpc::ClientContext context;

@@ -5,7 +5,9 @@
 // covered: the last event printed, or the last checkpoint, caught_up or
 // fell_behind position received, whichever is higher. Since the server sends
 // exactly the matching events after `from_position`, a resumed stream
-// neither repeats nor skips an event.
+// neither repeats nor skips an event. Overdue notices (--overdue) are
+// resumed the same way, after the cursor of the last notice or checkpoint
+// received.
 #ifndef FACTLOG_CLIENT_WATCH_H_
 #define FACTLOG_CLIENT_WATCH_H_
 
@@ -19,6 +21,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "client/connection.h"
@@ -31,12 +34,16 @@ struct WatchOptions {
   // events committed after the watch starts.
   std::optional<uint64_t> from_position;
   factlog::v1::EventFilter filter;
+  // SubscribeRequest.overdue: notify (with `only`: notices, no events) and
+  // where the notices start (`after` unset: from now).
+  factlog::v1::OverdueOptions overdue;
 };
 
 // Runs `factlog watch` until SIGINT or SIGTERM, then returns kExitOk.
 //
-// Table mode prints one WatchLine() per event on stdout and a short notice
-// on stderr for caught_up and fell_behind; JSON mode prints every
+// Table mode prints one WatchLine() per event and OverdueLines() per
+// overdue notice on stdout, and a short notice on stderr for caught_up and
+// fell_behind; JSON mode prints every
 // SubscribeResponse (checkpoints included) as one JSON line. Output is
 // flushed line by line. When the stream ends with UNAVAILABLE, or the
 // server cancels it (CANCELLED that the watch did not ask for) or ends it
@@ -57,23 +64,30 @@ constexpr uint32_t kWatchEventsPerMessage = 256;
 // Where to resume a subscription. A value; not thread-safe.
 class ResumePoint {
  public:
-  explicit ResumePoint(std::optional<uint64_t> from_position)
-      : position_(from_position) {}
+  // `overdue`: the overdue options of the first request; later requests
+  // resume after the last overdue cursor received.
+  explicit ResumePoint(std::optional<uint64_t> from_position,
+                       factlog::v1::OverdueOptions overdue = {})
+      : position_(from_position), overdue_(std::move(overdue)) {}
 
   // Takes note of a message received (events, checkpoints, caught_up and
   // fell_behind all cover a position); the position never goes back.
+  // Overdue notices and checkpoints carrying an overdue cursor move the
+  // overdue cursor (the server only ever sends later ones).
   void Note(const factlog::v1::SubscribeResponse& message);
 
   // nullopt until a position is known when the watch started at the end.
   std::optional<uint64_t> position() const { return position_; }
 
   // The request that continues right after position(), or from the end when
-  // no position is known yet.
+  // no position is known yet; with overdue notices, after the last cursor
+  // received (or as first asked, when none was).
   factlog::v1::SubscribeRequest Request(
       const factlog::v1::EventFilter& filter) const;
 
  private:
   std::optional<uint64_t> position_;
+  factlog::v1::OverdueOptions overdue_;
 };
 
 // Exponential backoff with jitter: the n-th delay is about

@@ -2239,6 +2239,112 @@ TEST(CliOverdue, ListOverdueShowsOnlyPromisesPastDueWithoutVerdict) {
             2);
 }
 
+// `watch --overdue-only`: a promise recorded past its due date is reported
+// once, with no events around it; a second watch resuming after the cursor
+// the first one printed sees only what came later, and one from the epoch
+// sees every claim overdue now.
+TEST(CliOverdue, WatchOverdueOnlyPrintsEachNoticeOnceWithItsCursor) {
+  Factlogd server(
+      "127.0.0.1:0", "",
+      {"--overdue-sweep-interval", "0.05", "--checkpoint-interval", "0.05"});
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {FACTLOG_PATH, "--server", server.address()});
+    return RunProcess(std::move(args));
+  };
+  auto add = [&](const std::string& id, const std::string& kind,
+                 const std::string& due) {
+    std::vector<std::string> args = {
+        "claim",      "add",           "--id",
+        id,           "--text",        "Troops will leave.",
+        "--claimant", "Kremlin",       "--kind",
+        kind,         "--asserted-at", "2014-05-19"};
+    if (!due.empty()) {
+      args.push_back("--due-at");
+      args.push_back(due);
+    }
+    RunResult r = cli(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  auto is_overdue = [](const std::string& id) {
+    return [id](const std::string& line) {
+      const v1::SubscribeResponse m = ParseMessage(line);
+      return m.has_overdue() && m.overdue().claim_id() == id;
+    };
+  };
+
+  Background json({FACTLOG_PATH, "--server", server.address(), "watch",
+                   "--overdue-only", "-o", "json"});
+  std::vector<std::string> lines;
+  // The first checkpoint carries the cursor the watch starts from.
+  ASSERT_TRUE(json.ReadUntil(
+      [](const std::string& line) {
+        return ParseMessage(line).checkpoint().has_overdue_cursor();
+      },
+      &lines))
+      << json.err();
+  add("a-fact", "fact", "");
+  add("late", "promise", "2014-06-01");
+  add("future", "promise", "2199-01-01");
+  ASSERT_TRUE(json.ReadUntil(is_overdue("late"), &lines)) << json.err();
+  const v1::ClaimOverdue notice = ParseMessage(lines.back()).overdue();
+  EXPECT_EQ(notice.kind(), v1::CLAIM_KIND_PROMISE);
+  EXPECT_EQ(notice.claimant(), "Kremlin");
+  EXPECT_EQ(google::protobuf::util::TimeUtil::ToString(notice.due_at()),
+            "2014-06-01T00:00:00Z");
+  EXPECT_EQ(notice.cursor().claim_id(), "late");
+  EXPECT_EQ(json.SignalAndWait(SIGINT), 0) << json.err();
+  for (const std::string& line : [&] {
+         std::vector<std::string> all = lines;
+         for (const std::string& l : Lines(json.RestOfStdout())) {
+           all.push_back(l);
+         }
+         return all;
+       }()) {
+    const v1::SubscribeResponse m = ParseMessage(line);
+    EXPECT_FALSE(m.has_event()) << line;
+    EXPECT_TRUE(!m.has_overdue() || m.overdue().claim_id() == "late") << line;
+  }
+
+  // Resuming after the printed cursor: only the later claim, in table form.
+  const std::string cursor = absl::StrCat(
+      google::protobuf::util::TimeUtil::ToString(notice.cursor().at()), "/",
+      notice.cursor().claim_id());
+  Background table({FACTLOG_PATH, "--server", server.address(), "watch",
+                    "--overdue-only", "--overdue-after", cursor});
+  add("later", "prediction", "2014-07-01");
+  std::vector<std::string> printed;
+  ASSERT_TRUE(table.ReadUntil(
+      [](const std::string& line) {
+        return absl::StrContains(line, "resume with --overdue-after");
+      },
+      &printed))
+      << table.err();
+  ASSERT_EQ(printed.size(), 2u) << absl::StrJoin(printed, "\n");
+  EXPECT_THAT(printed[0], StartsWith("OVERDUE later PREDICTION by Kremlin, due "
+                                     "2014-07-01T00:00:00Z: Troops"));
+  EXPECT_THAT(printed[1], MatchesRegex("        since [0-9T:Z-]+ at position "
+                                       "[0-9]+; resume with --overdue-after "
+                                       "[0-9T:.Z-]+/later"));
+  EXPECT_EQ(table.SignalAndWait(SIGTERM), 0) << table.err();
+  EXPECT_EQ(table.RestOfStdout(), "");
+
+  // From the epoch: everything overdue now, in the order it became so.
+  Background all({FACTLOG_PATH, "--server", server.address(), "watch",
+                  "--overdue-only", "--overdue-after", "1970-01-01", "-o",
+                  "json"});
+  lines.clear();
+  ASSERT_TRUE(all.ReadUntil(is_overdue("later"), &lines)) << all.err();
+  std::vector<std::string> ids;
+  for (const std::string& line : lines) {
+    const v1::SubscribeResponse m = ParseMessage(line);
+    if (m.has_overdue()) ids.push_back(m.overdue().claim_id());
+  }
+  EXPECT_THAT(ids, ElementsAre("late", "later"));
+  EXPECT_EQ(all.SignalAndWait(SIGINT), 0) << all.err();
+
+  EXPECT_EQ(cli({"watch", "--overdue-after", "yesterday"}).exit_code, 2);
+}
+
 TEST(CliHelp, EveryCommandHasHelpWithExamples) {
   const std::vector<std::vector<std::string>> commands = {
       {},

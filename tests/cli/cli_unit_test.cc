@@ -212,6 +212,80 @@ TEST(Watch, ResumePointTakesTheHighestPositionCovered) {
   EXPECT_EQ(from_start.Request({}).from_position(), 0u);
 }
 
+TEST(Watch, ResumePointKeepsTheLastOverdueCursor) {
+  v1::OverdueOptions overdue;
+  overdue.set_notify(true);
+  overdue.set_only(true);
+  ResumePoint resume(std::nullopt, overdue);
+  v1::SubscribeRequest first = resume.Request({});
+  EXPECT_TRUE(first.overdue().notify());
+  EXPECT_TRUE(first.overdue().only());
+  EXPECT_FALSE(first.overdue().has_after());  // from now on
+
+  v1::SubscribeResponse m;
+  m.mutable_checkpoint()->set_position(3);  // no cursor: nothing changes
+  resume.Note(m);
+  EXPECT_FALSE(resume.Request({}).overdue().has_after());
+  m.mutable_overdue()->mutable_cursor()->set_claim_id("late");
+  *m.mutable_overdue()->mutable_cursor()->mutable_at() =
+      *ParseTime("2026-11-25T15:10:11.5Z");
+  resume.Note(m);
+  EXPECT_EQ(resume.Request({}).overdue().after().claim_id(), "late");
+  m.mutable_checkpoint()->set_position(3);
+  *m.mutable_checkpoint()->mutable_overdue_cursor()->mutable_at() =
+      *ParseTime("2026-11-25T15:10:12Z");
+  resume.Note(m);
+  const v1::SubscribeRequest later = resume.Request({});
+  EXPECT_EQ(TimeUtil::ToString(later.overdue().after().at()),
+            "2026-11-25T15:10:12Z");
+  EXPECT_EQ(later.overdue().after().claim_id(), "");
+  EXPECT_TRUE(later.overdue().only());
+  EXPECT_EQ(later.from_position(), 3u);
+}
+
+TEST(OverdueCursorText, RoundTripsEveryDigit) {
+  v1::OverdueCursor cursor;
+  *cursor.mutable_at() = *ParseTime("2026-11-25T15:10:11.123456789Z");
+  cursor.set_claim_id("late-promise");
+  const std::string text = FormatOverdueCursor(cursor);
+  EXPECT_EQ(text, "2026-11-25T15:10:11.123456789Z/late-promise");
+  std::optional<v1::OverdueCursor> parsed = ParseOverdueCursor(text);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->SerializeAsString(), cursor.SerializeAsString());
+
+  cursor.clear_claim_id();
+  EXPECT_EQ(FormatOverdueCursor(cursor), "2026-11-25T15:10:11.123456789Z");
+  EXPECT_EQ(ParseOverdueCursor("1970-01-01")->at().seconds(), 0);
+  EXPECT_EQ(ParseOverdueCursor("1970-01-01")->claim_id(), "");
+  for (const char* bad : {"", "yesterday", "2026-11-25/", "2026-11-25/Bad Id",
+                          "2026-11-25/-x", "/late"}) {
+    EXPECT_FALSE(ParseOverdueCursor(bad).has_value()) << bad;
+  }
+}
+
+TEST(Format, OverdueLinesNameTheClaimAndTheCursorToResumeFrom) {
+  v1::ClaimOverdue notice;
+  notice.set_claim_id("late");
+  notice.set_kind(v1::CLAIM_KIND_PROMISE);
+  notice.set_claimant("Kremlin");
+  notice.set_text(std::string(200, 'x'));
+  *notice.mutable_due_at() = *ParseTime("2014-06-01");
+  *notice.mutable_overdue_at() = *ParseTime("2026-11-25T15:10:11.5Z");
+  notice.set_position(42);
+  *notice.mutable_cursor()->mutable_at() = notice.overdue_at();
+  notice.mutable_cursor()->set_claim_id("late");
+  const std::vector<std::string> lines =
+      absl::StrSplit(OverdueLines(notice), '\n');
+  ASSERT_EQ(lines.size(), 3u);  // two lines, each ending in a newline
+  EXPECT_THAT(lines[0],
+              ::testing::StartsWith("OVERDUE late PROMISE by Kremlin, due "
+                                    "2014-06-01T00:00:00Z: xxx"));
+  EXPECT_EQ(DisplayWidth(lines[0]), kScreenWidth);
+  EXPECT_EQ(lines[1],
+            "        since 2026-11-25T15:10:11Z at position 42; resume with "
+            "--overdue-after 2026-11-25T15:10:11.5Z/late");
+}
+
 TEST(Watch, BackoffDoublesWithJitterUpToTheCap) {
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
   absl::Duration expected = absl::Milliseconds(100);
