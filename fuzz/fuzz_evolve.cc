@@ -11,7 +11,8 @@
 //  - EffectiveStatus at any instant (the infinite past and future, the
 //    view's own times) is defined and differs from the stored status only by
 //    being OVERDUE, for a PROMISE or PREDICTION with a due_at; PresentAt
-//    agrees; the times print;
+//    agrees; the times print; overdue_at is set exactly while the claim is
+//    OverdueEligible, and never before its due_at;
 //  - the event passes a filter made of its own claim id, subject, claimant
 //    and type;
 // and at the end that the view survives its storage encoding and replaying
@@ -98,6 +99,13 @@ void CheckAfter(const v1::Event& event, const v1::ClaimView& view,
                where);
   CheckSources(view.refuting_sources(), SourceKeys(view, v1::STANCE_REFUTES),
                where);
+
+  FUZZ_CHECK(view.has_overdue_at() == domain::OverdueEligible(view), where);
+  if (view.has_overdue_at()) {
+    FUZZ_CHECK(domain::FromProto(view.overdue_at()) >=
+                   domain::FromProto(view.due_at()),
+               where);
+  }
 
   const absl::Time due = domain::FromProto(view.due_at());
   for (absl::Time now :
