@@ -23,6 +23,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -139,6 +140,43 @@ class StderrLogger final : public rocksdb::Logger {
 using ViewMap = std::map<std::string, v1::ClaimView>;
 
 }  // namespace
+
+// RocksDB reports its errors here, on the thread that hit them.
+//
+// A failed write to the WAL (reason kWriteCallback) leaves RocksDB's WAL
+// writer unusable: it must not be written to again, and Debian's build
+// asserts if it is. Resume() replaces it only when it switches to a new WAL,
+// which it does only when it has a memtable to flush; ResumeWrites checks
+// for that before resuming.
+//
+// RocksDB would also resume by itself (its SstFileManager polls free
+// space), possibly onto that same WAL writer. The listener turns that off
+// for errors that stop writes, so that only ResumeWrites, on the writer,
+// resumes, after its checks.
+class EventStore::ErrorListener final : public rocksdb::EventListener {
+ public:
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason,
+                         rocksdb::Status* /*error*/) override {
+    if (reason == rocksdb::BackgroundErrorReason::kWriteCallback) {
+      wal_write_failed_.store(true, std::memory_order_release);
+    }
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
+                            rocksdb::Status error,
+                            bool* auto_recovery) override {
+    if (error.severity() >= rocksdb::Status::Severity::kHardError) {
+      *auto_recovery = false;
+    }
+  }
+
+  bool wal_write_failed() const {
+    return wal_write_failed_.load(std::memory_order_acquire);
+  }
+  void Clear() { wal_write_failed_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> wal_write_failed_{false};
+};
 
 struct EventStore::Handles {
   std::vector<ColumnFamilyHandle*> h;
@@ -315,6 +353,16 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   db_options.paranoid_checks = true;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.info_log = std::make_shared<StderrLogger>(options.rocksdb_log);
+  if (options.env != nullptr) db_options.env = options.env;
+  // Every flush commits all column families in one MANIFEST write. Without
+  // it, a crash while Resume() flushes them one by one after a failed write
+  // could replay part of the failed batch from the old WAL (for the
+  // families not yet flushed) and not the rest.
+  db_options.atomic_flush = true;
+  // The only unlogged data is keys::kWalGuard; nothing to flush for it.
+  db_options.avoid_flush_during_shutdown = true;
+  auto listener = std::make_shared<ErrorListener>();
+  db_options.listeners.push_back(listener);
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -426,7 +474,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
 
   std::unique_ptr<EventStore> store(
       new EventStore(std::move(db), std::move(handles), options, last_position,
-                     std::move(token_secret)));
+                     std::move(token_secret), std::move(listener)));
   if (schema_version < 2) {
     std::fprintf(stderr,
                  "factlogd: data dir %s is schema %llu: building the "
@@ -466,17 +514,20 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
     absl::StatusOr<RebuildStats> rebuilt = store->RebuildProjections();
     if (!rebuilt.ok()) return rebuilt.status();
   }
+  store->PlaceWalGuard();
   return store;
 }
 
 EventStore::EventStore(std::unique_ptr<rocksdb::DB> db,
                        std::unique_ptr<Handles> cfs, StoreOptions options,
-                       uint64_t last_position, std::string token_secret)
+                       uint64_t last_position, std::string token_secret,
+                       std::shared_ptr<ErrorListener> listener)
     : db_(std::move(db)),
       cf_(std::move(cfs)),
       options_(options),
       last_position_(last_position),
-      token_secret_(std::move(token_secret)) {}
+      token_secret_(std::move(token_secret)),
+      listener_(std::move(listener)) {}
 
 EventStore::~EventStore() {
   if (!write_failed_) {
@@ -552,20 +603,134 @@ absl::Status EventStore::Commit(const CommitBatch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   if (write_failed_.load(std::memory_order_acquire)) {
-    return absl::UnavailableError(
-        "the store stopped accepting writes after an I/O error (disk full?); "
-        "free space and restart factlogd — nothing acknowledged was lost");
+    if (absl::Status s = ResumeWrites(); !s.ok()) return s;
   }
   if (auto s = FromRocks(db_->Write(wo, &wb), "commit"); !s.ok()) {
-    // Fail closed: RocksDB's WAL writer is not safe to use again after a
-    // failed write or sync (Debian's build asserts), and a restart replays
-    // the WAL up to the last durable batch.
+    // Nothing of the batch reached the memtables, so readers, frontier_ and
+    // last_position_ are as before. What reached the WAL is left behind
+    // with that WAL by ResumeWrites; on a reopen instead, a torn record is
+    // dropped and a whole one replayed whole.
     write_failed_.store(true, std::memory_order_release);
+    write_error_ = s;
+    failed_wal_ = CurrentWalNumber();
+    next_resume_ = absl::Now() + options_.resume_interval;
     return s;
   }
   frontier_ = std::move(frontier);
   last_position_.store(last, std::memory_order_release);
   return absl::OkStatus();
+}
+
+absl::Status EventStore::ResumeWrites() {
+  if (!resumable_) return write_error_;
+  const absl::Time now = absl::Now();
+  if (now < next_resume_) {
+    return absl::UnavailableError(absl::StrCat(
+        "writes are stopped since a write failed (", write_error_.message(),
+        "); they resume by themselves once that is fixed (disk full: free "
+        "space) — nothing acknowledged was lost"));
+  }
+  next_resume_ = now + options_.resume_interval;
+
+  // After a failed WAL write, RocksDB must move to a new WAL before anything
+  // is written again. Resume() does so only when some active memtable holds
+  // data to flush (an earlier attempt may already have moved).
+  const bool wal_write_failed = listener_->wal_write_failed();
+  const auto on_failed_wal = [&] {
+    const uint64_t wal = CurrentWalNumber();
+    return failed_wal_ == 0 || wal == 0 || wal == failed_wal_;
+  };
+  uint64_t memtable_entries = 0;
+  if (wal_write_failed && on_failed_wal() &&
+      (!db_->GetAggregatedIntProperty("rocksdb.num-entries-active-mem-table",
+                                      &memtable_entries) ||
+       memtable_entries == 0)) {
+    return StopWritesUntilReopen(
+        "the write failed with nothing in the memtables, so RocksDB cannot "
+        "move off the failed WAL");
+  }
+  // Room to create the new WAL and append to the MANIFEST, which RocksDB
+  // cannot recover from failing. If the flush itself then runs out of
+  // space, Resume() fails and a later Commit tries again.
+  constexpr uint64_t kMinFreeBytes = 8 << 20;
+  uint64_t free_bytes = 0;
+  if (db_->GetEnv()->GetFreeSpace(db_->GetName(), &free_bytes).ok() &&
+      free_bytes < kMinFreeBytes) {
+    return absl::UnavailableError(absl::StrFormat(
+        "writes are stopped since a write failed (%s); %d bytes are free, "
+        "they resume by themselves once %d are — nothing acknowledged was "
+        "lost",
+        write_error_.message(), free_bytes, kMinFreeBytes));
+  }
+  const rocksdb::Status resumed = db_->Resume();
+  if (!resumed.ok()) {
+    if (resumed.severity() >= rocksdb::Status::Severity::kFatalError) {
+      return StopWritesUntilReopen(
+          absl::StrCat("RocksDB cannot resume: ", resumed.ToString()));
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "writes are stopped since a write failed (", write_error_.message(),
+        "); resuming failed, retrying: ", resumed.ToString()));
+  }
+  if (wal_write_failed && on_failed_wal()) {
+    return StopWritesUntilReopen(absl::StrFormat(
+        "RocksDB resumed but did not move off the failed WAL %d", failed_wal_));
+  }
+  // Nothing of the failed batch may be visible: the log still ends where
+  // the last acknowledged commit left it.
+  uint64_t last_key = 0, meta_last = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), (*cf_)[kEvents]));
+    it->SeekToLast();
+    if (it->Valid()) last_key = keys::DecodeU64(ToView(it->key())).value_or(0);
+    if (!it->status().ok()) return FromRocks(it->status(), "resume");
+  }
+  std::string value;
+  if (db_->Get(rocksdb::ReadOptions(), (*cf_)[kMeta], keys::kLastPosition,
+               &value)
+          .ok()) {
+    meta_last = keys::DecodeU64(value).value_or(0);
+  }
+  if (last_key != LastPosition() || meta_last != LastPosition()) {
+    return StopWritesUntilReopen(absl::StrFormat(
+        "after resuming, the log ends at %d (meta %d), not at the last "
+        "commit %d",
+        last_key, meta_last, LastPosition()));
+  }
+  listener_->Clear();
+  write_failed_.store(false, std::memory_order_release);
+  write_error_ = absl::OkStatus();
+  PlaceWalGuard();
+  return absl::OkStatus();
+}
+
+absl::Status EventStore::StopWritesUntilReopen(absl::string_view why) {
+  resumable_ = false;
+  write_error_ = absl::UnavailableError(absl::StrCat(
+      "writes are stopped until factlogd restarts: ", why,
+      " (after: ", write_error_.message(),
+      "); fix the cause (disk full: free space) and restart — nothing "
+      "acknowledged was lost"));
+  return write_error_;
+}
+
+void EventStore::PlaceWalGuard() const {
+  // Resume() moves to a new WAL only when some memtable is not empty. Our
+  // commits fill the memtables, but a flush (on open, for a backup) empties
+  // them all; a failed first write after it would leave nothing to flush.
+  // The guard, written without the WAL, never reaches the failed WAL and
+  // stays in the memtable until the next flush.
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  db_->Put(wo, (*cf_)[kDefault], keys::kWalGuard, rocksdb::Slice())
+      .PermitUncheckedError();
+}
+
+uint64_t EventStore::CurrentWalNumber() const {
+  std::unique_ptr<rocksdb::LogFile> wal;
+  if (!db_->GetCurrentWalFile(&wal).ok() || wal == nullptr) return 0;
+  return wal->LogNumber();
 }
 
 absl::StatusOr<std::optional<v1::ClaimView>> EventStore::GetClaim(
@@ -1144,6 +1309,8 @@ absl::StatusOr<uint64_t> EventStore::Backup(const std::string& dir) const {
       !s.ok()) {
     return s;
   }
+  // The checkpoint flushed every memtable.
+  PlaceWalGuard();
   return position;
 }
 

@@ -23,6 +23,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
 }  // namespace rocksdb
 
 namespace factlog::storage {
@@ -41,6 +42,12 @@ struct StoreOptions {
   // RocksDB's threads (must be thread-safe). Empty: stderr, prefixed
   // "rocksdb: ".
   std::function<void(absl::string_view message)> rocksdb_log;
+  // After a failed write, how often a later Commit may try to resume
+  // writing (see Commit).
+  absl::Duration resume_interval = absl::Seconds(1);
+  // The RocksDB environment; null for the default (the local file system).
+  // Tests pass one that injects I/O errors. Must outlive the store.
+  rocksdb::Env* env = nullptr;
 };
 
 // The projection of one claim touched by a commit: its state before the
@@ -108,10 +115,21 @@ class EventStore {
     return last_position_.load(std::memory_order_acquire);
   }
 
-  // Appends `batch`. On error nothing of it is stored and LastPosition() is
-  // unchanged. After a failed write (disk full, I/O error) the store fails
-  // closed: every later Commit is UNAVAILABLE until it is reopened, while
-  // reads go on.
+  // Appends `batch`. On error nothing of it is visible, LastPosition() is
+  // unchanged, and UNAVAILABLE says why (with RocksDB's message, e.g. "No
+  // space left on device"). Reads go on after a failed write.
+  //
+  // A failed write stops writes: later Commits are UNAVAILABLE until the
+  // store has resumed. At most once per StoreOptions::resume_interval, and
+  // only with at least 8 MiB free on the file system, a Commit asks RocksDB
+  // to resume (it flushes every column family in one atomic step and moves
+  // to a new WAL, so nothing of the failed batch can come back), checks
+  // that it did move and that the log still ends at LastPosition(), and
+  // then writes. So after a full disk, writes come back by themselves
+  // about a second after space is freed. Writes stay stopped until the
+  // store is reopened when resuming cannot be shown safe: an fsync that
+  // failed with EIO (RocksDB refuses), or a failed WAL RocksDB would keep
+  // (the write that failed had itself just flushed every memtable).
   absl::Status Commit(const CommitBatch& batch);
 
   // The current projection of `claim_id`, or nullopt when there is none.
@@ -250,9 +268,22 @@ class EventStore {
 
  private:
   struct Handles;
+  // Watches RocksDB's background errors (defined in event_store.cc).
+  class ErrorListener;
   EventStore(std::unique_ptr<rocksdb::DB> db, std::unique_ptr<Handles> cfs,
              StoreOptions options, uint64_t last_position,
-             std::string token_secret);
+             std::string token_secret, std::shared_ptr<ErrorListener> listener);
+
+  // After a failed write: resumes writing when that is safe (see Commit),
+  // or says why not.
+  absl::Status ResumeWrites();
+  // Stops writes until the store is reopened, with `why`.
+  absl::Status StopWritesUntilReopen(absl::string_view why);
+  // Puts keys::kWalGuard in the default column family's memtable, without
+  // the WAL. Best effort.
+  void PlaceWalGuard() const;
+  // The number of the WAL RocksDB writes to; 0 when it cannot tell.
+  uint64_t CurrentWalNumber() const;
 
   rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
   // RebuildProjections: the claims and index files from views sorted by
@@ -276,8 +307,15 @@ class EventStore {
   std::atomic<uint64_t> last_position_;
   std::atomic<bool> write_failed_{false};
   const std::string token_secret_;
+  std::shared_ptr<ErrorListener> listener_;
   // The tree's right edge; only Open and Commit (the one writer) use it.
   merkle::Frontier frontier_;
+  // Why writes stopped, and when Commit may next try to resume; only
+  // Commit uses them.
+  absl::Status write_error_;
+  absl::Time next_resume_ = absl::InfinitePast();
+  uint64_t failed_wal_ = 0;
+  bool resumable_ = true;
 };
 
 // The index entries a claim view belongs to, per index: the text values,

@@ -22,6 +22,8 @@
 //   meta          "last_position" | "projection_position" | "schema_version"
 //                                                       u64 BE
 //                 "token_secret"                        32 random bytes
+//   default       "wal_guard" (written without the WAL;   (empty)
+//                 nothing reads it)
 
 #include <cstdint>
 #include <optional>
@@ -36,6 +38,9 @@ inline constexpr char kLastPosition[] = "last_position";
 inline constexpr char kProjectionPosition[] = "projection_position";
 inline constexpr char kSchemaVersion[] = "schema_version";
 inline constexpr char kTokenSecret[] = "token_secret";
+// Kept in the default column family's memtable so that RocksDB always has a
+// memtable to flush when it resumes after a failed write (event_store.cc).
+inline constexpr char kWalGuard[] = "wal_guard";
 // 1: the log and projections. 2: adds the Merkle tree (migrated on open).
 // 3: adds ClaimView.overdue_at and the by_overdue index (projections are
 // rebuilt on open).
