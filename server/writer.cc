@@ -420,9 +420,13 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
                                   done->committed.ok());
     }
     if (!done->committed.ok()) {
+      ++failed_commits_;
       log::Error("commit failed; its commands are refused with UNAVAILABLE",
                  {{"error", done->committed.message()},
                   {"events", commit.events.size()}});
+    } else if (failed_commits_ > 0) {
+      log::Info("commits succeed again", {{"failed_commits", failed_commits_}});
+      failed_commits_ = 0;
     }
     done->events = std::move(commit.events);
   }

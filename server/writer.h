@@ -145,6 +145,8 @@ class Writer {
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_commands_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Commits that failed in a row; only the writer thread uses it.
+  uint64_t failed_commits_ = 0;
   std::thread thread_;
 
   absl::Mutex completer_mu_;
