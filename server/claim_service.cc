@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/grpc_order.h"
 #include "server/grpc_status.h"
 #include "server/proto_decode.h"
 #include "server/rpc_observer.h"
@@ -26,10 +27,11 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
         writer_(writer),
         actor_(std::move(actor)),
         raw_response_(raw_response) {
-    StartRead(&incoming_);
+    order_.Start([&] { StartRead(&incoming_); });
   }
 
   void OnReadDone(bool ok) override {
+    order_.React();
     if (ok) {
       v1::Command command;
       absl::Status decoded = DecodeMessage(incoming_, &command);
@@ -42,13 +44,13 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       } else {
         pending_.push_back(std::move(command));
         if (pending_.size() < ClaimServiceImpl::kImportChunk) {
-          StartRead(&incoming_);
+          order_.Start([&] { StartRead(&incoming_); });
           return;
         }
       }
     } else if (ctx_->IsCancelled()) {
       // The client gave up mid-stream: apply nothing more.
-      Finish(grpc::Status::CANCELLED);
+      order_.Start([&] { Finish(grpc::Status::CANCELLED); });
       return;
     } else {
       stream_done_ = true;
@@ -56,16 +58,19 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     Flush();
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    order_.React();
+    delete this;
+  }
 
  private:
   void FinishStream() {
     if (!stream_error_.ok()) {
-      Finish(ToGrpcStatus(stream_error_));
+      order_.Start([&] { Finish(ToGrpcStatus(stream_error_)); });
       return;
     }
     *raw_response_ = EncodeMessage(response_);
-    Finish(grpc::Status::OK);
+    order_.Start([&] { Finish(grpc::Status::OK); });
   }
 
   // Submits the pending chunk; reading resumes when it is durable. Only one
@@ -91,20 +96,23 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
           }
           if (!result.error.ok()) {
             const uint64_t n = sent_ + result.failed_index + 1;
-            Finish(ToGrpcStatus(absl::Status(
-                result.error.code(),
-                absl::StrCat("command ", n, ": ", result.error.message()))));
+            order_.Start([&] {
+              Finish(ToGrpcStatus(absl::Status(
+                  result.error.code(),
+                  absl::StrCat("command ", n, ": ", result.error.message()))));
+            });
             return;
           }
           sent_ += result.responses.size();
           if (stream_done_) {
             FinishStream();
           } else {
-            StartRead(&incoming_);
+            order_.Start([&] { StartRead(&incoming_); });
           }
         });
   }
 
+  const GrpcOrder order_;
   grpc::CallbackServerContext* const ctx_;
   Writer* const writer_;
   const std::string actor_;
@@ -128,15 +136,21 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
   }
 
   void OnWriteDone(bool ok) override {
+    order_.React();
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      order_.Start([&] {
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      });
       return;
     }
     buffer_.pop_front();
     Next();
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    order_.React();
+    delete this;
+  }
 
  private:
   void Next() {
@@ -144,7 +158,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
       absl::StatusOr<std::vector<v1::ClaimView>> chunk =
           queries_->RatedClaims(req_, start_after_, kChunk);
       if (!chunk.ok()) {
-        Finish(ToGrpcStatus(chunk.status()));
+        order_.Start([&] { Finish(ToGrpcStatus(chunk.status())); });
         return;
       }
       exhausted_ = chunk->size() < kChunk;
@@ -152,12 +166,13 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
       for (v1::ClaimView& view : *chunk) buffer_.push_back(std::move(view));
     }
     if (buffer_.empty()) {
-      Finish(grpc::Status::OK);
+      order_.Start([&] { Finish(grpc::Status::OK); });
       return;
     }
-    StartWrite(&buffer_.front());
+    order_.Start([&] { StartWrite(&buffer_.front()); });
   }
 
+  const GrpcOrder order_;
   const ClaimQueries* const queries_;
   const v1::ExportClaimReviewsRequest req_;
   std::string start_after_;

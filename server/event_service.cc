@@ -3,6 +3,7 @@
 #include <deque>
 
 #include "domain/event_filter.h"
+#include "server/grpc_order.h"
 #include "server/grpc_status.h"
 #include "server/subscription.h"
 
@@ -22,15 +23,21 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
   }
 
   void OnWriteDone(bool ok) override {
+    order_.React();
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      order_.Start([&] {
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      });
       return;
     }
     buffer_.pop_front();
     Next();
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    order_.React();
+    delete this;
+  }
 
  private:
   // Writes the next buffered event, refilling the buffer from the store.
@@ -50,17 +57,18 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
         s = absl::DataLossError("event log ends before its last position");
       }
       if (!s.ok()) {
-        Finish(ToGrpcStatus(s));
+        order_.Start([&] { Finish(ToGrpcStatus(s)); });
         return;
       }
     }
     if (buffer_.empty()) {
-      Finish(grpc::Status::OK);
+      order_.Start([&] { Finish(grpc::Status::OK); });
       return;
     }
-    StartWrite(&buffer_.front());
+    order_.Start([&] { StartWrite(&buffer_.front()); });
   }
 
+  const GrpcOrder order_;
   const storage::EventStore* const store_;
   const v1::EventFilter filter_;
   uint64_t next_;

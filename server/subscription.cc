@@ -8,6 +8,7 @@
 #include "domain/event_filter.h"
 #include "domain/overdue.h"
 #include "domain/time_util.h"
+#include "server/grpc_order.h"
 #include "server/grpc_status.h"
 #include "server/proto_decode.h"
 
@@ -170,13 +171,14 @@ class Subscription final : public HubSubscriber,
       reactor = reactor_;
     }
     if (!fail.ok()) {
-      reactor->Finish(ToGrpcStatus(fail));
+      order_.Start([&] { reactor->Finish(ToGrpcStatus(fail)); });
     } else {
-      reactor->StartWrite(&writing_);
+      order_.Start([&] { reactor->StartWrite(&writing_); });
     }
   }
 
   void OnWriteDone(bool ok) {
+    order_.React();
     grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor = nullptr;
     {
       absl::MutexLock lock(&mu_);
@@ -192,8 +194,10 @@ class Subscription final : public HubSubscriber,
       }
     }
     if (reactor != nullptr) {
-      reactor->Finish(
-          grpc::Status(grpc::StatusCode::CANCELLED, "subscriber disconnected"));
+      order_.Start([&] {
+        reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                     "subscriber disconnected"));
+      });
       return;
     }
     Pump();
@@ -202,6 +206,7 @@ class Subscription final : public HubSubscriber,
   void OnCancel() { Stop(absl::CancelledError("subscriber cancelled")); }
 
   void OnDone() {
+    order_.React();
     {
       absl::MutexLock lock(&mu_);
       reactor_ = nullptr;
@@ -496,6 +501,7 @@ class Subscription final : public HubSubscriber,
   const bool notify_;  // overdue.notify
   const bool events_;  // !overdue.only
   const std::function<absl::Time()> safe_time_;
+  const GrpcOrder order_;  // StartWrite/Finish before OnWriteDone/OnDone
 
   mutable absl::Mutex mu_;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor_ ABSL_GUARDED_BY(mu_) =
