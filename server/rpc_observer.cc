@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/grpc_order.h"
 #include "server/log.h"
 #include "server/server_metrics.h"
 
@@ -124,21 +125,31 @@ class RpcObserver final : public grpc::experimental::Interceptor {
   RpcObserver(grpc::experimental::ServerRpcInfo* info, ServerMetrics* metrics)
       : info_(info), metrics_(metrics) {}
   ~RpcObserver() override {
+    order_.React();  // gRPC destroys interceptors after every hook ran
     // No status was sent (the call was torn down first).
     if (open_) Finish(absl::StatusCode::kCancelled, "no status was sent");
   }
 
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
+    // gRPC runs the hooks of a call's batches on different threads, some
+    // at the same time (the status going out while the call's close comes
+    // in). Only two touch the observer's fields, and gRPC orders them: the
+    // first batch's (Open), before the handler runs, and the status's.
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       Open(*methods);
+      order_.Release();
     }
-    if (open_ && methods->QueryInterceptionHookPoint(
-                     InterceptionHookPoints::PRE_SEND_STATUS)) {
-      const grpc::Status status = methods->GetSendStatus();
-      Finish(static_cast<absl::StatusCode>(status.error_code()),
-             status.error_message());
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS)) {
+      order_.React();
+      if (open_) {
+        const grpc::Status status = methods->GetSendStatus();
+        Finish(static_cast<absl::StatusCode>(status.error_code()),
+               status.error_message());
+      }
+      order_.Release();
     }
     methods->Proceed();
   }
@@ -197,6 +208,7 @@ class RpcObserver final : public grpc::experimental::Interceptor {
     }
   }
 
+  const GrpcOrder order_;
   grpc::experimental::ServerRpcInfo* const info_;
   ServerMetrics* const metrics_;
   const void* key_ = nullptr;  // the call's context; only ever a key
