@@ -27,11 +27,11 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
         writer_(writer),
         actor_(std::move(actor)),
         raw_response_(raw_response) {
-    order_.Start([&] { StartRead(&incoming_); });
+    GrpcStart(this, [&] { StartRead(&incoming_); });
   }
 
   void OnReadDone(bool ok) override {
-    order_.React();
+    GrpcReact(this);
     if (ok) {
       v1::Command command;
       absl::Status decoded = DecodeMessage(incoming_, &command);
@@ -44,13 +44,13 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       } else {
         pending_.push_back(std::move(command));
         if (pending_.size() < ClaimServiceImpl::kImportChunk) {
-          order_.Start([&] { StartRead(&incoming_); });
+          GrpcStart(this, [&] { StartRead(&incoming_); });
           return;
         }
       }
     } else if (ctx_->IsCancelled()) {
       // The client gave up mid-stream: apply nothing more.
-      order_.Start([&] { Finish(grpc::Status::CANCELLED); });
+      GrpcStart(this, [&] { Finish(grpc::Status::CANCELLED); });
       return;
     } else {
       stream_done_ = true;
@@ -59,18 +59,18 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   }
 
   void OnDone() override {
-    order_.React();
+    GrpcReact(this);
     delete this;
   }
 
  private:
   void FinishStream() {
     if (!stream_error_.ok()) {
-      order_.Start([&] { Finish(ToGrpcStatus(stream_error_)); });
+      GrpcStart(this, [&] { Finish(ToGrpcStatus(stream_error_)); });
       return;
     }
     *raw_response_ = EncodeMessage(response_);
-    order_.Start([&] { Finish(grpc::Status::OK); });
+    GrpcStart(this, [&] { Finish(grpc::Status::OK); });
   }
 
   // Submits the pending chunk; reading resumes when it is durable. Only one
@@ -96,7 +96,7 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
           }
           if (!result.error.ok()) {
             const uint64_t n = sent_ + result.failed_index + 1;
-            order_.Start([&] {
+            GrpcStart(this, [&] {
               Finish(ToGrpcStatus(absl::Status(
                   result.error.code(),
                   absl::StrCat("command ", n, ": ", result.error.message()))));
@@ -107,12 +107,11 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
           if (stream_done_) {
             FinishStream();
           } else {
-            order_.Start([&] { StartRead(&incoming_); });
+            GrpcStart(this, [&] { StartRead(&incoming_); });
           }
         });
   }
 
-  const GrpcOrder order_;
   grpc::CallbackServerContext* const ctx_;
   Writer* const writer_;
   const std::string actor_;
@@ -136,9 +135,9 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
   }
 
   void OnWriteDone(bool ok) override {
-    order_.React();
+    GrpcReact(this);
     if (!ok) {
-      order_.Start([&] {
+      GrpcStart(this, [&] {
         Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
       });
       return;
@@ -148,7 +147,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
   }
 
   void OnDone() override {
-    order_.React();
+    GrpcReact(this);
     delete this;
   }
 
@@ -158,7 +157,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
       absl::StatusOr<std::vector<v1::ClaimView>> chunk =
           queries_->RatedClaims(req_, start_after_, kChunk);
       if (!chunk.ok()) {
-        order_.Start([&] { Finish(ToGrpcStatus(chunk.status())); });
+        GrpcStart(this, [&] { Finish(ToGrpcStatus(chunk.status())); });
         return;
       }
       exhausted_ = chunk->size() < kChunk;
@@ -166,13 +165,12 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
       for (v1::ClaimView& view : *chunk) buffer_.push_back(std::move(view));
     }
     if (buffer_.empty()) {
-      order_.Start([&] { Finish(grpc::Status::OK); });
+      GrpcStart(this, [&] { Finish(grpc::Status::OK); });
       return;
     }
-    order_.Start([&] { StartWrite(&buffer_.front()); });
+    GrpcStart(this, [&] { StartWrite(&buffer_.front()); });
   }
 
-  const GrpcOrder order_;
   const ClaimQueries* const queries_;
   const v1::ExportClaimReviewsRequest req_;
   std::string start_after_;

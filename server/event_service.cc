@@ -23,9 +23,9 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
   }
 
   void OnWriteDone(bool ok) override {
-    order_.React();
+    GrpcReact(this);
     if (!ok) {
-      order_.Start([&] {
+      GrpcStart(this, [&] {
         Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
       });
       return;
@@ -35,7 +35,7 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
   }
 
   void OnDone() override {
-    order_.React();
+    GrpcReact(this);
     delete this;
   }
 
@@ -57,18 +57,17 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
         s = absl::DataLossError("event log ends before its last position");
       }
       if (!s.ok()) {
-        order_.Start([&] { Finish(ToGrpcStatus(s)); });
+        GrpcStart(this, [&] { Finish(ToGrpcStatus(s)); });
         return;
       }
     }
     if (buffer_.empty()) {
-      order_.Start([&] { Finish(grpc::Status::OK); });
+      GrpcStart(this, [&] { Finish(grpc::Status::OK); });
       return;
     }
-    order_.Start([&] { StartWrite(&buffer_.front()); });
+    GrpcStart(this, [&] { StartWrite(&buffer_.front()); });
   }
 
-  const GrpcOrder order_;
   const storage::EventStore* const store_;
   const v1::EventFilter filter_;
   uint64_t next_;

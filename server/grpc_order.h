@@ -11,50 +11,49 @@
 
 namespace factlog::server {
 
-// GrpcOrder tells ThreadSanitizer the order gRPC guarantees between a
-// reactor's operations (StartRead, StartWrite, Finish) and the reactions
-// they lead to (OnReadDone, OnWriteDone, OnDone), and between an
-// interceptor's hooks. gRPC keeps that order with synchronization inside
-// libgrpc, which Debian builds without TSan: without these, every field a
-// reactor touches in one reaction and again in the next, on another gRPC
-// thread, reads as a race. They state only what gRPC's API promises, so a
-// real race (say, between a reaction and the hub's thread) still shows.
-// Empty unless built with TSan. Thread-safe.
-class GrpcOrder {
- public:
-  GrpcOrder() {}  // user-provided, so that it can be a const member
+// These tell ThreadSanitizer the order gRPC guarantees between a reactor's
+// operations (StartRead, StartWrite, Finish) and the reactions they lead to
+// (OnReadDone, OnWriteDone, OnDone), and between an interceptor's hooks.
+// gRPC keeps that order with synchronization inside libgrpc, which Debian
+// builds without TSan: without these, every field a reactor touches in one
+// reaction and again in the next, on another gRPC thread, reads as a race.
+// They state only what gRPC's API promises, so a real race (say, between a
+// reaction and the hub's thread) still shows. `key` is the reactor's
+// address; only the address is used. Empty unless built with TSan.
 
-  // Runs `op`, an operation on the reactor: what this thread did before
-  // and during it happens before the reactions that follow. The order is
-  // keyed on this object's address; after `op` returns only the address is
-  // used (the reactor may be gone by then).
-  template <typename Op>
-  void Start(Op&& op) const {
+// Runs `op`, an operation on the reactor at `key`: what this thread did
+// before and during it happens before the reactions that follow. The
+// reactor may be gone once `op` returns; only `key` is used after it.
+template <typename Op>
+void GrpcStart(const void* key, Op&& op) {
 #ifdef ABSL_HAVE_THREAD_SANITIZER
-    void* const key = Key();
-    __tsan_release(key);
-    std::forward<Op>(op)();
-    __tsan_release(key);
+  __tsan_release(const_cast<void*>(key));
+  std::forward<Op>(op)();
+  __tsan_release(const_cast<void*>(key));
 #else
-    std::forward<Op>(op)();
+  (void)key;
+  std::forward<Op>(op)();
 #endif
-  }
-  // What this thread did so far happens before the reactions that follow.
-  void Release() const {
-#ifdef ABSL_HAVE_THREAD_SANITIZER
-    __tsan_release(Key());
-#endif
-  }
-  // First thing in every reaction.
-  void React() const {
-#ifdef ABSL_HAVE_THREAD_SANITIZER
-    __tsan_acquire(Key());
-#endif
-  }
+}
 
- private:
-  void* Key() const { return const_cast<GrpcOrder*>(this); }
-};
+// What this thread did so far happens before the reactions that follow.
+inline void GrpcRelease(const void* key) {
+#ifdef ABSL_HAVE_THREAD_SANITIZER
+  __tsan_release(const_cast<void*>(key));
+#else
+  (void)key;
+#endif
+}
+
+// First thing in every reaction of the reactor at `key`, before it reads
+// any of its fields.
+inline void GrpcReact(const void* key) {
+#ifdef ABSL_HAVE_THREAD_SANITIZER
+  __tsan_acquire(const_cast<void*>(key));
+#else
+  (void)key;
+#endif
+}
 
 }  // namespace factlog::server
 

@@ -125,7 +125,7 @@ class RpcObserver final : public grpc::experimental::Interceptor {
   RpcObserver(grpc::experimental::ServerRpcInfo* info, ServerMetrics* metrics)
       : info_(info), metrics_(metrics) {}
   ~RpcObserver() override {
-    order_.React();  // gRPC destroys interceptors after every hook ran
+    GrpcReact(this);  // gRPC destroys interceptors after every hook ran
     // No status was sent (the call was torn down first).
     if (open_) Finish(absl::StatusCode::kCancelled, "no status was sent");
   }
@@ -139,17 +139,17 @@ class RpcObserver final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       Open(*methods);
-      order_.Release();
+      GrpcRelease(this);
     }
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
-      order_.React();
+      GrpcReact(this);
       if (open_) {
         const grpc::Status status = methods->GetSendStatus();
         Finish(static_cast<absl::StatusCode>(status.error_code()),
                status.error_message());
       }
-      order_.Release();
+      GrpcRelease(this);
     }
     methods->Proceed();
   }
@@ -208,7 +208,6 @@ class RpcObserver final : public grpc::experimental::Interceptor {
     }
   }
 
-  const GrpcOrder order_;
   grpc::experimental::ServerRpcInfo* const info_;
   ServerMetrics* const metrics_;
   const void* key_ = nullptr;  // the call's context; only ever a key

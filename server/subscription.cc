@@ -171,14 +171,13 @@ class Subscription final : public HubSubscriber,
       reactor = reactor_;
     }
     if (!fail.ok()) {
-      order_.Start([&] { reactor->Finish(ToGrpcStatus(fail)); });
+      GrpcStart(reactor, [&] { reactor->Finish(ToGrpcStatus(fail)); });
     } else {
-      order_.Start([&] { reactor->StartWrite(&writing_); });
+      GrpcStart(reactor, [&] { reactor->StartWrite(&writing_); });
     }
   }
 
   void OnWriteDone(bool ok) {
-    order_.React();
     grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor = nullptr;
     {
       absl::MutexLock lock(&mu_);
@@ -194,7 +193,7 @@ class Subscription final : public HubSubscriber,
       }
     }
     if (reactor != nullptr) {
-      order_.Start([&] {
+      GrpcStart(reactor, [&] {
         reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
                                      "subscriber disconnected"));
       });
@@ -206,7 +205,6 @@ class Subscription final : public HubSubscriber,
   void OnCancel() { Stop(absl::CancelledError("subscriber cancelled")); }
 
   void OnDone() {
-    order_.React();
     {
       absl::MutexLock lock(&mu_);
       reactor_ = nullptr;
@@ -501,7 +499,6 @@ class Subscription final : public HubSubscriber,
   const bool notify_;  // overdue.notify
   const bool events_;  // !overdue.only
   const std::function<absl::Time()> safe_time_;
-  const GrpcOrder order_;  // StartWrite/Finish before OnWriteDone/OnDone
 
   mutable absl::Mutex mu_;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor_ ABSL_GUARDED_BY(mu_) =
@@ -539,14 +536,27 @@ class SubscribeReactor final
     subscription_->Attach(this);
     subscription_->Pump();
   }
-  void OnWriteDone(bool ok) override { subscription_->OnWriteDone(ok); }
-  void OnCancel() override { subscription_->OnCancel(); }
+  // Each reaction starts with GrpcReact, keyed on the reactor as
+  // Subscription's operations are (grpc_order.h).
+  void OnWriteDone(bool ok) override {
+    GrpcReact(Key());
+    subscription_->OnWriteDone(ok);
+  }
+  void OnCancel() override {
+    GrpcReact(Key());
+    subscription_->OnCancel();
+  }
   void OnDone() override {
+    GrpcReact(Key());
     subscription_->OnDone();
     delete this;
   }
 
  private:
+  const void* Key() {
+    return static_cast<grpc::ServerWriteReactor<grpc::ByteBuffer>*>(this);
+  }
+
   const std::shared_ptr<Subscription> subscription_;
 };
 
