@@ -376,6 +376,14 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
       rocksdb::NewFixedPrefixTransform(4));
   descriptors[kMerkle].options.memtable_insert_with_hint_prefix_extractor.reset(
       rocksdb::NewFixedPrefixTransform(1));
+  // The writer looks up every command's request_id and every new claim id,
+  // and almost all of these are misses: a bloom filter over the memtable's
+  // keys answers those without a skip-list search (about a tenth of the
+  // writer's CPU per command in bench append@64).
+  for (int family : {kClaims, kRequests}) {
+    descriptors[family].options.memtable_whole_key_filtering = true;
+    descriptors[family].options.memtable_prefix_bloom_size_ratio = 0.02;
+  }
   auto handles = std::make_unique<Handles>();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
