@@ -10,17 +10,20 @@ namespace factlog::domain {
 namespace {
 
 bool IsStopWord(absl::string_view word) {
-  static const auto* const kStopWords = new absl::flat_hash_set<std::string>{
-      "a",     "an",    "the",    "of",    "to",    "in",    "on",    "at",
-      "for",   "from",  "and",    "or",    "but",   "is",    "are",   "was",
-      "were",  "be",    "been",   "being", "has",   "have",  "had",   "it",
-      "its",   "that",  "this",   "these", "those", "their", "they",  "them",
-      "he",    "she",   "his",    "her",   "with",  "by",    "as",    "will",
-      "would", "could", "should", "can",   "may",   "might", "some",  "any",
-      "all",   "into",  "than",   "then",  "there", "which", "who",   "whom",
-      "what",  "so",    "such",   "also",  "very",  "said",  "says",  "say",
-      "do",    "does",  "did",    "not",   "no",    "if",    "about", "up"};
-  return kStopWords->contains(std::string(word));
+  static const auto* const kStopWords =
+      new absl::flat_hash_set<absl::string_view>{
+          "a",      "an",    "the",  "of",    "to",    "in",    "on",
+          "at",     "for",   "from", "and",   "or",    "but",   "is",
+          "are",    "was",   "were", "be",    "been",  "being", "has",
+          "have",   "had",   "it",   "its",   "that",  "this",  "these",
+          "those",  "their", "they", "them",  "he",    "she",   "his",
+          "her",    "with",  "by",   "as",    "will",  "would", "could",
+          "should", "can",   "may",  "might", "some",  "any",   "all",
+          "into",   "than",  "then", "there", "which", "who",   "whom",
+          "what",   "so",    "such", "also",  "very",  "said",  "says",
+          "say",    "do",    "does", "did",   "not",   "no",    "if",
+          "about",  "up"};
+  return kStopWords->contains(word);
 }
 
 std::string Stem(std::string word) {
@@ -75,6 +78,40 @@ double WordSetSimilarity(const std::set<std::string>& wa,
   for (const std::string& w : wa) common += wb.count(w);
   return static_cast<double>(common) /
          static_cast<double>(wa.size() + wb.size() - common);
+}
+
+std::vector<uint32_t> ContentWordHashes(absl::string_view text) {
+  std::vector<uint32_t> hashes;
+  for (const std::string& word : ContentWords(text)) {
+    uint32_t hash = 2166136261u;
+    for (unsigned char c : word) {
+      hash ^= c;
+      hash *= 16777619u;
+    }
+    hashes.push_back(hash);
+  }
+  std::sort(hashes.begin(), hashes.end());
+  hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+  return hashes;
+}
+
+double HashSetSimilarity(const std::vector<uint32_t>& a,
+                         const std::vector<uint32_t>& b) {
+  if (a.empty() && b.empty()) return 0;
+  size_t common = 0;
+  for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
+    if (a[i] < b[j]) {
+      ++i;
+    } else if (b[j] < a[i]) {
+      ++j;
+    } else {
+      ++common;
+      ++i;
+      ++j;
+    }
+  }
+  return static_cast<double>(common) /
+         static_cast<double>(a.size() + b.size() - common);
 }
 
 }  // namespace factlog::domain

@@ -10,8 +10,10 @@
 #ifndef FACTLOG_DOMAIN_SIMILARITY_H_
 #define FACTLOG_DOMAIN_SIMILARITY_H_
 
+#include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -29,6 +31,17 @@ double TextSimilarity(absl::string_view a, absl::string_view b);
 // that compares one text against many and tokenizes it once).
 double WordSetSimilarity(const std::set<std::string>& a,
                          const std::set<std::string>& b);
+
+// The content words of `text` as their 32-bit FNV-1a hashes, sorted and
+// distinct: what the claimant index keeps per claim, so that a new claim is
+// compared with a claimant's earlier ones without reading their texts. Two
+// different words share a hash with probability about 2^-32.
+std::vector<uint32_t> ContentWordHashes(absl::string_view text);
+
+// Jaccard index of two ContentWordHashes results: TextSimilarity of the
+// texts, but for hash collisions.
+double HashSetSimilarity(const std::vector<uint32_t>& a,
+                         const std::vector<uint32_t>& b);
 
 }  // namespace factlog::domain
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "domain/evolve.h"
 #include "domain/overdue.h"
+#include "domain/similarity.h"
 #include "domain/status.h"
 #include "domain/time_util.h"
 #include "domain/validation.h"
@@ -422,33 +423,43 @@ absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimQueries::SimilarClaims(
     const v1::RecordClaimRequest& claim) const {
   std::vector<v1::SimilarClaim> similar;
   if (claim.claimant().empty() || claim.text().empty()) return similar;
-  const absl::Time now = clock_();
-  const std::set<std::string> words = domain::ContentWords(claim.text());
+  // Candidates are judged from the claimant index alone (subject and word
+  // hashes); only the most similar few are read.
+  const std::vector<uint32_t> words = domain::ContentWordHashes(claim.text());
+  std::vector<std::pair<double, std::string>> found;  // in claim_id order
   int scanned = 0;
-  absl::Status s = ForEachIndexedClaim(
-      *store_, storage::ClaimIndex::kClaimant, claim.claimant(), "",
-      [&](const v1::ClaimView& other) {
+  absl::Status s = store_->ScanClaimant(
+      claim.claimant(), [&](const storage::EventStore::ClaimantEntry& other) {
         if (++scanned > kMaxSimilarScan) return false;
-        if (other.claim_id() == claim.claim_id()) return true;
-        if (other.subject() != claim.subject()) return true;
-        const double similarity = domain::WordSetSimilarity(
-            words, domain::ContentWords(other.text()));
-        if (similarity < similarity_threshold_) return true;
-        v1::SimilarClaim& s = similar.emplace_back();
-        s.set_claim_id(other.claim_id());
-        s.set_text(other.text());
-        s.set_similarity(similarity);
-        s.set_status(domain::EffectiveStatus(other, now));
-        s.set_rating(other.rating());
-        *s.mutable_asserted_at() = other.asserted_at();
+        if (other.claim_id == claim.claim_id()) return true;
+        if (other.subject != claim.subject()) return true;
+        const double similarity =
+            domain::HashSetSimilarity(words, other.word_hashes);
+        if (similarity >= similarity_threshold_) {
+          found.emplace_back(similarity, std::string(other.claim_id));
+        }
         return true;
       });
   if (!s.ok()) return s;
-  std::stable_sort(similar.begin(), similar.end(),
-                   [](const v1::SimilarClaim& a, const v1::SimilarClaim& b) {
-                     return a.similarity() > b.similarity();
-                   });
-  if (similar.size() > kMaxSimilar) similar.resize(kMaxSimilar);
+  std::stable_sort(
+      found.begin(), found.end(),
+      [](const auto& a, const auto& b) { return a.first > b.first; });
+  if (found.size() > kMaxSimilar) found.resize(kMaxSimilar);
+
+  const absl::Time now = clock_();
+  for (const auto& [similarity, claim_id] : found) {
+    absl::StatusOr<std::optional<v1::ClaimView>> other =
+        store_->GetClaim(claim_id);
+    if (!other.ok()) return other.status();
+    if (!other->has_value()) continue;  // the index is read without a snapshot
+    v1::SimilarClaim& out = similar.emplace_back();
+    out.set_claim_id(claim_id);
+    out.set_text((*other)->text());
+    out.set_similarity(similarity);
+    out.set_status(domain::EffectiveStatus(**other, now));
+    out.set_rating((*other)->rating());
+    *out.mutable_asserted_at() = (*other)->asserted_at();
+  }
   return similar;
 }
 

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "domain/evolve.h"
+#include "domain/similarity.h"
 #include "domain/time_util.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -219,9 +220,24 @@ std::vector<std::pair<std::string, std::string>> IndexEntries(
     return entries;
   }
   for (const std::string& v : IndexValues(index, view)) {
-    entries.emplace_back(keys::IndexKey(v, view.claim_id()), "");
+    // A claimant entry also carries what the similar-claims search needs.
+    entries.emplace_back(
+        keys::IndexKey(v, view.claim_id()),
+        index == ClaimIndex::kClaimant
+            ? keys::ClaimantEntryValue(view.subject(),
+                                       domain::ContentWordHashes(view.text()))
+            : std::string());
   }
   return entries;
+}
+
+// True when `index`'s entries of a claim cannot differ between `before` and
+// `after`; spares the writer the claimant entry's tokenizing on most updates.
+bool SameIndexInputs(ClaimIndex index, const v1::ClaimView& before,
+                     const v1::ClaimView& after) {
+  return index == ClaimIndex::kClaimant &&
+         before.claimant() == after.claimant() &&
+         before.subject() == after.subject() && before.text() == after.text();
 }
 
 // How an index entry reads in a Verify mismatch.
@@ -241,6 +257,7 @@ void UpdateIndexes(rocksdb::WriteBatch* wb, ClaimIndex index,
                    ColumnFamilyHandle* cf, const v1::ClaimView* before,
                    const v1::ClaimView& after) {
   using Entries = std::vector<std::pair<std::string, std::string>>;
+  if (before && SameIndexInputs(index, *before, after)) return;
   const Entries old_entries = before ? IndexEntries(index, *before) : Entries{};
   const Entries new_entries = IndexEntries(index, after);
   auto find = [](const Entries& entries, const std::string& key) {
@@ -499,15 +516,18 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
       merkle::Frontier::Load(last_position, store->MerkleReader());
   if (!frontier.ok()) return frontier.status();
   store->frontier_ = *std::move(frontier);
-  if (schema_version < 3) {
+  if (schema_version < 4) {
     std::fprintf(stderr,
                  "factlogd: data dir %s is schema %llu: rebuilding the "
-                 "projections for the overdue index over its %llu events "
-                 "(schema 3)...\n",
+                 "projections over its %llu events for schema 4 (%s)...\n",
                  dir.c_str(), static_cast<unsigned long long>(schema_version),
-                 static_cast<unsigned long long>(last_position));
+                 static_cast<unsigned long long>(last_position),
+                 schema_version < 3 ? "the overdue index; similar-claims "
+                                      "data in the claimant index"
+                                    : "similar-claims data in the claimant "
+                                      "index");
     const absl::Time start = absl::Now();
-    if (absl::Status s = store->AddOverdueIndex(); !s.ok()) return s;
+    if (absl::Status s = store->MigrateProjections(); !s.ok()) return s;
     std::fprintf(stderr, "factlogd: projections rebuilt in %s\n",
                  absl::FormatDuration(absl::Now() - start).c_str());
     projection_position = last_position;
@@ -842,6 +862,26 @@ absl::Status EventStore::ScanIndex(
   return FromRocks(it->status(), "scanning index");
 }
 
+absl::Status EventStore::ScanClaimant(
+    absl::string_view claimant,
+    const std::function<bool(const ClaimantEntry&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), (*cf_)[kByClaimant]));
+  const std::string prefix = keys::IndexPrefix(claimant);
+  ClaimantEntry entry;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    entry.claim_id = keys::IndexClaimId(ToView(it->key()));
+    if (!keys::DecodeClaimantEntryValue(ToView(it->value()), &entry.subject,
+                                        &entry.word_hashes)) {
+      return absl::DataLossError(absl::StrFormat(
+          "by_claimant: malformed entry for claim \"%s\"", entry.claim_id));
+    }
+    if (!fn(entry)) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "scanning the claimant index");
+}
+
 absl::Status EventStore::ScanIndexValues(
     ClaimIndex index, absl::string_view start_after,
     const std::function<bool(absl::string_view value,
@@ -920,15 +960,15 @@ absl::Status EventStore::ScanOverdue(
   return FromRocks(it->status(), "scanning the overdue index");
 }
 
-absl::Status EventStore::AddOverdueIndex() {
+absl::Status EventStore::MigrateProjections() {
   absl::StatusOr<RebuildStats> rebuilt = RebuildProjections();
   if (!rebuilt.ok()) return rebuilt.status();
   // Only now: an interrupted migration is redone on the next open.
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(
-      db_->Put(wo, (*cf_)[kMeta], keys::kSchemaVersion, keys::EncodeU64(3)),
-      "recording schema 3");
+  return FromRocks(db_->Put(wo, (*cf_)[kMeta], keys::kSchemaVersion,
+                            keys::EncodeU64(keys::kCurrentSchemaVersion)),
+                   "recording the schema version");
 }
 
 absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {

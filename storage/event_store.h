@@ -181,6 +181,19 @@ class EventStore {
                                const std::vector<std::string>& claim_ids)>& fn)
       const;
 
+  // One entry of the claimant index: a claim of the claimant, its subject
+  // and the hashes of its text's content words (domain::ContentWordHashes).
+  struct ClaimantEntry {
+    absl::string_view claim_id;  // valid during the callback only
+    absl::string_view subject;   // valid during the callback only
+    std::vector<uint32_t> word_hashes;
+  };
+  // Calls `fn` with the claimant index entries of `claimant`, in claim_id
+  // order, until it returns false. DATA_LOSS on a malformed entry.
+  absl::Status ScanClaimant(
+      absl::string_view claimant,
+      const std::function<bool(const ClaimantEntry&)>& fn) const;
+
   // One entry of the overdue index: a claim whose overdue episode begins (or
   // began) at overdue_at.
   struct OverdueEntry {
@@ -294,9 +307,9 @@ class EventStore {
   absl::Status CheckTreeSize(uint64_t size) const;
   // Schema 1 -> 2: computes the tree over the existing log.
   absl::Status BuildMerkleTree();
-  // Schema 2 -> 3: rebuilds the projections (overdue_at, by_overdue), then
-  // records schema 3.
-  absl::Status AddOverdueIndex();
+  // Schema 2 -> 4 (overdue_at and by_overdue) and 3 -> 4 (the claimant
+  // index's values): rebuilds the projections, then records schema 4.
+  absl::Status MigrateProjections();
   absl::Status VerifyMerkleTree(
       VerifyReport* report,
       const std::function<void(std::string)>& mismatch) const;

@@ -54,6 +54,53 @@ absl::string_view IndexValue(absl::string_view key) {
   return key.substr(0, key.find('\0'));
 }
 
+std::string ClaimantEntryValue(absl::string_view subject,
+                               const std::vector<uint32_t>& word_hashes) {
+  std::string value;
+  value.reserve(5 + subject.size() + 4 * word_hashes.size());
+  for (uint64_t n = subject.size();; n >>= 7) {
+    if (n < 0x80) {
+      value.push_back(static_cast<char>(n));
+      break;
+    }
+    value.push_back(static_cast<char>((n & 0x7f) | 0x80));
+  }
+  value.append(subject.data(), subject.size());
+  for (uint32_t hash : word_hashes) {
+    for (int shift = 0; shift < 32; shift += 8) {
+      value.push_back(static_cast<char>((hash >> shift) & 0xff));
+    }
+  }
+  return value;
+}
+
+bool DecodeClaimantEntryValue(absl::string_view value,
+                              absl::string_view* subject,
+                              std::vector<uint32_t>* word_hashes) {
+  uint64_t length = 0;
+  size_t i = 0;
+  for (int shift = 0;; shift += 7) {
+    if (i == value.size() || shift > 28) return false;
+    const unsigned char byte = static_cast<unsigned char>(value[i++]);
+    length |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) break;
+  }
+  if (length > value.size() - i || (value.size() - i - length) % 4 != 0) {
+    return false;
+  }
+  *subject = value.substr(i, length);
+  word_hashes->clear();
+  for (i += length; i < value.size(); i += 4) {
+    uint32_t hash = 0;
+    for (int k = 0; k < 4; ++k) {
+      hash |= static_cast<uint32_t>(static_cast<unsigned char>(value[i + k]))
+              << (8 * k);
+    }
+    word_hashes->push_back(hash);
+  }
+  return true;
+}
+
 std::string EncodeTime(absl::Time t) {
   const int64_t nanos = t <= absl::FromUnixNanos(INT64_MIN) ? INT64_MIN
                         : t >= absl::FromUnixNanos(INT64_MAX)

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -42,9 +43,9 @@ inline constexpr char kTokenSecret[] = "token_secret";
 // memtable to flush when it resumes after a failed write (event_store.cc).
 inline constexpr char kWalGuard[] = "wal_guard";
 // 1: the log and projections. 2: adds the Merkle tree (migrated on open).
-// 3: adds ClaimView.overdue_at and the by_overdue index (projections are
-// rebuilt on open).
-inline constexpr uint64_t kCurrentSchemaVersion = 3;
+// 3: adds ClaimView.overdue_at and the by_overdue index. 4: by_claimant
+// entries carry ClaimantEntryValue. (Both: projections rebuilt on open.)
+inline constexpr uint64_t kCurrentSchemaVersion = 4;
 inline constexpr uint64_t kOldestMigratableSchemaVersion = 1;
 
 std::string EncodeU64(uint64_t value);
@@ -69,6 +70,17 @@ std::string IndexPrefix(absl::string_view value);
 absl::string_view IndexClaimId(absl::string_view key);
 // The value part of an index key.
 absl::string_view IndexValue(absl::string_view key);
+
+// The value of a by_claimant entry: the claim's subject and the hashes of
+// its text's content words (domain::ContentWordHashes), which is all that
+// RecordClaim's similar-claims search needs of each earlier claim. Varint
+// subject length, the subject, then each hash as 4 little-endian bytes.
+std::string ClaimantEntryValue(absl::string_view subject,
+                               const std::vector<uint32_t>& word_hashes);
+// The parts of a ClaimantEntryValue; false when `value` is not one.
+bool DecodeClaimantEntryValue(absl::string_view value,
+                              absl::string_view* subject,
+                              std::vector<uint32_t>* word_hashes);
 
 // A time as 8 bytes whose byte order is time order: Unix nanoseconds with
 // the sign bit flipped, big-endian. Times beyond the int64 nanosecond range

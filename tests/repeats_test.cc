@@ -1,8 +1,10 @@
 // Repeated-claim detection: the similarity measure, and RecordClaim's
 // similar_claims against a real server in-process.
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "domain/similarity.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -35,6 +37,27 @@ TEST(SimilarityTest, JaccardOfContentWords) {
   EXPECT_DOUBLE_EQ(domain::TextSimilarity("", ""), 0.0);
   EXPECT_DOUBLE_EQ(domain::TextSimilarity("a b c troops", "troops"),
                    domain::TextSimilarity("troops", "a b c troops"));
+}
+
+TEST(SimilarityTest, WordHashesAgreeWithContentWords) {
+  const char* texts[] = {"Troops pulled back.",
+                         "The troop pulls back!",
+                         "Taxes will fall in May.",
+                         "Troops stay.",
+                         "",
+                         "a b c troops",
+                         "Troops troops TROOPS"};
+  for (const char* a : texts) {
+    const std::vector<uint32_t> ha = domain::ContentWordHashes(a);
+    EXPECT_TRUE(std::is_sorted(ha.begin(), ha.end())) << a;
+    EXPECT_EQ(ha.size(), domain::ContentWords(a).size()) << a;
+    for (const char* b : texts) {
+      EXPECT_DOUBLE_EQ(
+          domain::HashSetSimilarity(ha, domain::ContentWordHashes(b)),
+          domain::TextSimilarity(a, b))
+          << a << " | " << b;
+    }
+  }
 }
 
 class RepeatsServerTest : public ::testing::Test {
@@ -80,6 +103,39 @@ TEST_F(RepeatsServerTest,
       "c", "Troops pulled back to their bases.", "Putin", "border", "req-c");
   EXPECT_TRUE(again.deduplicated());
   EXPECT_THAT(Ids(again), ElementsAre("a", "b"));
+}
+
+TEST_F(RepeatsServerTest, CorrectedTextAndSubjectAreWhatLaterClaimsMatch) {
+  Record("a", "Taxes fall in May.", "Putin", "economy");
+  v1::CorrectClaimRequest correct;
+  correct.set_claim_id("a");
+  correct.set_text("Troops pulled back to bases.");
+  correct.set_subject("border");
+  correct.set_reason("misquoted");
+  grpc::ClientContext ctx;
+  v1::CommandResponse corrected;
+  ASSERT_TRUE(server_.claims().CorrectClaim(&ctx, correct, &corrected).ok());
+  const v1::CommandResponse r =
+      Record("b", "Troops pulled back.", "Putin", "border");
+  EXPECT_THAT(Ids(r), ElementsAre("a"));
+  EXPECT_EQ(r.similar_claims(0).text(), "Troops pulled back to bases.");
+  EXPECT_THAT(Ids(Record("c", "Taxes fall in May.", "Putin", "economy")),
+              IsEmpty());
+}
+
+TEST_F(RepeatsServerTest, AtMostTenMostSimilarFirstThenInClaimOrder) {
+  // 12 alike claims: 4 the same as the new one, 8 one word short.
+  for (int i = 0; i < 12; ++i) {
+    Record(absl::StrCat("c", i < 10 ? "0" : "", i),
+           i % 3 == 0 ? "Troops pulled back to bases." : "Troops pulled back.",
+           "Putin", "border");
+  }
+  const v1::CommandResponse r =
+      Record("new", "Troops pulled back to bases.", "Putin", "border");
+  EXPECT_THAT(Ids(r), ElementsAre("c00", "c03", "c06", "c09", "c01", "c02",
+                                  "c04", "c05", "c07", "c08"));
+  EXPECT_DOUBLE_EQ(r.similar_claims(3).similarity(), 1.0);
+  EXPECT_DOUBLE_EQ(r.similar_claims(4).similarity(), 0.75);
 }
 
 }  // namespace

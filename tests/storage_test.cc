@@ -509,8 +509,144 @@ TEST(OverdueIndexTest, SchemaTwoStoreGetsTheIndexOnOpen) {
     ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), families.at("meta"),
                         storage::keys::kSchemaVersion, &value)
                     .ok());
-    EXPECT_EQ(storage::keys::DecodeU64(value), 3u);
+    EXPECT_EQ(storage::keys::DecodeU64(value),
+              storage::keys::kCurrentSchemaVersion);
   });
+}
+
+// The claimant index's entries: subject and content-word hashes, kept in
+// step with corrections, and rebuilt on open from a schema 3 dir, whose
+// entries had empty values.
+std::vector<std::string> ClaimantEntries(const storage::EventStore& store,
+                                         const std::string& claimant) {
+  std::vector<std::string> out;
+  EXPECT_TRUE(store
+                  .ScanClaimant(
+                      claimant,
+                      [&](const auto& e) {
+                        out.push_back(absl::StrCat(e.claim_id, " ", e.subject,
+                                                   " ", e.word_hashes.size()));
+                        EXPECT_TRUE(std::is_sorted(e.word_hashes.begin(),
+                                                   e.word_hashes.end()));
+                        return true;
+                      })
+                  .ok());
+  return out;
+}
+
+v1::Command Said(const std::string& id, const std::string& text,
+                 const std::string& subject) {
+  v1::Command c = Record(id);
+  c.mutable_record_claim()->set_text(text);
+  c.mutable_record_claim()->set_claimant("Putin");
+  c.mutable_record_claim()->set_subject(subject);
+  return c;
+}
+
+TEST(ClaimantIndexTest, EntriesCarrySubjectAndWordHashesThroughCorrections) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  auto writer = server::Writer::Start(store.get(), {});
+  ASSERT_TRUE(
+      ApplySync(*writer, Said("a", "Troops pulled back to bases.", "border"))
+          .ok());
+  ASSERT_TRUE(ApplySync(*writer, Said("b", "Taxes fall.", "economy")).ok());
+  ASSERT_TRUE(
+      ApplySync(*writer, Evidence("a", v1::STANCE_REFUTES, "NATO")).ok());
+  EXPECT_THAT(ClaimantEntries(*store, "Putin"),
+              ::testing::ElementsAre("a border 4", "b economy 2"));
+  v1::Command correct;
+  correct.mutable_correct_claim()->set_claim_id("b");
+  correct.mutable_correct_claim()->set_text("Taxes fall in May and June.");
+  correct.mutable_correct_claim()->set_subject("taxes");
+  correct.mutable_correct_claim()->set_reason("misquoted");
+  ASSERT_TRUE(ApplySync(*writer, correct).ok());
+  EXPECT_THAT(ClaimantEntries(*store, "Putin"),
+              ::testing::ElementsAre("a border 4", "b taxes 3"));
+  EXPECT_THAT(ClaimantEntries(*store, "Nobody"), ::testing::IsEmpty());
+  writer->Stop();
+  auto verify = store->Verify();
+  ASSERT_TRUE(verify.ok());
+  EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+}
+
+TEST(ClaimantIndexTest, SchemaThreeStoreGetsTheEntriesOnOpen) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    auto writer = server::Writer::Start(store.get(), {});
+    ASSERT_TRUE(
+        ApplySync(*writer, Said("a", "Troops pulled back.", "border")).ok());
+    ASSERT_TRUE(ApplySync(*writer, Said("b", "Taxes fall.", "economy")).ok());
+  }
+  // What a schema 3 factlogd left: claimant entries without values.
+  testing::WithRawRocksDb(dir.path(), [&](rocksdb::DB* db, auto families) {
+    for (const char* id : {"a", "b"}) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("by_claimant"),
+                          storage::keys::IndexKey("Putin", id), "")
+                      .ok());
+    }
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
+                        storage::keys::kSchemaVersion,
+                        storage::keys::EncodeU64(3))
+                    .ok());
+  });
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_THAT(ClaimantEntries(*store, "Putin"),
+                ::testing::ElementsAre("a border 3", "b economy 2"));
+    auto verify = store->Verify();
+    ASSERT_TRUE(verify.ok());
+    EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+  }
+}
+
+TEST(ClaimantIndexTest, MalformedEntryIsDataLossAndVerifyNamesIt) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    auto writer = server::Writer::Start(store.get(), {});
+    ASSERT_TRUE(
+        ApplySync(*writer, Said("a", "Troops pulled back.", "border")).ok());
+  }
+  testing::WithRawRocksDb(dir.path(), [&](rocksdb::DB* db, auto families) {
+    // A subject length past the end of the value.
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("by_claimant"),
+                        storage::keys::IndexKey("Putin", "a"), "\x09bord")
+                    .ok());
+  });
+  auto store = OpenOrDie(dir.path());
+  absl::Status scan =
+      store->ScanClaimant("Putin", [](const auto&) { return true; });
+  EXPECT_EQ(scan.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(scan.message()), HasSubstr("\"a\""));
+  auto verify = store->Verify();
+  ASSERT_TRUE(verify.ok());
+  EXPECT_THAT(verify->mismatches,
+              ::testing::ElementsAre(HasSubstr("by_claimant: entry")));
+}
+
+TEST(KeysTest, ClaimantEntryValueRoundTripsAndRejectsOthers) {
+  using storage::keys::ClaimantEntryValue;
+  using storage::keys::DecodeClaimantEntryValue;
+  absl::string_view subject;
+  std::vector<uint32_t> hashes;
+  const std::string long_subject(200, 's');  // a two-byte length
+  const std::string value =
+      ClaimantEntryValue(long_subject, {1, 0x80000000u, 0xffffffffu});
+  ASSERT_TRUE(DecodeClaimantEntryValue(value, &subject, &hashes));
+  EXPECT_EQ(subject, long_subject);
+  EXPECT_THAT(hashes, ::testing::ElementsAre(1u, 0x80000000u, 0xffffffffu));
+  ASSERT_TRUE(
+      DecodeClaimantEntryValue(ClaimantEntryValue("", {}), &subject, &hashes));
+  EXPECT_EQ(subject, "");
+  EXPECT_THAT(hashes, ::testing::IsEmpty());
+  EXPECT_FALSE(DecodeClaimantEntryValue("", &subject, &hashes));
+  EXPECT_FALSE(DecodeClaimantEntryValue(value.substr(0, value.size() - 1),
+                                        &subject, &hashes));
+  EXPECT_FALSE(
+      DecodeClaimantEntryValue("\xff\xff\xff\xff\xff\x01", &subject, &hashes));
 }
 
 TEST(OverdueIndexTest, VerifyNoticesAMissingOrStaleEntry) {
