@@ -26,31 +26,34 @@ bool IsStopWord(absl::string_view word) {
   return kStopWords->contains(word);
 }
 
-std::string Stem(std::string word) {
+// Strips one suffix of `word` in place.
+void Stem(std::string* word) {
   auto strip = [&](absl::string_view suffix, absl::string_view replacement,
                    size_t min_left) {
-    if (word.size() >= suffix.size() + min_left &&
-        absl::EndsWith(word, suffix)) {
-      word.resize(word.size() - suffix.size());
-      word.append(replacement.data(), replacement.size());
+    if (word->size() >= suffix.size() + min_left &&
+        absl::EndsWith(*word, suffix)) {
+      word->resize(word->size() - suffix.size());
+      word->append(replacement.data(), replacement.size());
       return true;
     }
     return false;
   };
   strip("ies", "y", 2) || strip("ing", "", 3) || strip("ed", "", 3) ||
-      (!absl::EndsWith(word, "ss") && strip("s", "", 3));
-  return word;
+      (!absl::EndsWith(*word, "ss") && strip("s", "", 3));
 }
 
-}  // namespace
-
-std::set<std::string> ContentWords(absl::string_view text) {
-  std::set<std::string> words;
+// Calls `fn` with each content word of `text`, in text order, repeats
+// included; the view is valid during the call only.
+template <typename Fn>
+void ForEachContentWord(absl::string_view text, Fn fn) {
   std::string word;
   auto flush = [&] {
     if (absl::EndsWith(word, "'s")) word.resize(word.size() - 2);
     while (!word.empty() && word.back() == '\'') word.pop_back();
-    if (!word.empty() && !IsStopWord(word)) words.insert(Stem(word));
+    if (!word.empty() && !IsStopWord(word)) {
+      Stem(&word);
+      fn(absl::string_view(word));
+    }
     word.clear();
   };
   for (char c : text) {
@@ -64,6 +67,13 @@ std::set<std::string> ContentWords(absl::string_view text) {
     }
   }
   flush();
+}
+
+}  // namespace
+
+std::set<std::string> ContentWords(absl::string_view text) {
+  std::set<std::string> words;
+  ForEachContentWord(text, [&](absl::string_view w) { words.emplace(w); });
   return words;
 }
 
@@ -82,14 +92,14 @@ double WordSetSimilarity(const std::set<std::string>& wa,
 
 std::vector<uint32_t> ContentWordHashes(absl::string_view text) {
   std::vector<uint32_t> hashes;
-  for (const std::string& word : ContentWords(text)) {
+  ForEachContentWord(text, [&](absl::string_view word) {
     uint32_t hash = 2166136261u;
     for (unsigned char c : word) {
       hash ^= c;
       hash *= 16777619u;
     }
     hashes.push_back(hash);
-  }
+  });
   std::sort(hashes.begin(), hashes.end());
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
   return hashes;

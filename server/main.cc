@@ -88,6 +88,13 @@ int RunRebuild(const std::string& data_dir) {
               static_cast<unsigned long long>(stats->events_replayed),
               static_cast<unsigned long long>(stats->claims_written),
               absl::FormatDuration(absl::Now() - start).c_str());
+  std::printf(
+      "rebuild: clearing %s, replaying the log %s, writing projection files "
+      "%s, ingesting them %s\n",
+      absl::FormatDuration(stats->clear).c_str(),
+      absl::FormatDuration(stats->replay).c_str(),
+      absl::FormatDuration(stats->write).c_str(),
+      absl::FormatDuration(stats->ingest).c_str());
   return 0;
 }
 

@@ -1,9 +1,12 @@
 #include "storage/event_store.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -14,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "domain/evolve.h"
@@ -908,7 +912,7 @@ absl::Status EventStore::ScanIndexValues(
   return absl::OkStatus();
 }
 
-absl::Status EventStore::WriteProjectionFiles(
+absl::Status EventStore::WriteClaimsFile(
     const std::vector<const v1::ClaimView*>& sorted, BulkLoad& out) const {
   absl::StatusOr<BulkLoad::File*> claims = out.AddFile((*cf_)[kClaims]);
   if (!claims.ok()) return claims.status();
@@ -917,20 +921,24 @@ absl::Status EventStore::WriteProjectionFiles(
     view->SerializeToString(&bytes);
     if (auto s = (*claims)->Put(view->claim_id(), bytes); !s.ok()) return s;
   }
-  for (ClaimIndex index : kAllIndexes) {
-    std::vector<std::pair<std::string, std::string>> entries;
-    for (const v1::ClaimView* view : sorted) {
-      for (auto& entry : IndexEntries(index, *view)) {
-        entries.push_back(std::move(entry));
-      }
+  return absl::OkStatus();
+}
+
+absl::Status EventStore::WriteIndexFile(
+    ClaimIndex index, const std::vector<const v1::ClaimView*>& sorted,
+    BulkLoad& out) const {
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const v1::ClaimView* view : sorted) {
+    for (auto& entry : IndexEntries(index, *view)) {
+      entries.push_back(std::move(entry));
     }
-    std::sort(entries.begin(), entries.end());
-    entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
-    absl::StatusOr<BulkLoad::File*> file = out.AddFile(IndexFamily(index));
-    if (!file.ok()) return file.status();
-    for (const auto& [key, value] : entries) {
-      if (auto s = (*file)->Put(key, value); !s.ok()) return s;
-    }
+  }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  absl::StatusOr<BulkLoad::File*> file = out.AddFile(IndexFamily(index));
+  if (!file.ok()) return file.status();
+  for (const auto& [key, value] : entries) {
+    if (auto s = (*file)->Put(key, value); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -973,6 +981,12 @@ absl::Status EventStore::MigrateProjections() {
 
 absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   RebuildStats stats;
+  absl::Time phase = absl::Now();
+  auto lap = [&phase](absl::Duration* d) {
+    const absl::Time now = absl::Now();
+    *d = now - phase;
+    phase = now;
+  };
   const uint64_t last = LastPosition();
   std::vector<ColumnFamilyHandle*> projections = {(*cf_)[kClaimEvents],
                                                   (*cf_)[kClaims]};
@@ -992,6 +1006,7 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
       return s;
     }
   }
+  lap(&stats.clear);
 
   // Replay the log in memory: every claim's view (on an arena: hundreds of
   // thousands of views are freed at once), and the per-claim event index.
@@ -1024,35 +1039,65 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
     if (!parse.ok()) return parse;
   }
   stats.claims_written = views.size();
+  lap(&stats.replay);
 
-  // Write each projection family as one sorted file, on two threads, and
-  // swap them in.
+  // Write each projection family as one sorted file and swap them in. The
+  // files are independent, so threads take them in turn: the per-claim
+  // event index (the biggest) first, while another sorts the views the
+  // other files are written from.
   absl::StatusOr<std::unique_ptr<BulkLoad>> load =
       BulkLoad::Create(db_.get(), db_->GetName() + "/rebuild.tmp");
   if (!load.ok()) return load.status();
   BulkLoad& out = **load;
-  absl::Status claim_events_written;
-  std::thread claim_events_writer([&] {
+  std::vector<const v1::ClaimView*> sorted;
+  absl::Notification views_sorted;
+  std::vector<std::function<absl::Status()>> tasks;
+  tasks.push_back([&] {
     std::sort(claim_events.begin(), claim_events.end());
     absl::StatusOr<BulkLoad::File*> file = out.AddFile((*cf_)[kClaimEvents]);
-    claim_events_written = file.status();
+    if (!file.ok()) return file.status();
     for (const auto& [key, position] : claim_events) {
-      if (!claim_events_written.ok()) break;
-      claim_events_written = (*file)->Put(key, keys::EncodeU64(position));
+      if (auto s = (*file)->Put(key, keys::EncodeU64(position)); !s.ok()) {
+        return s;
+      }
     }
+    return absl::OkStatus();
   });
-  std::vector<const v1::ClaimView*> sorted;
-  sorted.reserve(views.size());
-  for (const auto& [claim_id, view] : views) sorted.push_back(view);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const v1::ClaimView* a, const v1::ClaimView* b) {
-              return a->claim_id() < b->claim_id();
-            });
-  absl::Status written = WriteProjectionFiles(sorted, out);
-  claim_events_writer.join();
-  if (!written.ok()) return written;
-  if (!claim_events_written.ok()) return claim_events_written;
+  tasks.push_back([&] {
+    sorted.reserve(views.size());
+    for (const auto& [claim_id, view] : views) sorted.push_back(view);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const v1::ClaimView* a, const v1::ClaimView* b) {
+                return a->claim_id() < b->claim_id();
+              });
+    views_sorted.Notify();
+    return WriteClaimsFile(sorted, out);
+  });
+  for (ClaimIndex index : kAllIndexes) {
+    tasks.push_back([&, index] {
+      views_sorted.WaitForNotification();
+      return WriteIndexFile(index, sorted, out);
+    });
+  }
+  std::vector<absl::Status> results(tasks.size());
+  std::atomic<size_t> next_task{0};
+  auto work = [&] {
+    for (size_t t; (t = next_task.fetch_add(1)) < tasks.size();) {
+      results[t] = tasks[t]();
+    }
+  };
+  std::vector<std::thread> threads;
+  const unsigned cores =
+      std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
+  for (unsigned k = 1; k < cores; ++k) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& s : results) {
+    if (!s.ok()) return s;
+  }
+  lap(&stats.write);
   if (auto s = out.Ingest(); !s.ok()) return s;
+  lap(&stats.ingest);
 
   rocksdb::WriteOptions wo;
   wo.sync = true;

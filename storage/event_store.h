@@ -85,6 +85,9 @@ struct VerifyReport {
 struct RebuildStats {
   uint64_t events_replayed = 0;
   uint64_t claims_written = 0;
+  // Where the time went: clearing the old projections, replaying the log,
+  // writing the sorted projection files, ingesting them.
+  absl::Duration clear, replay, write, ingest;
 };
 
 // EventStore is the durable event log plus the projections derived from it,
@@ -299,10 +302,13 @@ class EventStore {
   uint64_t CurrentWalNumber() const;
 
   rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
-  // RebuildProjections: the claims and index files from views sorted by
-  // claim_id.
-  absl::Status WriteProjectionFiles(
-      const std::vector<const v1::ClaimView*>& sorted, BulkLoad& out) const;
+  // RebuildProjections: the claims file, and one index's file, from views
+  // sorted by claim_id.
+  absl::Status WriteClaimsFile(const std::vector<const v1::ClaimView*>& sorted,
+                               BulkLoad& out) const;
+  absl::Status WriteIndexFile(ClaimIndex index,
+                              const std::vector<const v1::ClaimView*>& sorted,
+                              BulkLoad& out) const;
   merkle::NodeReader MerkleReader() const;
   absl::Status CheckTreeSize(uint64_t size) const;
   // Schema 1 -> 2: computes the tree over the existing log.

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "bench/commands.h"
@@ -26,6 +27,18 @@ double ReportedSeconds(const std::string& output) {
       !absl::ParseDuration(line.substr(in + 4), &d)) {
     return -1;
   }
+  return absl::ToDoubleSeconds(d);
+}
+
+// The duration after `label` in factlogd's "rebuild: clearing 1ms,
+// replaying the log 2.1s, ..." line; negative if absent.
+double PhaseSeconds(const std::string& output, const std::string& label) {
+  const size_t at = output.find(absl::StrCat(label, " "));
+  if (at == std::string::npos) return -1;
+  const size_t from = at + label.size() + 1;
+  const size_t end = output.find_first_of(",\n", from);
+  absl::Duration d;
+  if (!absl::ParseDuration(output.substr(from, end - from), &d)) return -1;
   return absl::ToDoubleSeconds(d);
 }
 
@@ -134,6 +147,11 @@ absl::Status RunRebuildAndCatchup(Harness& h, bool rebuild, bool catchup) {
     row.Extra("claims", spec.claims);
     row.Extra("wall_seconds", seconds);
     row.Extra("reported_seconds", ReportedSeconds((*child)->output()));
+    for (const char* phase :
+         {"replaying the log", "writing projection files", "ingesting them"}) {
+      row.Extra(absl::StrCat(absl::StrReplaceAll(phase, {{" ", "_"}}), "_s"),
+                PhaseSeconds((*child)->output(), phase));
+    }
     row.Extra("preload_seconds", preload_seconds);
     row.note =
         "wall time of `factlogd --rebuild` (open + replay + write); store "
