@@ -1,16 +1,114 @@
 #include "server/hub.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <atomic>
 
 #include "absl/strings/str_cat.h"
 
 namespace factlog::server {
 
+// Shares one round of wake-ups between the hub's thread and `helpers`
+// threads of its own. Subscribers are taken in chunks from a shared index,
+// so a slow one holds up only its chunk; a round ends when every
+// subscriber in it was woken.
+class Hub::WakePool {
+ public:
+  explicit WakePool(size_t helpers) {
+    for (size_t i = 0; i < helpers; ++i) {
+      threads_.emplace_back([this] { Help(); });
+      pthread_setname_np(threads_.back().native_handle(), "factlog-hub-wake");
+    }
+  }
+  ~WakePool() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    for (std::thread& t : threads_) t.join();
+  }
+
+  // Wakes every subscriber in `round`, on this thread and the helpers;
+  // returns once all are done. Called by one thread at a time.
+  void WakeAll(const std::vector<std::shared_ptr<HubSubscriber>>& round) {
+    if (threads_.empty() || round.size() < kMinParallelWakes) {
+      for (const auto& s : round) s->Wake();
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      round_ = &round;
+      next_.store(0, std::memory_order_relaxed);
+      helping_ = threads_.size();
+      ++generation_;
+    }
+    Drain(round);
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](size_t* helping) { return *helping == 0; }, &helping_));
+    round_ = nullptr;
+  }
+
+ private:
+  static constexpr size_t kChunk = 16;
+
+  void Drain(const std::vector<std::shared_ptr<HubSubscriber>>& round) {
+    for (size_t first;
+         (first = next_.fetch_add(kChunk, std::memory_order_relaxed)) <
+         round.size();) {
+      const size_t end = std::min(first + kChunk, round.size());
+      for (size_t i = first; i < end; ++i) round[i]->Wake();
+    }
+  }
+
+  void Help() {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::vector<std::shared_ptr<HubSubscriber>>* round;
+      {
+        absl::MutexLock lock(&mu_);
+        auto ready = [this, &seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || generation_ != seen;
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (stopping_) return;
+        seen = generation_;
+        round = round_;
+      }
+      Drain(*round);
+      absl::MutexLock lock(&mu_);
+      --helping_;
+    }
+  }
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // The round being woken; valid until helping_ drops to 0.
+  const std::vector<std::shared_ptr<HubSubscriber>>* round_
+      ABSL_GUARDED_BY(mu_) = nullptr;
+  size_t helping_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<size_t> next_{0};
+  std::vector<std::thread> threads_;
+};
+
+namespace {
+
+size_t WakeThreads(const HubOptions& options) {
+  if (options.wake_threads > 0) return options.wake_threads;
+  return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+}
+
+}  // namespace
+
 Hub::Hub(uint64_t last_position, HubOptions options)
     : options_(options),
       window_first_(last_position + 1),
-      last_published_(last_position) {
+      last_published_(last_position),
+      wake_pool_(std::make_unique<WakePool>(WakeThreads(options) - 1)) {
   thread_ = std::thread([this] { Run(); });
+  pthread_setname_np(thread_.native_handle(), "factlog-hub");
 }
 
 Hub::~Hub() {
@@ -169,7 +267,7 @@ void Hub::Run() {
       }
     }
     for (auto& s : sweep) s->SweepTick();
-    for (auto& s : wake) s->Wake();
+    wake_pool_->WakeAll(wake);
   }
 }
 

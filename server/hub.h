@@ -32,6 +32,12 @@ struct HubOptions {
   // How often subscribers that asked for overdue notices are told to sweep
   // (HubSubscriber::SweepTick). Others never get these ticks.
   absl::Duration overdue_sweep_interval = absl::Seconds(1);
+  // Threads that wake subscribers, the hub's own included: a round of at
+  // least kMinParallelWakes wake-ups is shared among them. A wake-up sends
+  // the subscriber's next message, and with it the write to its socket, so
+  // with many live subscribers one thread is what a new event waits for.
+  // 0: one per core, at most 4.
+  size_t wake_threads = 0;
 };
 
 // One committed event as the hub keeps it.
@@ -110,6 +116,9 @@ class Hub {
   // Stops every subscriber with UNAVAILABLE and refuses new ones. Idempotent.
   void Shutdown();
 
+  // Rounds with fewer wake-ups than this stay on the hub's thread.
+  static constexpr size_t kMinParallelWakes = 64;
+
   // Subscriber stats, window size and accounted bytes.
   void FillStats(v1::GetStatsResponse* stats) const;
   // Window bytes plus every subscriber's buffered bytes.
@@ -136,6 +145,10 @@ class Hub {
   absl::flat_hash_map<std::string, size_t> per_peer_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
 
+  // Threads that share a round of wake-ups with the hub's own (wake_threads
+  // - 1 of them), and the round they work on.
+  class WakePool;
+  std::unique_ptr<WakePool> wake_pool_;
   std::thread thread_;
 };
 
