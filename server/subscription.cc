@@ -45,25 +45,33 @@ size_t VarintSize(uint64_t v) {
   return n;
 }
 
-void AppendVarint(uint64_t v, std::string* out) {
+// Encodes `v` at `p` (room for 10 bytes); returns the end.
+char* EncodeVarint(uint64_t v, char* p) {
   while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
+    *p++ = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+// Appends the varints `a` and `b` with one append: these run for every
+// event and subscriber.
+void AppendTwoVarints(uint64_t a, uint64_t b, std::string* out) {
+  char buf[20];
+  char* end = EncodeVarint(b, EncodeVarint(a, buf));
+  out->append(buf, end - buf);
 }
 
 // The tag and length of a length-delimited field.
 void AppendHeader(uint32_t field, size_t length, std::string* out) {
-  AppendVarint(field << 3 | 2, out);
-  AppendVarint(length, out);
+  AppendTwoVarints(field << 3 | 2, length, out);
 }
 
 // An enum field, left out when 0 as proto3 does.
 void AppendEnum(uint32_t field, int value, std::string* out) {
   if (value == 0) return;
-  AppendVarint(field << 3, out);
-  AppendVarint(static_cast<uint64_t>(value), out);
+  AppendTwoVarints(field << 3, static_cast<uint64_t>(value), out);
 }
 
 size_t EnumSize(int value) {
@@ -270,8 +278,12 @@ class Subscription final : public HubSubscriber,
   // Queues one matching event, encoded as `serialized`.
   void AddEvent(uint64_t position, absl::string_view serialized,
                 v1::ClaimStatus status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    // Room for the event and its few header bytes up front: growing a
+    // string byte by byte from empty reallocates it several times.
+    constexpr size_t kItemOverhead = 16;
     if (!batching()) {
       Outgoing message;
+      message.body.reserve(serialized.size() + kItemOverhead);
       AppendHeader(kResponseEvent, serialized.size(), &message.body);
       message.body.append(serialized.data(), serialized.size());
       AppendEnum(kResponseStatusAfter, status, &message.body);
@@ -283,6 +295,11 @@ class Subscription final : public HubSubscriber,
     // EventBatch.events[i] = SubscribedEvent{event, status_after}.
     const size_t item_size = 1 + VarintSize(serialized.size()) +
                              serialized.size() + EnumSize(status);
+    if (batch_.events == 0) {
+      batch_.body.reserve(
+          std::min(kMaxBatchBytes, (serialized.size() + kItemOverhead) *
+                                       std::min<size_t>(batch_limit_, 8)));
+    }
     AppendHeader(kBatchEvents, item_size, &batch_.body);
     AppendHeader(kItemEvent, serialized.size(), &batch_.body);
     batch_.body.append(serialized.data(), serialized.size());
