@@ -5,8 +5,10 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -14,6 +16,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,7 +27,9 @@
 #include "domain/similarity.h"
 #include "domain/time_util.h"
 #include "google/protobuf/arena.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
@@ -979,6 +984,167 @@ absl::Status EventStore::MigrateProjections() {
                    "recording the schema version");
 }
 
+namespace {
+
+// The claim_id of a stored event (field 2 of Event), read from its wire
+// bytes without parsing the rest; empty when it is not there.
+absl::string_view PeekClaimId(absl::string_view bytes) {
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  for (uint32_t tag; (tag = in.ReadTag()) != 0;) {
+    if (tag == (2 << 3 | 2)) {
+      uint32_t length;
+      const void* data;
+      int size;
+      if (!in.ReadVarint32(&length) ||
+          !in.GetDirectBufferPointer(&data, &size) ||
+          static_cast<uint32_t>(size) < length) {
+        return {};
+      }
+      return absl::string_view(static_cast<const char*>(data), length);
+    }
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+      return {};
+    }
+  }
+  return {};
+}
+
+// Replays the log into claim views on several threads. Events are dealt
+// out by claim (a hash of the claim id), so each claim's events are
+// evolved in log order by one thread; the thread reading the log only
+// copies bytes. Views live on each replayer's arena, freed with it.
+class ParallelReplay {
+ public:
+  struct Replayer {
+    google::protobuf::Arena arena;
+    absl::flat_hash_map<std::string, v1::ClaimView*> views;
+    std::vector<std::pair<std::string, uint64_t>> claim_events;
+    uint64_t events = 0;
+  };
+
+  explicit ParallelReplay(size_t threads) : lanes_(threads) {
+    for (Lane& lane : lanes_) {
+      lane.thread = std::thread([this, &lane] { Run(lane); });
+    }
+  }
+  ~ParallelReplay() { Finish(); }
+
+  // Reading thread: hands one event to its claim's replayer. False once a
+  // replayer failed (Finish says why).
+  bool Add(uint64_t position, absl::string_view bytes) {
+    const absl::string_view claim_id = PeekClaimId(bytes);
+    Lane& lane =
+        lanes_[absl::Hash<absl::string_view>()(claim_id) % lanes_.size()];
+    Chunk& chunk = lane.filling;
+    chunk.positions.push_back(position);
+    chunk.bytes.append(bytes.data(), bytes.size());
+    chunk.ends.push_back(chunk.bytes.size());
+    if (chunk.positions.size() >= kChunkEvents) Send(lane);
+    return !failed_.load(std::memory_order_relaxed);
+  }
+
+  // Waits for every event to be replayed; the first error, if any.
+  absl::Status Finish() {
+    for (Lane& lane : lanes_) {
+      if (!lane.thread.joinable()) continue;
+      Send(lane);
+      {
+        absl::MutexLock lock(&lane.mu);
+        lane.done = true;
+      }
+      lane.thread.join();
+    }
+    for (Lane& lane : lanes_) {
+      if (!lane.error.ok()) return lane.error;
+    }
+    return absl::OkStatus();
+  }
+
+  // After Finish.
+  std::vector<Replayer*> replayers() {
+    std::vector<Replayer*> out;
+    for (Lane& lane : lanes_) out.push_back(&lane.replayer);
+    return out;
+  }
+
+ private:
+  static constexpr size_t kChunkEvents = 1024;
+  static constexpr size_t kMaxQueuedChunks = 8;
+
+  struct Chunk {
+    std::vector<uint64_t> positions;
+    std::string bytes;
+    std::vector<size_t> ends;  // of each event in `bytes`
+  };
+  struct Lane {
+    absl::Mutex mu;
+    std::deque<Chunk> queue ABSL_GUARDED_BY(mu);
+    bool done ABSL_GUARDED_BY(mu) = false;
+    Chunk filling;  // reading thread only
+    Replayer replayer;
+    absl::Status error;  // the lane's thread only, until joined
+    std::thread thread;
+  };
+
+  void Send(Lane& lane) {
+    if (lane.filling.positions.empty()) return;
+    absl::MutexLock lock(&lane.mu);
+    auto room = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
+      return lane.queue.size() < kMaxQueuedChunks;
+    };
+    lane.mu.Await(absl::Condition(&room));
+    lane.queue.push_back(std::move(lane.filling));
+    lane.filling = Chunk();
+  }
+
+  void Run(Lane& lane) {
+    Replayer& r = lane.replayer;
+    v1::Event e;
+    for (;;) {
+      Chunk chunk;
+      {
+        absl::MutexLock lock(&lane.mu);
+        auto ready = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
+          return lane.done || !lane.queue.empty();
+        };
+        lane.mu.Await(absl::Condition(&ready));
+        if (lane.queue.empty()) return;
+        chunk = std::move(lane.queue.front());
+        lane.queue.pop_front();
+      }
+      if (!lane.error.ok()) continue;  // drain, so the reader never blocks
+      size_t begin = 0;
+      for (size_t i = 0; i < chunk.positions.size(); ++i) {
+        const size_t end = chunk.ends[i];
+        if (!e.ParseFromArray(chunk.bytes.data() + begin,
+                              static_cast<int>(end - begin))) {
+          lane.error = absl::DataLossError(absl::StrFormat(
+              "rebuild: event %d does not parse", chunk.positions[i]));
+          failed_.store(true, std::memory_order_relaxed);
+          break;
+        }
+        begin = end;
+        v1::ClaimView*& view = r.views[e.claim_id()];
+        if (view == nullptr) {
+          view =
+              google::protobuf::Arena::CreateMessage<v1::ClaimView>(&r.arena);
+        }
+        domain::Evolve(e, view);
+        r.claim_events.emplace_back(
+            keys::ClaimEventKey(e.claim_id(), e.version()), chunk.positions[i]);
+        ++r.events;
+      }
+    }
+  }
+
+  std::deque<Lane> lanes_;
+  std::atomic<bool> failed_{false};
+};
+
+}  // namespace
+
 absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   RebuildStats stats;
   absl::Time phase = absl::Now();
@@ -1008,37 +1174,28 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   }
   lap(&stats.clear);
 
-  // Replay the log in memory: every claim's view (on an arena: hundreds of
-  // thousands of views are freed at once), and the per-claim event index.
-  google::protobuf::Arena arena;
-  absl::flat_hash_map<std::string, v1::ClaimView*> views;
+  // Replay the log in memory: every claim's view, and the per-claim event
+  // index, on as many threads as cores beside the one reading.
+  const unsigned cores =
+      std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
+  ParallelReplay replay(cores);
+  absl::Status read =
+      ReadEventBytes(1, [&](uint64_t position, absl::string_view bytes) {
+        return replay.Add(position, bytes);
+      });
+  if (absl::Status s = replay.Finish(); !s.ok()) return s;
+  if (!read.ok()) return read;
   std::vector<std::pair<std::string, uint64_t>> claim_events;
   claim_events.reserve(last);
-  {
-    v1::Event e;
-    absl::Status parse;
-    absl::Status read =
-        ReadEventBytes(1, [&](uint64_t position, absl::string_view bytes) {
-          if (!e.ParseFromArray(bytes.data(), bytes.size())) {
-            parse = absl::DataLossError(
-                absl::StrFormat("rebuild: event %d does not parse", position));
-            return false;
-          }
-          v1::ClaimView*& view = views[e.claim_id()];
-          if (view == nullptr) {
-            view =
-                google::protobuf::Arena::CreateMessage<v1::ClaimView>(&arena);
-          }
-          domain::Evolve(e, view);
-          claim_events.emplace_back(
-              keys::ClaimEventKey(e.claim_id(), e.version()), position);
-          ++stats.events_replayed;
-          return true;
-        });
-    if (!read.ok()) return read;
-    if (!parse.ok()) return parse;
+  size_t claims = 0;
+  for (ParallelReplay::Replayer* r : replay.replayers()) {
+    stats.events_replayed += r->events;
+    claims += r->views.size();
+    std::move(r->claim_events.begin(), r->claim_events.end(),
+              std::back_inserter(claim_events));
+    r->claim_events = {};
   }
-  stats.claims_written = views.size();
+  stats.claims_written = claims;
   lap(&stats.replay);
 
   // Write each projection family as one sorted file and swap them in. The
@@ -1064,8 +1221,10 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
     return absl::OkStatus();
   });
   tasks.push_back([&] {
-    sorted.reserve(views.size());
-    for (const auto& [claim_id, view] : views) sorted.push_back(view);
+    sorted.reserve(claims);
+    for (ParallelReplay::Replayer* r : replay.replayers()) {
+      for (const auto& [claim_id, view] : r->views) sorted.push_back(view);
+    }
     std::sort(sorted.begin(), sorted.end(),
               [](const v1::ClaimView* a, const v1::ClaimView* b) {
                 return a->claim_id() < b->claim_id();
@@ -1087,8 +1246,6 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
     }
   };
   std::vector<std::thread> threads;
-  const unsigned cores =
-      std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
   for (unsigned k = 1; k < cores; ++k) threads.emplace_back(work);
   work();
   for (std::thread& t : threads) t.join();

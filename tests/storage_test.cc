@@ -280,6 +280,39 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
             v1::CLAIM_STATUS_SUPPORTED);
 }
 
+// The replay is spread over threads by claim; an event that does not parse
+// stops it with DATA_LOSS naming its position, wherever it is.
+TEST(EventStoreTest, RebuildStopsAtAnEventThatDoesNotParse) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    auto writer = server::Writer::Start(store.get(), {});
+    for (int i = 0; i < 1500; ++i) {
+      ASSERT_TRUE(ApplySync(*writer, Record(absl::StrCat("c", i))).ok());
+      ASSERT_TRUE(ApplySync(*writer, Evidence(absl::StrCat("c", i),
+                                              v1::STANCE_REFUTES, "NATO"))
+                      .ok());
+    }
+    writer->Stop();
+    auto rebuilt = store->RebuildProjections();
+    ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+    EXPECT_EQ(rebuilt->events_replayed, 3000u);
+    EXPECT_EQ(rebuilt->claims_written, 1500u);
+  }
+  testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
+    // A length-delimited field running past the end.
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("events"),
+                        storage::keys::EventKey(2345), "\x12\x7f")
+                    .ok());
+  });
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  auto rebuilt = store->RebuildProjections();
+  EXPECT_EQ(rebuilt.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(rebuilt.status().message()),
+              HasSubstr("event 2345 does not parse"));
+}
+
 TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
   TempDir dir;
   auto store = OpenOrDie(dir.path() + "/live");
