@@ -21,21 +21,6 @@ namespace factlog::server {
 // reaction and the hub's thread) still shows. `key` is the reactor's
 // address; only the address is used. Empty unless built with TSan.
 
-// Runs `op`, an operation on the reactor at `key`: what this thread did
-// before and during it happens before the reactions that follow. The
-// reactor may be gone once `op` returns; only `key` is used after it.
-template <typename Op>
-void GrpcStart(const void* key, Op&& op) {
-#ifdef ABSL_HAVE_THREAD_SANITIZER
-  __tsan_release(const_cast<void*>(key));
-  std::forward<Op>(op)();
-  __tsan_release(const_cast<void*>(key));
-#else
-  (void)key;
-  std::forward<Op>(op)();
-#endif
-}
-
 // What this thread did so far happens before the reactions that follow.
 inline void GrpcRelease(const void* key) {
 #ifdef ABSL_HAVE_THREAD_SANITIZER
@@ -43,6 +28,16 @@ inline void GrpcRelease(const void* key) {
 #else
   (void)key;
 #endif
+}
+
+// Runs `op`, an operation on the reactor at `key`: what this thread did
+// before and during it happens before the reactions that follow. The
+// reactor may be gone once `op` returns; only `key` is used after it.
+template <typename Op>
+void GrpcStart(const void* key, Op&& op) {
+  GrpcRelease(key);
+  std::forward<Op>(op)();
+  GrpcRelease(key);
 }
 
 // First thing in every reaction of the reactor at `key`, before it reads
