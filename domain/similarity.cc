@@ -78,11 +78,8 @@ std::set<std::string> ContentWords(absl::string_view text) {
 }
 
 double TextSimilarity(absl::string_view a, absl::string_view b) {
-  return WordSetSimilarity(ContentWords(a), ContentWords(b));
-}
-
-double WordSetSimilarity(const std::set<std::string>& wa,
-                         const std::set<std::string>& wb) {
+  const std::set<std::string> wa = ContentWords(a);
+  const std::set<std::string> wb = ContentWords(b);
   if (wa.empty() && wb.empty()) return 0;
   size_t common = 0;
   for (const std::string& w : wa) common += wb.count(w);

@@ -27,11 +27,6 @@ std::set<std::string> ContentWords(absl::string_view text);
 // |A ∩ B| / |A ∪ B| of the content words; 0 when both are empty.
 double TextSimilarity(absl::string_view a, absl::string_view b);
 
-// Jaccard index of two content-word sets (as TextSimilarity, for a caller
-// that compares one text against many and tokenizes it once).
-double WordSetSimilarity(const std::set<std::string>& a,
-                         const std::set<std::string>& b);
-
 // The content words of `text` as their 32-bit FNV-1a hashes, sorted and
 // distinct: what the claimant index keeps per claim, so that a new claim is
 // compared with a claimant's earlier ones without reading their texts. Two
