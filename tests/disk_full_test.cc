@@ -194,17 +194,7 @@ TEST_F(DiskFullTest, AppendsFailCleanlyReadsGoOnAndResumeOnceSpaceIsFreed) {
   server->reset();
   auto store = storage::EventStore::Open(options.data_dir);
   ASSERT_TRUE(store.ok()) << store.status();
-  std::vector<std::string> logged;
-  uint64_t expected = 1;
-  ASSERT_TRUE((*store)
-                  ->ReadEvents(1,
-                               [&](const v1::Event& e) {
-                                 EXPECT_EQ(e.position(), expected++);
-                                 logged.push_back(e.claim_id());
-                                 return true;
-                               })
-                  .ok());
-  EXPECT_EQ(logged, acknowledged);
+  EXPECT_EQ(testing::LoggedClaimIds(**store), acknowledged);
   for (const std::string& id : acknowledged) {
     auto view = (*store)->GetClaim(id);
     ASSERT_TRUE(view.ok());

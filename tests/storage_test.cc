@@ -30,6 +30,7 @@ using testing::ApplySync;
 using ::testing::HasSubstr;
 using testing::NewClaim;
 using testing::NewEvidence;
+using testing::StoredEvents;
 using testing::TempDir;
 
 std::unique_ptr<storage::EventStore> OpenOrDie(const std::string& dir) {
@@ -49,18 +50,6 @@ v1::Command Evidence(const std::string& id, v1::Stance stance,
   v1::Command c;
   *c.mutable_add_evidence() = NewEvidence(id, stance, source);
   return c;
-}
-
-std::vector<v1::Event> AllEvents(const storage::EventStore& store) {
-  std::vector<v1::Event> events;
-  EXPECT_TRUE(store
-                  .ReadEvents(1,
-                              [&](const v1::Event& e) {
-                                events.push_back(e);
-                                return true;
-                              })
-                  .ok());
-  return events;
 }
 
 std::map<std::string, v1::ClaimView> AllClaims(
@@ -119,7 +108,7 @@ TEST(EventStoreTest, ReopenKeepsEventsClaimsAndRequests) {
   ASSERT_TRUE(request.ok());
   ASSERT_TRUE(request->has_value());
   EXPECT_EQ((*request)->response().first_position(), 1u);
-  EXPECT_EQ(AllEvents(*store).size(), 2u);
+  EXPECT_EQ(StoredEvents(*store).size(), 2u);
 }
 
 TEST(EventStoreTest, PositionsStayGaplessAcrossRestarts) {
@@ -136,7 +125,7 @@ TEST(EventStoreTest, PositionsStayGaplessAcrossRestarts) {
         ApplySync(*writer, Record(absl::StrCat("c-", round, "-0"))).ok());
   }
   auto store = OpenOrDie(dir.path());
-  std::vector<v1::Event> events = AllEvents(*store);
+  std::vector<v1::Event> events = StoredEvents(*store);
   ASSERT_EQ(events.size(), 15u);
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].position(), i + 1);
@@ -236,7 +225,7 @@ TEST(EventStoreTest, CommitRejectsPositionGapAndStoresNothing) {
   e.set_version(1);
   EXPECT_EQ(store->Commit(batch).code(), absl::StatusCode::kInternal);
   EXPECT_EQ(store->LastPosition(), 0u);
-  EXPECT_TRUE(AllEvents(*store).empty());
+  EXPECT_TRUE(StoredEvents(*store).empty());
 }
 
 TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
@@ -344,8 +333,8 @@ TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
   EXPECT_GE(report->events_replayed, *position);
   auto restored = OpenOrDie(dir.path() + "/new");
   // The restored log is a prefix of the live one, event for event.
-  std::vector<v1::Event> live = AllEvents(*store);
-  std::vector<v1::Event> copy = AllEvents(*restored);
+  std::vector<v1::Event> live = StoredEvents(*store);
+  std::vector<v1::Event> copy = StoredEvents(*restored);
   ASSERT_LE(copy.size(), live.size());
   for (size_t i = 0; i < copy.size(); ++i) {
     EXPECT_EQ(copy[i].SerializeAsString(), live[i].SerializeAsString()) << i;

@@ -191,39 +191,25 @@ class StoreFaultTest : public ::testing::Test {
   // After a reopen: the log is exactly `ids` at positions 1.., each with its
   // projection and request record, and Verify() is clean.
   void ExpectLogIs(const std::vector<std::string>& ids) {
-    std::vector<std::string> logged;
-    uint64_t expected = 1;
-    ASSERT_TRUE(store_
-                    ->ReadEvents(1,
-                                 [&](const v1::Event& e) {
-                                   EXPECT_EQ(e.position(), expected++);
-                                   logged.push_back(e.claim_id());
-                                   return true;
-                                 })
-                    .ok());
-    EXPECT_EQ(logged, ids);
+    EXPECT_EQ(testing::LoggedClaimIds(*store_), ids);
     EXPECT_EQ(store_->LastPosition(), ids.size());
-    for (const std::string& id : ids) {
-      auto view = store_->GetClaim(id);
-      ASSERT_TRUE(view.ok());
-      EXPECT_TRUE(view->has_value()) << id;
-      auto request = store_->GetRequest("req-" + id);
-      ASSERT_TRUE(request.ok());
-      EXPECT_TRUE(request->has_value()) << id;
-    }
+    for (const std::string& id : ids) ExpectStored(id, true);
     auto report = store_->Verify();
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->ok()) << report->mismatches.front();
   }
 
   // Neither a projection nor a request record of `id` is stored.
-  void ExpectAbsent(const std::string& id) {
+  void ExpectAbsent(const std::string& id) { ExpectStored(id, false); }
+
+  // Whether `id`'s projection and its request record are both stored.
+  void ExpectStored(const std::string& id, bool stored) {
     auto view = store_->GetClaim(id);
     ASSERT_TRUE(view.ok());
-    EXPECT_FALSE(view->has_value()) << id;
+    EXPECT_EQ(view->has_value(), stored) << id;
     auto request = store_->GetRequest("req-" + id);
     ASSERT_TRUE(request.ok());
-    EXPECT_FALSE(request->has_value()) << id;
+    EXPECT_EQ(request->has_value(), stored) << id;
   }
 
   Faults faults_;

@@ -62,6 +62,27 @@ void TestServer::Restart() {
   Start();
 }
 
+std::vector<v1::Event> StoredEvents(const storage::EventStore& store) {
+  std::vector<v1::Event> events;
+  EXPECT_TRUE(store
+                  .ReadEvents(1,
+                              [&](const v1::Event& e) {
+                                events.push_back(e);
+                                return true;
+                              })
+                  .ok());
+  return events;
+}
+
+std::vector<std::string> LoggedClaimIds(const storage::EventStore& store) {
+  std::vector<std::string> ids;
+  for (const v1::Event& e : StoredEvents(store)) {
+    EXPECT_EQ(e.position(), ids.size() + 1);
+    ids.push_back(e.claim_id());
+  }
+  return ids;
+}
+
 v1::RecordClaimRequest NewClaim(const std::string& claim_id,
                                 const std::string& text) {
   v1::RecordClaimRequest req;

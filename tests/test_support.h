@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -14,6 +15,7 @@
 #include "rocksdb/db.h"
 #include "server/factlog_server.h"
 #include "server/writer.h"
+#include "storage/event_store.h"
 #include "tests/temp_dir.h"
 
 namespace factlog::testing {
@@ -70,6 +72,13 @@ void WithRawRocksDb(
     const std::function<void(
         rocksdb::DB* db,
         std::map<std::string, rocksdb::ColumnFamilyHandle*> families)>& fn);
+
+// Every event in `store`'s log, in position order.
+std::vector<v1::Event> StoredEvents(const storage::EventStore& store);
+
+// The claim id of each event in `store`'s log, in position order; expects
+// the positions to be 1, 2, ... with no gap.
+std::vector<std::string> LoggedClaimIds(const storage::EventStore& store);
 
 // A RecordClaimRequest with valid defaults for `claim_id`.
 v1::RecordClaimRequest NewClaim(const std::string& claim_id,
