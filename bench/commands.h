@@ -45,7 +45,10 @@ struct PreloadSpec {
 // Appends `spec` to the store in `dir` (created if missing) through
 // server::Writer, the server's own decide-and-commit path, but with
 // StoreOptions::sync off: a preload only, not crash-safe, never a measured
-// workload. Returns the store's last position.
+// workload. Then lets RocksDB finish the flushes and compactions the preload
+// left (for up to three minutes), so that what is measured next finds a
+// store at rest, as a restart would, rather than sharing the cores with
+// them. Returns the store's last position.
 absl::StatusOr<uint64_t> PreloadStore(const std::string& dir,
                                       const PreloadSpec& spec);
 

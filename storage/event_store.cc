@@ -5,10 +5,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -16,20 +14,15 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "domain/evolve.h"
 #include "domain/similarity.h"
 #include "domain/time_util.h"
-#include "google/protobuf/arena.h"
-#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "google/protobuf/wire_format_lite.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
@@ -40,6 +33,7 @@
 #include "rocksdb/write_batch.h"
 #include "storage/bulk_load.h"
 #include "storage/keys.h"
+#include "storage/replay.h"
 
 namespace factlog::storage {
 namespace {
@@ -193,23 +187,51 @@ struct EventStore::Handles {
   ColumnFamilyHandle* operator[](int family) const { return h[family]; }
 };
 
-std::vector<std::string> IndexValues(ClaimIndex index,
-                                     const v1::ClaimView& view) {
+namespace {
+
+// Calls `fn` with each text value of `view` in `index` (any but kOverdue),
+// as views into `view` or static storage.
+template <typename Fn>
+void ForEachTextValue(ClaimIndex index, const v1::ClaimView& view, Fn fn) {
   switch (index) {
     case ClaimIndex::kStatus:
-      return {v1::ClaimStatus_Name(view.status())};
+      fn(absl::string_view(v1::ClaimStatus_Name(view.status())));
+      return;
     case ClaimIndex::kSubject:
-      if (view.subject().empty()) return {};
-      return {view.subject()};
+      if (!view.subject().empty()) fn(absl::string_view(view.subject()));
+      return;
     case ClaimIndex::kClaimant:
-      return {view.claimant()};
+      fn(absl::string_view(view.claimant()));
+      return;
     case ClaimIndex::kTag:
-      return {view.tags().begin(), view.tags().end()};
+      for (const std::string& tag : view.tags()) fn(absl::string_view(tag));
+      return;
     case ClaimIndex::kOverdue:
-      if (!view.has_overdue_at()) return {};
-      return {keys::EncodeTime(domain::FromProto(view.overdue_at()))};
+      return;
   }
-  return {};
+}
+
+// The value of `view`'s entries in `index`: the claimant index's carries
+// what the similar-claims search needs; the others are empty.
+std::string IndexEntryValue(ClaimIndex index, const v1::ClaimView& view) {
+  if (index != ClaimIndex::kClaimant) return {};
+  return keys::ClaimantEntryValue(view.subject(),
+                                  domain::ContentWordHashes(view.text()));
+}
+
+}  // namespace
+
+std::vector<std::string> IndexValues(ClaimIndex index,
+                                     const v1::ClaimView& view) {
+  if (index == ClaimIndex::kOverdue) {
+    if (!view.has_overdue_at()) return {};
+    return {keys::EncodeTime(domain::FromProto(view.overdue_at()))};
+  }
+  std::vector<std::string> values;
+  ForEachTextValue(index, view, [&values](absl::string_view value) {
+    values.emplace_back(value);
+  });
+  return values;
 }
 
 namespace {
@@ -228,15 +250,10 @@ std::vector<std::pair<std::string, std::string>> IndexEntries(
     }
     return entries;
   }
-  for (const std::string& v : IndexValues(index, view)) {
-    // A claimant entry also carries what the similar-claims search needs.
-    entries.emplace_back(
-        keys::IndexKey(v, view.claim_id()),
-        index == ClaimIndex::kClaimant
-            ? keys::ClaimantEntryValue(view.subject(),
-                                       domain::ContentWordHashes(view.text()))
-            : std::string());
-  }
+  ForEachTextValue(index, view, [&](absl::string_view value) {
+    entries.emplace_back(keys::IndexKey(value, view.claim_id()),
+                         IndexEntryValue(index, view));
+  });
   return entries;
 }
 
@@ -929,21 +946,76 @@ absl::Status EventStore::WriteClaimsFile(
   return absl::OkStatus();
 }
 
+absl::Status EventStore::WriteClaimEventsFile(
+    const std::vector<const ReplayedClaim*>& sorted, BulkLoad& out) const {
+  absl::StatusOr<BulkLoad::File*> file = out.AddFile((*cf_)[kClaimEvents]);
+  if (!file.ok()) return file.status();
+  // Keys are claim_id 0x00 version: claims in id order, each one's events
+  // in version order, is key order.
+  std::vector<std::pair<uint64_t, uint64_t>> reordered;
+  for (const ReplayedClaim* claim : sorted) {
+    const std::vector<std::pair<uint64_t, uint64_t>>* events = &claim->events;
+    if (!std::is_sorted(events->begin(), events->end())) {
+      // Versions grow along the log; sorted all the same, whatever it holds.
+      reordered = *events;
+      std::sort(reordered.begin(), reordered.end());
+      events = &reordered;
+    }
+    for (const auto& [version, position] : *events) {
+      if (auto s = (*file)->Put(
+              keys::ClaimEventKey(claim->view->claim_id(), version),
+              keys::EncodeU64(position));
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status EventStore::WriteIndexFile(
     ClaimIndex index, const std::vector<const v1::ClaimView*>& sorted,
     BulkLoad& out) const {
-  std::vector<std::pair<std::string, std::string>> entries;
-  for (const v1::ClaimView* view : sorted) {
-    for (auto& entry : IndexEntries(index, *view)) {
-      entries.push_back(std::move(entry));
-    }
-  }
-  std::sort(entries.begin(), entries.end());
-  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
   absl::StatusOr<BulkLoad::File*> file = out.AddFile(IndexFamily(index));
   if (!file.ok()) return file.status();
-  for (const auto& [key, value] : entries) {
-    if (auto s = (*file)->Put(key, value); !s.ok()) return s;
+  if (index == ClaimIndex::kOverdue) {
+    // Keyed by time first; few claims are overdue.
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (const v1::ClaimView* view : sorted) {
+      for (auto& entry : IndexEntries(index, *view)) {
+        entries.push_back(std::move(entry));
+      }
+    }
+    std::sort(entries.begin(), entries.end());
+    for (const auto& [key, value] : entries) {
+      if (auto s = (*file)->Put(key, value); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  // Keys are value 0x00 claim_id, so their order is (value, claim_id):
+  // the claims of each value, gathered in claim_id order, taken value by
+  // value in order, are the keys in order. A value a claim lists twice (a
+  // tag) is one entry.
+  absl::flat_hash_map<absl::string_view, std::vector<const v1::ClaimView*>>
+      by_value;
+  for (const v1::ClaimView* view : sorted) {
+    ForEachTextValue(index, *view, [&](absl::string_view value) {
+      std::vector<const v1::ClaimView*>& claims = by_value[value];
+      if (claims.empty() || claims.back() != view) claims.push_back(view);
+    });
+  }
+  std::vector<absl::string_view> values;
+  values.reserve(by_value.size());
+  for (const auto& [value, claims] : by_value) values.push_back(value);
+  std::sort(values.begin(), values.end());
+  for (absl::string_view value : values) {
+    for (const v1::ClaimView* view : by_value[value]) {
+      if (auto s = (*file)->Put(keys::IndexKey(value, view->claim_id()),
+                                IndexEntryValue(index, *view));
+          !s.ok()) {
+        return s;
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -984,167 +1056,6 @@ absl::Status EventStore::MigrateProjections() {
                    "recording the schema version");
 }
 
-namespace {
-
-// The claim_id of a stored event (field 2 of Event), read from its wire
-// bytes without parsing the rest; empty when it is not there.
-absl::string_view PeekClaimId(absl::string_view bytes) {
-  google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const uint8_t*>(bytes.data()),
-      static_cast<int>(bytes.size()));
-  for (uint32_t tag; (tag = in.ReadTag()) != 0;) {
-    if (tag == (2 << 3 | 2)) {
-      uint32_t length;
-      const void* data;
-      int size;
-      if (!in.ReadVarint32(&length) ||
-          !in.GetDirectBufferPointer(&data, &size) ||
-          static_cast<uint32_t>(size) < length) {
-        return {};
-      }
-      return absl::string_view(static_cast<const char*>(data), length);
-    }
-    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
-      return {};
-    }
-  }
-  return {};
-}
-
-// Replays the log into claim views on several threads. Events are dealt
-// out by claim (a hash of the claim id), so each claim's events are
-// evolved in log order by one thread; the thread reading the log only
-// copies bytes. Views live on each replayer's arena, freed with it.
-class ParallelReplay {
- public:
-  struct Replayer {
-    google::protobuf::Arena arena;
-    absl::flat_hash_map<std::string, v1::ClaimView*> views;
-    std::vector<std::pair<std::string, uint64_t>> claim_events;
-    uint64_t events = 0;
-  };
-
-  explicit ParallelReplay(size_t threads) : lanes_(threads) {
-    for (Lane& lane : lanes_) {
-      lane.thread = std::thread([this, &lane] { Run(lane); });
-    }
-  }
-  ~ParallelReplay() { Finish(); }
-
-  // Reading thread: hands one event to its claim's replayer. False once a
-  // replayer failed (Finish says why).
-  bool Add(uint64_t position, absl::string_view bytes) {
-    const absl::string_view claim_id = PeekClaimId(bytes);
-    Lane& lane =
-        lanes_[absl::Hash<absl::string_view>()(claim_id) % lanes_.size()];
-    Chunk& chunk = lane.filling;
-    chunk.positions.push_back(position);
-    chunk.bytes.append(bytes.data(), bytes.size());
-    chunk.ends.push_back(chunk.bytes.size());
-    if (chunk.positions.size() >= kChunkEvents) Send(lane);
-    return !failed_.load(std::memory_order_relaxed);
-  }
-
-  // Waits for every event to be replayed; the first error, if any.
-  absl::Status Finish() {
-    for (Lane& lane : lanes_) {
-      if (!lane.thread.joinable()) continue;
-      Send(lane);
-      {
-        absl::MutexLock lock(&lane.mu);
-        lane.done = true;
-      }
-      lane.thread.join();
-    }
-    for (Lane& lane : lanes_) {
-      if (!lane.error.ok()) return lane.error;
-    }
-    return absl::OkStatus();
-  }
-
-  // After Finish.
-  std::vector<Replayer*> replayers() {
-    std::vector<Replayer*> out;
-    for (Lane& lane : lanes_) out.push_back(&lane.replayer);
-    return out;
-  }
-
- private:
-  static constexpr size_t kChunkEvents = 1024;
-  static constexpr size_t kMaxQueuedChunks = 8;
-
-  struct Chunk {
-    std::vector<uint64_t> positions;
-    std::string bytes;
-    std::vector<size_t> ends;  // of each event in `bytes`
-  };
-  struct Lane {
-    absl::Mutex mu;
-    std::deque<Chunk> queue ABSL_GUARDED_BY(mu);
-    bool done ABSL_GUARDED_BY(mu) = false;
-    Chunk filling;  // reading thread only
-    Replayer replayer;
-    absl::Status error;  // the lane's thread only, until joined
-    std::thread thread;
-  };
-
-  void Send(Lane& lane) {
-    if (lane.filling.positions.empty()) return;
-    absl::MutexLock lock(&lane.mu);
-    auto room = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
-      return lane.queue.size() < kMaxQueuedChunks;
-    };
-    lane.mu.Await(absl::Condition(&room));
-    lane.queue.push_back(std::move(lane.filling));
-    lane.filling = Chunk();
-  }
-
-  void Run(Lane& lane) {
-    Replayer& r = lane.replayer;
-    v1::Event e;
-    for (;;) {
-      Chunk chunk;
-      {
-        absl::MutexLock lock(&lane.mu);
-        auto ready = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
-          return lane.done || !lane.queue.empty();
-        };
-        lane.mu.Await(absl::Condition(&ready));
-        if (lane.queue.empty()) return;
-        chunk = std::move(lane.queue.front());
-        lane.queue.pop_front();
-      }
-      if (!lane.error.ok()) continue;  // drain, so the reader never blocks
-      size_t begin = 0;
-      for (size_t i = 0; i < chunk.positions.size(); ++i) {
-        const size_t end = chunk.ends[i];
-        if (!e.ParseFromArray(chunk.bytes.data() + begin,
-                              static_cast<int>(end - begin))) {
-          lane.error = absl::DataLossError(absl::StrFormat(
-              "rebuild: event %d does not parse", chunk.positions[i]));
-          failed_.store(true, std::memory_order_relaxed);
-          break;
-        }
-        begin = end;
-        v1::ClaimView*& view = r.views[e.claim_id()];
-        if (view == nullptr) {
-          view =
-              google::protobuf::Arena::CreateMessage<v1::ClaimView>(&r.arena);
-        }
-        domain::Evolve(e, view);
-        r.claim_events.emplace_back(
-            keys::ClaimEventKey(e.claim_id(), e.version()), chunk.positions[i]);
-        ++r.events;
-      }
-    }
-  }
-
-  std::deque<Lane> lanes_;
-  std::atomic<bool> failed_{false};
-};
-
-}  // namespace
-
 absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   RebuildStats stats;
   absl::Time phase = absl::Now();
@@ -1174,8 +1085,8 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   }
   lap(&stats.clear);
 
-  // Replay the log in memory: every claim's view, and the per-claim event
-  // index, on as many threads as cores beside the one reading.
+  // Replay the log in memory on as many threads as cores beside the one
+  // reading: every claim's view, and where its events are.
   const unsigned cores =
       std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
   ParallelReplay replay(cores);
@@ -1185,58 +1096,26 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
       });
   if (absl::Status s = replay.Finish(); !s.ok()) return s;
   if (!read.ok()) return read;
-  std::vector<std::pair<std::string, uint64_t>> claim_events;
-  claim_events.reserve(last);
-  size_t claims = 0;
-  for (ParallelReplay::Replayer* r : replay.replayers()) {
-    stats.events_replayed += r->events;
-    claims += r->views.size();
-    std::move(r->claim_events.begin(), r->claim_events.end(),
-              std::back_inserter(claim_events));
-    r->claim_events = {};
-  }
-  stats.claims_written = claims;
+  const std::vector<const ReplayedClaim*> claims = replay.SortedClaims();
+  stats.events_replayed = replay.events();
+  stats.claims_written = claims.size();
   lap(&stats.replay);
 
-  // Write each projection family as one sorted file and swap them in. The
-  // files are independent, so threads take them in turn: the per-claim
-  // event index (the biggest) first, while another sorts the views the
-  // other files are written from.
+  // Write each projection family as one sorted file and swap them in. Every
+  // file is written in claim_id order or from it, so nothing is sorted
+  // whole here, and the files are independent: threads take them in turn.
   absl::StatusOr<std::unique_ptr<BulkLoad>> load =
       BulkLoad::Create(db_.get(), db_->GetName() + "/rebuild.tmp");
   if (!load.ok()) return load.status();
   BulkLoad& out = **load;
-  std::vector<const v1::ClaimView*> sorted;
-  absl::Notification views_sorted;
+  std::vector<const v1::ClaimView*> views;
+  views.reserve(claims.size());
+  for (const ReplayedClaim* claim : claims) views.push_back(claim->view);
   std::vector<std::function<absl::Status()>> tasks;
-  tasks.push_back([&] {
-    std::sort(claim_events.begin(), claim_events.end());
-    absl::StatusOr<BulkLoad::File*> file = out.AddFile((*cf_)[kClaimEvents]);
-    if (!file.ok()) return file.status();
-    for (const auto& [key, position] : claim_events) {
-      if (auto s = (*file)->Put(key, keys::EncodeU64(position)); !s.ok()) {
-        return s;
-      }
-    }
-    return absl::OkStatus();
-  });
-  tasks.push_back([&] {
-    sorted.reserve(claims);
-    for (ParallelReplay::Replayer* r : replay.replayers()) {
-      for (const auto& [claim_id, view] : r->views) sorted.push_back(view);
-    }
-    std::sort(sorted.begin(), sorted.end(),
-              [](const v1::ClaimView* a, const v1::ClaimView* b) {
-                return a->claim_id() < b->claim_id();
-              });
-    views_sorted.Notify();
-    return WriteClaimsFile(sorted, out);
-  });
+  tasks.push_back([&] { return WriteClaimEventsFile(claims, out); });
+  tasks.push_back([&] { return WriteClaimsFile(views, out); });
   for (ClaimIndex index : kAllIndexes) {
-    tasks.push_back([&, index] {
-      views_sorted.WaitForNotification();
-      return WriteIndexFile(index, sorted, out);
-    });
+    tasks.push_back([&, index] { return WriteIndexFile(index, views, out); });
   }
   std::vector<absl::Status> results(tasks.size());
   std::atomic<size_t> next_task{0};

@@ -29,6 +29,7 @@ class Env;
 namespace factlog::storage {
 
 class BulkLoad;
+struct ReplayedClaim;
 
 struct StoreOptions {
   // fsync every commit. Only tests and benchmarks that measure the
@@ -302,8 +303,10 @@ class EventStore {
   uint64_t CurrentWalNumber() const;
 
   rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
-  // RebuildProjections: the claims file, and one index's file, from views
-  // sorted by claim_id.
+  // RebuildProjections: the per-claim event index's file, the claims file,
+  // and one index's file, from claims sorted by claim_id.
+  absl::Status WriteClaimEventsFile(
+      const std::vector<const ReplayedClaim*>& sorted, BulkLoad& out) const;
   absl::Status WriteClaimsFile(const std::vector<const v1::ClaimView*>& sorted,
                                BulkLoad& out) const;
   absl::Status WriteIndexFile(ClaimIndex index,

@@ -842,6 +842,11 @@ TEST(EventStoreTest, RebuildEqualsLiveProjectionsAfterRandomCommands) {
     EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
 
     ASSERT_TRUE(store->RebuildProjections().ok());
+    // Every index and the per-claim event index, as well as the views.
+    auto verify_rebuilt = store->Verify();
+    ASSERT_TRUE(verify_rebuilt.ok());
+    EXPECT_TRUE(verify_rebuilt->ok())
+        << ::testing::PrintToString(verify_rebuilt->mismatches);
     auto rebuilt = AllClaims(*store);
     ASSERT_EQ(live.size(), rebuilt.size());
     for (const auto& [id, view] : live) {

@@ -1,0 +1,87 @@
+#ifndef FACTLOG_STORAGE_REPLAY_H_
+#define FACTLOG_STORAGE_REPLAY_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "factlog/v1/views.pb.h"
+#include "google/protobuf/arena.h"
+
+namespace factlog::storage {
+
+// One claim as a replay left it: its view and where its events are.
+struct ReplayedClaim {
+  v1::ClaimView* view = nullptr;  // on the replay's arena
+  // (version, position) of each of its events, in log order.
+  std::vector<std::pair<uint64_t, uint64_t>> events;
+};
+
+// Replays the log into claim views on several threads (EventStore's
+// rebuild). Events are dealt out by claim (a hash of the claim id, read
+// from the event's wire bytes), so each claim's events are evolved in log
+// order by one thread; the thread reading the log only copies bytes. Each
+// thread sorts its claims by id when the log ends, so the sorted whole is
+// a merge. Views live on the threads' arenas, freed with the ParallelReplay.
+//
+// One thread calls Add, then Finish, then the accessors.
+class ParallelReplay {
+ public:
+  explicit ParallelReplay(size_t threads);
+  ~ParallelReplay();  // Finish()es
+  ParallelReplay(const ParallelReplay&) = delete;
+  ParallelReplay& operator=(const ParallelReplay&) = delete;
+
+  // Hands the event stored at `position` to its claim's thread. False once
+  // a thread failed (Finish says why).
+  bool Add(uint64_t position, absl::string_view bytes);
+
+  // Waits until every event is replayed; the first error, if any
+  // (DATA_LOSS naming the position of an event that does not parse).
+  absl::Status Finish();
+
+  // After a successful Finish:
+  uint64_t events() const;
+  // Every claim, in claim_id order.
+  std::vector<const ReplayedClaim*> SortedClaims() const;
+
+ private:
+  struct Chunk {
+    std::vector<uint64_t> positions;
+    std::string bytes;
+    std::vector<size_t> ends;  // of each event in `bytes`
+  };
+  struct Lane {
+    absl::Mutex mu;
+    std::deque<Chunk> queue ABSL_GUARDED_BY(mu);
+    bool done ABSL_GUARDED_BY(mu) = false;
+    Chunk filling;  // the reading thread's only
+    // The lane's thread's only, until joined:
+    google::protobuf::Arena arena;
+    absl::flat_hash_map<std::string, ReplayedClaim> claims;
+    // When the log has ended: the claims by id (the map's keys).
+    std::vector<std::pair<absl::string_view, const ReplayedClaim*>> sorted;
+    uint64_t events = 0;
+    absl::Status error;
+    std::thread thread;
+  };
+
+  void Send(Lane& lane);
+  void Run(Lane& lane);
+
+  std::deque<Lane> lanes_;
+  std::atomic<bool> failed_{false};
+};
+
+}  // namespace factlog::storage
+
+#endif  // FACTLOG_STORAGE_REPLAY_H_
