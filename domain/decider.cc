@@ -327,9 +327,11 @@ absl::StatusOr<Decision> DecideLink(const v1::LinkClaimsRequest& req,
   return d;
 }
 
-absl::StatusOr<Decision> DecideCommand(const v1::Command& command,
-                                       const ClaimLookup& lookup,
-                                       const DecideContext& context) {
+}  // namespace
+
+absl::StatusOr<Decision> Decide(const v1::Command& command,
+                                const ClaimLookup& lookup,
+                                const DecideContext& context) {
   switch (command.command_case()) {
     case v1::Command::kRecordClaim:
       return DecideRecord(command.record_claim(), lookup, context);
@@ -349,21 +351,6 @@ absl::StatusOr<Decision> DecideCommand(const v1::Command& command,
       break;
   }
   return absl::InvalidArgumentError("command: empty, set one of its fields");
-}
-
-}  // namespace
-
-absl::StatusOr<Decision> Decide(const v1::Command& command,
-                                const ClaimLookup& lookup,
-                                const DecideContext& context) {
-  absl::StatusOr<Decision> decision = DecideCommand(command, lookup, context);
-  if (decision.ok()) {
-    // Unknown fields a client put into nested messages (a Source, a
-    // Timestamp) would otherwise ride along into the immutable log, past
-    // every size limit. Events hold only fields this version knows.
-    for (v1::Event& event : decision->events) event.DiscardUnknownFields();
-  }
-  return decision;
 }
 
 }  // namespace factlog::domain

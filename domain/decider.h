@@ -49,6 +49,11 @@ struct Decision {
 //   FAILED_PRECONDITION the claim is retracted, the evidence already withdrawn,
 //                       or a correction changes nothing
 // Errors from `lookup` are returned as they are. On error nothing is decided.
+//
+// Events are made of the command's fields, with any unknown fields of its
+// nested messages (a Source, a Timestamp): callers strip those first
+// (Command::DiscardUnknownFields; server::Writer does), or they would ride
+// into the immutable log past every size limit.
 absl::StatusOr<Decision> Decide(const v1::Command& command,
                                 const ClaimLookup& lookup,
                                 const DecideContext& context);

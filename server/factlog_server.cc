@@ -186,11 +186,11 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       std::make_unique<ServerMetrics>(server->store_.get(), server->hub_.get());
   WriterOptions writer_options;
   writer_options.metrics = server->metrics_.get();
-  writer_options.on_commit = [hub = server->hub_.get()](
-                                 const std::vector<v1::Event>& events,
-                                 const std::vector<v1::ClaimStatus>& statuses) {
-    hub->Publish(events, statuses);
-  };
+  writer_options.on_commit =
+      [hub = server->hub_.get()](CommittedEvents committed) {
+        hub->Publish(std::move(committed.events), committed.statuses,
+                     std::move(committed.serialized));
+      };
   writer_options.limits = options.limits;
   writer_options.max_batch = options.max_batch;
   writer_options.clock = options.clock;

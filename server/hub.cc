@@ -116,16 +116,22 @@ Hub::~Hub() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Hub::Publish(const std::vector<v1::Event>& events,
-                  const std::vector<v1::ClaimStatus>& statuses) {
+void Hub::Publish(std::vector<v1::Event> events,
+                  const std::vector<v1::ClaimStatus>& statuses,
+                  std::vector<std::string> serialized) {
   std::vector<LiveEventPtr> prepared;
   prepared.reserve(events.size());
+  const bool encoded = serialized.size() == events.size();
   for (size_t i = 0; i < events.size(); ++i) {
     auto live = std::make_shared<LiveEvent>();
-    live->event = events[i];
+    live->event = std::move(events[i]);
     live->status_after =
         i < statuses.size() ? statuses[i] : v1::CLAIM_STATUS_UNSPECIFIED;
-    live->event.SerializeToString(&live->serialized);
+    if (encoded) {
+      live->serialized = std::move(serialized[i]);
+    } else {
+      live->event.SerializeToString(&live->serialized);
+    }
     live->bytes = 2 * live->serialized.size() + sizeof(LiveEvent);
     prepared.push_back(std::move(live));
   }

@@ -87,10 +87,14 @@ class Hub {
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  // Writer thread: appends one commit's events (consecutive positions) and
-  // schedules wake-ups. Takes one short lock; never blocks on subscribers.
-  void Publish(const std::vector<v1::Event>& events,
-               const std::vector<v1::ClaimStatus>& statuses);
+  // Appends one commit's events (consecutive positions) and schedules
+  // wake-ups; `statuses[i]` is the status of event i's claim right after
+  // it. `serialized[i]`, when given, is event i encoded (as stored), which
+  // spares the hub encoding it again. Takes one short lock; never blocks on
+  // subscribers.
+  void Publish(std::vector<v1::Event> events,
+               const std::vector<v1::ClaimStatus>& statuses,
+               std::vector<std::string> serialized = {});
 
   enum class ReadResult {
     kEvents,      // `out` holds events from `from` on

@@ -67,10 +67,12 @@ class Writer::Batch {
 
   // Decides and applies one command, or says why not. Atomic: on error the
   // batch is as before.
+  // `fingerprint`: CommandFingerprint(command), taken on the submitting
+  // thread.
   absl::StatusOr<v1::CommandResponse> Apply(const v1::Command& command,
+                                            uint64_t fingerprint,
                                             const std::string& actor) {
     const std::string& request_id = domain::RequestIdOf(command);
-    const uint64_t fingerprint = CommandFingerprint(command);
     if (!request_id.empty()) {
       absl::StatusOr<std::optional<v1::RequestRecord>> earlier =
           FindRequest(request_id);
@@ -145,8 +147,15 @@ class Writer::Batch {
     return view;
   }
 
+  // Room for the events of `commands` commands, most of which add one.
+  void Reserve(size_t commands) {
+    events_.reserve(commands);
+    statuses_.reserve(commands);
+  }
+
   const std::vector<v1::Event>& events() const { return events_; }
-  const std::vector<v1::ClaimStatus>& statuses() const { return statuses_; }
+  // Each event's claim status right after it, parallel to the events.
+  std::vector<v1::ClaimStatus> TakeStatuses() { return std::move(statuses_); }
 
   // The commit of this batch. Its claim views point into the batch, which
   // must outlive the Commit call.
@@ -221,7 +230,7 @@ struct Writer::Completion {
   std::unique_ptr<Batch> batch;
   std::vector<Item> items;
   std::vector<SequenceResult> results;  // parallel to items
-  std::vector<v1::Event> events;        // what was committed
+  CommittedEvents published;            // what was committed, for on_commit
   absl::Status committed;
 };
 
@@ -267,6 +276,15 @@ void Writer::Submit(v1::Command command, std::string actor, Callback done) {
 
 void Writer::SubmitSequence(std::vector<v1::Command> commands,
                             std::string actor, SequenceCallback done) {
+  // On the caller's thread, not the writer's: fields this version does not
+  // know never reach the log (the events are made of the command's fields),
+  // and each command's fingerprint.
+  std::vector<uint64_t> fingerprints;
+  fingerprints.reserve(commands.size());
+  for (v1::Command& command : commands) {
+    command.DiscardUnknownFields();
+    fingerprints.push_back(CommandFingerprint(command));
+  }
   absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
@@ -278,8 +296,8 @@ void Writer::SubmitSequence(std::vector<v1::Command> commands,
           queued_commands_));
     } else {
       queued_commands_ += commands.size();
-      queue_.push_back(
-          {std::move(commands), std::move(actor), std::move(done)});
+      queue_.push_back({std::move(commands), std::move(fingerprints),
+                        std::move(actor), std::move(done)});
       return;
     }
   }
@@ -387,16 +405,16 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
   Batch& batch = *done->batch;
   std::vector<SequenceResult>& results = done->results;
   results.resize(items.size());
-  if (options_.metrics) {
-    size_t commands = 0;
-    for (const Item& item : items) commands += item.commands.size();
-    options_.metrics->BatchProcessed(commands);
-  }
+  size_t commands = 0;
+  for (const Item& item : items) commands += item.commands.size();
+  batch.Reserve(commands);
+  if (options_.metrics) options_.metrics->BatchProcessed(commands);
   for (size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
+    results[i].responses.reserve(item.commands.size());
     for (size_t k = 0; k < item.commands.size(); ++k) {
       absl::StatusOr<v1::CommandResponse> response =
-          batch.Apply(item.commands[k], item.actor);
+          batch.Apply(item.commands[k], item.fingerprints[k], item.actor);
       if (!response.ok()) {
         results[i].error = response.status();
         results[i].failed_index = k;
@@ -413,7 +431,7 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
     storage::CommitBatch commit = batch.TakeCommit();
     if (options_.before_commit) options_.before_commit();
     const absl::Time commit_start = absl::Now();
-    done->committed = store_->Commit(commit);
+    done->committed = store_->Commit(commit, &done->published.serialized);
     EndStamp(stamp);  // committed (visible to readers) or not stored at all
     if (options_.metrics) {
       options_.metrics->Committed(commit.events, absl::Now() - commit_start,
@@ -428,15 +446,17 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
       log::Info("commits succeed again", {{"failed_commits", failed_commits_}});
       failed_commits_ = 0;
     }
-    done->events = std::move(commit.events);
+    done->published.events = std::move(commit.events);
+    done->published.statuses = batch.TakeStatuses();
   }
   return done;
 }
 
 void Writer::Complete(Completion& done) {
   Batch& batch = *done.batch;
-  if (done.committed.ok() && !done.events.empty() && options_.on_commit) {
-    options_.on_commit(done.events, batch.statuses());
+  if (done.committed.ok() && !done.published.events.empty() &&
+      options_.on_commit) {
+    options_.on_commit(std::move(done.published));
   }
   for (size_t i = 0; i < done.items.size(); ++i) {
     SequenceResult& result = done.results[i];

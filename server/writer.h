@@ -24,6 +24,13 @@ namespace factlog::server {
 
 class ServerMetrics;
 
+// The events of one durable commit, as WriterOptions::on_commit gets them.
+struct CommittedEvents {
+  std::vector<v1::Event> events;          // in position order
+  std::vector<v1::ClaimStatus> statuses;  // each one's claim, right after it
+  std::vector<std::string> serialized;    // each one as stored
+};
+
 struct WriterOptions {
   domain::Limits limits;
   // Most commands decided and committed with one fsync.
@@ -33,13 +40,9 @@ struct WriterOptions {
   // Server clock; tests may pin it. recorded_at comes from it, made
   // monotonic (see Writer).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
-  // Called on the completer thread with the events of each durable commit,
-  // in position order, and for each the status of its claim right after it,
-  // before any command of that commit is completed. Commits arrive in order.
-  // Must not block.
-  std::function<void(const std::vector<v1::Event>&,
-                     const std::vector<v1::ClaimStatus>&)>
-      on_commit;
+  // Called on the completer thread with each durable commit before any
+  // command of it is completed. Commits arrive in order. Must not block.
+  std::function<void(CommittedEvents)> on_commit;
   // Counts commands, events, batches and commit latency when set; must
   // outlive the Writer.
   ServerMetrics* metrics = nullptr;
@@ -121,6 +124,7 @@ class Writer {
  private:
   struct Item {
     std::vector<v1::Command> commands;
+    std::vector<uint64_t> fingerprints;  // CommandFingerprint of each
     std::string actor;
     SequenceCallback done;
   };

@@ -616,11 +616,13 @@ ColumnFamilyHandle* EventStore::IndexFamily(ClaimIndex index) const {
   return nullptr;
 }
 
-absl::Status EventStore::Commit(const CommitBatch& batch) {
+absl::Status EventStore::Commit(const CommitBatch& batch,
+                                std::vector<std::string>* stored_bytes) {
   const uint64_t first = LastPosition() + 1;
   uint64_t next = first;
   rocksdb::WriteBatch wb;
-  std::string bytes;
+  std::vector<std::string> event_bytes;
+  event_bytes.reserve(batch.events.size());
   merkle::Frontier frontier = frontier_;
   std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
   for (const v1::Event& e : batch.events) {
@@ -629,12 +631,14 @@ absl::Status EventStore::Commit(const CommitBatch& batch) {
           "commit: event position %d, expected %d", e.position(), next));
     }
     ++next;
-    bytes = merkle::CanonicalEventBytes(e);
+    const std::string& bytes =
+        event_bytes.emplace_back(merkle::CanonicalEventBytes(e));
     wb.Put((*cf_)[kEvents], keys::EventKey(e.position()), bytes);
     frontier.Append(merkle::LeafHash(bytes), &nodes);
     wb.Put((*cf_)[kClaimEvents], keys::ClaimEventKey(e.claim_id(), e.version()),
            keys::EncodeU64(e.position()));
   }
+  std::string bytes;
   for (const ClaimUpdate& u : batch.claims) {
     u.after->SerializeToString(&bytes);
     wb.Put((*cf_)[kClaims], u.after->claim_id(), bytes);
@@ -672,6 +676,7 @@ absl::Status EventStore::Commit(const CommitBatch& batch) {
   }
   frontier_ = std::move(frontier);
   last_position_.store(last, std::memory_order_release);
+  if (stored_bytes != nullptr) *stored_bytes = std::move(event_bytes);
   return absl::OkStatus();
 }
 

@@ -134,7 +134,11 @@ class EventStore {
   // store is reopened when resuming cannot be shown safe: an fsync that
   // failed with EIO (RocksDB refuses), or a failed WAL RocksDB would keep
   // (the write that failed had itself just flushed every memtable).
-  absl::Status Commit(const CommitBatch& batch);
+  //
+  // When `stored_bytes` is set and the commit succeeds, it receives each
+  // event's bytes as stored (merkle::CanonicalEventBytes), in order.
+  absl::Status Commit(const CommitBatch& batch,
+                      std::vector<std::string>* stored_bytes = nullptr);
 
   // The current projection of `claim_id`, or nullopt when there is none.
   absl::StatusOr<std::optional<v1::ClaimView>> GetClaim(

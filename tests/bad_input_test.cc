@@ -1087,7 +1087,7 @@ INSTANTIATE_TEST_SUITE_P(InvalidUtf8, BadInputTest,
 // reach the immutable log: they would bypass every size limit — the payload
 // below is 1 MiB where a source name may hold 256 bytes — and be served back
 // to every reader and subscriber forever.
-// Decide drops unknown fields from every event it makes.
+// The writer drops unknown fields from every command it is given.
 TEST(BadInputUnknownFieldsTest, NestedUnknownFieldsAreNotStored) {
   TestServer server;
   v1::Command record;
