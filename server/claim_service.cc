@@ -242,7 +242,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
   absl::Status status = DecodeMessage(*request, &typed);
   if (status.ok()) {
     auto result = query(typed);
-    if (result.ok()) *response = EncodeMessage(*result);
+    if (result.ok()) *response = EncodeMessage(*std::move(result));
     status = result.status();
   }
   reactor->Finish(ToGrpcStatus(status));
@@ -268,19 +268,19 @@ FACTLOG_MUTATION(RetractClaim, RetractClaimRequest, retract_claim, kEditor)
 FACTLOG_MUTATION(LinkClaims, LinkClaimsRequest, link_claims, kEditor)
 #undef FACTLOG_MUTATION
 
-#define FACTLOG_QUERY(Method, Request)                                   \
+#define FACTLOG_QUERY(Method, Request, Query)                            \
   grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                    \
       grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request, \
       grpc::ByteBuffer* response) {                                      \
     return Answer<v1::Request>(                                          \
         ctx, request, response, #Method,                                 \
-        [this](const v1::Request& r) { return queries_->Method(r); });   \
+        [this](const v1::Request& r) { return queries_->Query(r); });    \
   }
-FACTLOG_QUERY(GetClaim, GetClaimRequest)
-FACTLOG_QUERY(ListClaims, ListClaimsRequest)
-FACTLOG_QUERY(GetClaimHistory, GetClaimHistoryRequest)
-FACTLOG_QUERY(GetClaimant, GetClaimantRequest)
-FACTLOG_QUERY(ListSubjects, ListSubjectsRequest)
+FACTLOG_QUERY(GetClaim, GetClaimRequest, GetClaimEncoded)
+FACTLOG_QUERY(ListClaims, ListClaimsRequest, ListClaims)
+FACTLOG_QUERY(GetClaimHistory, GetClaimHistoryRequest, GetClaimHistory)
+FACTLOG_QUERY(GetClaimant, GetClaimantRequest, GetClaimant)
+FACTLOG_QUERY(ListSubjects, ListSubjectsRequest, ListSubjects)
 #undef FACTLOG_QUERY
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(

@@ -4,12 +4,15 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/stubs/common.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "server/log.h"
 
 namespace factlog::server {
@@ -92,9 +95,37 @@ absl::Status DecodeMessage(const grpc::ByteBuffer& buffer,
 }
 
 grpc::ByteBuffer EncodeMessage(const google::protobuf::Message& message) {
-  const std::string bytes = message.SerializeAsString();
-  grpc::Slice slice(bytes);
+  return EncodeMessage(message.SerializeAsString());
+}
+
+grpc::ByteBuffer EncodeMessage(std::string encoded) {
+  auto* owned = new std::string(std::move(encoded));
+  grpc::Slice slice(
+      owned->data(), owned->size(),
+      [](void* p) { delete static_cast<std::string*>(p); }, owned);
   return grpc::ByteBuffer(&slice, 1);
+}
+
+absl::StatusOr<bool> HasWireField(absl::string_view bytes, uint32_t number) {
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  for (;;) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) break;
+    if (google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag) ==
+        number) {
+      return true;
+    }
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+      return absl::DataLossError("stored message does not parse");
+    }
+  }
+  if (!in.ConsumedEntireMessage() ||
+      in.CurrentPosition() != static_cast<int>(bytes.size())) {
+    return absl::DataLossError("stored message does not parse");
+  }
+  return false;
 }
 
 }  // namespace factlog::server

@@ -1,7 +1,12 @@
 #ifndef FACTLOG_SERVER_PROTO_DECODE_H_
 #define FACTLOG_SERVER_PROTO_DECODE_H_
 
+#include <cstdint>
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/byte_buffer.h"
 
@@ -17,6 +22,13 @@ absl::Status DecodeMessage(const grpc::ByteBuffer& buffer,
 
 // Encodes `message` as a raw gRPC message.
 grpc::ByteBuffer EncodeMessage(const google::protobuf::Message& message);
+// Wraps a message already encoded, without copying it.
+grpc::ByteBuffer EncodeMessage(std::string encoded);
+
+// Whether the encoded message `bytes` has top-level field `number`, read
+// from the wire format without parsing the rest. DATA_LOSS when the bytes
+// do not frame as a message.
+absl::StatusOr<bool> HasWireField(absl::string_view bytes, uint32_t number);
 
 }  // namespace factlog::server
 

@@ -19,6 +19,7 @@
 #include "domain/time_util.h"
 #include "domain/validation.h"
 #include "server/page_token.h"
+#include "server/proto_decode.h"
 
 namespace factlog::server {
 namespace {
@@ -112,6 +113,25 @@ ClaimQueries::ClaimQueries(const storage::EventStore* store,
       limits_(limits),
       clock_(std::move(clock)),
       similarity_threshold_(similarity_threshold) {}
+
+absl::StatusOr<std::string> ClaimQueries::GetClaimEncoded(
+    const v1::GetClaimRequest& req) const {
+  if (req.as_of_case() == v1::GetClaimRequest::AS_OF_NOT_SET &&
+      domain::ValidateSlug("claim_id", req.claim_id(), limits_).ok()) {
+    absl::StatusOr<std::optional<std::string>> stored =
+        store_->GetClaimBytes(req.claim_id());
+    if (stored.ok() && stored->has_value()) {
+      // overdue_at is set exactly while the claim can turn OVERDUE.
+      absl::StatusOr<bool> overdue =
+          HasWireField(**stored, v1::ClaimView::kOverdueAtFieldNumber);
+      if (overdue.ok() && !*overdue) return **std::move(stored);
+    }
+  }
+  // Everything else, errors included, as GetClaim answers it.
+  absl::StatusOr<v1::ClaimView> view = GetClaim(req);
+  if (!view.ok()) return view.status();
+  return view->SerializeAsString();
+}
 
 absl::StatusOr<v1::ClaimView> ClaimQueries::GetClaim(
     const v1::GetClaimRequest& req) const {

@@ -804,6 +804,16 @@ absl::StatusOr<std::optional<v1::ClaimView>> EventStore::GetClaim(
   return view;
 }
 
+absl::StatusOr<std::optional<std::string>> EventStore::GetClaimBytes(
+    absl::string_view claim_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), (*cf_)[kClaims],
+                               ToSlice(claim_id), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (auto st = FromRocks(s, "reading claim"); !st.ok()) return st;
+  return value;
+}
+
 absl::StatusOr<std::optional<v1::RequestRecord>> EventStore::GetRequest(
     absl::string_view request_id) const {
   rocksdb::PinnableSlice value;

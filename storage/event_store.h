@@ -143,6 +143,9 @@ class EventStore {
   // The current projection of `claim_id`, or nullopt when there is none.
   absl::StatusOr<std::optional<v1::ClaimView>> GetClaim(
       absl::string_view claim_id) const;
+  // The same, as stored: an encoded ClaimView, not parsed (nor checked).
+  absl::StatusOr<std::optional<std::string>> GetClaimBytes(
+      absl::string_view claim_id) const;
 
   // The record of an applied request, or nullopt.
   absl::StatusOr<std::optional<v1::RequestRecord>> GetRequest(

@@ -10,6 +10,7 @@
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/proto_decode.h"
 #include "tests/test_support.h"
 
 namespace factlog {
@@ -607,6 +608,45 @@ TEST_F(ServerTest, ImportAppliesInOrderAndStopsAtFirstRefusedCommand) {
   v1::ClaimView view;
   EXPECT_EQ(server_.claims().GetClaim(&ctx, get, &view).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// GetClaim sends a stored projection as it is unless it has overdue_at;
+// HasWireField is how it tells.
+TEST(HasWireFieldTest, FindsAFieldAfterRepeatedOnesAndOnlyWhenPresent) {
+  auto has = [](const std::string& bytes, uint32_t field) {
+    absl::StatusOr<bool> found = server::HasWireField(bytes, field);
+    EXPECT_TRUE(found.ok()) << found.status();
+    return found.value_or(false);
+  };
+  v1::ClaimView view;
+  view.set_claim_id("c");
+  for (int i = 0; i < 20; ++i) {
+    view.add_evidence()->set_evidence_id(absl::StrCat("e", i));
+  }
+  view.set_version(21);
+  std::string bytes = view.SerializeAsString();
+  EXPECT_FALSE(has(bytes, v1::ClaimView::kOverdueAtFieldNumber));
+  EXPECT_TRUE(has(bytes, v1::ClaimView::kVersionFieldNumber));
+  *view.mutable_overdue_at() = domain::ToProto(absl::UnixEpoch());
+  bytes = view.SerializeAsString();
+  EXPECT_TRUE(has(bytes, v1::ClaimView::kOverdueAtFieldNumber));
+  EXPECT_FALSE(has("", v1::ClaimView::kOverdueAtFieldNumber));
+}
+
+TEST(HasWireFieldTest, BytesThatDoNotFrameAreDataLoss) {
+  v1::ClaimView view;
+  view.set_claim_id("c");
+  view.set_text("a claim whose text is cut off");
+  const std::string bytes = view.SerializeAsString();
+  const uint32_t absent = v1::ClaimView::kOverdueAtFieldNumber;
+  EXPECT_EQ(server::HasWireField(bytes.substr(0, bytes.size() - 3), absent)
+                .status()
+                .code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(server::HasWireField(bytes + std::string(1, '\0'), absent)
+                .status()
+                .code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST(ServerClockTest, PromisePastDueWithoutSupportReadsOverdue) {
