@@ -219,23 +219,6 @@ std::string IndexEntryValue(ClaimIndex index, const v1::ClaimView& view) {
                                   domain::ContentWordHashes(view.text()));
 }
 
-}  // namespace
-
-std::vector<std::string> IndexValues(ClaimIndex index,
-                                     const v1::ClaimView& view) {
-  if (index == ClaimIndex::kOverdue) {
-    if (!view.has_overdue_at()) return {};
-    return {keys::EncodeTime(domain::FromProto(view.overdue_at()))};
-  }
-  std::vector<std::string> values;
-  ForEachTextValue(index, view, [&values](absl::string_view value) {
-    values.emplace_back(value);
-  });
-  return values;
-}
-
-namespace {
-
 // The stored entries (key, value) of `view` in `index`.
 std::vector<std::pair<std::string, std::string>> IndexEntries(
     ClaimIndex index, const v1::ClaimView& view) {

@@ -347,11 +347,6 @@ class EventStore {
   bool resumable_ = true;
 };
 
-// The index entries a claim view belongs to, per index: the text values,
-// or for kOverdue keys::EncodeTime(overdue_at) when it is set.
-std::vector<std::string> IndexValues(ClaimIndex index,
-                                     const v1::ClaimView& view);
-
 }  // namespace factlog::storage
 
 #endif  // FACTLOG_STORAGE_EVENT_STORE_H_
