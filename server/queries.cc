@@ -219,15 +219,15 @@ absl::StatusOr<v1::ListClaimsResponse> ClaimQueries::ListClaims(
   int scanned = 0;
   std::string last_scanned;
   bool more = false;
-  // Looks at one candidate; false stops the scan.
-  auto consider = [&](const v1::ClaimView& stored) {
+  // Looks at one candidate, taken by value so that a claim read for this
+  // page moves into it; false stops the scan.
+  auto consider = [&](v1::ClaimView view) {
     if (response.claims_size() == *page_size || scanned == kMaxScanPerPage) {
       more = true;
       return false;
     }
     ++scanned;
-    last_scanned = stored.claim_id();
-    v1::ClaimView view = stored;
+    last_scanned = view.claim_id();
     domain::PresentAt(now, &view);
     if (MatchesFilters(req, view)) *response.add_claims() = std::move(view);
     return true;
@@ -261,7 +261,7 @@ absl::StatusOr<v1::ListClaimsResponse> ClaimQueries::ListClaims(
                             }
                             // Gone between index and read: skip it.
                             if (!view->has_value()) return true;
-                            return consider(**view);
+                            return consider(**std::move(view));
                           });
     if (s.ok()) s = read;
   } else {
