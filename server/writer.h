@@ -106,6 +106,10 @@ class Writer {
 
   // Applies `commands` in order within one commit, stopping at the first
   // refused one (see SequenceResult).
+  //
+  // Both drop the fields a command carries that this version does not know
+  // (protobuf keeps them through parsing), on the caller's thread, before
+  // queueing it: they would otherwise reach the log inside its events.
   void SubmitSequence(std::vector<v1::Command> commands, std::string actor,
                       SequenceCallback done);
 
