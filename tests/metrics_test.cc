@@ -375,7 +375,9 @@ TEST_F(MetricsServerTest, ScrapeShowsTheWorkloadJustRun) {
     const std::string key(line.substr(0, le));
     double v = 0;
     ASSERT_TRUE(absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v));
-    if (last_bucket.count(key)) EXPECT_GE(v, last_bucket[key]) << line;
+    if (last_bucket.count(key)) {
+      EXPECT_GE(v, last_bucket[key]) << line;
+    }
     last_bucket[key] = v;
   }
 

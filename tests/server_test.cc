@@ -162,8 +162,8 @@ TEST_F(ServerTest, EveryMutationAppliesAndIsInHistory) {
                           v1::Event::kEvidenceWithdrawn,
                           v1::Event::kVerdictIssued, v1::Event::kClaimCorrected,
                           v1::Event::kClaimLinked, v1::Event::kClaimRetracted));
-  for (size_t i = 0; i < history.events().size(); ++i) {
-    EXPECT_EQ(history.events(i).version(), i + 1);
+  for (int i = 0; i < history.events_size(); ++i) {
+    EXPECT_EQ(history.events(i).version(), static_cast<uint64_t>(i + 1));
     EXPECT_FALSE(history.events(i).event_id().empty());
     EXPECT_TRUE(history.events(i).has_recorded_at());
   }
