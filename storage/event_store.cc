@@ -775,38 +775,58 @@ uint64_t EventStore::CurrentWalNumber() const {
   return wal->LogNumber();
 }
 
+namespace {
+
+// Reads `key` of `family` into `value`; false when there is none.
+absl::StatusOr<bool> ReadValue(rocksdb::DB* db, ColumnFamilyHandle* family,
+                               absl::string_view key, absl::string_view what,
+                               rocksdb::PinnableSlice* value) {
+  rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), family, ToSlice(key), value);
+  if (s.IsNotFound()) return false;
+  if (auto st = FromRocks(s, absl::StrCat("reading ", what)); !st.ok()) {
+    return st;
+  }
+  return true;
+}
+
+// The stored `Message` under `key` of `family`, or nullopt.
+template <typename Message>
+absl::StatusOr<std::optional<Message>> ReadMessage(rocksdb::DB* db,
+                                                   ColumnFamilyHandle* family,
+                                                   absl::string_view key,
+                                                   absl::string_view what) {
+  rocksdb::PinnableSlice value;
+  absl::StatusOr<bool> found = ReadValue(db, family, key, what, &value);
+  if (!found.ok()) return found.status();
+  if (!*found) return std::nullopt;
+  Message message;
+  if (auto st = Parse(ToView(value), &message, what); !st.ok()) return st;
+  return message;
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<v1::ClaimView>> EventStore::GetClaim(
     absl::string_view claim_id) const {
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), (*cf_)[kClaims],
-                               ToSlice(claim_id), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (auto st = FromRocks(s, "reading claim"); !st.ok()) return st;
-  v1::ClaimView view;
-  if (auto st = Parse(ToView(value), &view, "claim"); !st.ok()) return st;
-  return view;
+  return ReadMessage<v1::ClaimView>(db_.get(), (*cf_)[kClaims], claim_id,
+                                    "claim");
 }
 
 absl::StatusOr<std::optional<std::string>> EventStore::GetClaimBytes(
     absl::string_view claim_id) const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), (*cf_)[kClaims],
-                               ToSlice(claim_id), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (auto st = FromRocks(s, "reading claim"); !st.ok()) return st;
-  return value;
+  rocksdb::PinnableSlice value;
+  absl::StatusOr<bool> found =
+      ReadValue(db_.get(), (*cf_)[kClaims], claim_id, "claim", &value);
+  if (!found.ok()) return found.status();
+  if (!*found) return std::nullopt;
+  return value.ToString();
 }
 
 absl::StatusOr<std::optional<v1::RequestRecord>> EventStore::GetRequest(
     absl::string_view request_id) const {
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), (*cf_)[kRequests],
-                               ToSlice(request_id), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (auto st = FromRocks(s, "reading request"); !st.ok()) return st;
-  v1::RequestRecord record;
-  if (auto st = Parse(ToView(value), &record, "request"); !st.ok()) return st;
-  return record;
+  return ReadMessage<v1::RequestRecord>(db_.get(), (*cf_)[kRequests],
+                                        request_id, "request");
 }
 
 absl::Status EventStore::ReadEvents(
