@@ -310,6 +310,11 @@ class EventStore {
   uint64_t CurrentWalNumber() const;
 
   rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
+  // RebuildProjections: drops the per-claim event index, the projections and
+  // the secondary indexes and creates them again, empty, with the same
+  // options. Their old files are deleted whole, and the rebuilt files are
+  // ingested into empty families, so nothing is left to compact.
+  absl::Status RecreateProjectionFamilies();
   // RebuildProjections: the per-claim event index's file, the claims file,
   // and one index's file, from claims sorted by claim_id.
   absl::Status WriteClaimEventsFile(
