@@ -211,19 +211,29 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
         queries_->SimilarClaims(typed);
     if (found.ok()) similar = *std::move(found);
   }
-  v1::Command command;
-  set(&command, std::move(typed));
-  writer_->Submit(std::move(command), *std::move(actor),
-                  [reactor, response, similar = std::move(similar)](
-                      absl::StatusOr<v1::CommandResponse> result) {
-                    if (result.ok()) {
-                      for (const v1::SimilarClaim& s : similar) {
-                        *result->add_similar_claims() = s;
-                      }
-                      *response = EncodeMessage(*result);
-                    }
-                    reactor->Finish(ToGrpcStatus(result.status()));
-                  });
+  std::vector<v1::Command> command(1);
+  set(&command[0], std::move(typed));
+  writer_->SubmitSequence(
+      std::move(command), *std::move(actor),
+      [reactor, response, similar = std::move(similar)](SequenceResult result) {
+        if (!result.error.ok()) {
+          reactor->Finish(ToGrpcStatus(result.error));
+          return;
+        }
+        v1::CommandResponse& applied = result.responses.back();
+        for (const v1::SimilarClaim& s : similar) {
+          *applied.add_similar_claims() = s;
+        }
+        // The claim goes in as the writer encoded it (mostly its stored
+        // bytes), without a copy of the view or a second encoding.
+        std::string encoded = applied.SerializeAsString();
+        if (!result.claim.empty()) {
+          AppendWireField(v1::CommandResponse::kClaimFieldNumber, result.claim,
+                          &encoded);
+        }
+        *response = EncodeMessage(std::move(encoded));
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 

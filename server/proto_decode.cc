@@ -113,8 +113,9 @@ absl::StatusOr<bool> HasWireField(absl::string_view bytes, uint32_t number) {
   for (;;) {
     const uint32_t tag = in.ReadTag();
     if (tag == 0) break;
-    if (google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag) ==
-        number) {
+    if (static_cast<uint32_t>(
+            google::protobuf::internal::WireFormatLite::GetTagFieldNumber(
+                tag)) == number) {
       return true;
     }
     if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
@@ -126,6 +127,21 @@ absl::StatusOr<bool> HasWireField(absl::string_view bytes, uint32_t number) {
     return absl::DataLossError("stored message does not parse");
   }
   return false;
+}
+
+void AppendWireField(uint32_t number, absl::string_view bytes,
+                     std::string* message) {
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedOutputStream;
+  const uint32_t tag = WireFormatLite::MakeTag(
+      number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  uint8_t header[10];  // two varint32s of at most 5 bytes each
+  uint8_t* end = CodedOutputStream::WriteVarint32ToArray(tag, header);
+  end = CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(bytes.size()), end);
+  message->reserve(message->size() + (end - header) + bytes.size());
+  message->append(reinterpret_cast<const char*>(header), end - header);
+  message->append(bytes.data(), bytes.size());
 }
 
 }  // namespace factlog::server

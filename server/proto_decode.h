@@ -30,6 +30,13 @@ grpc::ByteBuffer EncodeMessage(std::string encoded);
 // do not frame as a message.
 absl::StatusOr<bool> HasWireField(absl::string_view bytes, uint32_t number);
 
+// Appends to the encoded message `message` the length-delimited field
+// `number` (a message, string or bytes field) holding `bytes`. Parsers take
+// fields in any order, so this is the same message as one encoded with the
+// field set, where the field is not repeated and `message` lacks it.
+void AppendWireField(uint32_t number, absl::string_view bytes,
+                     std::string* message);
+
 }  // namespace factlog::server
 
 #endif  // FACTLOG_SERVER_PROTO_DECODE_H_

@@ -147,6 +147,28 @@ class Writer::Batch {
     return view;
   }
 
+  // The same, encoded; empty when there is no such claim. A claim this
+  // batch committed that cannot read OVERDUE (overdue_at is set exactly
+  // while it can) reads as stored, so its stored bytes serve as they are.
+  std::string PresentEncoded(const std::string& claim_id) const {
+    if (auto it = claims_.find(claim_id);
+        it != claims_.end() && !it->second.stored.empty() &&
+        !it->second.current->has_overdue_at()) {
+      return it->second.stored;
+    }
+    std::optional<v1::ClaimView> view = Present(claim_id);
+    return view ? view->SerializeAsString() : std::string();
+  }
+
+  // After a successful commit: keeps each committed claim's stored bytes,
+  // parallel to the commit's claims.
+  void KeepStored(const storage::CommitBatch& commit,
+                  std::vector<std::string> claims) {
+    for (size_t k = 0; k < commit.claims.size() && k < claims.size(); ++k) {
+      claims_[commit.claims[k].after->claim_id()].stored = std::move(claims[k]);
+    }
+  }
+
   // Room for the events of `commands` commands, most of which add one.
   void Reserve(size_t commands) {
     events_.reserve(commands);
@@ -178,6 +200,7 @@ class Writer::Batch {
     std::optional<v1::ClaimView> before;   // as stored
     std::optional<v1::ClaimView> current;  // as decided in this batch
     bool dirty = false;
+    std::string stored;  // `current` as committed, once it is
   };
 
   absl::StatusOr<const v1::ClaimView*> Lookup(const std::string& claim_id) {
@@ -264,14 +287,21 @@ Writer::~Writer() { Stop(); }
 void Writer::Submit(v1::Command command, std::string actor, Callback done) {
   std::vector<v1::Command> commands;
   commands.push_back(std::move(command));
-  SubmitSequence(std::move(commands), std::move(actor),
-                 [done = std::move(done)](SequenceResult result) {
-                   if (!result.error.ok()) {
-                     done(std::move(result.error));
-                   } else {
-                     done(std::move(result.responses.back()));
-                   }
-                 });
+  SubmitSequence(
+      std::move(commands), std::move(actor),
+      [done = std::move(done)](SequenceResult result) {
+        if (!result.error.ok()) {
+          done(std::move(result.error));
+          return;
+        }
+        v1::CommandResponse& response = result.responses.back();
+        if (!result.claim.empty() &&
+            !response.mutable_claim()->ParseFromString(result.claim)) {
+          done(absl::DataLossError("stored claim does not parse"));
+          return;
+        }
+        done(std::move(response));
+      });
 }
 
 void Writer::SubmitSequence(std::vector<v1::Command> commands,
@@ -431,7 +461,11 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
     storage::CommitBatch commit = batch.TakeCommit();
     if (options_.before_commit) options_.before_commit();
     const absl::Time commit_start = absl::Now();
-    done->committed = store_->Commit(commit, &done->published.serialized);
+    storage::StoredBytes stored;
+    done->committed = store_->Commit(commit, &stored);
+    done->published.serialized = std::move(stored.events);
+    if (done->committed.ok())
+      batch.KeepStored(commit, std::move(stored.claims));
     EndStamp(stamp);  // committed (visible to readers) or not stored at all
     if (options_.metrics) {
       options_.metrics->Committed(commit.events, absl::Now() - commit_start,
@@ -470,9 +504,7 @@ void Writer::Complete(Completion& done) {
                        done.committed.message()));
     }
     if (done.items[i].commands.size() == 1 && result.error.ok()) {
-      v1::CommandResponse& response = result.responses.back();
-      std::optional<v1::ClaimView> view = batch.Present(response.claim_id());
-      if (view.has_value()) *response.mutable_claim() = *std::move(view);
+      result.claim = batch.PresentEncoded(result.responses.back().claim_id());
     }
     if (options_.metrics) {
       options_.metrics->CommandsDone(result.responses, result.error);

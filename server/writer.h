@@ -53,8 +53,13 @@ struct WriterOptions {
 
 // The outcome of a sequence of commands applied in order.
 struct SequenceResult {
-  // One per applied command, in order. Only the last one carries `claim`.
+  // One per applied command, in order, without `claim`.
   std::vector<v1::CommandResponse> responses;
+  // For a sequence of one applied command: the response's `claim` (the claim
+  // as it stands after the command's commit), encoded, for the caller to
+  // put in field CommandResponse.claim as it is (often the stored bytes,
+  // not encoded again). Empty otherwise.
+  std::string claim;
   // OK when every command was applied; otherwise why command
   // `failed_index` was refused. Commands before it were applied and are
   // durable; it and the commands after it were not applied.

@@ -606,8 +606,7 @@ ColumnFamilyHandle* EventStore::IndexFamily(ClaimIndex index) const {
   return nullptr;
 }
 
-absl::Status EventStore::Commit(const CommitBatch& batch,
-                                std::vector<std::string>* stored_bytes) {
+absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
   const uint64_t first = LastPosition() + 1;
   uint64_t next = first;
   rocksdb::WriteBatch wb;
@@ -628,14 +627,17 @@ absl::Status EventStore::Commit(const CommitBatch& batch,
     wb.Put((*cf_)[kClaimEvents], keys::ClaimEventKey(e.claim_id(), e.version()),
            keys::EncodeU64(e.position()));
   }
-  std::string bytes;
+  std::vector<std::string> claim_bytes;
+  claim_bytes.reserve(batch.claims.size());
   for (const ClaimUpdate& u : batch.claims) {
-    u.after->SerializeToString(&bytes);
+    const std::string& bytes =
+        claim_bytes.emplace_back(u.after->SerializeAsString());
     wb.Put((*cf_)[kClaims], u.after->claim_id(), bytes);
     for (ClaimIndex index : kAllIndexes) {
       UpdateIndexes(&wb, index, IndexFamily(index), u.before, *u.after);
     }
   }
+  std::string bytes;
   for (const auto& [request_id, record] : batch.requests) {
     record.SerializeToString(&bytes);
     wb.Put((*cf_)[kRequests], request_id, bytes);
@@ -666,7 +668,10 @@ absl::Status EventStore::Commit(const CommitBatch& batch,
   }
   frontier_ = std::move(frontier);
   last_position_.store(last, std::memory_order_release);
-  if (stored_bytes != nullptr) *stored_bytes = std::move(event_bytes);
+  if (stored != nullptr) {
+    stored->events = std::move(event_bytes);
+    stored->claims = std::move(claim_bytes);
+  }
   return absl::OkStatus();
 }
 
@@ -1135,10 +1140,10 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
     // on the next open.
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    if (auto s = FromRocks(db_->Put(wo, (*cf_)[kMeta],
-                                    keys::kProjectionPosition,
-                                    keys::EncodeU64(0)),
-                           "rebuild: marking projections stale");
+    if (auto s =
+            FromRocks(db_->Put(wo, (*cf_)[kMeta], keys::kProjectionPosition,
+                               keys::EncodeU64(0)),
+                      "rebuild: marking projections stale");
         !s.ok()) {
       return s;
     }

@@ -68,6 +68,15 @@ struct CommitBatch {
   std::vector<std::pair<std::string, v1::RequestRecord>> requests;
 };
 
+// What a commit stored, for callers that pass it on without encoding it
+// again (the subscription hub, command responses).
+struct StoredBytes {
+  // Each event's bytes (merkle::CanonicalEventBytes), in batch order.
+  std::vector<std::string> events;
+  // Each ClaimUpdate's `after` view, encoded, in batch order.
+  std::vector<std::string> claims;
+};
+
 // Secondary indexes of the claims. kStatus, kSubject, kClaimant and kTag
 // map a text value to claim ids (ScanIndex, ScanIndexValues); kOverdue holds
 // the claims whose ClaimView.overdue_at is set, ordered by (overdue_at,
@@ -135,10 +144,9 @@ class EventStore {
   // failed with EIO (RocksDB refuses), or a failed WAL RocksDB would keep
   // (the write that failed had itself just flushed every memtable).
   //
-  // When `stored_bytes` is set and the commit succeeds, it receives each
-  // event's bytes as stored (merkle::CanonicalEventBytes), in order.
-  absl::Status Commit(const CommitBatch& batch,
-                      std::vector<std::string>* stored_bytes = nullptr);
+  // When `stored` is set and the commit succeeds, it receives what was
+  // stored of the events and the claims.
+  absl::Status Commit(const CommitBatch& batch, StoredBytes* stored = nullptr);
 
   // The current projection of `claim_id`, or nullopt when there is none.
   absl::StatusOr<std::optional<v1::ClaimView>> GetClaim(

@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "server/proto_decode.h"
 #include "tests/test_support.h"
@@ -649,6 +650,31 @@ TEST(HasWireFieldTest, BytesThatDoNotFrameAreDataLoss) {
             absl::StatusCode::kDataLoss);
 }
 
+TEST(AppendWireFieldTest, AppendedFieldParsesAsTheFieldSet) {
+  v1::ClaimView claim;
+  claim.set_claim_id("c");
+  claim.set_text(std::string(300, 'x'));  // a two-byte length
+  v1::CommandResponse expected;
+  expected.set_claim_id("c");
+  expected.set_version(3);
+  expected.add_similar_claims()->set_claim_id("d");
+  std::string encoded = expected.SerializeAsString();
+  server::AppendWireField(v1::CommandResponse::kClaimFieldNumber,
+                          claim.SerializeAsString(), &encoded);
+  *expected.mutable_claim() = claim;
+  v1::CommandResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(encoded));
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(parsed, expected))
+      << parsed.DebugString();
+
+  std::string only;
+  server::AppendWireField(v1::CommandResponse::kClaimFieldNumber, "", &only);
+  ASSERT_TRUE(parsed.ParseFromString(only));
+  EXPECT_TRUE(parsed.has_claim());
+  EXPECT_EQ(parsed.claim().ByteSizeLong(), 0u);
+}
+
 TEST(ServerClockTest, PromisePastDueWithoutSupportReadsOverdue) {
   auto clock = std::make_shared<testing::FakeClock>(
       absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone()));
@@ -685,6 +711,42 @@ TEST(ServerClockTest, PromisePastDueWithoutSupportReadsOverdue) {
   list.set_status(v1::CLAIM_STATUS_UNVERIFIED);
   ASSERT_TRUE(server.claims().ListClaims(&uctx, list, &listed).ok());
   EXPECT_EQ(listed.claims_size(), 0);
+}
+
+// A command's response carries the claim as readers see it: past due, an
+// unsupported promise reads OVERDUE there too, though it is stored as
+// CONTRADICTED; a retry's response carries it as well.
+TEST(ServerClockTest, CommandResponsesPresentTheClaimAsReadersSeeIt) {
+  auto clock = std::make_shared<testing::FakeClock>(
+      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone()));
+  server::ServerOptions options;
+  options.clock = [clock] { return clock->Now(); };
+  TestServer server(options);
+  v1::RecordClaimRequest req = NewClaim("promise");
+  req.set_kind(v1::CLAIM_KIND_PROMISE);
+  *req.mutable_due_at() = domain::ToProto(
+      absl::FromCivil(absl::CivilDay(2014, 5, 26), absl::UTCTimeZone()));
+  {
+    grpc::ClientContext ctx;
+    v1::CommandResponse resp;
+    ASSERT_TRUE(server.claims().RecordClaim(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.claim().status(), v1::CLAIM_STATUS_UNVERIFIED);
+    EXPECT_EQ(resp.claim().claim_id(), "promise");
+  }
+  clock->Advance(absl::Hours(24 * 8));
+  v1::AddEvidenceRequest evidence =
+      NewEvidence("promise", v1::STANCE_REFUTES, "NATO");
+  evidence.set_request_id("refute-1");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    grpc::ClientContext ctx;
+    v1::CommandResponse resp;
+    ASSERT_TRUE(server.claims().AddEvidence(&ctx, evidence, &resp).ok());
+    EXPECT_EQ(resp.deduplicated(), attempt == 1);
+    EXPECT_EQ(resp.claim().status(), v1::CLAIM_STATUS_OVERDUE) << attempt;
+    EXPECT_EQ(resp.claim().version(), 2u);
+    ASSERT_EQ(resp.claim().refuting_sources_size(), 1);
+    EXPECT_EQ(resp.claim().refuting_sources(0), "NATO");
+  }
 }
 
 TEST(ServerClockTest, ListOverduePagesThroughExactlyTheOverdueClaimsById) {
