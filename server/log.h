@@ -99,6 +99,10 @@ inline void Error(absl::string_view msg, Fields fields = {}) {
   Log(Level::kError, msg, fields);
 }
 
+// `time` as every line starts with it: RFC 3339 in UTC with microseconds,
+// "2014-05-19T10:00:00.000000Z" (truncated, not rounded). Pure.
+std::string FormatTimestamp(absl::Time time);
+
 // The line Log writes, without its newline. Pure; for tests.
 std::string FormatLine(Format format, absl::Time time, Level level,
                        absl::string_view msg, Fields fields);

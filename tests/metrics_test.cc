@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -178,6 +180,50 @@ TEST(LogFormat, JsonIsOneObjectWithTsLevelMsgAndTypedFields) {
             "a\xef\xbf\xbd"
             "b\x01");
   EXPECT_THAT(line, StartsWith("{\"ts\":"));
+}
+
+// FormatTimestamp computes the civil date itself; absl::FormatTime (with
+// absl's own calendar) is the reference, over leap days, the epoch, both
+// ends of the four-digit years, and times drawn across seven centuries.
+TEST(LogFormat, TimestampsMatchAbslFormatTime) {
+  auto reference = [](absl::Time t) {
+    return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", t, absl::UTCTimeZone());
+  };
+  auto at = [](int64_t y, int m, int d, int hh, int mm, int ss) {
+    return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, ss),
+                           absl::UTCTimeZone());
+  };
+  std::vector<absl::Time> times = {
+      absl::UnixEpoch(),
+      absl::UnixEpoch() - absl::Nanoseconds(1),
+      absl::UnixEpoch() - absl::Microseconds(1),
+      at(2000, 2, 29, 12, 0, 0),
+      at(1900, 2, 28, 23, 59, 59) + absl::Nanoseconds(999999999),
+      at(1900, 3, 1, 0, 0, 0),
+      at(2100, 3, 1, 0, 0, 0) - absl::Nanoseconds(1),
+      at(1600, 2, 29, 6, 30, 0),
+      at(0, 1, 1, 0, 0, 0),  // absl writes year 0 as "0"
+      at(1000, 1, 1, 0, 0, 0),
+      at(9999, 12, 31, 23, 59, 59) + absl::Microseconds(999999),
+      at(10000, 1, 1, 0, 0, 0),  // beyond four digits: absl's own format
+      at(-1, 12, 31, 23, 59, 59),
+      absl::InfiniteFuture(),
+      absl::InfinitePast(),
+  };
+  std::mt19937_64 random(7);
+  const int64_t from = absl::ToUnixNanos(at(1600, 1, 1, 0, 0, 0));
+  const int64_t to = absl::ToUnixNanos(at(2262, 1, 1, 0, 0, 0));
+  for (int i = 0; i < 20000; ++i) {
+    times.push_back(absl::FromUnixNanos(
+        from +
+        static_cast<int64_t>(random() % static_cast<uint64_t>(to - from))));
+  }
+  for (absl::Time t : times) {
+    ASSERT_EQ(server::log::FormatTimestamp(t), reference(t))
+        << absl::ToUnixNanos(t);
+  }
+  EXPECT_EQ(server::log::FormatTimestamp(at(2014, 5, 19, 10, 0, 0)),
+            "2014-05-19T10:00:00.000000Z");
 }
 
 TEST(LogFormat, TextQuotesOnlyValuesThatNeedIt) {
