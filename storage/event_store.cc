@@ -248,12 +248,32 @@ std::vector<std::pair<std::string, std::string>> IndexEntries(
 }
 
 // True when `index`'s entries of a claim cannot differ between `before` and
-// `after`; spares the writer the claimant entry's tokenizing on most updates.
+// `after`, judged from the fields IndexEntries reads (the claim_id is the
+// same): spares the writer building and comparing them, and the claimant
+// entry's tokenizing, on most updates.
 bool SameIndexInputs(ClaimIndex index, const v1::ClaimView& before,
                      const v1::ClaimView& after) {
-  return index == ClaimIndex::kClaimant &&
-         before.claimant() == after.claimant() &&
-         before.subject() == after.subject() && before.text() == after.text();
+  switch (index) {
+    case ClaimIndex::kStatus:
+      return before.status() == after.status();
+    case ClaimIndex::kSubject:
+      return before.subject() == after.subject();
+    case ClaimIndex::kClaimant:
+      return before.claimant() == after.claimant() &&
+             before.subject() == after.subject() &&
+             before.text() == after.text();
+    case ClaimIndex::kTag:
+      return std::equal(before.tags().begin(), before.tags().end(),
+                        after.tags().begin(), after.tags().end());
+    case ClaimIndex::kOverdue:
+      return before.has_overdue_at() == after.has_overdue_at() &&
+             (!after.has_overdue_at() ||
+              (domain::FromProto(before.overdue_at()) ==
+                   domain::FromProto(after.overdue_at()) &&
+               domain::FromProto(before.due_at()) ==
+                   domain::FromProto(after.due_at())));
+  }
+  return false;
 }
 
 // How an index entry reads in a Verify mismatch.
