@@ -197,7 +197,7 @@ class Writer::Batch {
 
  private:
   struct Entry {
-    std::optional<v1::ClaimView> before;   // as stored
+    std::optional<v1::ClaimView> before;   // IndexedFields, as stored
     std::optional<v1::ClaimView> current;  // as decided in this batch
     bool dirty = false;
     std::string stored;  // `current` as committed, once it is
@@ -210,7 +210,7 @@ class Writer::Batch {
           store_->GetClaim(claim_id);
       if (!stored.ok()) return stored.status();
       Entry entry;
-      entry.before = *stored;
+      if (stored->has_value()) entry.before = storage::IndexedFields(**stored);
       entry.current = *std::move(stored);
       it = claims_.emplace(claim_id, std::move(entry)).first;
     }

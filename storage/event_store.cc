@@ -247,6 +247,23 @@ std::vector<std::pair<std::string, std::string>> IndexEntries(
   return entries;
 }
 
+}  // namespace
+
+v1::ClaimView IndexedFields(const v1::ClaimView& view) {
+  v1::ClaimView fields;
+  fields.set_claim_id(view.claim_id());
+  fields.set_status(view.status());
+  fields.set_subject(view.subject());
+  fields.set_claimant(view.claimant());
+  fields.set_text(view.text());
+  *fields.mutable_tags() = view.tags();
+  if (view.has_due_at()) *fields.mutable_due_at() = view.due_at();
+  if (view.has_overdue_at()) *fields.mutable_overdue_at() = view.overdue_at();
+  return fields;
+}
+
+namespace {
+
 // True when `index`'s entries of a claim cannot differ between `before` and
 // `after`, judged from the fields IndexEntries reads (the claim_id is the
 // same): spares the writer building and comparing them, and the claimant

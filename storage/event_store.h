@@ -53,12 +53,18 @@ struct StoreOptions {
 
 // The projection of one claim touched by a commit: its state before the
 // commit (null for a new claim) and after. `before` lets the store remove
-// index entries that no longer hold. Both belong to the caller and need only
-// outlive the Commit call.
+// index entries that no longer hold; only its IndexedFields are read. Both
+// belong to the caller and need only outlive the Commit call.
 struct ClaimUpdate {
   const v1::ClaimView* before = nullptr;
   const v1::ClaimView* after = nullptr;
 };
+
+// The fields of `view` the secondary indexes are made of (claim_id, status,
+// subject, claimant, text, tags, due_at, overdue_at), without the rest: as
+// a ClaimUpdate's `before`, a copy that costs little whatever the claim's
+// evidence.
+v1::ClaimView IndexedFields(const v1::ClaimView& view);
 
 // Everything one command batch writes, committed atomically.
 struct CommitBatch {
