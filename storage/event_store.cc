@@ -928,14 +928,14 @@ absl::Status EventStore::ReadClaimEvents(
 
 absl::Status EventStore::ScanClaims(
     absl::string_view start_after,
-    const std::function<bool(const v1::ClaimView&)>& fn) const {
+    const std::function<bool(v1::ClaimView)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), (*cf_)[kClaims]));
-  v1::ClaimView view;
   for (it->Seek(ToSlice(start_after)); it->Valid(); it->Next()) {
     if (!start_after.empty() && ToView(it->key()) == start_after) continue;
+    v1::ClaimView view;
     if (auto s = Parse(ToView(it->value()), &view, "claim"); !s.ok()) return s;
-    if (!fn(view)) return absl::OkStatus();
+    if (!fn(std::move(view))) return absl::OkStatus();
   }
   return FromRocks(it->status(), "scanning claims");
 }

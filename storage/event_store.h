@@ -186,10 +186,9 @@ class EventStore {
       const std::function<bool(const v1::Event&)>& fn) const;
 
   // Calls `fn` for the claims in claim_id order after `start_after` ("" =
-  // from the first), until it returns false.
-  absl::Status ScanClaims(
-      absl::string_view start_after,
-      const std::function<bool(const v1::ClaimView&)>& fn) const;
+  // from the first), until it returns false. Each claim is `fn`'s to keep.
+  absl::Status ScanClaims(absl::string_view start_after,
+                          const std::function<bool(v1::ClaimView)>& fn) const;
 
   // Calls `fn` with the ids of claims whose `index` field equals `value`,
   // in claim_id order after `start_after`, until it returns false. Not for
