@@ -464,8 +464,9 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
     storage::StoredBytes stored;
     done->committed = store_->Commit(commit, &stored);
     done->published.serialized = std::move(stored.events);
-    if (done->committed.ok())
+    if (done->committed.ok()) {
       batch.KeepStored(commit, std::move(stored.claims));
+    }
     EndStamp(stamp);  // committed (visible to readers) or not stored at all
     if (options_.metrics) {
       options_.metrics->Committed(commit.events, absl::Now() - commit_start,
