@@ -675,28 +675,45 @@ TEST(AppendWireFieldTest, AppendedFieldParsesAsTheFieldSet) {
   EXPECT_EQ(parsed.claim().ByteSizeLong(), 0u);
 }
 
-TEST(ServerClockTest, PromisePastDueWithoutSupportReadsOverdue) {
-  auto clock = std::make_shared<testing::FakeClock>(
-      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone()));
-  server::ServerOptions options;
-  options.clock = [clock] { return clock->Now(); };
-  TestServer server(options);
-  v1::RecordClaimRequest req = NewClaim("promise");
-  req.set_kind(v1::CLAIM_KIND_PROMISE);
-  *req.mutable_due_at() = domain::ToProto(
-      absl::FromCivil(absl::CivilDay(2014, 5, 26), absl::UTCTimeZone()));
+// A server whose clock the test moves by hand, from kStart on.
+class ServerClockTest : public ::testing::Test {
+ protected:
+  static inline const absl::Time kStart =
+      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone());
+
+  static server::ServerOptions WithClock(
+      const std::shared_ptr<testing::FakeClock>& clock) {
+    server::ServerOptions options;
+    options.clock = [clock] { return clock->Now(); };
+    return options;
+  }
+  // A promise due a week after kStart.
+  static v1::RecordClaimRequest PromiseDueAWeekLater(const std::string& id) {
+    v1::RecordClaimRequest req = NewClaim(id);
+    req.set_kind(v1::CLAIM_KIND_PROMISE);
+    *req.mutable_due_at() = domain::ToProto(kStart + absl::Hours(24 * 7));
+    return req;
+  }
+
+  std::shared_ptr<testing::FakeClock> clock_ =
+      std::make_shared<testing::FakeClock>(kStart);
+  TestServer server_{WithClock(clock_)};
+};
+
+TEST_F(ServerClockTest, PromisePastDueWithoutSupportReadsOverdue) {
+  const v1::RecordClaimRequest req = PromiseDueAWeekLater("promise");
   grpc::ClientContext ctx;
   v1::CommandResponse resp;
-  ASSERT_TRUE(server.claims().RecordClaim(&ctx, req, &resp).ok());
+  ASSERT_TRUE(server_.claims().RecordClaim(&ctx, req, &resp).ok());
   EXPECT_EQ(resp.claim().status(), v1::CLAIM_STATUS_UNVERIFIED);
 
-  clock->Advance(absl::Hours(24 * 8));
+  clock_->Advance(absl::Hours(24 * 8));
   auto get = [&] {
     grpc::ClientContext gctx;
     v1::GetClaimRequest g;
     g.set_claim_id("promise");
     v1::ClaimView view;
-    EXPECT_TRUE(server.claims().GetClaim(&gctx, g, &view).ok());
+    EXPECT_TRUE(server_.claims().GetClaim(&gctx, g, &view).ok());
     return view.status();
   };
   EXPECT_EQ(get(), v1::CLAIM_STATUS_OVERDUE);
@@ -704,43 +721,35 @@ TEST(ServerClockTest, PromisePastDueWithoutSupportReadsOverdue) {
   v1::ListClaimsRequest list;
   list.set_status(v1::CLAIM_STATUS_OVERDUE);
   v1::ListClaimsResponse listed;
-  ASSERT_TRUE(server.claims().ListClaims(&lctx, list, &listed).ok());
+  ASSERT_TRUE(server_.claims().ListClaims(&lctx, list, &listed).ok());
   ASSERT_EQ(listed.claims_size(), 1);
   // Stored status is still UNVERIFIED; the index does not list it as such.
   grpc::ClientContext uctx;
   list.set_status(v1::CLAIM_STATUS_UNVERIFIED);
-  ASSERT_TRUE(server.claims().ListClaims(&uctx, list, &listed).ok());
+  ASSERT_TRUE(server_.claims().ListClaims(&uctx, list, &listed).ok());
   EXPECT_EQ(listed.claims_size(), 0);
 }
 
 // A command's response carries the claim as readers see it: past due, an
 // unsupported promise reads OVERDUE there too, though it is stored as
 // CONTRADICTED; a retry's response carries it as well.
-TEST(ServerClockTest, CommandResponsesPresentTheClaimAsReadersSeeIt) {
-  auto clock = std::make_shared<testing::FakeClock>(
-      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone()));
-  server::ServerOptions options;
-  options.clock = [clock] { return clock->Now(); };
-  TestServer server(options);
-  v1::RecordClaimRequest req = NewClaim("promise");
-  req.set_kind(v1::CLAIM_KIND_PROMISE);
-  *req.mutable_due_at() = domain::ToProto(
-      absl::FromCivil(absl::CivilDay(2014, 5, 26), absl::UTCTimeZone()));
+TEST_F(ServerClockTest, CommandResponsesPresentTheClaimAsReadersSeeIt) {
+  const v1::RecordClaimRequest req = PromiseDueAWeekLater("promise");
   {
     grpc::ClientContext ctx;
     v1::CommandResponse resp;
-    ASSERT_TRUE(server.claims().RecordClaim(&ctx, req, &resp).ok());
+    ASSERT_TRUE(server_.claims().RecordClaim(&ctx, req, &resp).ok());
     EXPECT_EQ(resp.claim().status(), v1::CLAIM_STATUS_UNVERIFIED);
     EXPECT_EQ(resp.claim().claim_id(), "promise");
   }
-  clock->Advance(absl::Hours(24 * 8));
+  clock_->Advance(absl::Hours(24 * 8));
   v1::AddEvidenceRequest evidence =
       NewEvidence("promise", v1::STANCE_REFUTES, "NATO");
   evidence.set_request_id("refute-1");
   for (int attempt = 0; attempt < 2; ++attempt) {
     grpc::ClientContext ctx;
     v1::CommandResponse resp;
-    ASSERT_TRUE(server.claims().AddEvidence(&ctx, evidence, &resp).ok());
+    ASSERT_TRUE(server_.claims().AddEvidence(&ctx, evidence, &resp).ok());
     EXPECT_EQ(resp.deduplicated(), attempt == 1);
     EXPECT_EQ(resp.claim().status(), v1::CLAIM_STATUS_OVERDUE) << attempt;
     EXPECT_EQ(resp.claim().version(), 2u);
@@ -749,18 +758,12 @@ TEST(ServerClockTest, CommandResponsesPresentTheClaimAsReadersSeeIt) {
   }
 }
 
-TEST(ServerClockTest, ListOverduePagesThroughExactlyTheOverdueClaimsById) {
-  const absl::Time start =
-      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone());
-  auto clock = std::make_shared<testing::FakeClock>(start);
-  server::ServerOptions options;
-  options.clock = [clock] { return clock->Now(); };
-  TestServer server(options);
+TEST_F(ServerClockTest, ListOverduePagesThroughExactlyTheOverdueClaimsById) {
   // 30 promises and predictions due on days 1..30, recorded in a shuffled
   // id order; every third one is supported (never overdue), every fifth is
   // a fact, which has no due date.
   std::set<std::string> expected;
-  const absl::Time now = start + absl::Hours(24 * 20) + absl::Minutes(1);
+  const absl::Time now = kStart + absl::Hours(24 * 20) + absl::Minutes(1);
   for (int i = 0; i < 30; ++i) {
     const int day = (i * 7) % 30 + 1;
     const std::string id = absl::StrFormat("c%02d", (i * 11) % 30);
@@ -769,23 +772,23 @@ TEST(ServerClockTest, ListOverduePagesThroughExactlyTheOverdueClaimsById) {
                  : i % 2 == 0 ? v1::CLAIM_KIND_PROMISE
                               : v1::CLAIM_KIND_PREDICTION);
     if (i % 5 != 0) {
-      *req.mutable_due_at() = domain::ToProto(start + absl::Hours(24 * day));
+      *req.mutable_due_at() = domain::ToProto(kStart + absl::Hours(24 * day));
     }
     grpc::ClientContext ctx;
     v1::CommandResponse resp;
-    ASSERT_TRUE(server.claims().RecordClaim(&ctx, req, &resp).ok()) << id;
+    ASSERT_TRUE(server_.claims().RecordClaim(&ctx, req, &resp).ok()) << id;
     if (i % 3 == 0) {
       grpc::ClientContext ectx;
-      ASSERT_TRUE(server.claims()
+      ASSERT_TRUE(server_.claims()
                       .AddEvidence(&ectx,
                                    NewEvidence(id, v1::STANCE_SUPPORTS, "TASS"),
                                    &resp)
                       .ok());
-    } else if (i % 5 != 0 && start + absl::Hours(24 * day) < now) {
+    } else if (i % 5 != 0 && kStart + absl::Hours(24 * day) < now) {
       expected.insert(id);
     }
   }
-  clock->Advance(now - start);
+  clock_->Advance(now - kStart);
   ASSERT_GT(expected.size(), 5u);
   v1::ListClaimsRequest list;
   list.set_status(v1::CLAIM_STATUS_OVERDUE);
@@ -795,7 +798,7 @@ TEST(ServerClockTest, ListOverduePagesThroughExactlyTheOverdueClaimsById) {
     ASSERT_LT(page, 100);
     grpc::ClientContext ctx;
     v1::ListClaimsResponse resp;
-    ASSERT_TRUE(server.claims().ListClaims(&ctx, list, &resp).ok());
+    ASSERT_TRUE(server_.claims().ListClaims(&ctx, list, &resp).ok());
     for (const v1::ClaimView& c : resp.claims()) {
       EXPECT_EQ(c.status(), v1::CLAIM_STATUS_OVERDUE) << c.claim_id();
       listed.push_back(c.claim_id());
@@ -810,7 +813,7 @@ TEST(ServerClockTest, ListOverduePagesThroughExactlyTheOverdueClaimsById) {
   list.set_kind(v1::CLAIM_KIND_PREDICTION);
   grpc::ClientContext ctx;
   v1::ListClaimsResponse predictions;
-  ASSERT_TRUE(server.claims().ListClaims(&ctx, list, &predictions).ok());
+  ASSERT_TRUE(server_.claims().ListClaims(&ctx, list, &predictions).ok());
   ASSERT_GT(predictions.claims_size(), 0);
   EXPECT_LT(predictions.claims_size(), static_cast<int>(expected.size()));
   for (const v1::ClaimView& c : predictions.claims()) {
@@ -819,22 +822,18 @@ TEST(ServerClockTest, ListOverduePagesThroughExactlyTheOverdueClaimsById) {
   }
 }
 
-TEST(ServerClockTest, ClockGoingBackwardsKeepsPositionsAndVersionsOrdered) {
-  auto clock = std::make_shared<testing::FakeClock>(
-      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone()));
-  server::ServerOptions options;
-  options.clock = [clock] { return clock->Now(); };
-  TestServer server(options);
+TEST_F(ServerClockTest, ClockGoingBackwardsKeepsPositionsAndVersionsOrdered) {
   grpc::ClientContext ctx;
   v1::CommandResponse first;
-  ASSERT_TRUE(server.claims().RecordClaim(&ctx, NewClaim("tick"), &first).ok());
-  clock->Advance(-absl::Hours(24));  // NTP step, VM restore, ...
+  ASSERT_TRUE(
+      server_.claims().RecordClaim(&ctx, NewClaim("tick"), &first).ok());
+  clock_->Advance(-absl::Hours(24));  // NTP step, VM restore, ...
   grpc::ClientContext ectx;
   v1::CommandResponse second;
   v1::AddEvidenceRequest evidence =
       NewEvidence("tick", v1::STANCE_REFUTES, "NATO");
-  *evidence.mutable_observed_at() = domain::ToProto(clock->Now());
-  ASSERT_TRUE(server.claims().AddEvidence(&ectx, evidence, &second).ok());
+  *evidence.mutable_observed_at() = domain::ToProto(clock_->Now());
+  ASSERT_TRUE(server_.claims().AddEvidence(&ectx, evidence, &second).ok());
   EXPECT_EQ(second.first_position(), first.last_position() + 1);
   EXPECT_EQ(second.version(), first.version() + 1);
   // recorded_at does not go backwards with the clock: a batch is stamped no

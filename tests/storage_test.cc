@@ -262,9 +262,7 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   ASSERT_TRUE(rebuilt.ok());
   EXPECT_EQ(rebuilt->events_replayed, 2u);
   EXPECT_EQ(rebuilt->claims_written, 1u);
-  auto repaired = store->Verify();
-  ASSERT_TRUE(repaired.ok());
-  EXPECT_TRUE(repaired->ok()) << ::testing::PrintToString(repaired->mismatches);
+  ASSERT_TRUE(testing::VerifiesClean(*store));
   EXPECT_EQ((*store->GetClaim("claim-a"))->status(),
             v1::CLAIM_STATUS_SUPPORTED);
 }
@@ -300,9 +298,7 @@ TEST(EventStoreTest, RebuildLeavesOneFilePerProjectionFamily) {
     }
   });
   auto store = OpenOrDie(dir.path());
-  auto report = store->Verify();
-  ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->ok()) << ::testing::PrintToString(report->mismatches);
+  ASSERT_TRUE(testing::VerifiesClean(*store));
 }
 
 // A crash between dropping the projection families and creating them again
@@ -334,9 +330,7 @@ TEST(EventStoreTest, OpenRebuildsProjectionFamiliesACrashLeftDropped) {
   auto view = store->GetClaim("claim-a");
   ASSERT_TRUE(view.ok() && view->has_value()) << view.status();
   EXPECT_EQ((*view)->status(), v1::CLAIM_STATUS_CONTRADICTED);
-  auto report = store->Verify();
-  ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->ok()) << ::testing::PrintToString(report->mismatches);
+  ASSERT_TRUE(testing::VerifiesClean(*store));
 }
 
 TEST(EventStoreTest, RebuildStopsAtAnEventThatDoesNotParse) {
@@ -510,9 +504,7 @@ TEST(OverdueIndexTest, EntriesFollowTheClaimView) {
   const v1::ClaimView p = store->GetClaim("p")->value();
   EXPECT_EQ(domain::FromProto(p.overdue_at()), Day(30));
 
-  auto verify = store->Verify();
-  ASSERT_TRUE(verify.ok());
-  EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+  ASSERT_TRUE(testing::VerifiesClean(*store));
   ASSERT_TRUE(store->RebuildProjections().ok());
   EXPECT_THAT(OverdueEntries(*store),
               ::testing::ElementsAre(Entry{Day(30), "p", Day(30)}));
@@ -590,9 +582,7 @@ TEST(OverdueIndexTest, SchemaTwoStoreGetsTheIndexOnOpen) {
     for (const auto& [id, view] : AllClaims(*store)) {
       EXPECT_TRUE(MessageDifferencer::Equals(view, claims.at(id))) << id;
     }
-    auto verify = store->Verify();
-    ASSERT_TRUE(verify.ok());
-    EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+    ASSERT_TRUE(testing::VerifiesClean(*store));
   }
   testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
     std::string value;
@@ -655,9 +645,7 @@ TEST(ClaimantIndexTest, EntriesCarrySubjectAndWordHashesThroughCorrections) {
               ::testing::ElementsAre("a border 4", "b taxes 3"));
   EXPECT_THAT(ClaimantEntries(*store, "Nobody"), ::testing::IsEmpty());
   writer->Stop();
-  auto verify = store->Verify();
-  ASSERT_TRUE(verify.ok());
-  EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+  ASSERT_TRUE(testing::VerifiesClean(*store));
 }
 
 TEST(ClaimantIndexTest, SchemaThreeStoreGetsTheEntriesOnOpen) {
@@ -686,9 +674,7 @@ TEST(ClaimantIndexTest, SchemaThreeStoreGetsTheEntriesOnOpen) {
     ASSERT_NE(store, nullptr);
     EXPECT_THAT(ClaimantEntries(*store, "Putin"),
                 ::testing::ElementsAre("a border 3", "b economy 2"));
-    auto verify = store->Verify();
-    ASSERT_TRUE(verify.ok());
-    EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+    ASSERT_TRUE(testing::VerifiesClean(*store));
   }
 }
 
@@ -905,16 +891,11 @@ TEST(EventStoreTest, RebuildEqualsLiveProjectionsAfterRandomCommands) {
     EXPECT_GT(refused, 50);
 
     auto live = AllClaims(*store);
-    auto verify = store->Verify();
-    ASSERT_TRUE(verify.ok());
-    EXPECT_TRUE(verify->ok()) << ::testing::PrintToString(verify->mismatches);
+    ASSERT_TRUE(testing::VerifiesClean(*store));
 
     ASSERT_TRUE(store->RebuildProjections().ok());
     // Every index and the per-claim event index, as well as the views.
-    auto verify_rebuilt = store->Verify();
-    ASSERT_TRUE(verify_rebuilt.ok());
-    EXPECT_TRUE(verify_rebuilt->ok())
-        << ::testing::PrintToString(verify_rebuilt->mismatches);
+    ASSERT_TRUE(testing::VerifiesClean(*store));
     auto rebuilt = AllClaims(*store);
     ASSERT_EQ(live.size(), rebuilt.size());
     for (const auto& [id, view] : live) {

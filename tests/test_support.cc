@@ -62,6 +62,19 @@ void TestServer::Restart() {
   Start();
 }
 
+::testing::AssertionResult VerifiesClean(const storage::EventStore& store) {
+  absl::StatusOr<storage::VerifyReport> report = store.Verify();
+  if (!report.ok()) {
+    return ::testing::AssertionFailure()
+           << "verify did not run: " << report.status();
+  }
+  if (!report->ok()) {
+    return ::testing::AssertionFailure()
+           << "verify found: " << ::testing::PrintToString(report->mismatches);
+  }
+  return ::testing::AssertionSuccess();
+}
+
 std::vector<v1::Event> StoredEvents(const storage::EventStore& store) {
   std::vector<v1::Event> events;
   EXPECT_TRUE(store

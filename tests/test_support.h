@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "server/factlog_server.h"
 #include "server/writer.h"
@@ -75,6 +76,10 @@ void WithRawRocksDb(
 
 // Every event in `store`'s log, in position order.
 std::vector<v1::Event> StoredEvents(const storage::EventStore& store);
+
+// Success when `store`'s Verify runs and finds nothing; otherwise why not,
+// every mismatch listed. For ASSERT_TRUE / EXPECT_TRUE.
+::testing::AssertionResult VerifiesClean(const storage::EventStore& store);
 
 // The claim id of each event in `store`'s log, in position order; expects
 // the positions to be 1, 2, ... with no gap.
