@@ -140,9 +140,9 @@ std::string FormatTimestamp(absl::Time time) {
   const int64_t day = doy - (153 * mp + 2) / 5 + 1;             // [1, 31]
   const int64_t month = mp < 10 ? mp + 3 : mp - 9;              // [1, 12]
   const int64_t year = yoe + era * 400 + (month <= 2);
-  // Other years (and infinite times) as absl writes them, e.g. year 0 as "0".
-  if (year < 1000 || year > 9999 || time == absl::InfiniteFuture() ||
-      time == absl::InfinitePast()) {
+  // Other years (infinite times among them) as absl writes them, e.g. year
+  // 0 as "0".
+  if (year < 1000 || year > 9999) {
     return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", time,
                             absl::UTCTimeZone());
   }

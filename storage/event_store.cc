@@ -68,6 +68,23 @@ constexpr ClaimIndex kAllIndexes[] = {ClaimIndex::kStatus, ClaimIndex::kSubject,
                                       ClaimIndex::kClaimant, ClaimIndex::kTag,
                                       ClaimIndex::kOverdue};
 
+// The column family of an index.
+Family FamilyOf(ClaimIndex index) {
+  switch (index) {
+    case ClaimIndex::kStatus:
+      return kByStatus;
+    case ClaimIndex::kSubject:
+      return kBySubject;
+    case ClaimIndex::kClaimant:
+      return kByClaimant;
+    case ClaimIndex::kTag:
+      return kByTag;
+    case ClaimIndex::kOverdue:
+      return kByOverdue;
+  }
+  return kByStatus;  // unreachable: every ClaimIndex is handled above
+}
+
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
   if (s.ok()) return absl::OkStatus();
   const std::string message = absl::StrCat(context, ": ", s.ToString());
@@ -628,19 +645,7 @@ EventStore::~EventStore() {
 }
 
 ColumnFamilyHandle* EventStore::IndexFamily(ClaimIndex index) const {
-  switch (index) {
-    case ClaimIndex::kStatus:
-      return (*cf_)[kByStatus];
-    case ClaimIndex::kSubject:
-      return (*cf_)[kBySubject];
-    case ClaimIndex::kClaimant:
-      return (*cf_)[kByClaimant];
-    case ClaimIndex::kTag:
-      return (*cf_)[kByTag];
-    case ClaimIndex::kOverdue:
-      return (*cf_)[kByOverdue];
-  }
-  return nullptr;
+  return (*cf_)[FamilyOf(index)];
 }
 
 absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
@@ -1124,12 +1129,11 @@ absl::Status EventStore::MigrateProjections() {
 }
 
 absl::Status EventStore::RecreateProjectionFamilies() {
-  constexpr Family kProjections[] = {kClaimEvents, kClaims,     kByStatus,
-                                     kBySubject,   kByClaimant, kByTag,
-                                     kByOverdue};
+  std::vector<Family> projections = {kClaimEvents, kClaims};
+  for (ClaimIndex index : kAllIndexes) projections.push_back(FamilyOf(index));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   std::vector<ColumnFamilyHandle*> dropped;
-  for (Family family : kProjections) {
+  for (Family family : projections) {
     rocksdb::ColumnFamilyDescriptor descriptor;
     if (auto s = FromRocks((*cf_)[family]->GetDescriptor(&descriptor),
                            "rebuild: reading a family's options");
@@ -1158,7 +1162,7 @@ absl::Status EventStore::RecreateProjectionFamilies() {
   }
   for (size_t i = 0; i < created.size(); ++i) {
     db_->DestroyColumnFamilyHandle(dropped[i]).PermitUncheckedError();
-    cf_->h[kProjections[i]] = created[i];
+    cf_->h[projections[i]] = created[i];
   }
   return absl::OkStatus();
 }
