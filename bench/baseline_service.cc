@@ -3,16 +3,220 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "bench/unary_load.h"
 #include "factlog/bench/baseline.grpc.pb.h"
+#include "factlog/v1/events.pb.h"
+#include "factlog/v1/service.pb.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "grpcpp/support/byte_buffer.h"
 
 namespace factlog::bench {
+namespace {
 
-class BaselineServer::Service final : public Baseline::CallbackService {
+// Protobuf wire format of the SubscribeResponse a Listen stream sends
+// (field numbers from proto/factlog/v1/service.proto).
+constexpr uint32_t kResponseCaughtUp = 3;  // SubscribeResponse.caught_up
+constexpr uint32_t kResponseEvents = 6;    // SubscribeResponse.events
+constexpr uint32_t kBatchEvents = 1;       // EventBatch.events
+constexpr uint32_t kItemEvent = 1;         // SubscribedEvent.event
+constexpr uint32_t kItemStatusAfter = 2;   // SubscribedEvent.status_after
+constexpr uint64_t kStatusAfter = v1::CLAIM_STATUS_DISPUTED;
+
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
+}
+
+// A length-delimited field's key and length.
+void AppendHeader(uint32_t field, size_t length, std::string* out) {
+  AppendVarint(field << 3 | 2, out);
+  AppendVarint(length, out);
+}
+
+// The events published so far and the Listen streams waiting for the next.
+class Broadcast {
  public:
+  class Listener;
+
+  // Stamps and keeps one event, then wakes the waiting listeners.
+  void Publish(const std::string& unstamped);
+
+ private:
+  friend class Listener;
+  absl::Mutex mu_;
+  std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);  // position - 1
+  std::vector<Listener*> waiting_ ABSL_GUARDED_BY(mu_);
+};
+
+// One Listen stream: one write in flight; after it, whatever was published
+// meanwhile (up to the batch limit) goes out as the next message, or the
+// stream waits for Publish to wake it. It deletes itself when done.
+class Broadcast::Listener final
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  // Starts with a caught_up message, as Subscribe from the end does, so
+  // the client knows it is live.
+  Listener(Broadcast* broadcast, uint32_t max_events)
+      : broadcast_(broadcast), max_events_(max_events ? max_events : 1) {
+    {
+      absl::MutexLock lock(&broadcast_->mu_);
+      next_ = broadcast_->events_.size();
+    }
+    std::string caught_up;
+    AppendHeader(kResponseCaughtUp, 0, &caught_up);
+    grpc::Slice slice(std::move(caught_up));
+    buffer_ = grpc::ByteBuffer(&slice, 1);
+    StartWrite(&buffer_);
+  }
+
+  // Writes what is new, or waits again. Called by Publish (after taking
+  // the stream off the waiting list) and after each write.
+  void Pump() {
+    std::string batch;
+    {
+      absl::MutexLock lock(&broadcast_->mu_);
+      if (cancelled_) {
+        // OnCancel found the stream pumped or writing; it ends here.
+      } else if (next_ == broadcast_->events_.size()) {
+        broadcast_->waiting_.push_back(this);
+        return;
+      } else {
+        batch = Assemble();
+      }
+    }
+    if (batch.empty()) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, ""));
+      return;
+    }
+    // SubscribeResponse.events = the batch: a small header slice and the
+    // batch's own, as factlog's Subscribe sends it.
+    std::string header;
+    AppendHeader(kResponseEvents, batch.size(), &header);
+    grpc::Slice slices[2] = {grpc::Slice(std::move(header)),
+                             grpc::Slice(std::move(batch))};
+    buffer_ = grpc::ByteBuffer(slices, 2);
+    StartWrite(&buffer_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "closed"));
+      return;
+    }
+    Pump();
+  }
+
+  // Only a waiting stream is finished here; one with a write in flight or
+  // about to be pumped finishes in OnWriteDone or Pump.
+  void OnCancel() override {
+    bool was_waiting = false;
+    {
+      absl::MutexLock lock(&broadcast_->mu_);
+      cancelled_ = true;
+      auto& waiting = broadcast_->waiting_;
+      auto it = std::find(waiting.begin(), waiting.end(), this);
+      if (it != waiting.end()) {
+        waiting.erase(it);
+        was_waiting = true;
+      }
+    }
+    if (was_waiting) Finish(grpc::Status(grpc::StatusCode::CANCELLED, ""));
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // The EventBatch of the next message, from events_[next_...], as
+  // factlog's Subscribe assembles one from encoded events.
+  std::string Assemble() ABSL_EXCLUSIVE_LOCKS_REQUIRED(broadcast_->mu_) {
+    const std::vector<std::string>& events = broadcast_->events_;
+    const size_t end = std::min(events.size(), next_ + max_events_);
+    std::string batch;
+    batch.reserve((end - next_) * (events[next_].size() + 16));
+    for (; next_ < end; ++next_) {
+      const std::string& event = events[next_];
+      const size_t item = 1 + VarintSize(event.size()) + event.size() + 2;
+      AppendHeader(kBatchEvents, item, &batch);
+      AppendHeader(kItemEvent, event.size(), &batch);
+      batch.append(event);
+      AppendVarint(kItemStatusAfter << 3, &batch);
+      AppendVarint(kStatusAfter, &batch);
+    }
+    return batch;
+  }
+
+  Broadcast* const broadcast_;
+  const size_t max_events_;
+  // Under broadcast_->mu_: the index of the next event to send, and
+  // whether the call was cancelled.
+  size_t next_;
+  bool cancelled_ = false;
+  grpc::ByteBuffer buffer_;  // the write in flight
+};
+
+void Broadcast::Publish(const std::string& unstamped) {
+  std::vector<Listener*> woken;
+  {
+    absl::MutexLock lock(&mu_);
+    v1::Event stamp;
+    stamp.set_position(events_.size() + 1);
+    const int64_t now = absl::GetCurrentTimeNanos();
+    stamp.mutable_recorded_at()->set_seconds(now / 1000000000);
+    stamp.mutable_recorded_at()->set_nanos(now % 1000000000);
+    events_.push_back(unstamped + stamp.SerializeAsString());
+    woken.swap(waiting_);
+  }
+  for (Listener* listener : woken) listener->Pump();
+}
+
+}  // namespace
+
+class BaselineServer::Service final
+    : public Baseline::WithRawCallbackMethod_Listen<Baseline::CallbackService> {
+ public:
+  grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* ctx,
+                                    const Payload* request,
+                                    Payload* /*response*/) override {
+    broadcast_.Publish(request->data());
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Listen(
+      grpc::CallbackServerContext* /*ctx*/,
+      const grpc::ByteBuffer* request) override {
+    ListenRequest parsed;
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (request->Dump(&slices).ok()) {
+      for (const grpc::Slice& s : slices) {
+        bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+    parsed.ParseFromString(bytes);
+    return new Broadcast::Listener(&broadcast_,
+                                   parsed.max_events_per_message());
+  }
+
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx,
                                  const Payload* request,
                                  Payload* response) override {
@@ -53,6 +257,9 @@ class BaselineServer::Service final : public Baseline::CallbackService {
     };
     return new Writer(*request);
   }
+
+ private:
+  Broadcast broadcast_;
 };
 
 absl::StatusOr<std::unique_ptr<BaselineServer>> BaselineServer::Start() {

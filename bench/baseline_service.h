@@ -3,8 +3,9 @@
 //   BaselineServer  factlog.bench.Baseline (bench/proto/baseline.proto) on
 //                   its own grpc::Server in this process, with the callback
 //                   API and the same channel settings as factlogd, so Echo
-//                   is the transport ceiling for a unary call and Stream
-//                   the ceiling for a server stream.
+//                   is the transport ceiling for a unary call, Stream the
+//                   ceiling for a server stream, and Publish / Listen (an
+//                   in-memory broadcaster) the ceiling for live fanout.
 //   DiskCeiling     4 KiB write + fdatasync in a loop, in the data dir's
 //                   file system: the fsync ceiling.
 #ifndef FACTLOG_BENCH_BASELINE_SERVICE_H_

@@ -91,6 +91,8 @@ class Harness {
   const Row& Stream(int streams, uint64_t messages, size_t bytes);
   // The fsync ceiling, measured on first use.
   const Row& Disk();
+  // Where the baseline server (Echo, Stream, Publish / Listen) listens.
+  const std::string& baseline_address() const { return baseline_->address(); }
 
   void Add(Row row);
   const std::vector<Row>& rows() const { return rows_; }

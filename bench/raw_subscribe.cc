@@ -109,6 +109,15 @@ bool VisitEvent(absl::string_view bytes, SubscribeVisitor& visitor) {
   return true;
 }
 
+std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> PrepareRawStream(
+    const grpc::internal::RpcMethod& method, grpc::Channel* channel,
+    grpc::ClientContext* ctx, const google::protobuf::Message& request,
+    grpc::CompletionQueue* cq) {
+  return std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>>(
+      grpc::internal::ClientAsyncReaderFactory<grpc::ByteBuffer>::Create(
+          channel, cq, method, ctx, request, /*start=*/false, nullptr));
+}
+
 }  // namespace
 
 std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> PrepareRawSubscribe(
@@ -117,9 +126,16 @@ std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> PrepareRawSubscribe(
   static const grpc::internal::RpcMethod method(
       "/factlog.v1.EventService/Subscribe",
       grpc::internal::RpcMethod::SERVER_STREAMING);
-  return std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>>(
-      grpc::internal::ClientAsyncReaderFactory<grpc::ByteBuffer>::Create(
-          channel, cq, method, ctx, request, /*start=*/false, nullptr));
+  return PrepareRawStream(method, channel, ctx, request, cq);
+}
+
+std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> PrepareRawListen(
+    grpc::Channel* channel, grpc::ClientContext* ctx,
+    const ListenRequest& request, grpc::CompletionQueue* cq) {
+  static const grpc::internal::RpcMethod method(
+      "/factlog.bench.Baseline/Listen",
+      grpc::internal::RpcMethod::SERVER_STREAMING);
+  return PrepareRawStream(method, channel, ctx, request, cq);
 }
 
 bool VisitSubscribeResponse(const grpc::ByteBuffer& message,

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "factlog/bench/baseline.pb.h"
 #include "factlog/v1/service.pb.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -25,6 +26,12 @@ namespace factlog::bench {
 std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> PrepareRawSubscribe(
     grpc::Channel* channel, grpc::ClientContext* ctx,
     const v1::SubscribeRequest& request, grpc::CompletionQueue* cq);
+
+// The same for the broadcast ceiling's Baseline.Listen
+// (bench/baseline_service.h), whose messages read as Subscribe's.
+std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> PrepareRawListen(
+    grpc::Channel* channel, grpc::ClientContext* ctx,
+    const ListenRequest& request, grpc::CompletionQueue* cq);
 
 // What one SubscribeResponse holds, as far as the bench cares.
 class SubscribeVisitor {

@@ -2,6 +2,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -30,11 +33,24 @@ UnaryRequest MixRequest(absl::string_view prefix, uint64_t seq) {
   return {&kAddEvidence, Serialize(c.add_evidence())};
 }
 
-// Subscribers over connections of kSubscribersPerConnection each.
+// Creates one not yet started stream on `channel` whose messages read as
+// SubscribeResponse: factlog's Subscribe or the broadcast ceiling's Listen.
+using PrepareStream =
+    std::function<std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>>(
+        grpc::Channel*, grpc::ClientContext*, grpc::CompletionQueue*)>;
+
+PrepareStream SubscribeWith(const v1::SubscribeRequest& request) {
+  return [request](grpc::Channel* channel, grpc::ClientContext* ctx,
+                   grpc::CompletionQueue* cq) {
+    return PrepareRawSubscribe(channel, ctx, request, cq);
+  };
+}
+
+// Subscribers over connections of `per_connection` streams each.
 class Subscribers {
  public:
   Subscribers(CqPool& pool, const std::string& address, int count,
-              int per_connection, const v1::SubscribeRequest& request,
+              int per_connection, const PrepareStream& prepare,
               uint64_t start_position)
       : trackers_(count) {
     channels_ = Connect(address, (count + per_connection - 1) / per_connection);
@@ -42,9 +58,9 @@ class Subscribers {
       trackers_[i].last_position = start_position;
       grpc::Channel* channel = channels_[i / per_connection].get();
       calls_.push_back(std::make_unique<SubscribeCall>(
-          [channel, request](grpc::ClientContext* ctx,
+          [channel, prepare](grpc::ClientContext* ctx,
                              grpc::CompletionQueue* cq) {
-            return PrepareRawSubscribe(channel, ctx, request, cq);
+            return prepare(channel, ctx, cq);
           },
           [t = &trackers_[i]](const grpc::ByteBuffer& m) {
             return t->OnMessage(m);
@@ -95,6 +111,98 @@ class Subscribers {
 
 }  // namespace
 
+// What `count` live subscribers received while events were published at
+// a fixed rate.
+struct LiveRun {
+  UnaryLoadResult publishes;
+  Histogram lag;
+  uint64_t received = 0, gaps = 0, repeats = 0, fell_behind = 0, malformed = 0;
+  double expected = 0;  // subscribers x events published
+  double seconds = 0;   // first publish until the last one had everything
+  bool drained = false;
+  grpc::Status stream_error;
+};
+
+// Opens `count` streams to `address` with `prepare`, waits until all are
+// live, then publishes with `publish` at config.fanout_rate for warm-up +
+// duration and waits (at most 10 s) until every stream has received up to
+// `last_position()`. Events recorded after the warm-up count for the lag.
+absl::StatusOr<LiveRun> RunLive(
+    Harness& h, const std::string& address, int count,
+    const PrepareStream& prepare, uint64_t start, const MakeUnary& publish,
+    const std::function<uint64_t()>& last_position) {
+  Subscribers subs(h.pool(), address, count, kSubscribersPerConnection, prepare,
+                   start);
+  if (!subs.WaitAll(absl::Seconds(60), [](const Tracker& t) {
+        return t.caught_up.load(std::memory_order_acquire);
+      })) {
+    return absl::DeadlineExceededError("subscribers not live in 60 s");
+  }
+  const absl::Time measure_from = absl::Now() + h.config().window.warmup;
+  for (Tracker& t : subs.trackers()) {
+    t.lag_from = absl::ToUnixNanos(measure_from);
+  }
+  LiveRun run;
+  auto channel = Connect(address, 1);
+  const int64_t publishes_start = NowNanos();
+  run.publishes = RunPaced(h.pool(), channel, h.config().fanout_rate,
+                           h.config().window, publish);
+  const uint64_t last = last_position();
+  run.drained = subs.WaitAll(absl::Seconds(10), [last](const Tracker& t) {
+    return t.last_position.load(std::memory_order_acquire) >= last;
+  });
+  run.seconds = (NowNanos() - publishes_start) / 1e9;
+  run.stream_error = subs.FirstError();
+  subs.CancelAndWait();
+  for (Tracker& t : subs.trackers()) {
+    run.lag.Merge(t.lag);
+    run.received += t.received;
+    run.gaps += t.gaps;
+    run.repeats += t.repeats;
+    run.fell_behind += t.fell_behind;
+    run.malformed += t.malformed;
+  }
+  run.expected = static_cast<double>(count) * (last - start);
+  return run;
+}
+
+// The broadcast ceiling (Baseline.Publish / Listen) with the subscribers,
+// rate and event sizes of fanout: up to 1,000 of fanout's events, without
+// their position and recorded_at, published round-robin.
+absl::StatusOr<LiveRun> RunBroadcast(Harness& h, int count,
+                                     const storage::EventStore& fanout_store,
+                                     uint64_t fanout_start) {
+  auto events = std::make_shared<std::vector<std::string>>();
+  absl::Status read =
+      fanout_store.ReadEvents(fanout_start + 1, [&](const v1::Event& e) {
+        v1::Event unstamped = e;
+        unstamped.clear_position();
+        unstamped.clear_recorded_at();
+        events->push_back(unstamped.SerializeAsString());
+        return events->size() < 1000;
+      });
+  if (!read.ok()) return read;
+  if (events->empty()) return absl::InternalError("fanout stored no events");
+  static const std::string kPublish = "/factlog.bench.Baseline/Publish";
+  auto published = std::make_shared<std::atomic<uint64_t>>(0);
+  ListenRequest request;
+  request.set_max_events_per_message(kEventsPerMessage);
+  return RunLive(
+      h, h.baseline_address(), count,
+      [request](grpc::Channel* channel, grpc::ClientContext* ctx,
+                grpc::CompletionQueue* cq) {
+        return PrepareRawListen(channel, ctx, request, cq);
+      },
+      0,
+      [events, published](int, uint64_t seq) {
+        published->fetch_add(1, std::memory_order_relaxed);
+        Payload payload;
+        payload.set_data((*events)[seq % events->size()]);
+        return UnaryRequest{&kPublish, Serialize(payload)};
+      },
+      [published] { return published->load(std::memory_order_relaxed); });
+}
+
 absl::Status RunFanout(Harness& h) {
   auto server = InProcessServer::Start(h.NewDataDir("fanout"));
   if (!server.ok()) return server.status();
@@ -105,79 +213,91 @@ absl::Status RunFanout(Harness& h) {
   request.set_max_events_per_message(kEventsPerMessage);
   request.set_from_end(true);
   const uint64_t start = store.LastPosition();
-  Subscribers subs(h.pool(), address, count, kSubscribersPerConnection, request,
-                   start);
-  if (!subs.WaitAll(absl::Seconds(60), [](const Tracker& t) {
-        return t.caught_up.load(std::memory_order_acquire);
-      })) {
-    return absl::DeadlineExceededError("fanout: subscribers not live in 60 s");
+  absl::StatusOr<LiveRun> fanout = RunLive(
+      h, address, count, SubscribeWith(request), start,
+      [](int, uint64_t seq) { return MixRequest("f", seq); },
+      [&store] { return store.LastPosition(); });
+  if (!fanout.ok()) {
+    return absl::Status(fanout.status().code(),
+                        absl::StrCat("fanout: ", fanout.status().message()));
   }
-  const absl::Time measure_from = absl::Now() + h.config().window.warmup;
-  for (Tracker& t : subs.trackers()) {
-    t.lag_from = absl::ToUnixNanos(measure_from);
+  absl::StatusOr<LiveRun> ceiling = RunBroadcast(h, count, store, start);
+  if (!ceiling.ok()) {
+    return absl::Status(
+        ceiling.status().code(),
+        absl::StrCat("broadcast: ", ceiling.status().message()));
   }
-
-  auto append_channel = Connect(address, 1);
-  const int64_t appends_start = NowNanos();
-  UnaryLoadResult appends = RunPaced(
-      h.pool(), append_channel, h.config().fanout_rate, h.config().window,
-      [](int, uint64_t seq) { return MixRequest("f", seq); });
-  const uint64_t last = store.LastPosition();
-  const bool drained =
-      subs.WaitAll(absl::Seconds(10), [last](const Tracker& t) {
-        return t.last_position.load(std::memory_order_acquire) >= last;
-      });
-  // From the first append until the last subscriber had everything (or the
-  // drain timed out).
-  const double seconds = (NowNanos() - appends_start) / 1e9;
-  const grpc::Status stream_error = subs.FirstError();
-  subs.CancelAndWait();
-
-  Histogram lag;
-  uint64_t received = 0, gaps = 0, repeats = 0, fell_behind = 0, malformed = 0;
-  for (Tracker& t : subs.trackers()) {
-    lag.Merge(t.lag);
-    received += t.received;
-    gaps += t.gaps;
-    repeats += t.repeats;
-    fell_behind += t.fell_behind;
-    malformed += t.malformed;
+  // A ceiling that loses events measures nothing.
+  if (!ceiling->drained || ceiling->gaps > 0 || ceiling->repeats > 0 ||
+      ceiling->malformed > 0 || ceiling->received != ceiling->expected ||
+      !ceiling->stream_error.ok()) {
+    return absl::InternalError(
+        absl::StrCat("broadcast: delivered ", ceiling->received, " of ",
+                     ceiling->expected, " (gaps ", ceiling->gaps, ", repeats ",
+                     ceiling->repeats, ", malformed ", ceiling->malformed, ") ",
+                     ceiling->stream_error.error_message()));
   }
-  const double expected = static_cast<double>(count) * (last - start);
   Row row;
   row.workload = "fanout";
   row.clients = count;
   row.unit = "deliveries";
-  row.ops = received;
-  row.ops_per_sec = received / seconds;
-  row.SetLatency(lag);
+  row.ops = fanout->received;
+  row.ops_per_sec = fanout->received / fanout->seconds;
+  row.SetLatency(fanout->lag);
   row.baseline = "offered";
-  row.baseline_ops_per_sec = count * appends.ops_per_sec();
-  row.Extra("append_rate", appends.ops_per_sec());
-  row.Extra("append_p99_ms", appends.latency.QuantileMs(0.99));
-  row.Extra("delivered_fraction", expected > 0 ? received / expected : 0);
-  row.Extra("lag_samples", lag.count());
-  row.Extra("gaps", gaps);
-  row.Extra("repeats", repeats);
-  row.Extra("fell_behind", fell_behind);
-  if (malformed > 0) row.Extra("malformed_messages", malformed);
+  row.baseline_ops_per_sec = count * fanout->publishes.ops_per_sec();
+  row.Extra("append_rate", fanout->publishes.ops_per_sec());
+  row.Extra("append_p99_ms", fanout->publishes.latency.QuantileMs(0.99));
+  row.Extra("delivered_fraction",
+            fanout->expected > 0 ? fanout->received / fanout->expected : 0);
+  row.Extra("lag_samples", fanout->lag.count());
+  row.Extra("gaps", fanout->gaps);
+  row.Extra("repeats", fanout->repeats);
+  row.Extra("fell_behind", fanout->fell_behind);
+  if (fanout->malformed > 0) row.Extra("malformed_messages", fanout->malformed);
+  row.Extra("broadcast_lag_p50_ms", ceiling->lag.QuantileMs(0.5));
+  row.Extra("broadcast_lag_p99_ms", ceiling->lag.QuantileMs(0.99));
   row.note =
       "rate: all deliveries from the first append until every subscriber "
       "had every event; latency columns: lag recorded_at -> received of "
       "events recorded after the warm-up; ratio = rate / (subscribers x "
-      "appends/s)";
-  if (!drained)
+      "appends/s); broadcast_lag: the same lag of the broadcast ceiling";
+  if (!fanout->drained)
     row.note +=
         "; not every subscriber got every event within 10 s of the last append";
-  if (!stream_error.ok()) {
-    row.note += absl::StrCat("; stream error: ", stream_error.error_message());
+  if (!fanout->stream_error.ok()) {
+    row.note +=
+        absl::StrCat("; stream error: ", fanout->stream_error.error_message());
   }
-  row.targets.push_back({"fraction of events delivered",
-                         expected > 0 ? received / expected : 0, 1, true});
+  row.targets.push_back(
+      {"fraction of events delivered",
+       fanout->expected > 0 ? fanout->received / fanout->expected : 0, 1,
+       true});
   // No lag measured (nothing recorded after the warm-up arrived) is a
   // miss, not a 0.
   row.targets.push_back(
-      {"lag p99 ms", lag.count() > 0 ? row.p99_ms : 1e9, 50, false});
+      {"lag p99 ms", fanout->lag.count() > 0 ? row.p99_ms : 1e9, 50, false});
+
+  Row broadcast;
+  broadcast.workload = "broadcast";
+  broadcast.clients = count;
+  broadcast.unit = "deliveries";
+  broadcast.ops = ceiling->received;
+  broadcast.ops_per_sec = ceiling->received / ceiling->seconds;
+  broadcast.SetLatency(ceiling->lag);
+  broadcast.baseline = "offered";
+  broadcast.baseline_ops_per_sec = count * ceiling->publishes.ops_per_sec();
+  broadcast.Extra(
+      "delivered_fraction",
+      ceiling->expected > 0 ? ceiling->received / ceiling->expected : 0);
+  broadcast.Extra("gaps", ceiling->gaps);
+  broadcast.Extra("repeats", ceiling->repeats);
+  broadcast.note =
+      "fanout's ceiling: the same subscribers, rate and events through a "
+      "trivial in-memory broadcaster on the same gRPC stack (no store, no "
+      "fsync); latency columns: lag publish -> received";
+  if (!ceiling->drained) broadcast.note += "; not all delivered within 10 s";
+  h.Add(broadcast);
   h.Add(row);
   return absl::OkStatus();
 }
@@ -232,7 +352,7 @@ absl::Status RunFanoutBurst(Harness& h) {
   request.set_max_events_per_message(kEventsPerMessage);
   request.set_from_position(0);
   const int64_t begin = NowNanos();
-  Subscribers subs(h.pool(), address, count, 1, request, 0);
+  Subscribers subs(h.pool(), address, count, 1, SubscribeWith(request), 0);
   const bool done = subs.WaitAll(absl::Seconds(120), [](const Tracker& t) {
     return t.caught_up.load(std::memory_order_acquire);
   });
@@ -313,7 +433,7 @@ absl::Status RunIdleSubscribers(Harness& h) {
   uint64_t rss_after = 0, hub_after = 0, registered = 0;
   {
     Subscribers subs(h.pool(), address, count, kSubscribersPerConnection,
-                     request, 0);
+                     SubscribeWith(request), 0);
     if (!subs.WaitAll(absl::Seconds(60), [](const Tracker& t) {
           return t.caught_up.load(std::memory_order_acquire);
         })) {

@@ -31,7 +31,9 @@ absl::Status RunReads(Harness& h);
 absl::Status RunStall(Harness& h);
 
 // fanout: config.fanout_subscribers live subscribers while appends arrive
-// at config.fanout_rate per second: deliveries, gaps, end-to-end lag.
+// at config.fanout_rate per second: deliveries, gaps, end-to-end lag; then
+// its ceiling, the same through the baseline's trivial broadcaster
+// (row `broadcast`).
 absl::Status RunFanout(Harness& h);
 
 // fanout-burst: config.burst_subscribers subscribers read
