@@ -89,19 +89,23 @@ void Harness::Add(Row row) {
   rows_.push_back(std::move(row));
 }
 
-const Row& Harness::Echo(int clients) {
-  auto it = echo_.find(clients);
-  if (it != echo_.end()) return it->second;
+ClosedLoop Harness::EchoLoad(
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels) {
   static const std::string kEcho = "/factlog.bench.Baseline/Echo";
   // About the size of a RecordClaim request.
   Payload payload;
   payload.set_data(std::string(160, 'x'));
-  const grpc::ByteBuffer bytes = Serialize(payload);
-  auto channels = Connect(baseline_->address(), clients);
-  UnaryLoadResult r = RunClosedLoop(*pool_, channels, clients, config_.window,
-                                    [&](int, uint64_t) {
-                                      return UnaryRequest{&kEcho, bytes};
-                                    });
+  ClosedLoop load;
+  load.channels = &channels;
+  load.clients = static_cast<int>(channels.size());
+  load.make = [bytes = Serialize(payload)](int, uint64_t) {
+    return UnaryRequest{&kEcho, bytes};
+  };
+  return load;
+}
+
+Row Harness::AddEcho(int clients, const UnaryLoadResult& r,
+                     absl::string_view how) {
   Row row;
   row.workload = "echo";
   row.clients = clients;
@@ -111,8 +115,19 @@ const Row& Harness::Echo(int clients) {
   row.ops_per_sec = r.ops_per_sec();
   row.SetLatency(r.latency);
   row.note = "transport ceiling: trivial unary echo, same gRPC stack";
+  if (!how.empty()) absl::StrAppend(&row.note, "; ", how);
   Add(row);
-  return echo_.emplace(clients, row).first->second;
+  return row;
+}
+
+const Row& Harness::Echo(int clients) {
+  auto it = echo_.find(clients);
+  if (it != echo_.end()) return it->second;
+  auto channels = Connect(baseline_->address(), clients);
+  const ClosedLoop echo = EchoLoad(channels);
+  UnaryLoadResult r =
+      RunClosedLoop(*pool_, channels, clients, config_.window, echo.make);
+  return echo_.emplace(clients, AddEcho(clients, r, "")).first->second;
 }
 
 const Row& Harness::Stream(int streams, uint64_t messages, size_t bytes) {

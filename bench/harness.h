@@ -85,6 +85,12 @@ class Harness {
   // The echo ceiling at `clients` closed-loop clients, measured on first
   // use (and reported as a row then).
   const Row& Echo(int clients);
+  // The echo ceiling's load over `channels` (to baseline_address()), one
+  // client per channel, to measure it beside a workload (RunInterleaved).
+  static ClosedLoop EchoLoad(
+      const std::vector<std::shared_ptr<grpc::Channel>>& channels);
+  // Reports `r`, measured with EchoLoad, as an echo row; `how` says when.
+  Row AddEcho(int clients, const UnaryLoadResult& r, absl::string_view how);
   // The server-stream ceiling: `streams` streams of `messages` payloads of
   // `bytes` each; aggregate messages/s. Measured on first use per
   // (streams, bytes).

@@ -177,6 +177,31 @@ UnaryLoadResult RunClosedLoop(
   return result;
 }
 
+std::pair<UnaryLoadResult, UnaryLoadResult> RunInterleaved(
+    CqPool& pool, const ClosedLoop& a, const ClosedLoop& b,
+    const LoadWindow& window, int slices) {
+  if (slices < 1) slices = 1;
+  UnaryLoadResult results[2];
+  const ClosedLoop* loads[2] = {&a, &b};
+  for (int slice = 0; slice < slices; ++slice) {
+    LoadWindow w;
+    w.warmup = slice == 0 ? window.warmup : kSliceWarmup;
+    w.duration = window.duration / slices;
+    for (int k = 0; k < 2; ++k) {
+      UnaryLoadResult r =
+          RunClosedLoop(pool, *loads[k]->channels, loads[k]->clients, w,
+                        loads[k]->make, loads[k]->accept);
+      UnaryLoadResult& total = results[k];
+      total.ops += r.ops;
+      if (total.errors == 0 && r.errors > 0) total.first_error = r.first_error;
+      total.errors += r.errors;
+      total.seconds += r.seconds;
+      total.latency.Merge(r.latency);
+    }
+  }
+  return {std::move(results[0]), std::move(results[1])};
+}
+
 UnaryLoadResult RunPaced(
     CqPool& pool, const std::vector<std::shared_ptr<grpc::Channel>>& channels,
     double rate, const LoadWindow& window, const MakeUnary& make,

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -65,6 +66,26 @@ UnaryLoadResult RunClosedLoop(
     CqPool& pool, const std::vector<std::shared_ptr<grpc::Channel>>& channels,
     int clients, const LoadWindow& window, const MakeUnary& make,
     const AcceptUnary& accept = nullptr);
+
+// One side of RunInterleaved: closed-loop load as RunClosedLoop takes it.
+struct ClosedLoop {
+  const std::vector<std::shared_ptr<grpc::Channel>>* channels = nullptr;
+  int clients = 0;
+  MakeUnary make;
+  AcceptUnary accept;
+};
+
+// Two closed-loop loads measured at the same moments: `a` and `b` take
+// turns in `slices` slices each of window.duration / slices, after a
+// warm-up of window.warmup each (and of kSliceWarmup before every later
+// slice, while the clients ramp up again). Each result covers its own
+// slices: `seconds` is window.duration for both. On a machine whose speed
+// drifts by a quarter between runs minutes apart, this keeps the drift out
+// of a ratio of the two.
+constexpr absl::Duration kSliceWarmup = absl::Milliseconds(50);
+std::pair<UnaryLoadResult, UnaryLoadResult> RunInterleaved(
+    CqPool& pool, const ClosedLoop& a, const ClosedLoop& b,
+    const LoadWindow& window, int slices);
 
 // `rate` calls per second for warm-up + duration, round-robin over
 // `channels`; make() gets client 0 and the call's sequence number.
