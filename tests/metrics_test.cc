@@ -40,6 +40,7 @@ using ::testing::Each;
 using ::testing::HasSubstr;
 using testing::HttpRequest;
 using testing::HttpResponse;
+using ::testing::MatchesRegex;
 using ::testing::Not;
 using testing::ParseExposition;
 using ::testing::StartsWith;
@@ -606,7 +607,7 @@ TEST(RequestLog, CarriesRequestIdAndPrincipalButNeverTheToken) {
   f = ParseJsonLine(lines[0]).fields();
   EXPECT_EQ(f["level"].string_value(), "info");
   EXPECT_EQ(f["principal"].string_value(), "-");
-  EXPECT_THAT(f["request_id"].string_value(), StartsWith("srv-"));
+  EXPECT_THAT(f["request_id"].string_value(), MatchesRegex("srv-[0-9a-f]{16}"));
   EXPECT_EQ(f["error"].string_value(), "authorization: unknown token");
 }
 

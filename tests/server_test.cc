@@ -1,5 +1,6 @@
 // factlogd in-process on port 0 over real RocksDB: every RPC, every error
 // code, idempotency across restarts, concurrency, as-of reads, pagination.
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "server/proto_decode.h"
@@ -648,6 +650,68 @@ TEST(HasWireFieldTest, BytesThatDoNotFrameAreDataLoss) {
                 .status()
                 .code(),
             absl::StatusCode::kDataLoss);
+}
+
+// Against protobuf's own reader of the wire format, over random damage
+// to a stored view: where protobuf frames the bytes (and they hold no
+// groups, which no factlog message has), HasWireField gives the same
+// answer; where it does not, HasWireField never answers "absent".
+TEST(HasWireFieldTest, AgreesWithProtobufOnDamagedBytes) {
+  v1::ClaimView view;
+  view.set_claim_id("c-1");
+  view.set_text("the troops went back to their bases");
+  view.set_kind(v1::CLAIM_KIND_PROMISE);
+  *view.mutable_due_at() = domain::ToProto(absl::FromUnixSeconds(1e9));
+  for (int i = 0; i < 4; ++i) {
+    v1::EvidenceView* e = view.add_evidence();
+    e->set_evidence_id(absl::StrCat("e", i));
+    e->mutable_source()->set_name(std::string(i * 70, 's'));  // long lengths
+  }
+  view.set_version(300);
+  *view.mutable_overdue_at() = domain::ToProto(absl::FromUnixSeconds(2e9));
+  const std::string clean = view.SerializeAsString();
+  std::mt19937 rng(7);
+  int framed = 0, agreed_found = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string bytes = clean;
+    const int damage = 1 + rng() % 3;
+    for (int d = 0; d < damage; ++d) {
+      switch (rng() % 3) {
+        case 0:
+          bytes[rng() % bytes.size()] = static_cast<char>(rng());
+          break;
+        case 1:
+          bytes.resize(rng() % (bytes.size() + 1));
+          break;
+        case 2:
+          bytes.insert(rng() % (bytes.size() + 1), 1, static_cast<char>(rng()));
+          break;
+      }
+      if (bytes.empty()) bytes = clean;
+    }
+    const uint32_t number = 1 + rng() % 30;
+    google::protobuf::UnknownFieldSet fields;
+    const bool parsed = fields.ParseFromString(bytes);
+    bool groups = false, present = false;
+    for (int i = 0; parsed && i < fields.field_count(); ++i) {
+      groups |=
+          fields.field(i).type() == google::protobuf::UnknownField::TYPE_GROUP;
+      present |= fields.field(i).number() == static_cast<int>(number);
+    }
+    const absl::StatusOr<bool> found = server::HasWireField(bytes, number);
+    if (parsed && !groups) {
+      ++framed;
+      ASSERT_TRUE(found.ok()) << round << ": " << found.status();
+      ASSERT_EQ(*found, present) << round << ": field " << number;
+      agreed_found += present;
+    } else if (found.ok()) {
+      ASSERT_TRUE(*found) << round << ": absent in bytes that do not frame";
+    }
+  }
+  // Both branches were exercised.
+  EXPECT_GT(framed, 1000);
+  EXPECT_GT(agreed_found, 100);
+  EXPECT_LT(framed, 19000);
 }
 
 TEST(AppendWireFieldTest, AppendedFieldParsesAsTheFieldSet) {
