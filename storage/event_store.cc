@@ -1198,7 +1198,7 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
       std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
   ParallelReplay replay(cores);
   absl::Status read =
-      ReadEventBytes(1, [&](uint64_t position, absl::string_view bytes) {
+      ScanLogBytes([&](uint64_t position, absl::string_view bytes) {
         return replay.Add(position, bytes);
       });
   if (absl::Status s = replay.Finish(); !s.ok()) return s;
@@ -1411,12 +1411,14 @@ absl::StatusOr<std::vector<merkle::Hash>> EventStore::ConsistencyProof(
   return merkle::ConsistencyProof(old_size, new_size, MerkleReader());
 }
 
-absl::Status EventStore::ReadEventBytes(
+namespace {
+
+absl::Status ScanEventBytes(
+    rocksdb::DB* db, ColumnFamilyHandle* events, rocksdb::ReadOptions ro,
     uint64_t from_position,
-    const std::function<bool(uint64_t, absl::string_view)>& fn) const {
-  rocksdb::ReadOptions ro;
+    const std::function<bool(uint64_t, absl::string_view)>& fn) {
   ro.readahead_size = 2 << 20;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, (*cf_)[kEvents]));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events));
   for (it->Seek(keys::EventKey(std::max<uint64_t>(from_position, 1)));
        it->Valid(); it->Next()) {
     const std::optional<uint64_t> position = keys::DecodeU64(ToView(it->key()));
@@ -1426,6 +1428,22 @@ absl::Status EventStore::ReadEventBytes(
   return FromRocks(it->status(), "reading events");
 }
 
+}  // namespace
+
+absl::Status EventStore::ReadEventBytes(
+    uint64_t from_position,
+    const std::function<bool(uint64_t, absl::string_view)>& fn) const {
+  return ScanEventBytes(db_.get(), (*cf_)[kEvents], rocksdb::ReadOptions(),
+                        from_position, fn);
+}
+
+absl::Status EventStore::ScanLogBytes(
+    const std::function<bool(uint64_t, absl::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  return ScanEventBytes(db_.get(), (*cf_)[kEvents], ro, 1, fn);
+}
+
 absl::Status EventStore::BuildMerkleTree() {
   merkle::Frontier frontier;
   std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
@@ -1433,7 +1451,7 @@ absl::Status EventStore::BuildMerkleTree() {
   rocksdb::WriteOptions wo;
   absl::Status status;
   absl::Status read =
-      ReadEventBytes(1, [&](uint64_t position, absl::string_view bytes) {
+      ScanLogBytes([&](uint64_t position, absl::string_view bytes) {
         if (position != frontier.size() + 1) {
           status = absl::DataLossError(
               absl::StrFormat("merkle: the log jumps from position %d to %d",
@@ -1469,8 +1487,8 @@ absl::Status EventStore::VerifyMerkleTree(
   std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
   absl::Status status;
   v1::Event event;
-  absl::Status s = ReadEventBytes(1, [&](uint64_t position,
-                                         absl::string_view bytes) {
+  absl::Status s = ScanLogBytes([&](uint64_t position,
+                                    absl::string_view bytes) {
     const merkle::Hash leaf = merkle::LeafHash(bytes);
     absl::StatusOr<merkle::Hash> stored_leaf =
         read(merkle::NodeId{0, position - 1});

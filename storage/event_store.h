@@ -323,6 +323,12 @@ class EventStore {
   uint64_t CurrentWalNumber() const;
 
   rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
+  // ReadEventBytes for a scan of the whole log (rebuild, verify, building
+  // the Merkle tree): its blocks, read once, are not put in the block cache,
+  // where they would only evict the blocks readers use.
+  absl::Status ScanLogBytes(
+      const std::function<bool(uint64_t position, absl::string_view bytes)>& fn)
+      const;
   // RebuildProjections: drops the per-claim event index, the projections and
   // the secondary indexes and creates them again, empty, with the same
   // options. Their old files are deleted whole, and the rebuilt files are
