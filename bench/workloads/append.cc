@@ -163,16 +163,21 @@ absl::Status RunStall(Harness& h) {
   request.set_from_end(true);
 
   // Phases alternate without / with the stalled subscriber, so drift in the
-  // machine's load hits both alike.
-  constexpr int kPhases = 4;
+  // machine's load hits both alike; short and many (as RunInterleaved's
+  // slices), so that a flush or compaction's pause, which dominates a p99,
+  // falls on both sides alike rather than on whichever phase it hit.
+  constexpr int kPhases = 20;
   LoadWindow phase;
-  phase.duration = h.config().window.duration / 2;
+  phase.duration = h.config().window.duration / (kPhases / 2);
   Histogram without, with;
+  // The phases without, split alternately in two: how far two samples of
+  // the same thing differ here, beside how far with differs from without.
+  Histogram without_halves[2];
   double ops_without = 0, ops_with = 0;
   uint64_t sequence_base = 0;
   std::string error;
   for (int p = 0; p < kPhases; ++p) {
-    phase.warmup = p == 0 ? h.config().window.warmup : absl::ZeroDuration();
+    phase.warmup = p == 0 ? h.config().window.warmup : kSliceWarmup;
     const bool stalled = p % 2 == 1;
     std::unique_ptr<StreamCall<v1::SubscribeResponse>> subscriber;
     if (stalled) {
@@ -201,6 +206,7 @@ absl::Status RunStall(Harness& h) {
       error = r.first_error.error_message();
     }
     (stalled ? with : without).Merge(r.latency);
+    if (!stalled) without_halves[(p / 2) % 2].Merge(r.latency);
     (stalled ? ops_with : ops_without) += r.ops_per_sec() / (kPhases / 2);
     if (subscriber) {
       subscriber->Cancel();
@@ -220,13 +226,24 @@ absl::Status RunStall(Harness& h) {
   row.Extra("p99_with_ms", with.QuantileMs(0.99));
   row.note =
       "latency columns: with one subscriber that never reads; phases "
-      "alternate without/with";
+      "alternate without/with; p99_noise: how far the p99s of the two "
+      "halves of the phases without differ";
   if (!error.empty()) row.note += absl::StrCat("; first error: ", error);
   const double p99_change =
       without.QuantileMs(0.99) > 0
           ? with.QuantileMs(0.99) / without.QuantileMs(0.99) - 1
           : 0;
   row.Extra("p99_change", p99_change);
+  if (without.QuantileMs(0.5) > 0) {
+    row.Extra("p50_change", with.QuantileMs(0.5) / without.QuantileMs(0.5) - 1);
+  }
+  const double half_p99[2] = {without_halves[0].QuantileMs(0.99),
+                              without_halves[1].QuantileMs(0.99)};
+  if (half_p99[0] > 0 && half_p99[1] > 0) {
+    row.Extra("p99_noise", std::max(half_p99[0], half_p99[1]) /
+                                   std::min(half_p99[0], half_p99[1]) -
+                               1);
+  }
   row.targets.push_back(
       {"append p99 change with a stalled subscriber", p99_change, 0.10, false});
   h.Add(row);
