@@ -58,6 +58,11 @@ class Broadcast {
 
   // Stamps and keeps one event, then wakes the waiting listeners.
   void Publish(const std::string& unstamped);
+  // Events published so far (the last one's position).
+  uint64_t size() {
+    absl::MutexLock lock(&mu_);
+    return events_.size();
+  }
 
  private:
   friend class Listener;
@@ -217,6 +222,8 @@ class BaselineServer::Service final
                                    parsed.max_events_per_message());
   }
 
+  uint64_t BroadcastEvents() { return broadcast_.size(); }
+
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx,
                                  const Payload* request,
                                  Payload* response) override {
@@ -280,6 +287,10 @@ absl::StatusOr<std::unique_ptr<BaselineServer>> BaselineServer::Start() {
   }
   s->address_ = absl::StrCat("127.0.0.1:", port);
   return s;
+}
+
+uint64_t BaselineServer::BroadcastEvents() const {
+  return service_->BroadcastEvents();
 }
 
 BaselineServer::~BaselineServer() {

@@ -11,6 +11,7 @@
 #ifndef FACTLOG_BENCH_BASELINE_SERVICE_H_
 #define FACTLOG_BENCH_BASELINE_SERVICE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,8 @@ class BaselineServer {
   BaselineServer(const BaselineServer&) = delete;
   BaselineServer& operator=(const BaselineServer&) = delete;
   const std::string& address() const { return address_; }
+  // Events Baseline.Publish has stored so far: the position of the last.
+  uint64_t BroadcastEvents() const;
 
  private:
   BaselineServer() = default;

@@ -89,6 +89,9 @@ class Harness {
   // client per channel, to measure it beside a workload (RunInterleaved).
   static ClosedLoop EchoLoad(
       const std::vector<std::shared_ptr<grpc::Channel>>& channels);
+  // The load keeps a pointer to `channels`.
+  static ClosedLoop EchoLoad(
+      std::vector<std::shared_ptr<grpc::Channel>>&& channels) = delete;
   // Reports `r`, measured with EchoLoad, as an echo row; `how` says when.
   Row AddEcho(int clients, const UnaryLoadResult& r, absl::string_view how);
   // The server-stream ceiling: `streams` streams of `messages` payloads of
@@ -97,8 +100,8 @@ class Harness {
   const Row& Stream(int streams, uint64_t messages, size_t bytes);
   // The fsync ceiling, measured on first use.
   const Row& Disk();
-  // Where the baseline server (Echo, Stream, Publish / Listen) listens.
-  const std::string& baseline_address() const { return baseline_->address(); }
+  // The baseline server (Echo, Stream, Publish / Listen).
+  const BaselineServer& baseline() const { return *baseline_; }
 
   void Add(Row row);
   const std::vector<Row>& rows() const { return rows_; }

@@ -1,5 +1,7 @@
 #include "server/proto_decode.h"
 
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -109,12 +111,14 @@ grpc::ByteBuffer EncodeMessage(std::string encoded) {
 namespace {
 
 // Reads the varint at `p` into `value`; null when it runs past `end` or
-// over ten bytes.
-const char* ReadVarint(const char* p, const char* end, uint64_t* value) {
+// over `max_bytes` bytes (protobuf reads tags and lengths in at most 5, other
+// varints in at most 10).
+const char* ReadVarint(const char* p, const char* end, int max_bytes,
+                       uint64_t* value) {
   uint64_t v = 0;
-  for (int shift = 0; shift < 64 && p < end; shift += 7) {
+  for (int i = 0; i < max_bytes && p < end; ++i) {
     const uint8_t byte = static_cast<uint8_t>(*p++);
-    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    v |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
     if (byte < 0x80) {
       *value = v;
       return p;
@@ -133,22 +137,23 @@ absl::StatusOr<bool> HasWireField(absl::string_view bytes, uint32_t number) {
   const char* const end = p + bytes.size();
   while (p < end) {
     uint64_t tag, length;
-    p = ReadVarint(p, end, &tag);
-    if (p == nullptr || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) {
+    p = ReadVarint(p, end, 5, &tag);
+    if (p == nullptr || tag > UINT32_MAX || (tag >> 3) == 0) {
       p = nullptr;
       break;
     }
     if ((tag >> 3) == number) return true;
     switch (tag & 7) {
       case 0:  // varint
-        p = ReadVarint(p, end, &length);
+        p = ReadVarint(p, end, 10, &length);
         break;
       case 1:  // 64-bit
         p = end - p >= 8 ? p + 8 : nullptr;
         break;
-      case 2:  // length-delimited
-        p = ReadVarint(p, end, &length);
-        p = p != nullptr && length <= static_cast<uint64_t>(end - p)
+      case 2:  // length-delimited; protobuf takes no length over INT_MAX
+        p = ReadVarint(p, end, 5, &length);
+        p = p != nullptr && length <= INT_MAX &&
+                    length <= static_cast<uint64_t>(end - p)
                 ? p + length
                 : nullptr;
         break;

@@ -69,7 +69,7 @@ absl::Status RunReads(Harness& h) {
     req.set_claim_id(absl::StrCat("g-", rngs[client]() % claims));
     return UnaryRequest{&kGetClaim, Serialize(req)};
   };
-  const auto echo_channels = Connect(h.baseline_address(), clients);
+  const auto echo_channels = Connect(h.baseline().address(), clients);
   auto [echo_result, get] =
       RunInterleaved(h.pool(), Harness::EchoLoad(echo_channels), get_load,
                      h.config().window, kSlices);
