@@ -85,7 +85,7 @@ class Harness {
   // The echo ceiling at `clients` closed-loop clients, measured on first
   // use (and reported as a row then).
   const Row& Echo(int clients);
-  // The echo ceiling's load over `channels` (to baseline_address()), one
+  // The echo ceiling's load over `channels` (to baseline().address()), one
   // client per channel, to measure it beside a workload (RunInterleaved).
   static ClosedLoop EchoLoad(
       const std::vector<std::shared_ptr<grpc::Channel>>& channels);
