@@ -4,6 +4,7 @@
 #include "factlog/v1/service.grpc.pb.h"
 #include "server/auth.h"
 #include "server/hub.h"
+#include "server/rpc_observer.h"
 #include "server/server_metrics.h"
 #include "storage/event_store.h"
 
@@ -12,11 +13,11 @@ namespace factlog::server {
 // factlog.v1.AdminService: operational views of a running server.
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  // `store`, `hub`, `authorizer` and `metrics` must outlive the service;
-  // `metrics` may be null (GetStats then leaves its counters at 0). Every
-  // RPC needs the admin role.
+  // `store`, `hub`, `authorizer`, `observer` and `metrics` must outlive the
+  // service; `metrics` may be null (GetStats then leaves its counters at
+  // 0). Every RPC needs the admin role.
   AdminServiceImpl(const storage::EventStore* store, const Hub* hub,
-                   const Authorizer* authorizer,
+                   const Authorizer* authorizer, const RpcObserver* observer,
                    const ServerMetrics* metrics = nullptr);
 
   // Log end, subscribers with their lag, hub memory, bytes on disk, and the
@@ -34,6 +35,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   const storage::EventStore* const store_;
   const Hub* const hub_;
   const Authorizer* const authorizer_;
+  const RpcObserver* const observer_;
   const ServerMetrics* const metrics_;
 };
 

@@ -181,24 +181,29 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
 }  // namespace
 
 ClaimServiceImpl::ClaimServiceImpl(Writer* writer, const ClaimQueries* queries,
-                                   const Authorizer* authorizer)
-    : writer_(writer), queries_(queries), authorizer_(authorizer) {}
+                                   const Authorizer* authorizer,
+                                   const RpcObserver* observer)
+    : writer_(writer),
+      queries_(queries),
+      authorizer_(authorizer),
+      observer_(observer) {}
 
 template <typename Request, typename Set>
 grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response, Role needed, absl::string_view method,
-    Set set) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::ByteBuffer* response, Role needed, const char* full_method,
+    absl::string_view method, Set set) {
+  RpcObserver::UnaryCall call = observer_->StartUnary(ctx, full_method);
+  grpc::ServerUnaryReactor* reactor = call.reactor();
   absl::StatusOr<std::string> actor =
       authorizer_->Authorize(*ctx, needed, method);
   if (!actor.ok()) {
-    reactor->Finish(ToGrpcStatus(actor.status()));
+    call.Finish(ToGrpcStatus(actor.status()));
     return reactor;
   }
   Request typed;
   if (absl::Status s = DecodeMessage(*request, &typed); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
+    call.Finish(ToGrpcStatus(s));
     return reactor;
   }
   NoteRequestId(*ctx, typed.request_id());
@@ -215,9 +220,10 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
   set(&command[0], std::move(typed));
   writer_->SubmitSequence(
       std::move(command), *std::move(actor),
-      [reactor, response, similar = std::move(similar)](SequenceResult result) {
+      [call = std::move(call), response,
+       similar = std::move(similar)](SequenceResult result) mutable {
         if (!result.error.ok()) {
-          reactor->Finish(ToGrpcStatus(result.error));
+          call.Finish(ToGrpcStatus(result.error));
           return;
         }
         v1::CommandResponse& applied = result.responses.back();
@@ -232,7 +238,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
                           &encoded);
         }
         *response = EncodeMessage(std::move(encoded));
-        reactor->Finish(grpc::Status::OK);
+        call.Finish(grpc::Status::OK);
       });
   return reactor;
 }
@@ -240,12 +246,14 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
 template <typename Request, typename Query>
 grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response, absl::string_view method, Query query) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::ByteBuffer* response, const char* full_method,
+    absl::string_view method, Query query) {
+  RpcObserver::UnaryCall call = observer_->StartUnary(ctx, full_method);
+  grpc::ServerUnaryReactor* reactor = call.reactor();
   absl::StatusOr<std::string> actor =
       authorizer_->Authorize(*ctx, Role::kReader, method);
   if (!actor.ok()) {
-    reactor->Finish(ToGrpcStatus(actor.status()));
+    call.Finish(ToGrpcStatus(actor.status()));
     return reactor;
   }
   Request typed;
@@ -255,18 +263,19 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
     if (result.ok()) *response = EncodeMessage(*std::move(result));
     status = result.status();
   }
-  reactor->Finish(ToGrpcStatus(status));
+  call.Finish(ToGrpcStatus(status));
   return reactor;
 }
 
-#define FACTLOG_MUTATION(Method, Request, field, role)                      \
-  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                       \
-      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,    \
-      grpc::ByteBuffer* response) {                                         \
-    return Mutate<v1::Request>(ctx, request, response, Role::role, #Method, \
-                               [](v1::Command* c, v1::Request r) {          \
-                                 *c->mutable_##field() = std::move(r);      \
-                               });                                          \
+#define FACTLOG_MUTATION(Method, Request, field, role)                       \
+  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                        \
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,     \
+      grpc::ByteBuffer* response) {                                          \
+    return Mutate<v1::Request>(ctx, request, response, Role::role,           \
+                               "/factlog.v1.ClaimService/" #Method, #Method, \
+                               [](v1::Command* c, v1::Request r) {           \
+                                 *c->mutable_##field() = std::move(r);       \
+                               });                                           \
   }
 FACTLOG_MUTATION(RecordClaim, RecordClaimRequest, record_claim, kReporter)
 FACTLOG_MUTATION(AddEvidence, AddEvidenceRequest, add_evidence, kReporter)
@@ -278,13 +287,13 @@ FACTLOG_MUTATION(RetractClaim, RetractClaimRequest, retract_claim, kEditor)
 FACTLOG_MUTATION(LinkClaims, LinkClaimsRequest, link_claims, kEditor)
 #undef FACTLOG_MUTATION
 
-#define FACTLOG_QUERY(Method, Request, Query)                            \
-  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                    \
-      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request, \
-      grpc::ByteBuffer* response) {                                      \
-    return Answer<v1::Request>(                                          \
-        ctx, request, response, #Method,                                 \
-        [this](const v1::Request& r) { return queries_->Query(r); });    \
+#define FACTLOG_QUERY(Method, Request, Query)                                 \
+  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                         \
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,      \
+      grpc::ByteBuffer* response) {                                           \
+    return Answer<v1::Request>(                                               \
+        ctx, request, response, "/factlog.v1.ClaimService/" #Method, #Method, \
+        [this](const v1::Request& r) { return queries_->Query(r); });         \
   }
 FACTLOG_QUERY(GetClaim, GetClaimRequest, GetClaimEncoded)
 FACTLOG_QUERY(ListClaims, ListClaimsRequest, ListClaims)

@@ -4,6 +4,7 @@
 #include "factlog/v1/service.grpc.pb.h"
 #include "server/auth.h"
 #include "server/queries.h"
+#include "server/rpc_observer.h"
 #include "server/writer.h"
 
 namespace factlog::server {
@@ -38,9 +39,10 @@ class ClaimServiceImpl final : public RawClaimService {
   // Commands sent per writer submission by Import.
   static constexpr size_t kImportChunk = 256;
 
-  // `writer`, `queries` and `authorizer` must outlive the service.
+  // `writer`, `queries`, `authorizer` and `observer` must outlive the
+  // service.
   ClaimServiceImpl(Writer* writer, const ClaimQueries* queries,
-                   const Authorizer* authorizer);
+                   const Authorizer* authorizer, const RpcObserver* observer);
 
   // Each takes an encoded request and fills an encoded response of the
   // types in service.proto.
@@ -81,21 +83,25 @@ class ClaimServiceImpl final : public RawClaimService {
  private:
   // Authorizes `method` for `needed`, decodes a `Request`, puts it into a
   // Command with `set` and hands it to the writer as the principal.
+  // `full_method` is the method's path, for the observer.
   template <typename Request, typename Set>
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response, Role needed,
+                                   const char* full_method,
                                    absl::string_view method, Set set);
   // Authorizes a reader, decodes a `Request` and answers with `query`.
   template <typename Request, typename Query>
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response,
+                                   const char* full_method,
                                    absl::string_view method, Query query);
 
   Writer* const writer_;
   const ClaimQueries* const queries_;
   const Authorizer* const authorizer_;
+  const RpcObserver* const observer_;
 };
 
 }  // namespace factlog::server

@@ -91,6 +91,7 @@ class RefusedWriter final : public grpc::ServerWriteReactor<Message> {
 EventServiceImpl::EventServiceImpl(const storage::EventStore* store, Hub* hub,
                                    const LogHeads* heads,
                                    const Authorizer* authorizer,
+                                   const RpcObserver* observer,
                                    domain::Limits limits,
                                    absl::Duration checkpoint_interval,
                                    std::function<absl::Time()> safe_time)
@@ -98,6 +99,7 @@ EventServiceImpl::EventServiceImpl(const storage::EventStore* store, Hub* hub,
       hub_(hub),
       heads_(heads),
       authorizer_(authorizer),
+      observer_(observer),
       limits_(limits),
       checkpoint_interval_(checkpoint_interval),
       safe_time_(std::move(safe_time)) {}
@@ -130,19 +132,21 @@ namespace {
 template <typename Response, typename Answer>
 grpc::ServerUnaryReactor* AnswerReader(grpc::CallbackServerContext* ctx,
                                        const Authorizer* authorizer,
+                                       const RpcObserver* observer,
+                                       const char* full_method,
                                        const char* method, Response* resp,
                                        const Answer& answer) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  RpcObserver::UnaryCall call = observer->StartUnary(ctx, full_method);
   absl::StatusOr<std::string> actor =
       authorizer->Authorize(*ctx, Role::kReader, method);
   if (!actor.ok()) {
-    reactor->Finish(ToGrpcStatus(actor.status()));
-    return reactor;
+    call.Finish(ToGrpcStatus(actor.status()));
+    return call.reactor();
   }
   absl::StatusOr<Response> result = answer();
   if (result.ok()) *resp = *std::move(result);
-  reactor->Finish(ToGrpcStatus(result.status()));
-  return reactor;
+  call.Finish(ToGrpcStatus(result.status()));
+  return call.reactor();
 }
 
 }  // namespace
@@ -150,21 +154,25 @@ grpc::ServerUnaryReactor* AnswerReader(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* EventServiceImpl::GetLogHead(
     grpc::CallbackServerContext* ctx, const v1::GetLogHeadRequest* req,
     v1::LogHead* resp) {
-  return AnswerReader(ctx, authorizer_, "GetLogHead", resp,
+  return AnswerReader(ctx, authorizer_, observer_,
+                      "/factlog.v1.EventService/GetLogHead", "GetLogHead", resp,
                       [&] { return heads_->Head(0); });
 }
 
 grpc::ServerUnaryReactor* EventServiceImpl::GetInclusionProof(
     grpc::CallbackServerContext* ctx, const v1::GetInclusionProofRequest* req,
     v1::InclusionProof* resp) {
-  return AnswerReader(ctx, authorizer_, "GetInclusionProof", resp,
-                      [&] { return heads_->Inclusion(*req); });
+  return AnswerReader(
+      ctx, authorizer_, observer_, "/factlog.v1.EventService/GetInclusionProof",
+      "GetInclusionProof", resp, [&] { return heads_->Inclusion(*req); });
 }
 
 grpc::ServerUnaryReactor* EventServiceImpl::GetConsistencyProof(
     grpc::CallbackServerContext* ctx, const v1::GetConsistencyProofRequest* req,
     v1::ConsistencyProof* resp) {
-  return AnswerReader(ctx, authorizer_, "GetConsistencyProof", resp,
+  return AnswerReader(ctx, authorizer_, observer_,
+                      "/factlog.v1.EventService/GetConsistencyProof",
+                      "GetConsistencyProof", resp,
                       [&] { return heads_->Consistency(*req); });
 }
 

@@ -9,6 +9,7 @@
 #include "server/auth.h"
 #include "server/hub.h"
 #include "server/log_heads.h"
+#include "server/rpc_observer.h"
 #include "storage/event_store.h"
 
 namespace factlog::server {
@@ -24,12 +25,14 @@ class EventServiceImpl final
  public:
   static constexpr size_t kChunk = 256;
 
-  // `store`, `hub`, `heads` and `authorizer` must outlive the service.
+  // `store`, `hub`, `heads`, `authorizer` and `observer` must outlive the
+  // service.
   // Every RPC needs the reader role. `safe_time` is the writer's
   // SafeTime(), for Subscribe's overdue notices (server/subscription.h).
   EventServiceImpl(const storage::EventStore* store, Hub* hub,
                    const LogHeads* heads, const Authorizer* authorizer,
-                   domain::Limits limits, absl::Duration checkpoint_interval,
+                   const RpcObserver* observer, domain::Limits limits,
+                   absl::Duration checkpoint_interval,
                    std::function<absl::Time()> safe_time);
 
   grpc::ServerWriteReactor<v1::Event>* ReadEvents(
@@ -54,6 +57,7 @@ class EventServiceImpl final
   Hub* const hub_;
   const LogHeads* const heads_;
   const Authorizer* const authorizer_;
+  const RpcObserver* const observer_;
   const domain::Limits limits_;
   const absl::Duration checkpoint_interval_;
   const std::function<absl::Time()> safe_time_;

@@ -93,7 +93,6 @@ class ReflectionGuard final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::
                 POST_RECV_INITIAL_METADATA) &&
-        absl::StartsWith(info_->method(), "/grpc.reflection.") &&
         !authorizer_
              ->Authorize(*info_->server_context(), Role::kReader, "reflection")
              .ok()) {
@@ -114,6 +113,9 @@ class ReflectionGuardFactory final
       : authorizer_(authorizer) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
+    // Other calls go without (gRPC skips interception for a call that has
+    // no interceptor at all).
+    if (!absl::StartsWith(info->method(), "/grpc.reflection.")) return nullptr;
     return new ReflectionGuard(info, authorizer_);
   }
 
@@ -184,6 +186,7 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       std::make_unique<Hub>(server->store_->LastPosition(), options.hub);
   server->metrics_ =
       std::make_unique<ServerMetrics>(server->store_.get(), server->hub_.get());
+  server->observer_ = std::make_unique<RpcObserver>(server->metrics_.get());
   WriterOptions writer_options;
   writer_options.metrics = server->metrics_.get();
   writer_options.on_commit =
@@ -200,17 +203,18 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       server->store_.get(), options.limits, options.clock,
       options.similarity_threshold);
   server->claim_service_ = std::make_unique<ClaimServiceImpl>(
-      server->writer_.get(), server->queries_.get(), server->authorizer_.get());
+      server->writer_.get(), server->queries_.get(), server->authorizer_.get(),
+      server->observer_.get());
   server->log_heads_ = std::make_unique<LogHeads>(
       server->store_.get(), std::move(signer), options.clock);
   server->event_service_ = std::make_unique<EventServiceImpl>(
       server->store_.get(), server->hub_.get(), server->log_heads_.get(),
-      server->authorizer_.get(), options.limits,
+      server->authorizer_.get(), server->observer_.get(), options.limits,
       options.hub.checkpoint_interval,
       [writer = server->writer_.get()] { return writer->SafeTime(); });
   server->admin_service_ = std::make_unique<AdminServiceImpl>(
       server->store_.get(), server->hub_.get(), server->authorizer_.get(),
-      server->metrics_.get());
+      server->observer_.get(), server->metrics_.get());
   if (!options.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
         MetricsHttpServer::Start(
@@ -235,7 +239,7 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
     // First, so that it times and logs whatever the others do.
-    interceptors.push_back(NewRpcObserverFactory(server->metrics_.get()));
+    interceptors.push_back(server->observer_->NewInterceptorFactory());
     if (auth) {
       interceptors.push_back(
           std::make_unique<ReflectionGuardFactory>(server->authorizer_.get()));

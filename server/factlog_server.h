@@ -28,6 +28,7 @@ class Hub;
 class LogHeads;
 class Writer;
 class ServerMetrics;
+class RpcObserver;
 class MetricsHttpServer;
 
 struct ServerOptions {
@@ -122,6 +123,7 @@ class FactlogServer {
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<RpcObserver> observer_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   int port_ = 0;
   int metrics_port_ = 0;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -126,11 +127,61 @@ log::Level LevelFor(absl::string_view method, absl::StatusCode code) {
   }
 }
 
-class RpcObserver final : public grpc::experimental::Interceptor {
+// Counts and logs one finished call (see RpcObserver). `peer` is asked
+// only when the line is written.
+template <typename Peer>
+void Report(ServerMetrics* metrics, absl::string_view full_method,
+            absl::StatusCode code, absl::string_view message,
+            absl::Duration elapsed, const Note& note, const Peer& peer) {
+  if (metrics != nullptr) metrics->RpcFinished(full_method, code, elapsed);
+  const log::Level level = LevelFor(full_method, code);
+  if (!log::Enabled(level)) return;
+  absl::string_view method = full_method;
+  absl::ConsumePrefix(&method, "/");
+  const double ms =
+      std::round(absl::ToDoubleMilliseconds(elapsed) * 1000) / 1000;
+  const std::string code_name = absl::StatusCodeToString(code);
+  const std::string request_id =
+      note.request_id.empty() ? MadeUpRequestId() : note.request_id;
+  const absl::string_view principal =
+      note.principal.empty() ? absl::string_view("-") : note.principal;
+  const std::string peer_name = peer();
+  if (code == absl::StatusCode::kOk) {
+    log::Log(level, "rpc",
+             {{"method", method},
+              {"code", code_name},
+              {"duration_ms", ms},
+              {"request_id", request_id},
+              {"principal", principal},
+              {"peer", peer_name}});
+  } else {
+    log::Log(level, "rpc",
+             {{"method", method},
+              {"code", code_name},
+              {"duration_ms", ms},
+              {"request_id", request_id},
+              {"principal", principal},
+              {"peer", peer_name},
+              {"error", message.substr(0, kMaxErrorInLog)}});
+  }
+}
+
+// The caller's x-request-id when it is one the log may quote, else "".
+std::string CallersRequestId(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  auto it = metadata.find("x-request-id");
+  if (it == metadata.end()) return "";
+  const absl::string_view id(it->second.data(), it->second.size());
+  return ValidRequestId(id) ? std::string(id) : "";
+}
+
+// Observes the calls RpcObserver::HandlerObserves leaves to it.
+class ObservingInterceptor final : public grpc::experimental::Interceptor {
  public:
-  RpcObserver(grpc::experimental::ServerRpcInfo* info, ServerMetrics* metrics)
+  ObservingInterceptor(grpc::experimental::ServerRpcInfo* info,
+                       ServerMetrics* metrics)
       : info_(info), metrics_(metrics) {}
-  ~RpcObserver() override {
+  ~ObservingInterceptor() override {
     GrpcReact(this);  // gRPC destroys interceptors after every hook ran
     // No status was sent (the call was torn down first).
     if (open_) Finish(absl::StatusCode::kCancelled, "no status was sent");
@@ -140,8 +191,8 @@ class RpcObserver final : public grpc::experimental::Interceptor {
       grpc::experimental::InterceptorBatchMethods* methods) override {
     // gRPC runs the hooks of a call's batches on different threads, some
     // at the same time (the status going out while the call's close comes
-    // in). Only two touch the observer's fields, and gRPC orders them: the
-    // first batch's (Open), before the handler runs, and the status's.
+    // in). Only two touch the interceptor's fields, and gRPC orders them:
+    // the first batch's (Open), before the handler runs, and the status's.
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       Open(*methods);
@@ -166,52 +217,19 @@ class RpcObserver final : public grpc::experimental::Interceptor {
     key_ = info_->server_context();
     std::string request_id;
     if (auto* metadata = methods.GetRecvInitialMetadata()) {
-      auto it = metadata->find("x-request-id");
-      if (it != metadata->end()) {
-        const absl::string_view id(it->second.data(), it->second.size());
-        if (ValidRequestId(id)) request_id = std::string(id);
-      }
+      request_id = CallersRequestId(*metadata);
     }
-    if (request_id.empty()) request_id = MadeUpRequestId();
+    // Read now: when the call is torn down without a status, the context
+    // may be gone by the time the line is written.
     peer_ = info_->server_context()->peer();
     Notes().Open(key_, std::move(request_id));
     open_ = true;
   }
 
-  void Finish(absl::StatusCode code, const std::string& message) {
+  void Finish(absl::StatusCode code, absl::string_view message) {
     open_ = false;
-    const absl::Duration elapsed = absl::Now() - start_;
-    const Note note = Notes().Close(key_);
-    const absl::string_view full_method = info_->method();
-    if (metrics_ != nullptr) metrics_->RpcFinished(full_method, code, elapsed);
-    const log::Level level = LevelFor(full_method, code);
-    if (!log::Enabled(level)) return;
-    absl::string_view method = full_method;
-    absl::ConsumePrefix(&method, "/");
-    const double ms =
-        std::round(absl::ToDoubleMilliseconds(elapsed) * 1000) / 1000;
-    const std::string code_name = absl::StatusCodeToString(code);
-    const absl::string_view principal =
-        note.principal.empty() ? absl::string_view("-") : note.principal;
-    if (code == absl::StatusCode::kOk) {
-      log::Log(level, "rpc",
-               {{"method", method},
-                {"code", code_name},
-                {"duration_ms", ms},
-                {"request_id", note.request_id},
-                {"principal", principal},
-                {"peer", peer_}});
-    } else {
-      log::Log(
-          level, "rpc",
-          {{"method", method},
-           {"code", code_name},
-           {"duration_ms", ms},
-           {"request_id", note.request_id},
-           {"principal", principal},
-           {"peer", peer_},
-           {"error", absl::string_view(message).substr(0, kMaxErrorInLog)}});
-    }
+    Report(metrics_, info_->method(), code, message, absl::Now() - start_,
+           Notes().Close(key_), [this] { return peer_; });
   }
 
   grpc::experimental::ServerRpcInfo* const info_;
@@ -222,13 +240,20 @@ class RpcObserver final : public grpc::experimental::Interceptor {
   bool open_ = false;
 };
 
-class RpcObserverFactory final
+class ObservingInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit RpcObserverFactory(ServerMetrics* metrics) : metrics_(metrics) {}
+  explicit ObservingInterceptorFactory(ServerMetrics* metrics)
+      : metrics_(metrics) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new RpcObserver(info, metrics_);
+    // Without an interceptor for the call, gRPC skips interception.
+    if (RpcObserver::HandlerObserves(
+            info->method(),
+            info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY)) {
+      return nullptr;
+    }
+    return new ObservingInterceptor(info, metrics_);
   }
 
  private:
@@ -238,8 +263,36 @@ class RpcObserverFactory final
 }  // namespace
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-NewRpcObserverFactory(ServerMetrics* metrics) {
-  return std::make_unique<RpcObserverFactory>(metrics);
+RpcObserver::NewInterceptorFactory() const {
+  return std::make_unique<ObservingInterceptorFactory>(metrics_);
+}
+
+bool RpcObserver::HandlerObserves(absl::string_view full_method, bool unary) {
+  return unary && absl::StartsWith(full_method, "/factlog.v1.");
+}
+
+RpcObserver::UnaryCall RpcObserver::StartUnary(grpc::CallbackServerContext* ctx,
+                                               const char* full_method) const {
+  return UnaryCall(metrics_, ctx, full_method);
+}
+
+RpcObserver::UnaryCall::UnaryCall(ServerMetrics* metrics,
+                                  grpc::CallbackServerContext* ctx,
+                                  const char* full_method)
+    : metrics_(metrics),
+      ctx_(ctx),
+      reactor_(ctx->DefaultReactor()),
+      full_method_(full_method),
+      start_(absl::Now()) {
+  Notes().Open(ctx, CallersRequestId(ctx->client_metadata()));
+}
+
+void RpcObserver::UnaryCall::Finish(const grpc::Status& status) {
+  Report(metrics_, full_method_,
+         static_cast<absl::StatusCode>(status.error_code()),
+         status.error_message(), absl::Now() - start_, Notes().Close(ctx_),
+         [this] { return ctx_->peer(); });
+  reactor_->Finish(status);
 }
 
 void NotePrincipal(const grpc::ServerContextBase& ctx,

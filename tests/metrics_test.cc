@@ -15,11 +15,13 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/auth.h"
@@ -453,6 +455,73 @@ TEST_F(MetricsServerTest, ScrapeShowsTheWorkloadJustRun) {
 
   sub_ctx.TryCancel();
   subscription->Finish();
+}
+
+// Unary calls of factlog.v1 services are observed by their handlers, every
+// other call by the interceptor: each call must be counted by exactly one
+// of them, whichever method it is.
+TEST_F(MetricsServerTest, EveryMethodIsCountedOnce) {
+  grpc::GenericStub generic(server_->channel());
+  std::vector<std::string> unary;
+  for (const char* service :
+       {"factlog.v1.ClaimService", "factlog.v1.EventService",
+        "factlog.v1.AdminService", "grpc.health.v1.Health"}) {
+    const google::protobuf::ServiceDescriptor* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            service);
+    if (descriptor == nullptr) {
+      // gRPC's health service has no generated descriptor here.
+      unary.push_back(absl::StrCat("/", service, "/Check"));
+      continue;
+    }
+    for (int i = 0; i < descriptor->method_count(); ++i) {
+      const google::protobuf::MethodDescriptor* method = descriptor->method(i);
+      if (method->client_streaming() || method->server_streaming()) continue;
+      unary.push_back(absl::StrCat("/", service, "/", method->name()));
+    }
+  }
+  ASSERT_GE(unary.size(), 18u);  // 17 of factlog.v1 and health's Check
+  for (const std::string& method : unary) {
+    // An empty request: most are refused, which is counted all the same.
+    grpc::ClientContext ctx;
+    grpc::Slice empty;
+    const grpc::ByteBuffer request(&empty, 1);
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    generic.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                      [&done](const grpc::Status&) { done.Notify(); });
+    done.WaitForNotification();
+  }
+  {  // A stream, which the interceptor observes.
+    grpc::ClientContext ctx;
+    v1::ReadEventsRequest req;
+    auto stream = server_->events().ReadEvents(&ctx, req);
+    v1::Event event;
+    while (stream->Read(&event)) {
+    }
+    ASSERT_TRUE(stream->Finish().ok());
+  }
+
+  const std::map<std::string, double> m =
+      ParseExposition(HttpRequest(metrics_port(), "GET", "/metrics").body);
+  std::map<std::string, double> calls;  // by service/method, all codes
+  for (const auto& [series, value] : m) {
+    if (!absl::StartsWith(series, "factlog_rpc_duration_seconds_count{")) {
+      continue;
+    }
+    const size_t service = series.find("service=\"") + 9;
+    const size_t method = series.find("method=\"") + 8;
+    calls[absl::StrCat(
+        "/", series.substr(service, series.find('"', service) - service), "/",
+        series.substr(method, series.find('"', method) - method))] += value;
+  }
+  for (const std::string& method : unary) {
+    EXPECT_EQ(calls[method], 1) << method;
+  }
+  EXPECT_EQ(calls["/factlog.v1.EventService/ReadEvents"], 1);
+  double total = 0;
+  for (const auto& [method, count] : calls) total += count;
+  EXPECT_EQ(total, unary.size() + 1);
 }
 
 TEST_F(MetricsServerTest, DeduplicatedRetriesAppendNothing) {
