@@ -190,6 +190,12 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", options.data_dir,
                  "directory of the RocksDB database (created if missing)")
       ->capture_default_str();
+  size_t claim_cache_mib = options.store.claim_cache_bytes >> 20;
+  app.add_option("--claim-cache-mb", claim_cache_mib,
+                 "MiB of claim views kept in memory for GetClaim and the "
+                 "writer's reads (0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   app.add_option("--max-batch", options.max_batch,
                  "most commands committed with one fsync")
       ->capture_default_str()
@@ -306,6 +312,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  options.store.claim_cache_bytes = claim_cache_mib << 20;
   options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   options.hub.overdue_sweep_interval = absl::Seconds(sweep_seconds);
   namespace log = factlog::server::log;

@@ -33,6 +33,7 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "storage/bulk_load.h"
+#include "storage/claim_cache.h"
 #include "storage/keys.h"
 #include "storage/replay.h"
 
@@ -625,7 +626,8 @@ EventStore::EventStore(std::unique_ptr<rocksdb::DB> db,
       options_(options),
       last_position_(last_position),
       token_secret_(std::move(token_secret)),
-      listener_(std::move(listener)) {}
+      listener_(std::move(listener)),
+      claim_cache_(options_.claim_cache_bytes) {}
 
 EventStore::~EventStore() {
   if (!write_failed_) {
@@ -707,6 +709,9 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
     failed_wal_ = CurrentWalNumber();
     next_resume_ = absl::Now() + options_.resume_interval;
     return s;
+  }
+  for (size_t i = 0; i < batch.claims.size(); ++i) {
+    claim_cache_.Put(batch.claims[i].after->claim_id(), claim_bytes[i]);
   }
   frontier_ = std::move(frontier);
   last_position_.store(last, std::memory_order_release);
@@ -863,17 +868,25 @@ absl::StatusOr<std::optional<Message>> ReadMessage(rocksdb::DB* db,
 
 absl::StatusOr<std::optional<v1::ClaimView>> EventStore::GetClaim(
     absl::string_view claim_id) const {
-  return ReadMessage<v1::ClaimView>(db_.get(), (*cf_)[kClaims], claim_id,
-                                    "claim");
+  absl::StatusOr<std::optional<std::string>> bytes = GetClaimBytes(claim_id);
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::nullopt;
+  v1::ClaimView view;
+  if (auto s = Parse(**bytes, &view, "claim"); !s.ok()) return s;
+  return view;
 }
 
 absl::StatusOr<std::optional<std::string>> EventStore::GetClaimBytes(
     absl::string_view claim_id) const {
+  std::string bytes;
+  uint64_t ticket = 0;
+  if (claim_cache_.Get(claim_id, &bytes, &ticket)) return bytes;
   rocksdb::PinnableSlice value;
   absl::StatusOr<bool> found =
       ReadValue(db_.get(), (*cf_)[kClaims], claim_id, "claim", &value);
   if (!found.ok()) return found.status();
   if (!*found) return std::nullopt;
+  claim_cache_.Fill(claim_id, ToView(value), ticket);
   return value.ToString();
 }
 
@@ -1190,6 +1203,7 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
     }
   }
   if (auto s = RecreateProjectionFamilies(); !s.ok()) return s;
+  claim_cache_.Clear();
   lap(&stats.clear);
 
   // Replay the log in memory on as many threads as cores beside the one
@@ -1240,6 +1254,8 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   }
   lap(&stats.write);
   if (auto s = out.Ingest(); !s.ok()) return s;
+  // Readers may have cached views of the dropped families since.
+  claim_cache_.Clear();
   lap(&stats.ingest);
 
   rocksdb::WriteOptions wo;

@@ -19,6 +19,7 @@
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/storage.pb.h"
 #include "factlog/v1/views.pb.h"
+#include "storage/claim_cache.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -36,6 +37,9 @@ struct StoreOptions {
   // difference turn this off; acknowledged data is then not crash-safe.
   bool sync = true;
   size_t block_cache_bytes = 64 << 20;
+  // Encoded claim views kept in memory in front of RocksDB for GetClaim
+  // and GetClaimBytes (storage/claim_cache.h); 0 turns it off.
+  size_t claim_cache_bytes = 64 << 20;
   // Run a projection rebuild on open when the stored projections are behind
   // the log (an interrupted --rebuild). When false, Open fails instead.
   bool repair_projections_on_open = true;
@@ -361,6 +365,8 @@ class EventStore {
   std::atomic<bool> write_failed_{false};
   const std::string token_secret_;
   std::shared_ptr<ErrorListener> listener_;
+  // Commit puts every view it stores; GetClaimBytes reads and fills.
+  mutable ClaimCache claim_cache_;
   // The tree's right edge; only Open and Commit (the one writer) use it.
   merkle::Frontier frontier_;
   // Why writes stopped, and when Commit may next try to resume; only

@@ -150,9 +150,12 @@ TEST_F(FactlogdCliTest, UsageErrorsExitTwoAndHelpExitsZero) {
   EXPECT_EQ(RunToCompletion({FACTLOGD_PATH, "--no-such-flag"}).exit_code, 2);
   EXPECT_EQ(RunToCompletion({FACTLOGD_PATH, "--verify", "--rebuild"}).exit_code,
             2);
+  EXPECT_EQ(
+      RunToCompletion({FACTLOGD_PATH, "--claim-cache-mb", "-1"}).exit_code, 2);
   testing::RunResult help = RunToCompletion({FACTLOGD_PATH, "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.output, HasSubstr("--data-dir"));
+  EXPECT_THAT(help.output, HasSubstr("--claim-cache-mb"));
 }
 
 TEST_F(FactlogdCliTest, ServesExistingDataAndStopsCleanlyOnSigint) {

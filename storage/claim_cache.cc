@@ -1,0 +1,161 @@
+#include "storage/claim_cache.h"
+
+#include <functional>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/synchronization/mutex.h"
+
+namespace factlog::storage {
+namespace {
+
+// What an entry costs beyond its id and view: the map's node and slot,
+// two string headers and the list links.
+constexpr size_t kEntryOverhead = 112;
+
+}  // namespace
+
+class ClaimCache::Shard {
+ public:
+  void set_capacity(size_t capacity) { capacity_ = capacity; }
+
+  bool Get(absl::string_view claim_id, std::string* bytes, uint64_t* ticket) {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(claim_id);
+    if (it == entries_.end()) {
+      *ticket = ticket_;
+      return false;
+    }
+    Entry& entry = it->second;
+    bytes->assign(entry.bytes);
+    Unlink(&entry);
+    PushFront(&entry);
+    return true;
+  }
+
+  void Fill(absl::string_view claim_id, absl::string_view bytes,
+            uint64_t ticket) {
+    absl::MutexLock lock(&mu_);
+    if (ticket != ticket_ || entries_.contains(claim_id)) return;
+    Insert(claim_id, bytes);
+  }
+
+  void Put(absl::string_view claim_id, absl::string_view bytes) {
+    absl::MutexLock lock(&mu_);
+    ++ticket_;
+    if (auto it = entries_.find(claim_id); it != entries_.end()) {
+      Erase(it);
+    }
+    Insert(claim_id, bytes);
+  }
+
+  void Clear() {
+    absl::MutexLock lock(&mu_);
+    ++ticket_;
+    entries_.clear();
+    head_ = tail_ = nullptr;
+    charge_ = 0;
+  }
+
+  size_t charge() const {
+    absl::MutexLock lock(&mu_);
+    return charge_;
+  }
+
+ private:
+  struct Entry {
+    std::string bytes;
+    size_t charge = 0;
+    const std::string* id = nullptr;  // the map's key
+    Entry* newer = nullptr;
+    Entry* older = nullptr;
+  };
+  using Map = absl::node_hash_map<std::string, Entry>;
+
+  // Inserts at the front, then evicts from the back down to the capacity.
+  // A view larger than the whole shard is not kept.
+  void Insert(absl::string_view claim_id, absl::string_view bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const size_t charge = claim_id.size() + bytes.size() + kEntryOverhead;
+    if (charge > capacity_) return;
+    auto [it, inserted] = entries_.try_emplace(claim_id);
+    Entry& entry = it->second;
+    entry.bytes.assign(bytes.data(), bytes.size());
+    entry.charge = charge;
+    entry.id = &it->first;
+    PushFront(&entry);
+    charge_ += charge;
+    while (charge_ > capacity_) Erase(entries_.find(*tail_->id));
+  }
+
+  void Erase(Map::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Unlink(&it->second);
+    charge_ -= it->second.charge;
+    entries_.erase(it);
+  }
+
+  void PushFront(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    entry->older = head_;
+    entry->newer = nullptr;
+    if (head_ != nullptr) head_->newer = entry;
+    head_ = entry;
+    if (tail_ == nullptr) tail_ = entry;
+  }
+
+  void Unlink(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    (entry->newer != nullptr ? entry->newer->older : head_) = entry->older;
+    (entry->older != nullptr ? entry->older->newer : tail_) = entry->newer;
+  }
+
+  mutable absl::Mutex mu_;
+  size_t capacity_ = 0;
+  uint64_t ticket_ ABSL_GUARDED_BY(mu_) = 0;
+  Map entries_ ABSL_GUARDED_BY(mu_);
+  Entry* head_ ABSL_GUARDED_BY(mu_) = nullptr;  // most recently used
+  Entry* tail_ ABSL_GUARDED_BY(mu_) = nullptr;  // least recently used
+  size_t charge_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+ClaimCache::ClaimCache(size_t capacity_bytes)
+    : shards_(std::make_unique<Shard[]>(kShards)) {
+  for (size_t i = 0; i < kShards; ++i) {
+    shards_[i].set_capacity(capacity_bytes / kShards);
+  }
+}
+
+ClaimCache::~ClaimCache() = default;
+
+ClaimCache::Shard& ClaimCache::For(absl::string_view claim_id) const {
+  // Not absl's hash, which the shard's map uses: keys that share a shard
+  // would share its low bits there too.
+  const size_t hash = std::hash<std::string_view>()(
+      std::string_view(claim_id.data(), claim_id.size()));
+  return shards_[hash % kShards];
+}
+
+bool ClaimCache::Get(absl::string_view claim_id, std::string* bytes,
+                     uint64_t* ticket) const {
+  return For(claim_id).Get(claim_id, bytes, ticket);
+}
+
+void ClaimCache::Fill(absl::string_view claim_id, absl::string_view bytes,
+                      uint64_t ticket) {
+  For(claim_id).Fill(claim_id, bytes, ticket);
+}
+
+void ClaimCache::Put(absl::string_view claim_id, absl::string_view bytes) {
+  For(claim_id).Put(claim_id, bytes);
+}
+
+void ClaimCache::Clear() {
+  for (size_t i = 0; i < kShards; ++i) shards_[i].Clear();
+}
+
+size_t ClaimCache::charge() const {
+  size_t total = 0;
+  for (size_t i = 0; i < kShards; ++i) total += shards_[i].charge();
+  return total;
+}
+
+}  // namespace factlog::storage
