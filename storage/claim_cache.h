@@ -26,7 +26,11 @@ namespace factlog::storage {
 class ClaimCache {
  public:
   // At most about `capacity_bytes` of ids, views and bookkeeping; 0 turns
-  // the cache off (every Get misses, nothing is kept).
+  // the cache off (every Get misses, nothing is kept). The process's
+  // resident memory grows by more: glibc keeps what evicted entries freed
+  // in the arenas of the threads that made them. Measured with 64 MiB held
+  // (100,000 views of ~450 bytes, bench get@32): +150 MiB RSS, +110 MiB
+  // with one malloc arena.
   explicit ClaimCache(size_t capacity_bytes);
   ~ClaimCache();
   ClaimCache(const ClaimCache&) = delete;

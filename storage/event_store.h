@@ -38,7 +38,8 @@ struct StoreOptions {
   bool sync = true;
   size_t block_cache_bytes = 64 << 20;
   // Encoded claim views kept in memory in front of RocksDB for GetClaim
-  // and GetClaimBytes (storage/claim_cache.h); 0 turns it off.
+  // and GetClaimBytes (storage/claim_cache.h: resident memory grows by
+  // about 2.5 times this when it is full); 0 turns it off.
   size_t claim_cache_bytes = 64 << 20;
   // Run a projection rebuild on open when the stored projections are behind
   // the log (an interrupted --rebuild). When false, Open fails instead.
