@@ -29,8 +29,9 @@ class ClaimCache::Shard {
     }
     Entry& entry = it->second;
     bytes->assign(entry.bytes);
-    Unlink(&entry);
-    PushFront(&entry);
+    // Marked rather than moved to the front: a move writes to the entries
+    // on either side too, cold cache lines of a large cache.
+    entry.referenced = true;
     return true;
   }
 
@@ -67,6 +68,7 @@ class ClaimCache::Shard {
   struct Entry {
     std::string bytes;
     size_t charge = 0;
+    bool referenced = false;          // read since it was last at the front
     const std::string* id = nullptr;  // the map's key
     Entry* newer = nullptr;
     Entry* older = nullptr;
@@ -83,10 +85,26 @@ class ClaimCache::Shard {
     Entry& entry = it->second;
     entry.bytes.assign(bytes.data(), bytes.size());
     entry.charge = charge;
+    // New entries count as read: with every other entry of the shard read
+    // since, the eviction that makes room must not pick the new one.
+    entry.referenced = true;
     entry.id = &it->first;
     PushFront(&entry);
     charge_ += charge;
-    while (charge_ > capacity_) Erase(entries_.find(*tail_->id));
+    while (charge_ > capacity_) EvictOne();
+  }
+
+  // Second chance: an entry read since it was last at the front goes back
+  // to the front instead, once.
+  void EvictOne() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Entry* last = tail_;
+    while (last->referenced) {
+      last->referenced = false;
+      Unlink(last);
+      PushFront(last);
+      last = tail_;
+    }
+    Erase(entries_.find(*last->id));
   }
 
   void Erase(Map::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -112,8 +130,9 @@ class ClaimCache::Shard {
   size_t capacity_ = 0;
   uint64_t ticket_ ABSL_GUARDED_BY(mu_) = 0;
   Map entries_ ABSL_GUARDED_BY(mu_);
-  Entry* head_ ABSL_GUARDED_BY(mu_) = nullptr;  // most recently used
-  Entry* tail_ ABSL_GUARDED_BY(mu_) = nullptr;  // least recently used
+  // Entries by when they were put, filled or given a second chance.
+  Entry* head_ ABSL_GUARDED_BY(mu_) = nullptr;  // newest
+  Entry* tail_ ABSL_GUARDED_BY(mu_) = nullptr;  // next to evict
   size_t charge_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

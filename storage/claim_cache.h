@@ -21,8 +21,12 @@ namespace factlog::storage {
 // (from the Get that missed) is no longer current is dropped: a reader that
 // read a view before a commit cannot put it back after the commit's Put.
 //
-// Least recently used entries go first when a shard is over its share of
-// the capacity. Thread-safe.
+// When a shard is over its share of the capacity, the entry at the back
+// (put or filled longest ago) goes, unless it was read since it was last
+// at the front: then it goes back to the front instead, once, and the next
+// is looked at ("second chance": close to least recently used, but a hit
+// writes nothing beyond its own entry). A new entry counts as read.
+// Thread-safe.
 class ClaimCache {
  public:
   // At most about `capacity_bytes` of ids, views and bookkeeping; 0 turns

@@ -80,10 +80,10 @@ TEST(ClaimCacheTest, AFillNeverReplacesACachedView) {
   EXPECT_EQ(bytes, "view-1");
 }
 
-TEST(ClaimCacheTest, LeastRecentlyUsedGoesFirstAndChargeStaysWithin) {
-  // One claim per shard's share at most, so every Put into a shard that
-  // holds another evicts it: check that the charge never passes the
-  // capacity and that a recently read claim outlives others.
+TEST(ClaimCacheTest, ReadEntriesOutliveUnreadOnesAndChargeStaysWithin) {
+  // Two claims per shard's share at most, so Puts into a full shard evict:
+  // check that the charge never passes the capacity and that a claim read
+  // between Puts outlives every unread one.
   const std::string view(200, 'v');
   const size_t one = ChargeOf("claim-00", view);
   const size_t capacity = 64 * (2 * one + one / 2);  // two per shard
@@ -101,8 +101,7 @@ TEST(ClaimCacheTest, LeastRecentlyUsedGoesFirstAndChargeStaysWithin) {
   }
   EXPECT_LE(kept, 128);
   EXPECT_GT(kept, 32);
-  // The last claim put is always kept; reading it keeps it through the
-  // next put into its shard, which then evicts an older one.
+  // A claim read after every Put is never the one evicted.
   ASSERT_TRUE(cache.Get("claim-999", &bytes, &ticket));
   for (int i = 1000; i < 3000; ++i) {
     cache.Put(absl::StrCat("claim-", i), view);
