@@ -51,6 +51,7 @@ int Fail(const absl::Status& status) {
 int RunVerify(const std::string& data_dir) {
   factlog::storage::StoreOptions options;
   options.repair_projections_on_open = false;
+  options.claim_cache_bytes = 0;  // one pass over the store, no reads served
   auto store = factlog::storage::EventStore::Open(data_dir, options);
   if (!store.ok()) return Fail(store.status());
   auto report = (*store)->Verify();
@@ -71,6 +72,7 @@ int RunVerify(const std::string& data_dir) {
 int RunRebuild(const std::string& data_dir) {
   factlog::storage::StoreOptions options;
   options.repair_projections_on_open = false;
+  options.claim_cache_bytes = 0;  // one pass over the store, no reads served
   auto store = factlog::storage::EventStore::Open(data_dir, options);
   if (!store.ok() && !absl::IsFailedPrecondition(store.status())) {
     return Fail(store.status());

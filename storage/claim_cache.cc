@@ -35,11 +35,21 @@ class ClaimCache::Shard {
     return true;
   }
 
-  void Fill(absl::string_view claim_id, absl::string_view bytes,
-            uint64_t ticket) {
+  // Returns false when `room_only` and there is no room without evicting.
+  bool Fill(absl::string_view claim_id, absl::string_view bytes,
+            uint64_t ticket, bool room_only) {
     absl::MutexLock lock(&mu_);
-    if (ticket != ticket_ || entries_.contains(claim_id)) return;
+    if (ticket != ticket_ || entries_.contains(claim_id)) return true;
+    if (room_only && charge_ + ChargeOf(claim_id, bytes) > capacity_) {
+      return false;
+    }
     Insert(claim_id, bytes);
+    return true;
+  }
+
+  uint64_t ticket() const {
+    absl::MutexLock lock(&mu_);
+    return ticket_;
   }
 
   void Put(absl::string_view claim_id, absl::string_view bytes) {
@@ -75,11 +85,15 @@ class ClaimCache::Shard {
   };
   using Map = absl::node_hash_map<std::string, Entry>;
 
+  static size_t ChargeOf(absl::string_view claim_id, absl::string_view bytes) {
+    return claim_id.size() + bytes.size() + kEntryOverhead;
+  }
+
   // Inserts at the front, then evicts from the back down to the capacity.
   // A view larger than the whole shard is not kept.
   void Insert(absl::string_view claim_id, absl::string_view bytes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const size_t charge = claim_id.size() + bytes.size() + kEntryOverhead;
+    const size_t charge = ChargeOf(claim_id, bytes);
     if (charge > capacity_) return;
     auto [it, inserted] = entries_.try_emplace(claim_id);
     Entry& entry = it->second;
@@ -137,7 +151,7 @@ class ClaimCache::Shard {
 };
 
 ClaimCache::ClaimCache(size_t capacity_bytes)
-    : shards_(std::make_unique<Shard[]>(kShards)) {
+    : capacity_(capacity_bytes), shards_(std::make_unique<Shard[]>(kShards)) {
   for (size_t i = 0; i < kShards; ++i) {
     shards_[i].set_capacity(capacity_bytes / kShards);
   }
@@ -145,26 +159,41 @@ ClaimCache::ClaimCache(size_t capacity_bytes)
 
 ClaimCache::~ClaimCache() = default;
 
-ClaimCache::Shard& ClaimCache::For(absl::string_view claim_id) const {
+size_t ClaimCache::ShardOf(absl::string_view claim_id) const {
   // Not absl's hash, which the shard's map uses: keys that share a shard
   // would share its low bits there too.
   const size_t hash = std::hash<std::string_view>()(
       std::string_view(claim_id.data(), claim_id.size()));
-  return shards_[hash % kShards];
+  return hash % kShards;
 }
 
 bool ClaimCache::Get(absl::string_view claim_id, std::string* bytes,
                      uint64_t* ticket) const {
-  return For(claim_id).Get(claim_id, bytes, ticket);
+  return shards_[ShardOf(claim_id)].Get(claim_id, bytes, ticket);
 }
 
 void ClaimCache::Fill(absl::string_view claim_id, absl::string_view bytes,
                       uint64_t ticket) {
-  For(claim_id).Fill(claim_id, bytes, ticket);
+  shards_[ShardOf(claim_id)].Fill(claim_id, bytes, ticket,
+                                  /*room_only=*/false);
+}
+
+std::vector<uint64_t> ClaimCache::TakeTickets() const {
+  std::vector<uint64_t> tickets(kShards);
+  for (size_t i = 0; i < kShards; ++i) tickets[i] = shards_[i].ticket();
+  return tickets;
+}
+
+bool ClaimCache::FillFromScan(const std::vector<uint64_t>& tickets,
+                              absl::string_view claim_id,
+                              absl::string_view bytes) {
+  const size_t shard = ShardOf(claim_id);
+  return shards_[shard].Fill(claim_id, bytes, tickets[shard],
+                             /*room_only=*/true);
 }
 
 void ClaimCache::Put(absl::string_view claim_id, absl::string_view bytes) {
-  For(claim_id).Put(claim_id, bytes);
+  shards_[ShardOf(claim_id)].Put(claim_id, bytes);
 }
 
 void ClaimCache::Clear() {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -51,6 +52,16 @@ class ClaimCache {
   void Fill(absl::string_view claim_id, absl::string_view bytes,
             uint64_t ticket);
 
+  // For filling from a scan of the store (EventStore::Open warms the
+  // cache): every shard's ticket, taken before the scan's snapshot.
+  std::vector<uint64_t> TakeTickets() const;
+  // Keeps `bytes`, read by a scan that began after TakeTickets returned
+  // `tickets`, unless the claim's shard saw a Put or Clear since or holds
+  // it already. Evicts nothing: returns false, keeping nothing, when the
+  // shard is full.
+  bool FillFromScan(const std::vector<uint64_t>& tickets,
+                    absl::string_view claim_id, absl::string_view bytes);
+
   // The writer: `bytes` is the view of `claim_id` just committed. Always
   // replaces (or, when too large to keep, removes) the cached view.
   void Put(absl::string_view claim_id, absl::string_view bytes);
@@ -59,14 +70,16 @@ class ClaimCache {
   // projections were rebuilt under the cache).
   void Clear();
 
-  // Bytes held now, as counted against the capacity.
+  // Bytes held now, as counted against the capacity, and that capacity.
   size_t charge() const;
+  size_t capacity() const { return capacity_; }
 
  private:
   class Shard;
   static constexpr size_t kShards = 64;
-  Shard& For(absl::string_view claim_id) const;
+  size_t ShardOf(absl::string_view claim_id) const;
 
+  const size_t capacity_;
   std::unique_ptr<Shard[]> shards_;
 };
 

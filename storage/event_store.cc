@@ -614,7 +614,25 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
     if (!rebuilt.ok()) return rebuilt.status();
   }
   store->PlaceWalGuard();
+  if (absl::Status s = store->WarmClaimCache(); !s.ok()) return s;
   return store;
+}
+
+absl::Status EventStore::WarmClaimCache() {
+  if (claim_cache_.capacity() == 0) return absl::OkStatus();
+  // Tickets first, then the iterator's snapshot: a commit in between
+  // moves its shard's ticket on and its claim is left to the writer.
+  const std::vector<uint64_t> tickets = claim_cache_.TakeTickets();
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // read once; the claim cache holds them now
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, (*cf_)[kClaims]));
+  const size_t enough = claim_cache_.capacity() / 10 * 9;
+  size_t seen = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    claim_cache_.FillFromScan(tickets, ToView(it->key()), ToView(it->value()));
+    if (++seen % 1024 == 0 && claim_cache_.charge() >= enough) break;
+  }
+  return FromRocks(it->status(), "warming the claim cache");
 }
 
 EventStore::EventStore(std::unique_ptr<rocksdb::DB> db,

@@ -109,6 +109,83 @@ TEST(ClaimCacheTest, ReadEntriesOutliveUnreadOnesAndChargeStaysWithin) {
   }
 }
 
+TEST(ClaimCacheTest, AScanFillsOnlyWhatNoPutChangedSinceItsTickets) {
+  ClaimCache cache(1 << 20);
+  const std::vector<uint64_t> tickets = cache.TakeTickets();
+  // The scan read "a" and "b" at view-1; "a" is committed again before
+  // the scan's fills arrive.
+  cache.Put("a", "view-2");
+  EXPECT_TRUE(cache.FillFromScan(tickets, "a", "view-1"));
+  EXPECT_TRUE(cache.FillFromScan(tickets, "b", "view-1"));
+  std::string bytes;
+  uint64_t ticket = 0;
+  ASSERT_TRUE(cache.Get("a", &bytes, &ticket));
+  EXPECT_EQ(bytes, "view-2");
+  // "b" is kept unless it shares a shard with "a" (then dropped: never
+  // wrong, only missed).
+  if (cache.Get("b", &bytes, &ticket)) EXPECT_EQ(bytes, "view-1");
+}
+
+TEST(ClaimCacheTest, AScanStopsAtAFullShardWithoutEvicting) {
+  const std::string view(200, 'v');
+  ClaimCache cache(64 * 1024);  // 1 KiB a shard: a few views each
+  const std::vector<uint64_t> tickets = cache.TakeTickets();
+  std::vector<std::string> kept;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string id = absl::StrCat("claim-", i);
+    if (cache.FillFromScan(tickets, id, view)) kept.push_back(id);
+    ASSERT_LE(cache.charge(), cache.capacity());
+  }
+  EXPECT_LT(kept.size(), 1000u);
+  EXPECT_GT(kept.size(), 64u);
+  // Nothing was evicted to make room: every view kept is still there.
+  std::string bytes;
+  uint64_t ticket = 0;
+  for (const std::string& id : kept) {
+    EXPECT_TRUE(cache.Get(id, &bytes, &ticket)) << id;
+  }
+}
+
+TEST(ClaimCacheTest, OpenWarmsTheCacheFromTheStoredViews) {
+  testing::TempDir dir;
+  storage::StoreOptions options;
+  options.sync = false;
+  size_t stored = 0;
+  {
+    auto opened = storage::EventStore::Open(dir.path(), options);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    for (int c = 0; c < 500; ++c) {
+      v1::ClaimView view;
+      view.set_claim_id(absl::StrCat("claim-", c));
+      view.set_text(std::string(300, 't'));
+      view.set_version(1);
+      storage::CommitBatch batch;
+      batch.claims.push_back({nullptr, &view});
+      ASSERT_TRUE((*opened)->Commit(batch).ok());
+    }
+    stored = (*opened)->ClaimCacheBytes();
+    ASSERT_GT(stored, 500u * 300);
+  }
+  {
+    auto reopened = storage::EventStore::Open(dir.path(), options);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    EXPECT_EQ((*reopened)->ClaimCacheBytes(), stored);
+  }
+  {  // A small cache stops at nine tenths, give or take a view per shard.
+    options.claim_cache_bytes = 64 * 1024;
+    auto small = storage::EventStore::Open(dir.path(), options);
+    ASSERT_TRUE(small.ok()) << small.status();
+    EXPECT_LE((*small)->ClaimCacheBytes(), options.claim_cache_bytes);
+    EXPECT_GT((*small)->ClaimCacheBytes(), options.claim_cache_bytes / 2);
+  }
+  {
+    options.claim_cache_bytes = 0;
+    auto off = storage::EventStore::Open(dir.path(), options);
+    ASSERT_TRUE(off.ok()) << off.status();
+    EXPECT_EQ((*off)->ClaimCacheBytes(), 0u);
+  }
+}
+
 TEST(ClaimCacheTest, TooLargeOrZeroCapacityKeepsNothing) {
   ClaimCache off(0);
   std::string bytes;
