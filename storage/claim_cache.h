@@ -33,9 +33,10 @@ class ClaimCache {
   // At most about `capacity_bytes` of ids, views and bookkeeping; 0 turns
   // the cache off (every Get misses, nothing is kept). The process's
   // resident memory grows by more: glibc keeps what evicted entries freed
-  // in the arenas of the threads that made them. Measured with 64 MiB held
-  // (100,000 views of ~450 bytes, bench get@32): +150 MiB RSS, +110 MiB
-  // with one malloc arena.
+  // in the arenas of the threads that made them. Measured with ~57 MB held
+  // (100,000 views of ~450 bytes, bench get@32): +80 MiB RSS when Open
+  // filled it, +150 MiB when reads filled it (+110 MiB with one malloc
+  // arena).
   explicit ClaimCache(size_t capacity_bytes);
   ~ClaimCache();
   ClaimCache(const ClaimCache&) = delete;

@@ -39,7 +39,7 @@ struct StoreOptions {
   size_t block_cache_bytes = 64 << 20;
   // Encoded claim views kept in memory in front of RocksDB for GetClaim
   // and GetClaimBytes (storage/claim_cache.h: resident memory grows by
-  // about 2.5 times this when it is full); 0 turns it off. Open fills it
+  // 1.4 to 2.5 times this when it is full); 0 turns it off. Open fills it
   // with the claims in id order until it is nine tenths full.
   size_t claim_cache_bytes = 64 << 20;
   // Run a projection rebuild on open when the stored projections are behind
