@@ -3,13 +3,13 @@
 
 #include <cstdint>
 #include <functional>
-#include <initializer_list>
 #include <string>
 #include <type_traits>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 // factlogd's log: one line per event of note, on stderr, written with one
 // write(2) per line so that lines from different threads never interleave.
@@ -82,7 +82,9 @@ class Field {
   bool quoted_;
 };
 
-using Fields = std::initializer_list<Field>;
+// Written as a braced list, {{"key", value}, ...}, or a span of an array
+// (for a line whose last fields are optional).
+using Fields = absl::Span<const Field>;
 
 // Writes one line when `level` is enabled.
 void Log(Level level, absl::string_view msg, Fields fields = {});

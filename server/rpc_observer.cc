@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -146,24 +147,18 @@ void Report(ServerMetrics* metrics, absl::string_view full_method,
   const absl::string_view principal =
       note.principal.empty() ? absl::string_view("-") : note.principal;
   const std::string peer_name = peer();
-  if (code == absl::StatusCode::kOk) {
-    log::Log(level, "rpc",
-             {{"method", method},
-              {"code", code_name},
-              {"duration_ms", ms},
-              {"request_id", request_id},
-              {"principal", principal},
-              {"peer", peer_name}});
-  } else {
-    log::Log(level, "rpc",
-             {{"method", method},
-              {"code", code_name},
-              {"duration_ms", ms},
-              {"request_id", request_id},
-              {"principal", principal},
-              {"peer", peer_name},
-              {"error", message.substr(0, kMaxErrorInLog)}});
-  }
+  const log::Field fields[] = {
+      {"method", method},
+      {"code", code_name},
+      {"duration_ms", ms},
+      {"request_id", request_id},
+      {"principal", principal},
+      {"peer", peer_name},
+      {"error", message.substr(0, kMaxErrorInLog)},
+  };
+  // The status message only for a call that failed.
+  const size_t count = std::size(fields) - (code == absl::StatusCode::kOk);
+  log::Log(level, "rpc", log::Fields(fields, count));
 }
 
 // The caller's x-request-id when it is one the log may quote, else "".
@@ -175,7 +170,13 @@ std::string CallersRequestId(
   return ValidRequestId(id) ? std::string(id) : "";
 }
 
-// Observes the calls RpcObserver::HandlerObserves leaves to it.
+// True for the calls whose handlers observe them (RpcObserver::UnaryCall):
+// the unary calls of the factlog.v1 services.
+bool HandlerObserves(absl::string_view full_method, bool unary) {
+  return unary && absl::StartsWith(full_method, "/factlog.v1.");
+}
+
+// Observes every other call.
 class ObservingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ObservingInterceptor(grpc::experimental::ServerRpcInfo* info,
@@ -248,7 +249,7 @@ class ObservingInterceptorFactory final
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
     // Without an interceptor for the call, gRPC skips interception.
-    if (RpcObserver::HandlerObserves(
+    if (HandlerObserves(
             info->method(),
             info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY)) {
       return nullptr;
@@ -265,10 +266,6 @@ class ObservingInterceptorFactory final
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 RpcObserver::NewInterceptorFactory() const {
   return std::make_unique<ObservingInterceptorFactory>(metrics_);
-}
-
-bool RpcObserver::HandlerObserves(absl::string_view full_method, bool unary) {
-  return unary && absl::StartsWith(full_method, "/factlog.v1.");
 }
 
 RpcObserver::UnaryCall RpcObserver::StartUnary(grpc::CallbackServerContext* ctx,

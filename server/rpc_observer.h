@@ -60,10 +60,6 @@ class RpcObserver {
   UnaryCall StartUnary(grpc::CallbackServerContext* ctx,
                        const char* full_method) const;
 
-  // True when the interceptor leaves the call with this method and type to
-  // its handler.
-  static bool HandlerObserves(absl::string_view full_method, bool unary);
-
  private:
   ServerMetrics* const metrics_;
 };

@@ -663,6 +663,7 @@ TEST(RequestLog, CarriesRequestIdAndPrincipalButNeverTheToken) {
   EXPECT_EQ(f["code"].string_value(), "OK");
   EXPECT_GT(f["duration_ms"].number_value(), 0);
   EXPECT_THAT(f["peer"].string_value(), HasSubstr("127.0.0.1"));
+  EXPECT_EQ(f.count("error"), 0u);  // only a failed call's line has one
 
   lines = captured.With("trace-77");
   ASSERT_EQ(lines.size(), 1u);
