@@ -324,6 +324,12 @@ Hash Frontier::Root() const {
   return h;
 }
 
+std::vector<Hash> Frontier::PeaksBelow(int level) const {
+  const uint64_t low_bits = size_ & ((uint64_t{1} << level) - 1);
+  const size_t n = static_cast<size_t>(__builtin_popcountll(low_bits));
+  return std::vector<Hash>(peaks_.end() - n, peaks_.end());
+}
+
 void Frontier::Append(const Hash& leaf,
                       std::vector<std::pair<NodeId, Hash>>* completed) {
   uint64_t index = size_;

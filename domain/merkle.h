@@ -105,6 +105,9 @@ class Frontier {
 
   uint64_t size() const { return size_; }
   Hash Root() const;
+  // The peaks of the subtrees of fewer than 2^level leaves, largest first:
+  // one for each bit of size() below `level`.
+  std::vector<Hash> PeaksBelow(int level) const;
 
   // Adds a leaf; appends to `completed` every node it completes, the leaf
   // itself first, then its new ancestors bottom-up.

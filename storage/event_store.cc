@@ -35,6 +35,7 @@
 #include "storage/bulk_load.h"
 #include "storage/claim_cache.h"
 #include "storage/keys.h"
+#include "storage/merkle_tail.h"
 #include "storage/replay.h"
 
 namespace factlog::storage {
@@ -346,6 +347,18 @@ void UpdateIndexes(rocksdb::WriteBatch* wb, ClaimIndex index,
   }
 }
 
+using MerkleNodes = std::vector<std::pair<merkle::NodeId, merkle::Hash>>;
+
+// Adds the puts of those `nodes` that are stored (keys.h).
+void PutMerkleNodes(rocksdb::WriteBatch* wb, ColumnFamilyHandle* merkle_cf,
+                    const MerkleNodes& nodes) {
+  for (const auto& [id, hash] : nodes) {
+    if (id.level < keys::kLowestStoredMerkleLevel) continue;
+    wb->Put(merkle_cf, keys::MerkleNodeKey(id.level, id.index),
+            merkle::ToBytes(hash));
+  }
+}
+
 // The full key range of a column family whose keys never start with 0xff.
 const std::string& RangeEnd() {
   static const std::string* const end = new std::string(9, '\xff');
@@ -583,14 +596,45 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
     std::fprintf(stderr, "factlogd: Merkle tree built in %s\n",
                  absl::FormatDuration(absl::Now() - start).c_str());
   }
-  absl::StatusOr<merkle::Frontier> frontier =
-      merkle::Frontier::Load(last_position, store->MerkleReader());
+  if (absl::Status s = store->LoadMerkleTail(); !s.ok()) return s;
+  // Schema 2 to 4 stores hold every node (or, when a migration to 5 was cut
+  // short after pruning them, the tail); their stored leaves are the ones to
+  // trust, not the events.
+  const merkle::NodeReader read = store->MerkleReader();
+  const bool every_node_stored = schema_version >= 2 && schema_version < 5;
+  absl::StatusOr<merkle::Frontier> frontier = merkle::Frontier::Load(
+      last_position,
+      every_node_stored ? merkle::NodeReader([&](merkle::NodeId id) {
+        absl::StatusOr<merkle::Hash> stored = store->StoredMerkleNode(id);
+        return stored.ok() ? stored : read(id);
+      })
+                        : read);
   if (!frontier.ok()) return frontier.status();
   store->frontier_ = *std::move(frontier);
+  {
+    absl::MutexLock lock(&store->tail_mu_);
+    store->tail_ = MerkleTail::Of(store->frontier_);
+  }
+  if (schema_version < 5) {
+    if (schema_version >= 2) {
+      std::fprintf(stderr,
+                   "factlogd: data dir %s is schema %llu: deleting the Merkle "
+                   "tree's nodes below level %d, which are now hashed from "
+                   "the events when read (schema 5)\n",
+                   dir.c_str(), static_cast<unsigned long long>(schema_version),
+                   keys::kLowestStoredMerkleLevel);
+    }
+    // From schema 4 this is the whole migration; older ones record the
+    // version when their projections are rebuilt below.
+    if (absl::Status s = store->PruneLowMerkleNodes(schema_version >= 4);
+        !s.ok()) {
+      return s;
+    }
+  }
   if (schema_version < 4) {
     std::fprintf(stderr,
                  "factlogd: data dir %s is schema %llu: rebuilding the "
-                 "projections over its %llu events for schema 4 (%s)...\n",
+                 "projections over its %llu events for schema 5 (%s)...\n",
                  dir.c_str(), static_cast<unsigned long long>(schema_version),
                  static_cast<unsigned long long>(last_position),
                  schema_version < 3 ? "the overdue index; similar-claims "
@@ -675,7 +719,7 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
   std::vector<std::string> event_bytes;
   event_bytes.reserve(batch.events.size());
   merkle::Frontier frontier = frontier_;
-  std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
+  MerkleNodes nodes;
   for (const v1::Event& e : batch.events) {
     if (e.position() != next) {
       return absl::InternalError(absl::StrFormat(
@@ -704,10 +748,9 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
     record.SerializeToString(&bytes);
     wb.Put((*cf_)[kRequests], request_id, bytes);
   }
-  for (const auto& [id, hash] : nodes) {
-    wb.Put((*cf_)[kMerkle], keys::MerkleNodeKey(id.level, id.index),
-           merkle::ToBytes(hash));
-  }
+  PutMerkleNodes(&wb, (*cf_)[kMerkle], nodes);
+  MerkleTail tail = MerkleTail::Of(frontier);
+  wb.Put((*cf_)[kMeta], keys::kMerkleTail, tail.Encode());
   const uint64_t last = next - 1;
   wb.Put((*cf_)[kMeta], keys::kLastPosition, keys::EncodeU64(last));
   wb.Put((*cf_)[kMeta], keys::kProjectionPosition, keys::EncodeU64(last));
@@ -732,6 +775,10 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
     claim_cache_.Put(batch.claims[i].after->claim_id(), claim_bytes[i]);
   }
   frontier_ = std::move(frontier);
+  {
+    absl::MutexLock lock(&tail_mu_);
+    tail_ = std::move(tail);
+  }
   last_position_.store(last, std::memory_order_release);
   if (stored != nullptr) {
     stored->events = std::move(event_bytes);
@@ -1394,23 +1441,58 @@ absl::StatusOr<VerifyReport> EventStore::Verify() const {
 
 merkle::NodeReader EventStore::MerkleReader() const {
   return [this](merkle::NodeId id) -> absl::StatusOr<merkle::Hash> {
-    rocksdb::PinnableSlice value;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), (*cf_)[kMerkle],
-                 keys::MerkleNodeKey(id.level, id.index), &value);
-    if (s.IsNotFound()) {
-      return absl::DataLossError(absl::StrFormat(
-          "merkle: node (level %d, index %d) is missing", id.level, id.index));
+    if (id.level >= keys::kLowestStoredMerkleLevel) return StoredMerkleNode(id);
+    {
+      absl::MutexLock lock(&tail_mu_);
+      if (std::optional<merkle::Hash> peak = tail_.Find(id)) return *peak;
     }
-    if (auto st = FromRocks(s, "reading merkle node"); !st.ok()) return st;
-    absl::StatusOr<merkle::Hash> hash = merkle::HashFromBytes(ToView(value));
-    if (!hash.ok()) {
-      return absl::DataLossError(
-          absl::StrFormat("merkle: node (level %d, index %d): %s", id.level,
-                          id.index, hash.status().message()));
-    }
-    return hash;
+    return SubtreeFromEvents(id);
   };
+}
+
+absl::StatusOr<merkle::Hash> EventStore::StoredMerkleNode(
+    merkle::NodeId id) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), (*cf_)[kMerkle],
+                               keys::MerkleNodeKey(id.level, id.index), &value);
+  if (s.IsNotFound()) {
+    return absl::DataLossError(absl::StrFormat(
+        "merkle: node (level %d, index %d) is missing", id.level, id.index));
+  }
+  if (auto st = FromRocks(s, "reading merkle node"); !st.ok()) return st;
+  absl::StatusOr<merkle::Hash> hash = merkle::HashFromBytes(ToView(value));
+  if (!hash.ok()) {
+    return absl::DataLossError(
+        absl::StrFormat("merkle: node (level %d, index %d): %s", id.level,
+                        id.index, hash.status().message()));
+  }
+  return hash;
+}
+
+absl::StatusOr<merkle::Hash> EventStore::SubtreeFromEvents(
+    merkle::NodeId id) const {
+  const uint64_t first = (id.index << id.level) + 1;
+  const uint64_t count = uint64_t{1} << id.level;
+  const std::string end_key = keys::EventKey(first + count);
+  const rocksdb::Slice end(end_key);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &end;
+  merkle::Frontier subtree;
+  MerkleNodes ignored;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, (*cf_)[kEvents]));
+  for (it->Seek(keys::EventKey(first)); it->Valid(); it->Next()) {
+    if (keys::DecodeU64(ToView(it->key())) != first + subtree.size()) break;
+    subtree.Append(merkle::LeafHash(ToView(it->value())), &ignored);
+    ignored.clear();
+  }
+  if (auto st = FromRocks(it->status(), "reading events"); !st.ok()) return st;
+  if (subtree.size() != count) {
+    return absl::DataLossError(absl::StrFormat(
+        "merkle: node (level %d, index %d) needs the events at positions %d "
+        "to %d, and the log lacks position %d",
+        id.level, id.index, first, first + count - 1, first + subtree.size()));
+  }
+  return subtree.Root();
 }
 
 absl::Status EventStore::CheckTreeSize(uint64_t size) const {
@@ -1480,7 +1562,7 @@ absl::Status EventStore::ScanLogBytes(
 
 absl::Status EventStore::BuildMerkleTree() {
   merkle::Frontier frontier;
-  std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
+  MerkleNodes nodes;
   rocksdb::WriteBatch wb;
   rocksdb::WriteOptions wo;
   absl::Status status;
@@ -1493,10 +1575,7 @@ absl::Status EventStore::BuildMerkleTree() {
           return false;
         }
         frontier.Append(merkle::LeafHash(bytes), &nodes);
-        for (const auto& [id, hash] : nodes) {
-          wb.Put((*cf_)[kMerkle], keys::MerkleNodeKey(id.level, id.index),
-                 merkle::ToBytes(hash));
-        }
+        PutMerkleNodes(&wb, (*cf_)[kMerkle], nodes);
         nodes.clear();
         if (wb.Count() >= 10000) {
           status = FromRocks(db_->Write(wo, &wb), "building the merkle tree");
@@ -1508,36 +1587,72 @@ absl::Status EventStore::BuildMerkleTree() {
   if (!status.ok()) return status;
   // The schema moves to 2 only with the last nodes, so an interrupted
   // migration is redone (it rewrites the same nodes) on the next open.
+  wb.Put((*cf_)[kMeta], keys::kMerkleTail, MerkleTail::Of(frontier).Encode());
   wb.Put((*cf_)[kMeta], keys::kSchemaVersion, keys::EncodeU64(2));
   wo.sync = true;
   return FromRocks(db_->Write(wo, &wb), "building the merkle tree");
 }
 
+absl::Status EventStore::LoadMerkleTail() {
+  std::string bytes;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), (*cf_)[kMeta],
+                               keys::kMerkleTail, &bytes);
+  if (s.IsNotFound()) return absl::OkStatus();  // a store with no events yet
+  if (auto st = FromRocks(s, "reading the merkle tail"); !st.ok()) return st;
+  std::optional<MerkleTail> tail = MerkleTail::Decode(bytes);
+  // Then the newest events are hashed as they are now; Verify says so.
+  if (!tail) return absl::OkStatus();
+  absl::MutexLock lock(&tail_mu_);
+  tail_ = *std::move(tail);
+  return absl::OkStatus();
+}
+
+absl::Status EventStore::PruneLowMerkleNodes(bool record_schema) {
+  rocksdb::WriteBatch wb;
+  wb.DeleteRange((*cf_)[kMerkle], keys::MerkleLevelPrefix(0),
+                 keys::MerkleLevelPrefix(keys::kLowestStoredMerkleLevel));
+  wb.Put((*cf_)[kMeta], keys::kMerkleTail, MerkleTail::Of(frontier_).Encode());
+  if (record_schema) {
+    wb.Put((*cf_)[kMeta], keys::kSchemaVersion,
+           keys::EncodeU64(keys::kCurrentSchemaVersion));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (auto s = FromRocks(db_->Write(wo, &wb), "pruning the merkle tree");
+      !s.ok()) {
+    return s;
+  }
+  // Gives the deleted nodes' disk back now rather than at some compaction.
+  return FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(),
+                                     (*cf_)[kMerkle], nullptr, nullptr),
+                   "compacting the merkle tree");
+}
+
 absl::Status EventStore::VerifyMerkleTree(
     VerifyReport* report,
     const std::function<void(std::string)>& mismatch) const {
-  const merkle::NodeReader read = MerkleReader();
-  merkle::Frontier frontier;
-  std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
+  constexpr int kLowest = keys::kLowestStoredMerkleLevel;
+  // The events of the current lowest stored subtree, hashed from their
+  // bytes; above it, a tree whose leaves are the stored lowest subtrees
+  // (its level j is the tree's level kLowest + j), so that parents are
+  // checked against the stored children and one changed event is reported
+  // once, not once per ancestor; and the whole tree as the events hash.
+  merkle::Frontier block, upper, whole;
+  MerkleNodes nodes;
   absl::Status status;
   v1::Event event;
+  const auto check = [&](const absl::StatusOr<merkle::Hash>& stored,
+                         const merkle::Hash& want, const std::string& differs) {
+    ++report->merkle_nodes_checked;
+    if (!stored.ok()) {
+      mismatch(std::string(stored.status().message()));
+    } else if (*stored != want) {
+      mismatch(differs);
+    }
+  };
   absl::Status s = ScanLogBytes([&](uint64_t position,
                                     absl::string_view bytes) {
     const merkle::Hash leaf = merkle::LeafHash(bytes);
-    absl::StatusOr<merkle::Hash> stored_leaf =
-        read(merkle::NodeId{0, position - 1});
-    if (!stored_leaf.ok() && !absl::IsDataLoss(stored_leaf.status())) {
-      status = stored_leaf.status();
-      return false;
-    }
-    if (!stored_leaf.ok()) {
-      mismatch(std::string(stored_leaf.status().message()));
-    } else if (*stored_leaf != leaf) {
-      mismatch(absl::StrFormat(
-          "merkle: the event at position %d does not match its leaf hash: "
-          "its bytes changed after it was appended",
-          position));
-    }
     if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
         merkle::CanonicalEventBytes(event) != bytes) {
       mismatch(absl::StrFormat(
@@ -1545,34 +1660,82 @@ absl::Status EventStore::VerifyMerkleTree(
           "so clients cannot verify it",
           position));
     }
-    // Parents are checked against the stored children, so one changed
-    // event is reported once, not once per ancestor.
-    frontier.Append(stored_leaf.ok() ? *stored_leaf : leaf, &nodes);
-    for (size_t i = 1; i < nodes.size(); ++i) {
-      const merkle::NodeId& id = nodes[i].first;
-      absl::StatusOr<merkle::Hash> stored = read(id);
-      ++report->merkle_nodes_checked;
-      if (!stored.ok()) {
-        mismatch(std::string(stored.status().message()));
-      } else if (*stored != nodes[i].second) {
-        mismatch(absl::StrFormat(
-            "merkle: node (level %d, index %d) is not the hash of its "
-            "children",
-            id.level, id.index));
-      }
+    whole.Append(leaf, &nodes);
+    block.Append(leaf, &nodes);
+    nodes.clear();
+    if (block.size() < (uint64_t{1} << kLowest)) return true;
+    const merkle::NodeId id{kLowest, upper.size()};
+    absl::StatusOr<merkle::Hash> stored = StoredMerkleNode(id);
+    if (!stored.ok() && !absl::IsDataLoss(stored.status())) {
+      status = stored.status();
+      return false;
     }
-    ++report->merkle_nodes_checked;
+    check(stored, block.Root(),
+          absl::StrFormat(
+              "merkle: the events at positions %d to %d do not match their "
+              "stored subtree (level %d, index %d): one of them changed after "
+              "it was appended",
+              position - block.size() + 1, position, id.level, id.index));
+    upper.Append(stored.ok() ? *stored : block.Root(), &nodes);
+    block = merkle::Frontier();
+    for (size_t i = 1; i < nodes.size(); ++i) {
+      const merkle::NodeId parent{nodes[i].first.level + kLowest,
+                                  nodes[i].first.index};
+      check(StoredMerkleNode(parent), nodes[i].second,
+            absl::StrFormat("merkle: node (level %d, index %d) is not the "
+                            "hash of its children",
+                            parent.level, parent.index));
+    }
     nodes.clear();
     return true;
   });
   if (!s.ok()) return s;
   if (!status.ok()) return status;
-  if (frontier.size() != LastPosition()) {
-    mismatch(absl::StrFormat("merkle: the tree covers %d events, the log %d",
-                             frontier.size(), LastPosition()));
+
+  // The newest events, in no stored subtree yet: against the stored tail.
+  std::string bytes;
+  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), (*cf_)[kMeta],
+                                 keys::kMerkleTail, &bytes);
+  if (!got.ok() && !got.IsNotFound()) {
+    return FromRocks(got, "reading the merkle tail");
   }
-  absl::StatusOr<merkle::Hash> root = RootAt(frontier.size());
-  if (root.ok() && *root != frontier.Root()) {
+  std::optional<MerkleTail> tail;
+  if (got.ok()) tail = MerkleTail::Decode(bytes);
+  if (got.ok() && !tail) {
+    mismatch("merkle: the stored tail is malformed");
+  } else if (tail && tail->size != whole.size()) {
+    mismatch(absl::StrFormat(
+        "merkle: the stored tail is of a tree of %d events, the log has %d",
+        tail->size, whole.size()));
+  } else if (block.size() > 0) {
+    const std::vector<merkle::Hash> peaks = block.PeaksBelow(kLowest);
+    uint64_t first = whole.size() - block.size() + 1;
+    size_t i = 0;
+    for (int level = kLowest - 1; level >= 0; --level) {
+      if (!((block.size() >> level) & 1)) continue;
+      const uint64_t last = first + (uint64_t{1} << level) - 1;
+      const std::optional<merkle::Hash> stored =
+          tail ? tail->Find(MerkleTail::PeakId(whole.size(), level))
+               : std::nullopt;
+      check(stored ? absl::StatusOr<merkle::Hash>(*stored)
+                   : absl::DataLossError(absl::StrFormat(
+                         "merkle: the stored tail, which covers the events at "
+                         "positions %d to %d, is missing",
+                         first, last)),
+            peaks[i++],
+            absl::StrFormat("merkle: the events at positions %d to %d do not "
+                            "match the stored tail of the tree: one of them "
+                            "changed after it was appended",
+                            first, last));
+      first = last + 1;
+    }
+  }
+  if (whole.size() != LastPosition()) {
+    mismatch(absl::StrFormat("merkle: the tree covers %d events, the log %d",
+                             whole.size(), LastPosition()));
+  }
+  absl::StatusOr<merkle::Hash> root = RootAt(whole.size());
+  if (root.ok() && *root != whole.Root()) {
     mismatch("merkle: the stored tree's root differs from the recomputed one");
   }
   return absl::OkStatus();

@@ -20,6 +20,7 @@
 #include "factlog/v1/storage.pb.h"
 #include "factlog/v1/views.pb.h"
 #include "storage/claim_cache.h"
+#include "storage/merkle_tail.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -98,6 +99,7 @@ enum class ClaimIndex { kStatus, kSubject, kClaimant, kTag, kOverdue };
 struct VerifyReport {
   uint64_t events_replayed = 0;
   uint64_t claims_checked = 0;
+  // Stored Merkle nodes and tail hashes compared with what the events hash to.
   uint64_t merkle_nodes_checked = 0;
   // One line per difference: "claim X: stored ... replayed ..." etc.
   std::vector<std::string> mismatches;
@@ -245,15 +247,17 @@ class EventStore {
   absl::StatusOr<RebuildStats> RebuildProjections();
 
   // Replays the log in memory and compares with the stored projections and
-  // indexes, and checks the Merkle tree: every leaf against the hash of its
-  // event's stored bytes, every parent against its children. Safe to run
+  // indexes, and checks the Merkle tree: every stored subtree of the lowest
+  // stored level and the stored tail against the hashes of their events'
+  // stored bytes, every stored parent against its children. Safe to run
   // concurrently with Commit only when quiescent; mismatches are reported,
   // never repaired.
   absl::StatusOr<VerifyReport> Verify() const;
 
   // ---- Tamper-evident log (domain/merkle.h) ------------------------------
-  // Every commit adds its events' leaves and the tree nodes they complete
-  // in the same WriteBatch, so the tree always covers exactly the log.
+  // Every commit adds the stored tree nodes its events complete and the
+  // tree's new tail in the same WriteBatch, so the tree always covers
+  // exactly the log.
   // Tree sizes are positions: the tree of size n covers events 1..n.
 
   // The root of the tree of the first `size` events. OUT_OF_RANGE when
@@ -355,12 +359,26 @@ class EventStore {
   absl::Status WriteIndexFile(ClaimIndex index,
                               const std::vector<const v1::ClaimView*>& sorted,
                               BulkLoad& out) const;
+  // Every node of the tree: stored ones read, lower ones hashed from their
+  // events (keys::kLowestStoredMerkleLevel).
   merkle::NodeReader MerkleReader() const;
+  // A stored node; DATA_LOSS when it is missing or malformed.
+  absl::StatusOr<merkle::Hash> StoredMerkleNode(merkle::NodeId id) const;
+  // A subtree below the stored levels, hashed from its events' bytes.
+  absl::StatusOr<merkle::Hash> SubtreeFromEvents(merkle::NodeId id) const;
   absl::Status CheckTreeSize(uint64_t size) const;
   // Schema 1 -> 2: computes the tree over the existing log.
   absl::Status BuildMerkleTree();
+  // Reads keys::kMerkleTail into tail_; leaves tail_ empty when there is
+  // none or it is malformed (the newest events are then hashed as they are).
+  absl::Status LoadMerkleTail();
+  // Schema < 5 -> 5: deletes the nodes below keys::kLowestStoredMerkleLevel
+  // and records the tail of frontier_ (which must be loaded). Records
+  // schema 5 when `record_schema`, else leaves that to MigrateProjections.
+  absl::Status PruneLowMerkleNodes(bool record_schema);
   // Schema 2 -> 4 (overdue_at and by_overdue) and 3 -> 4 (the claimant
-  // index's values): rebuilds the projections, then records schema 4.
+  // index's values): rebuilds the projections, then records the current
+  // schema (after PruneLowMerkleNodes).
   absl::Status MigrateProjections();
   absl::Status VerifyMerkleTree(
       VerifyReport* report,
@@ -377,6 +395,9 @@ class EventStore {
   mutable ClaimCache claim_cache_;
   // The tree's right edge; only Open and Commit (the one writer) use it.
   merkle::Frontier frontier_;
+  // Its tail as last committed, for MerkleReader.
+  mutable absl::Mutex tail_mu_;
+  MerkleTail tail_ ABSL_GUARDED_BY(tail_mu_);
   // Why writes stopped, and when Commit may next try to resume; only
   // Commit uses them.
   absl::Status write_error_;

@@ -18,9 +18,14 @@
 //   requests      request_id                            RequestRecord
 //   merkle        level (u8) index (u64 BE)             32-byte node hash
 //                 (the perfect subtree of 2^level leaves starting at leaf
-//                 index << level; leaf i is the event at position i+1)
+//                 index << level; leaf i is the event at position i+1),
+//                 kLowestStoredMerkleLevel and up only
 //   meta          "last_position" | "projection_position" | "schema_version"
 //                                                       u64 BE
+//                 "merkle_tail"                         32-byte hashes
+//                 (the tree's peaks below kLowestStoredMerkleLevel, largest
+//                 first: what covers the newest events until they fill a
+//                 stored subtree)
 //                 "token_secret"                        32 random bytes
 //   default       "wal_guard" (written without the WAL;   (empty)
 //                 nothing reads it)
@@ -39,13 +44,16 @@ inline constexpr char kLastPosition[] = "last_position";
 inline constexpr char kProjectionPosition[] = "projection_position";
 inline constexpr char kSchemaVersion[] = "schema_version";
 inline constexpr char kTokenSecret[] = "token_secret";
+inline constexpr char kMerkleTail[] = "merkle_tail";
 // Kept in the default column family's memtable so that RocksDB always has a
 // memtable to flush when it resumes after a failed write (event_store.cc).
 inline constexpr char kWalGuard[] = "wal_guard";
 // 1: the log and projections. 2: adds the Merkle tree (migrated on open).
 // 3: adds ClaimView.overdue_at and the by_overdue index. 4: by_claimant
 // entries carry ClaimantEntryValue. (Both: projections rebuilt on open.)
-inline constexpr uint64_t kCurrentSchemaVersion = 4;
+// 5: Merkle nodes below kLowestStoredMerkleLevel are computed from the
+// events instead of stored, and meta holds kMerkleTail (pruned on open).
+inline constexpr uint64_t kCurrentSchemaVersion = 5;
 inline constexpr uint64_t kOldestMigratableSchemaVersion = 1;
 
 std::string EncodeU64(uint64_t value);
@@ -53,6 +61,11 @@ std::string EncodeU64(uint64_t value);
 std::optional<uint64_t> DecodeU64(absl::string_view bytes);
 
 inline std::string EventKey(uint64_t position) { return EncodeU64(position); }
+
+// Subtrees of fewer leaves (2^4 = 16) are hashed from their events when
+// read: storing them cost two memtable inserts per event, a third of the
+// writer's, and most of a proof's nodes are above it.
+inline constexpr int kLowestStoredMerkleLevel = 4;
 
 std::string MerkleNodeKey(int level, uint64_t index);
 // The prefix of every node key of `level`.

@@ -1,10 +1,15 @@
 // The tamper-evident log in the store: the tree is written with every
 // commit, answers proofs for any size of the log, survives reopening,
-// is built for stores from before it existed, and --verify (Verify())
-// notices a changed byte in any stored event.
+// is built for stores from before it existed (and pruned for stores that
+// stored every node), and --verify (Verify()) notices a changed byte in any
+// stored event, tree node or the tree's tail.
+#include <optional>
+#include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "domain/merkle.h"
 #include "gmock/gmock.h"
@@ -122,7 +127,7 @@ TEST(MerkleStoreTest, ReopenedStoreContinuesTheSameTree) {
   uint64_t size_before = 0;
   {
     auto store = OpenOrDie(dir.path());
-    Append(store.get(), 7, "a");
+    Append(store.get(), 7, "a");  // 21 events: one stored subtree, a tail
     size_before = store->LastPosition();
     root_before = *store->RootAt(size_before);
   }
@@ -135,9 +140,14 @@ TEST(MerkleStoreTest, ReopenedStoreContinuesTheSameTree) {
   auto report = store->Verify();
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << ::testing::PrintToString(report->mismatches);
-  // Every perfect subtree is stored once: 2n - popcount(n) nodes.
+  // Every perfect subtree of 16 leaves or more is stored once (2m -
+  // popcount(m) of them for m = n / 16), and the tail holds a hash for each
+  // of the low four bits of n.
+  const uint64_t n = leaves.size();
+  ASSERT_EQ(n, 36u);
+  const uint64_t m = n >> storage::keys::kLowestStoredMerkleLevel;
   EXPECT_EQ(report->merkle_nodes_checked,
-            2 * leaves.size() - __builtin_popcountll(leaves.size()));
+            2 * m - __builtin_popcountll(m) + __builtin_popcountll(n % 16));
 }
 
 TEST(MerkleStoreTest, StoreFromBeforeTheTreeIsMigratedOnOpen) {
@@ -175,6 +185,63 @@ TEST(MerkleStoreTest, StoreFromBeforeTheTreeIsMigratedOnOpen) {
   });
 }
 
+TEST(MerkleStoreTest, StoreWithEveryNodeStoredIsPrunedOnOpen) {
+  TempDir dir;
+  merkle::Hash root;
+  uint64_t size = 0;
+  std::vector<merkle::Hash> leaves;
+  {
+    auto store = OpenOrDie(dir.path());
+    Append(store.get(), 7, "old");  // 21 events
+    size = store->LastPosition();
+    root = *store->RootAt(size);
+    leaves = ClientLeaves(*store);
+  }
+  // Make it what a schema 4 factlogd left: every node, no tail.
+  testing::WithRawRocksDb(dir.path(), [&](rocksdb::DB* db, auto families) {
+    merkle::Frontier frontier;
+    std::vector<std::pair<merkle::NodeId, merkle::Hash>> nodes;
+    for (const merkle::Hash& leaf : leaves) frontier.Append(leaf, &nodes);
+    for (const auto& [id, hash] : nodes) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("merkle"),
+                          storage::keys::MerkleNodeKey(id.level, id.index),
+                          merkle::ToBytes(hash))
+                      .ok());
+    }
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), families.at("meta"),
+                           storage::keys::kMerkleTail)
+                    .ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
+                        storage::keys::kSchemaVersion,
+                        storage::keys::EncodeU64(4))
+                    .ok());
+  });
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(*store->RootAt(size), root);
+    ASSERT_TRUE(testing::VerifiesClean(*store));
+    Append(store.get(), 1, "new");
+    ASSERT_TRUE(testing::VerifiesClean(*store));
+  }
+  testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), families.at("merkle")));
+    int nodes = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next(), ++nodes) {
+      EXPECT_GE(static_cast<int>(it->key()[0]),
+                storage::keys::kLowestStoredMerkleLevel);
+    }
+    EXPECT_EQ(nodes, 1);  // (4, 0): 24 events
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), families.at("meta"),
+                        storage::keys::kSchemaVersion, &value)
+                    .ok());
+    EXPECT_EQ(storage::keys::DecodeU64(value),
+              storage::keys::kCurrentSchemaVersion);
+  });
+}
+
 // Replaces the first occurrence of `from` in the stored bytes of the event
 // at `position` with `to` (same length), as someone editing the files
 // would.
@@ -195,48 +262,122 @@ void RewriteStoredEvent(const std::string& dir, uint64_t position,
   });
 }
 
+// The range "positions A to B" a Verify mismatch names, if it names one.
+std::optional<std::pair<uint64_t, uint64_t>> NamedRange(
+    const std::string& mismatch) {
+  static const std::regex kRange("positions ([0-9]+) to ([0-9]+)");
+  std::smatch m;
+  if (!std::regex_search(mismatch, m, kRange)) return std::nullopt;
+  return std::make_pair(std::stoull(m[1]), std::stoull(m[2]));
+}
+
 TEST(MerkleStoreTest, VerifyFindsAChangedByteInAnyStoredEvent) {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.path());
-    Append(store.get(), 4, "c");  // 12 events, each names its claim
+    // 42 events, each names its claim: two stored subtrees of 16 (1-16,
+    // 17-32) and a tail of 8 + 2 (33-40, 41-42).
+    Append(store.get(), 14, "c");
   }
-  for (uint64_t position = 1; position <= 12; ++position) {
-    // "c-1" -> "c-9": a different claim id, same length, still parses.
+  for (uint64_t position : {1, 2, 9, 16, 17, 25, 32, 33, 36, 40, 41, 42}) {
+    // "c-1" -> "c-Z": a different claim id, same length, still parses.
     const std::string id = absl::StrCat("c-", (position - 1) / 3);
-    RewriteStoredEvent(dir.path(), position, id, "c-9");
+    const std::string changed = id.size() == 3 ? "c-Z" : "c-ZZ";
+    RewriteStoredEvent(dir.path(), position, id, changed);
     {
       auto store = OpenOrDie(dir.path());
       auto report = store->Verify();
       ASSERT_TRUE(report.ok()) << report.status();
-      EXPECT_THAT(
-          report->mismatches,
-          Contains(HasSubstr(absl::StrCat("the event at position ", position,
-                                          " does not match its leaf hash"))));
+      // Named within its subtree: the 16 of a stored one, or the tail's
+      // peak it is under.
+      const uint64_t first = position <= 32   ? (position - 1) / 16 * 16 + 1
+                             : position <= 40 ? 33
+                                              : 41;
+      const uint64_t last = position <= 32   ? first + 15
+                            : position <= 40 ? 40
+                                             : 42;
+      bool named = false;
+      for (const std::string& mismatch : report->mismatches) {
+        if (NamedRange(mismatch) == std::make_pair(first, last) &&
+            absl::StrContains(mismatch, "do not match")) {
+          named = true;
+        }
+      }
+      EXPECT_TRUE(named) << "position " << position << ": "
+                         << ::testing::PrintToString(report->mismatches);
     }
-    RewriteStoredEvent(dir.path(), position, "c-9", id);
+    RewriteStoredEvent(dir.path(), position, changed, id);
   }
   auto store = OpenOrDie(dir.path());
   ASSERT_TRUE(testing::VerifiesClean(*store));
 }
 
-TEST(MerkleStoreTest, VerifyFindsAChangedTreeNode) {
+TEST(MerkleStoreTest, AnEventChangedInTheFilesCannotChangeTheRoot) {
+  TempDir dir;
+  merkle::Hash root;
+  uint64_t size = 0;
+  {
+    auto store = OpenOrDie(dir.path());
+    Append(store.get(), 7, "c");  // 21: positions 17 to 21 are the tail
+    size = store->LastPosition();
+    root = *store->RootAt(size);
+  }
+  for (uint64_t position : {3, 20}) {
+    const std::string id = absl::StrCat("c-", (position - 1) / 3);
+    RewriteStoredEvent(dir.path(), position, id, "c-Z");
+    auto store = OpenOrDie(dir.path());
+    // The root comes from the stored subtree and the stored tail, not from
+    // the events as they are now; so does what Commit builds on.
+    EXPECT_EQ(*store->RootAt(size), root) << position;
+    auto proof = store->InclusionProof(position, size);
+    ASSERT_TRUE(proof.ok());
+    const std::vector<merkle::Hash> leaves = ClientLeaves(*store);
+    EXPECT_FALSE(merkle::VerifyInclusion(position - 1, size,
+                                         leaves[position - 1], *proof, root)
+                     .ok())
+        << position;
+    store.reset();
+    RewriteStoredEvent(dir.path(), position, "c-Z", id);
+  }
+}
+
+TEST(MerkleStoreTest, VerifyFindsAChangedTreeNodeOrTail) {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.path());
-    Append(store.get(), 3, "c");  // 9 events
+    Append(store.get(), 14, "c");  // 42 events
   }
   testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("merkle"),
-                        storage::keys::MerkleNodeKey(2, 1),
-                        std::string(32, 'x'))
+    for (auto [level, index] : {std::pair<int, uint64_t>{5, 0}, {4, 1}}) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("merkle"),
+                          storage::keys::MerkleNodeKey(level, index),
+                          std::string(32, 'x'))
+                      .ok());
+    }
+    // The last hash of the tail: the peak over positions 41 and 42.
+    std::string tail;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), families.at("meta"),
+                        storage::keys::kMerkleTail, &tail)
+                    .ok());
+    tail.back() ^= 1;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
+                        storage::keys::kMerkleTail, tail)
                     .ok());
   });
   auto store = OpenOrDie(dir.path());
   auto report = store->Verify();
   ASSERT_TRUE(report.ok());
   EXPECT_THAT(report->mismatches,
-              Contains(HasSubstr("node (level 2, index 1) is not the hash")));
+              Contains(HasSubstr("node (level 5, index 0) is not the hash")));
+  EXPECT_THAT(report->mismatches,
+              Contains(HasSubstr("positions 17 to 32 do not match their "
+                                 "stored subtree (level 4, index 1)")));
+  EXPECT_THAT(
+      report->mismatches,
+      Contains(HasSubstr("positions 41 to 42 do not match the stored tail")));
+  // Nothing else: each change is reported once, not once per ancestor.
+  EXPECT_EQ(report->mismatches.size(), 4u)
+      << ::testing::PrintToString(report->mismatches);
 }
 
 }  // namespace

@@ -122,6 +122,28 @@ TEST(MerkleTest, LoadedFrontierContinuesLikeTheLiveOne) {
   }
 }
 
+TEST(MerkleTest, PeaksBelowALevelCoverTheNewestLeaves) {
+  const std::vector<std::string> leaves = Leaves(100);
+  MemoryTree tree;
+  for (size_t n = 0; n <= leaves.size(); ++n) {
+    if (n > 0) tree.Append(leaves[n - 1]);
+    for (int level : {0, 1, 4, 63}) {
+      const std::vector<Hash> peaks = tree.frontier().PeaksBelow(level);
+      // The subtrees the low bits of n stand for, in leaf order: the last
+      // (n mod 2^level) leaves, largest subtree first.
+      size_t begin = level == 63 ? 0 : n - n % (size_t{1} << level);
+      std::vector<Hash> want;
+      for (int bit = std::min(level, 62) - 1; bit >= 0; --bit) {
+        const size_t width = size_t{1} << bit;
+        if (!(n & width)) continue;
+        want.push_back(ReferenceRoot(leaves, begin, begin + width));
+        begin += width;
+      }
+      ASSERT_EQ(peaks, want) << "n " << n << " level " << level;
+    }
+  }
+}
+
 TEST(MerkleTest, AppendReportsEachNodeOnceWhenItCompletes) {
   Frontier f;
   std::vector<std::pair<NodeId, Hash>> completed;

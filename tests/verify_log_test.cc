@@ -127,16 +127,32 @@ TEST_F(VerifyLogTest, HeadsAreSignedAndProofsVerifyForEveryEventOfAClaim) {
               HasSubstr("not signed by the given public key"));
 }
 
+// The store keeps the tree from subtrees of 16 events up, and the tail
+// over the newest; an edited event can also fail the proofs of the other
+// events of its stored subtree or tail peak, never of others.
 TEST_F(VerifyLogTest, AnEditedEventFailsItsClaimsVerification) {
-  Record("a", 1);
-  Record("b", 1);  // positions 3 (recorded) and 4 (evidence)
-  EditFilesOffline(RewriteEvent(3, "A claim.", "A clbim."));
+  Record("a", 1);       // positions 1 and 2
+  Record("other", 14);  // 3 to 17
+  Record("b", 1);       // 18 (recorded) and 19 (evidence): in the tail
+  EditFilesOffline(RewriteEvent(18, "A claim.", "A clbim."));
   auto connection = Connect();
   EXPECT_TRUE(cli::VerifyClaim(*connection, "a", public_key_).ok());
   absl::StatusOr<cli::ClaimVerification> b =
       cli::VerifyClaim(*connection, "b", public_key_);
   EXPECT_EQ(b.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(b.status().message(), HasSubstr("event 3 (version 1"));
+  EXPECT_THAT(b.status().message(), HasSubstr("event 18 (version 1"));
+
+  // In a stored subtree: its claim fails, a claim outside it does not.
+  EditFilesOffline([](rocksdb::DB* db, auto families) {
+    RewriteEvent(18, "A clbim.", "A claim.")(db, families);
+    RewriteEvent(1, "A claim.", "A clbim.")(db, families);
+  });
+  connection = Connect();
+  EXPECT_TRUE(cli::VerifyClaim(*connection, "b", public_key_).ok());
+  absl::StatusOr<cli::ClaimVerification> a =
+      cli::VerifyClaim(*connection, "a", public_key_);
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(a.status().message(), HasSubstr("event 1 (version 1"));
 }
 
 TEST_F(VerifyLogTest, ConsistencyHoldsAcrossAppendsAndCatchesRewrittenHistory) {
