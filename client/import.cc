@@ -149,10 +149,14 @@ int SendImport(const std::vector<ImportItem>& items, const std::string& name,
     connection.PrepareStream(&context);
     std::unique_ptr<grpc::ClientWriter<Command>> writer =
         connection.claims().Import(&context, &response);
+    // gRPC may hold each message until its write buffer (64 KiB) fills or
+    // WritesDone. Sent one by one, each cost the client three times the CPU
+    // and factlogd's gRPC threads 1.6 times (bench import).
+    const grpc::WriteOptions buffered = grpc::WriteOptions().set_buffer_hint();
     for (const ImportItem& item : items) {
       // A false Write means the call is over (the server stopped at a
       // rejected command or went away); Finish() says which.
-      if (!writer->Write(item.command)) break;
+      if (!writer->Write(item.command, buffered)) break;
     }
     writer->WritesDone();
     const grpc::Status status = writer->Finish();

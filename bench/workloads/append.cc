@@ -117,7 +117,12 @@ absl::Status RunImport(Harness& h) {
       auto writer = stub->Import(&ctx, &response);
       const std::string prefix = absl::StrCat("i", s);
       for (uint64_t i = 0; absl::Now() < end; ++i) {
-        if (!writer->Write(MixCommand(prefix, i))) break;
+        // As `factlog import` writes: gRPC may hold each message until
+        // its write buffer fills or WritesDone.
+        if (!writer->Write(MixCommand(prefix, i),
+                           grpc::WriteOptions().set_buffer_hint())) {
+          break;
+        }
       }
       writer->WritesDone();
       grpc::Status status = writer->Finish();
