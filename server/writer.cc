@@ -25,16 +25,28 @@ namespace {
 
 std::string NewUuid(absl::BitGen& gen) {
   const uint64_t hi = absl::Uniform<uint64_t>(gen);
-  const uint64_t lo = absl::Uniform<uint64_t>(gen);
-  // Version 4, variant 10xx.
-  const uint64_t h = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
-  const uint64_t l = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", h >> 32,
-                         (h >> 16) & 0xffff, h & 0xffff, l >> 48,
-                         l & 0xffffffffffffULL);
+  return UuidV4(hi, absl::Uniform<uint64_t>(gen));
 }
 
 }  // namespace
+
+std::string UuidV4(uint64_t hi, uint64_t lo) {
+  // Version 4, variant 10xx.
+  const uint64_t bits[2] = {
+      (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL,
+      (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL};
+  // By hand: StrFormat was an eighth of deciding a command.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t at = 0;
+  for (int half = 0; half < 2; ++half) {
+    for (int shift = 60; shift >= 0; shift -= 4) {
+      if (at == 8 || at == 13 || at == 18 || at == 23) ++at;
+      out[at++] = kHex[(bits[half] >> shift) & 0xf];
+    }
+  }
+  return out;
+}
 
 uint64_t CommandFingerprint(const v1::Command& command) {
   std::string bytes;

@@ -180,6 +180,10 @@ class Writer {
 // FNV-1a 64 of the command's deterministic serialization.
 uint64_t CommandFingerprint(const v1::Command& command);
 
+// The version 4 UUID (RFC 9562) made of 128 random bits, `hi` first, in
+// lower-case 8-4-4-4-12 hex: each event's event_id.
+std::string UuidV4(uint64_t hi, uint64_t lo);
+
 }  // namespace factlog::server
 
 #endif  // FACTLOG_SERVER_WRITER_H_

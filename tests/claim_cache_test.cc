@@ -123,7 +123,9 @@ TEST(ClaimCacheTest, AScanFillsOnlyWhatNoPutChangedSinceItsTickets) {
   EXPECT_EQ(bytes, "view-2");
   // "b" is kept unless it shares a shard with "a" (then dropped: never
   // wrong, only missed).
-  if (cache.Get("b", &bytes, &ticket)) EXPECT_EQ(bytes, "view-1");
+  if (cache.Get("b", &bytes, &ticket)) {
+    EXPECT_EQ(bytes, "view-1");
+  }
 }
 
 TEST(ClaimCacheTest, AScanStopsAtAFullShardWithoutEvicting) {

@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include "absl/random/random.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "domain/time_util.h"
@@ -54,6 +56,23 @@ class WriterClockTest : public ::testing::Test {
   std::unique_ptr<storage::EventStore> store_;
   FakeClock clock_{May19()};
 };
+
+TEST(UuidV4Test, IsTheRandomBitsWithVersionAndVariantInCanonicalForm) {
+  absl::BitGen gen;
+  for (int i = 0; i < 10000; ++i) {
+    const uint64_t hi = absl::Uniform<uint64_t>(gen);
+    const uint64_t lo = absl::Uniform<uint64_t>(gen);
+    const uint64_t h = (hi & 0xffffffffffff0fffULL) | 0x4000;
+    const uint64_t l = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+    ASSERT_EQ(server::UuidV4(hi, lo),
+              absl::StrFormat("%08x-%04x-%04x-%04x-%012x", h >> 32,
+                              (h >> 16) & 0xffff, h & 0xffff, l >> 48,
+                              l & 0xffffffffffffULL));
+  }
+  EXPECT_EQ(server::UuidV4(0, 0), "00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(server::UuidV4(~uint64_t{0}, ~uint64_t{0}),
+            "ffffffff-ffff-4fff-bfff-ffffffffffff");
+}
 
 TEST_F(WriterClockTest, SafeTimeStaysBelowABatchBeingWritten) {
   absl::Notification in_commit, release;
