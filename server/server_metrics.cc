@@ -172,7 +172,8 @@ ServerMetrics::ServerMetrics(const storage::EventStore* store, const Hub* hub)
         return One(static_cast<double>(store_->ApproximateDiskBytes()));
       });
 
-  // RocksDB properties, one call per metric (each is an in-memory read).
+  // The store's properties (RocksDB's and the claim cache's), one call per
+  // metric (each is an in-memory read).
   struct Rocks {
     Type type;
     const char* name;
@@ -211,6 +212,18 @@ ServerMetrics::ServerMetrics(const storage::EventStore* store, const Hub* hub)
        "Time writes spent stalled by RocksDB since factlogd opened it.", 1e-6},
       {Type::kCounter, "factlog_rocksdb_wal_syncs_total", "wal_syncs",
        "RocksDB write-ahead-log fsyncs since factlogd opened it.", 1},
+      {Type::kGauge, "factlog_claim_cache_bytes", "claim_cache_bytes",
+       "Claim views (ids and bookkeeping included) the claim cache holds.", 1},
+      {Type::kGauge, "factlog_claim_cache_capacity_bytes",
+       "claim_cache_capacity_bytes",
+       "What the claim cache may hold (--claim-cache-mb).", 1},
+      {Type::kCounter, "factlog_claim_cache_hits_total", "claim_cache_hits",
+       "Claim reads (GetClaim's and the writer's) the claim cache answered.",
+       1},
+      {Type::kCounter, "factlog_claim_cache_misses_total", "claim_cache_misses",
+       "Claim reads that went to RocksDB (a low hit rate with a full cache "
+       "says --claim-cache-mb is too small).",
+       1},
   };
   for (const Rocks& rocks : kRocks) {
     r.AddCallback(rocks.type, rocks.name, rocks.help, {}, [this, rocks] {

@@ -25,8 +25,10 @@ class ClaimCache::Shard {
     auto it = entries_.find(claim_id);
     if (it == entries_.end()) {
       *ticket = ticket_;
+      ++misses_;
       return false;
     }
+    ++hits_;
     Entry& entry = it->second;
     bytes->assign(entry.bytes);
     // Marked rather than moved to the front: a move writes to the entries
@@ -72,6 +74,12 @@ class ClaimCache::Shard {
   size_t charge() const {
     absl::MutexLock lock(&mu_);
     return charge_;
+  }
+
+  void AddCounts(Counts* counts) const {
+    absl::MutexLock lock(&mu_);
+    counts->hits += hits_;
+    counts->misses += misses_;
   }
 
  private:
@@ -148,6 +156,8 @@ class ClaimCache::Shard {
   Entry* head_ ABSL_GUARDED_BY(mu_) = nullptr;  // newest
   Entry* tail_ ABSL_GUARDED_BY(mu_) = nullptr;  // next to evict
   size_t charge_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t hits_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t misses_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 ClaimCache::ClaimCache(size_t capacity_bytes)
@@ -203,6 +213,12 @@ void ClaimCache::Clear() {
 size_t ClaimCache::charge() const {
   size_t total = 0;
   for (size_t i = 0; i < kShards; ++i) total += shards_[i].charge();
+  return total;
+}
+
+ClaimCache::Counts ClaimCache::counts() const {
+  Counts total;
+  for (size_t i = 0; i < kShards; ++i) shards_[i].AddCounts(&total);
   return total;
 }
 

@@ -75,6 +75,13 @@ class ClaimCache {
   size_t charge() const;
   size_t capacity() const { return capacity_; }
 
+  // Gets that found their claim and that did not, since the cache was made.
+  struct Counts {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  Counts counts() const;
+
  private:
   class Shard;
   static constexpr size_t kShards = 64;

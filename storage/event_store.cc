@@ -1834,6 +1834,11 @@ std::map<std::string, uint64_t> EventStore::Properties() const {
     out["wal_syncs"] =
         std::strtoull(db_stats["db.wal_syncs"].c_str(), nullptr, 10);
   }
+  out["claim_cache_bytes"] = claim_cache_.charge();
+  out["claim_cache_capacity_bytes"] = claim_cache_.capacity();
+  const ClaimCache::Counts counts = claim_cache_.counts();
+  out["claim_cache_hits"] = counts.hits;
+  out["claim_cache_misses"] = counts.misses;
   return out;
 }
 

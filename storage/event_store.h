@@ -312,6 +312,9 @@ class EventStore {
   //   write_stops, write_slowdowns  stall events since open
   //   write_stall_micros        time writes spent stalled since open
   //   wal_syncs                 WAL fsyncs since open
+  // and of the claim cache in front of the `claims` family:
+  //   claim_cache_bytes, claim_cache_capacity_bytes  held now / at most
+  //   claim_cache_hits, claim_cache_misses  claim reads since open
   // A figure RocksDB does not answer is left out. Safe to call concurrently
   // with everything.
   std::map<std::string, uint64_t> Properties() const;

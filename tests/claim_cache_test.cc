@@ -36,6 +36,9 @@ TEST(ClaimCacheTest, MissThenFillThenHit) {
   ASSERT_TRUE(cache.Get("a", &bytes, &ticket));
   EXPECT_EQ(bytes, "view-1");
   EXPECT_FALSE(cache.Get("b", &bytes, &ticket));
+  // What /metrics reports: two misses, one hit.
+  EXPECT_EQ(cache.counts().hits, 1u);
+  EXPECT_EQ(cache.counts().misses, 2u);
 }
 
 TEST(ClaimCacheTest, PutReplacesWhatAFillLeft) {

@@ -409,6 +409,27 @@ TEST_F(MetricsServerTest, ScrapeShowsTheWorkloadJustRun) {
   EXPECT_GE(at("factlog_rocksdb_write_stall_seconds_total"), 0);
   EXPECT_GT(at("process_resident_memory_bytes"), 1 << 20);
   EXPECT_GT(at("process_open_fds"), 0);
+  // The writer's lookups went through the claim cache: the evidence's
+  // claims were there (put by the commits before), the new ids were not.
+  EXPECT_GT(at("factlog_claim_cache_bytes"), 0);
+  EXPECT_GE(at("factlog_claim_cache_capacity_bytes"),
+            at("factlog_claim_cache_bytes"));
+  EXPECT_GE(at("factlog_claim_cache_hits_total"), 6);
+  EXPECT_GE(at("factlog_claim_cache_misses_total"), 4);
+  {
+    // One GetClaim is one hit and no miss.
+    grpc::ClientContext ctx;
+    v1::GetClaimRequest request;
+    request.set_claim_id("m-two");
+    v1::ClaimView view;
+    ASSERT_TRUE(server_->claims().GetClaim(&ctx, request, &view).ok());
+    const std::map<std::string, double> after =
+        ParseExposition(HttpRequest(metrics_port(), "GET", "/metrics").body);
+    EXPECT_EQ(after.at("factlog_claim_cache_hits_total"),
+              at("factlog_claim_cache_hits_total") + 1);
+    EXPECT_EQ(after.at("factlog_claim_cache_misses_total"),
+              at("factlog_claim_cache_misses_total"));
+  }
 
   // Every histogram: buckets never decrease and +Inf equals _count.
   for (const auto& [series, value] : m) {
