@@ -22,10 +22,11 @@
 //                 kLowestStoredMerkleLevel and up only
 //   meta          "last_position" | "projection_position" | "schema_version"
 //                                                       u64 BE
-//                 "merkle_tail"                         32-byte hashes
+//                 "merkle_tail"                         tree size (u64 BE),
+//                                                       32-byte hashes
 //                 (the tree's peaks below kLowestStoredMerkleLevel, largest
 //                 first: what covers the newest events until they fill a
-//                 stored subtree)
+//                 stored subtree; storage/merkle_tail.h)
 //                 "token_secret"                        32 random bytes
 //   default       "wal_guard" (written without the WAL;   (empty)
 //                 nothing reads it)
@@ -64,7 +65,7 @@ inline std::string EventKey(uint64_t position) { return EncodeU64(position); }
 
 // Subtrees of fewer leaves (2^4 = 16) are hashed from their events when
 // read: storing them cost two memtable inserts per event, a third of the
-// writer's, and most of a proof's nodes are above it.
+// writer's inserts, and most of a proof's nodes are above it.
 inline constexpr int kLowestStoredMerkleLevel = 4;
 
 std::string MerkleNodeKey(int level, uint64_t index);
