@@ -163,10 +163,7 @@ TEST(MerkleStoreTest, StoreFromBeforeTheTreeIsMigratedOnOpen) {
   // Make it a schema 1 store: no tree at all.
   testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
     ASSERT_TRUE(db->DropColumnFamily(families.at("merkle")).ok());
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
-                        storage::keys::kSchemaVersion,
-                        storage::keys::EncodeU64(1))
-                    .ok());
+    testing::SetSchemaVersion(db, families, 1);
   });
   {
     auto store = OpenOrDie(dir.path());
@@ -175,14 +172,8 @@ TEST(MerkleStoreTest, StoreFromBeforeTheTreeIsMigratedOnOpen) {
     ASSERT_TRUE(testing::VerifiesClean(*store));
     Append(store.get(), 1, "new");
   }
-  testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
-    std::string value;
-    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), families.at("meta"),
-                        storage::keys::kSchemaVersion, &value)
-                    .ok());
-    EXPECT_EQ(storage::keys::DecodeU64(value),
-              storage::keys::kCurrentSchemaVersion);
-  });
+  EXPECT_EQ(testing::StoredSchemaVersion(dir.path()),
+            storage::keys::kCurrentSchemaVersion);
 }
 
 TEST(MerkleStoreTest, StoreWithEveryNodeStoredIsPrunedOnOpen) {
@@ -211,10 +202,7 @@ TEST(MerkleStoreTest, StoreWithEveryNodeStoredIsPrunedOnOpen) {
     ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), families.at("meta"),
                            storage::keys::kMerkleTail)
                     .ok());
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
-                        storage::keys::kSchemaVersion,
-                        storage::keys::EncodeU64(4))
-                    .ok());
+    testing::SetSchemaVersion(db, families, 4);
   });
   {
     auto store = OpenOrDie(dir.path());
@@ -233,13 +221,9 @@ TEST(MerkleStoreTest, StoreWithEveryNodeStoredIsPrunedOnOpen) {
                 storage::keys::kLowestStoredMerkleLevel);
     }
     EXPECT_EQ(nodes, 1);  // (4, 0): 24 events
-    std::string value;
-    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), families.at("meta"),
-                        storage::keys::kSchemaVersion, &value)
-                    .ok());
-    EXPECT_EQ(storage::keys::DecodeU64(value),
-              storage::keys::kCurrentSchemaVersion);
   });
+  EXPECT_EQ(testing::StoredSchemaVersion(dir.path()),
+            storage::keys::kCurrentSchemaVersion);
 }
 
 // Replaces the first occurrence of `from` in the stored bytes of the event

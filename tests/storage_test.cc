@@ -184,10 +184,7 @@ TEST(EventStoreTest, NewerSchemaVersionIsRefusedAndLeftAlone) {
   // Stamp the store as written by a future version, with RocksDB directly.
   const uint64_t future = storage::keys::kCurrentSchemaVersion + 1;
   testing::WithRawRocksDb(dir.path(), [&](rocksdb::DB* db, auto families) {
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
-                        storage::keys::kSchemaVersion,
-                        storage::keys::EncodeU64(future))
-                    .ok());
+    testing::SetSchemaVersion(db, families, future);
   });
   const auto before = Snapshot(dir.path());
   auto store = storage::EventStore::Open(dir.path());
@@ -570,10 +567,7 @@ TEST(OverdueIndexTest, SchemaTwoStoreGetsTheIndexOnOpen) {
                           view.SerializeAsString())
                       .ok());
     }
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
-                        storage::keys::kSchemaVersion,
-                        storage::keys::EncodeU64(2))
-                    .ok());
+    testing::SetSchemaVersion(db, families, 2);
   });
   {
     auto store = OpenOrDie(dir.path());
@@ -584,14 +578,8 @@ TEST(OverdueIndexTest, SchemaTwoStoreGetsTheIndexOnOpen) {
     }
     ASSERT_TRUE(testing::VerifiesClean(*store));
   }
-  testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
-    std::string value;
-    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), families.at("meta"),
-                        storage::keys::kSchemaVersion, &value)
-                    .ok());
-    EXPECT_EQ(storage::keys::DecodeU64(value),
-              storage::keys::kCurrentSchemaVersion);
-  });
+  EXPECT_EQ(testing::StoredSchemaVersion(dir.path()),
+            storage::keys::kCurrentSchemaVersion);
 }
 
 // The claimant index's entries: subject and content-word hashes, kept in
@@ -664,10 +652,7 @@ TEST(ClaimantIndexTest, SchemaThreeStoreGetsTheEntriesOnOpen) {
                           storage::keys::IndexKey("Putin", id), "")
                       .ok());
     }
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
-                        storage::keys::kSchemaVersion,
-                        storage::keys::EncodeU64(3))
-                    .ok());
+    testing::SetSchemaVersion(db, families, 3);
   });
   {
     auto store = OpenOrDie(dir.path());

@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "domain/time_util.h"
 #include "gtest/gtest.h"
+#include "storage/keys.h"
 
 namespace factlog::testing {
 
@@ -145,6 +146,29 @@ void WithRawRocksDb(
   for (rocksdb::ColumnFamilyHandle* h : handles) {
     db->DestroyColumnFamilyHandle(h);
   }
+}
+
+void SetSchemaVersion(
+    rocksdb::DB* db,
+    const std::map<std::string, rocksdb::ColumnFamilyHandle*>& families,
+    uint64_t version) {
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
+                      storage::keys::kSchemaVersion,
+                      storage::keys::EncodeU64(version))
+                  .ok());
+}
+
+uint64_t StoredSchemaVersion(const std::string& dir) {
+  uint64_t version = 0;
+  WithRawRocksDb(dir, [&](rocksdb::DB* db, auto families) {
+    std::string value;
+    if (db->Get(rocksdb::ReadOptions(), families.at("meta"),
+                storage::keys::kSchemaVersion, &value)
+            .ok()) {
+      version = storage::keys::DecodeU64(value).value_or(0);
+    }
+  });
+  return version;
 }
 
 HttpResponse HttpRequest(int port, const std::string& method,

@@ -74,6 +74,16 @@ void WithRawRocksDb(
         rocksdb::DB* db,
         std::map<std::string, rocksdb::ColumnFamilyHandle*> families)>& fn);
 
+// Inside WithRawRocksDb: stamps the store as one written by schema
+// `version`, as an older (or newer) factlogd would have left it.
+void SetSchemaVersion(
+    rocksdb::DB* db,
+    const std::map<std::string, rocksdb::ColumnFamilyHandle*>& families,
+    uint64_t version);
+
+// The schema version recorded in the closed store in `dir`; 0 when none.
+uint64_t StoredSchemaVersion(const std::string& dir);
+
 // Every event in `store`'s log, in position order.
 std::vector<v1::Event> StoredEvents(const storage::EventStore& store);
 

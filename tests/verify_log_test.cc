@@ -172,10 +172,7 @@ TEST_F(VerifyLogTest, ConsistencyHoldsAcrossAppendsAndCatchesRewrittenHistory) {
   EditFilesOffline([](rocksdb::DB* db, auto families) {
     RewriteEvent(2, "Source 0", "Source X")(db, families);
     ASSERT_TRUE(db->DropColumnFamily(families.at("merkle")).ok());
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"),
-                        storage::keys::kSchemaVersion,
-                        storage::keys::EncodeU64(1))
-                    .ok());
+    testing::SetSchemaVersion(db, families, 1);
   });
   auto report = server_.server().store().Verify();
   ASSERT_TRUE(report.ok());
