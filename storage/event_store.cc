@@ -1594,12 +1594,12 @@ absl::Status EventStore::BuildMerkleTree() {
 }
 
 absl::Status EventStore::LoadMerkleTail() {
-  std::string bytes;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), (*cf_)[kMeta],
-                               keys::kMerkleTail, &bytes);
-  if (s.IsNotFound()) return absl::OkStatus();  // a store with no events yet
-  if (auto st = FromRocks(s, "reading the merkle tail"); !st.ok()) return st;
-  std::optional<MerkleTail> tail = MerkleTail::Decode(bytes);
+  rocksdb::PinnableSlice bytes;
+  absl::StatusOr<bool> found = ReadValue(
+      db_.get(), (*cf_)[kMeta], keys::kMerkleTail, "merkle tail", &bytes);
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::OkStatus();  // a store with no events yet
+  std::optional<MerkleTail> tail = MerkleTail::Decode(ToView(bytes));
   // Then the newest events are hashed as they are now; Verify says so.
   if (!tail) return absl::OkStatus();
   absl::MutexLock lock(&tail_mu_);
@@ -1641,13 +1641,14 @@ absl::Status EventStore::VerifyMerkleTree(
   MerkleNodes nodes;
   absl::Status status;
   v1::Event event;
+  // `differs` makes the mismatch's message, only when there is one.
   const auto check = [&](const absl::StatusOr<merkle::Hash>& stored,
-                         const merkle::Hash& want, const std::string& differs) {
+                         const merkle::Hash& want, const auto& differs) {
     ++report->merkle_nodes_checked;
     if (!stored.ok()) {
       mismatch(std::string(stored.status().message()));
     } else if (*stored != want) {
-      mismatch(differs);
+      mismatch(differs());
     }
   };
   absl::Status s = ScanLogBytes([&](uint64_t position,
@@ -1670,21 +1671,23 @@ absl::Status EventStore::VerifyMerkleTree(
       status = stored.status();
       return false;
     }
-    check(stored, block.Root(),
-          absl::StrFormat(
-              "merkle: the events at positions %d to %d do not match their "
-              "stored subtree (level %d, index %d): one of them changed after "
-              "it was appended",
-              position - block.size() + 1, position, id.level, id.index));
+    check(stored, block.Root(), [&] {
+      return absl::StrFormat(
+          "merkle: the events at positions %d to %d do not match their "
+          "stored subtree (level %d, index %d): one of them changed after it "
+          "was appended",
+          position - block.size() + 1, position, id.level, id.index);
+    });
     upper.Append(stored.ok() ? *stored : block.Root(), &nodes);
     block = merkle::Frontier();
     for (size_t i = 1; i < nodes.size(); ++i) {
       const merkle::NodeId parent{nodes[i].first.level + kLowest,
                                   nodes[i].first.index};
-      check(StoredMerkleNode(parent), nodes[i].second,
-            absl::StrFormat("merkle: node (level %d, index %d) is not the "
-                            "hash of its children",
-                            parent.level, parent.index));
+      check(StoredMerkleNode(parent), nodes[i].second, [&] {
+        return absl::StrFormat(
+            "merkle: node (level %d, index %d) is not the hash of its children",
+            parent.level, parent.index);
+      });
     }
     nodes.clear();
     return true;
@@ -1693,15 +1696,13 @@ absl::Status EventStore::VerifyMerkleTree(
   if (!status.ok()) return status;
 
   // The newest events, in no stored subtree yet: against the stored tail.
-  std::string bytes;
-  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), (*cf_)[kMeta],
-                                 keys::kMerkleTail, &bytes);
-  if (!got.ok() && !got.IsNotFound()) {
-    return FromRocks(got, "reading the merkle tail");
-  }
+  rocksdb::PinnableSlice bytes;
+  absl::StatusOr<bool> found = ReadValue(
+      db_.get(), (*cf_)[kMeta], keys::kMerkleTail, "merkle tail", &bytes);
+  if (!found.ok()) return found.status();
   std::optional<MerkleTail> tail;
-  if (got.ok()) tail = MerkleTail::Decode(bytes);
-  if (got.ok() && !tail) {
+  if (*found) tail = MerkleTail::Decode(ToView(bytes));
+  if (*found && !tail) {
     mismatch("merkle: the stored tail is malformed");
   } else if (tail && tail->size != whole.size()) {
     mismatch(absl::StrFormat(
@@ -1722,11 +1723,13 @@ absl::Status EventStore::VerifyMerkleTree(
                          "merkle: the stored tail, which covers the events at "
                          "positions %d to %d, is missing",
                          first, last)),
-            peaks[i++],
-            absl::StrFormat("merkle: the events at positions %d to %d do not "
-                            "match the stored tail of the tree: one of them "
-                            "changed after it was appended",
-                            first, last));
+            peaks[i++], [&] {
+              return absl::StrFormat(
+                  "merkle: the events at positions %d to %d do not match the "
+                  "stored tail of the tree: one of them changed after it was "
+                  "appended",
+                  first, last);
+            });
       first = last + 1;
     }
   }
