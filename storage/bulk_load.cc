@@ -68,8 +68,11 @@ absl::StatusOr<BulkLoad::File*> BulkLoad::AddFile(
   // rebuild's CPU. Compactions that later rewrite these files use ZSTD.
   rocksdb::Options options = db_->GetOptions(family);
   options.bottommost_compression = rocksdb::kDisableCompressionOption;
-  auto writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(),
-                                                         options, family);
+  // The page cache keeps what is written: the files are read again soon
+  // (ingesting checks them, the server serves from them), and dropping
+  // their pages every megabyte took a call per key to track.
+  auto writer = std::make_unique<rocksdb::SstFileWriter>(
+      rocksdb::EnvOptions(), options, family, /*invalidate_page_cache=*/false);
   std::string path =
       absl::StrFormat("%s/%06d.sst", scratch_dir_, files_.size());
   if (absl::Status s = FromRocks(writer->Open(path), "bulk load: open");

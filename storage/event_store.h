@@ -353,15 +353,12 @@ class EventStore {
   // options. Their old files are deleted whole, and the rebuilt files are
   // ingested into empty families, so nothing is left to compact.
   absl::Status RecreateProjectionFamilies();
-  // RebuildProjections: the per-claim event index's file, the claims file,
-  // and one index's file, from claims sorted by claim_id.
+  // RebuildProjections: the per-claim event index's file and the claims
+  // file, from claims sorted by claim_id.
   absl::Status WriteClaimEventsFile(
       const std::vector<const ReplayedClaim*>& sorted, BulkLoad& out) const;
   absl::Status WriteClaimsFile(const std::vector<const v1::ClaimView*>& sorted,
                                BulkLoad& out) const;
-  absl::Status WriteIndexFile(ClaimIndex index,
-                              const std::vector<const v1::ClaimView*>& sorted,
-                              BulkLoad& out) const;
   // Every node of the tree: stored ones read, lower ones hashed from their
   // events (keys::kLowestStoredMerkleLevel).
   merkle::NodeReader MerkleReader() const;

@@ -110,13 +110,21 @@ std::vector<const ReplayedClaim*> ParallelReplay::SortedClaims() const {
 
 void ParallelReplay::Send(Lane& lane) {
   if (lane.filling.positions.empty()) return;
-  absl::MutexLock lock(&lane.mu);
-  auto room = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
-    return lane.queue.size() < kMaxQueuedChunks;
-  };
-  lane.mu.Await(absl::Condition(&room));
-  lane.queue.push_back(std::move(lane.filling));
-  lane.filling = Chunk();
+  // The next chunk is likely the size of this one: room for it up front
+  // spares growing it (and copying its bytes) a dozen times.
+  Chunk next;
+  next.positions.reserve(kChunkEvents);
+  next.ends.reserve(kChunkEvents);
+  next.bytes.reserve(lane.filling.bytes.size() * 9 / 8);
+  {
+    absl::MutexLock lock(&lane.mu);
+    auto room = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
+      return lane.queue.size() < kMaxQueuedChunks;
+    };
+    lane.mu.Await(absl::Condition(&room));
+    lane.queue.push_back(std::move(lane.filling));
+  }
+  lane.filling = std::move(next);
 }
 
 void ParallelReplay::Run(Lane& lane) {

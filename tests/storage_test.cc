@@ -298,6 +298,56 @@ TEST(EventStoreTest, RebuildLeavesOneFilePerProjectionFamily) {
   ASSERT_TRUE(testing::VerifiesClean(*store));
 }
 
+// Bloom filters serve only Get: families read by key carry them, families
+// only ever scanned (the indexes) do not, whether their files come from a
+// flush or from a rebuild.
+TEST(EventStoreTest, OnlyFamiliesReadByKeyCarryBloomFilters) {
+  TempDir dir;
+  auto filter_bytes = [&dir] {
+    std::map<std::string, uint64_t> bytes;
+    testing::WithRawRocksDb(dir.path(), [&](rocksdb::DB* db, auto families) {
+      for (const auto& [name, family] : families) {
+        rocksdb::TablePropertiesCollection tables;
+        ASSERT_TRUE(db->GetPropertiesOfAllTables(family, &tables).ok());
+        if (tables.empty()) continue;
+        for (const auto& [file, properties] : tables) {
+          bytes[name] += properties->filter_size;
+        }
+      }
+    });
+    return bytes;
+  };
+  auto record = [](const std::string& id) {
+    v1::Command c = Record(id);
+    c.mutable_record_claim()->add_tags("war");
+    c.mutable_record_claim()->set_subject("troops");
+    return c;
+  };
+  {
+    auto store = OpenOrDie(dir.path());
+    auto writer = server::Writer::Start(store.get(), {});
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(ApplySync(*writer, record(absl::StrCat("c", i))).ok());
+    }
+    writer->Stop();
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "flushed" : "rebuilt");
+    const std::map<std::string, uint64_t> bytes = filter_bytes();
+    for (const char* family : {"events", "claims", "meta"}) {
+      ASSERT_TRUE(bytes.count(family)) << family << " has no files";
+      EXPECT_GT(bytes.at(family), 0u) << family;
+    }
+    for (const char* family :
+         {"claim_events", "by_status", "by_subject", "by_claimant", "by_tag"}) {
+      ASSERT_TRUE(bytes.count(family)) << family << " has no files";
+      EXPECT_EQ(bytes.at(family), 0u) << family;
+    }
+    auto store = OpenOrDie(dir.path());
+    ASSERT_TRUE(store->RebuildProjections().ok());
+  }
+}
+
 // A crash between dropping the projection families and creating them again
 // leaves them missing, with the projections marked stale: opening creates
 // them and rebuilds.
