@@ -68,9 +68,9 @@ absl::StatusOr<BulkLoad::File*> BulkLoad::AddFile(
   // rebuild's CPU. Compactions that later rewrite these files use ZSTD.
   rocksdb::Options options = db_->GetOptions(family);
   options.bottommost_compression = rocksdb::kDisableCompressionOption;
-  // The page cache keeps what is written: the files are read again soon
-  // (ingesting checks them, the server serves from them), and dropping
-  // their pages every megabyte took a call per key to track.
+  // The page cache keeps what is written: ingesting reads the files back
+  // and the server, started next, serves from them (they replace the
+  // projections it would otherwise have cached).
   auto writer = std::make_unique<rocksdb::SstFileWriter>(
       rocksdb::EnvOptions(), options, family, /*invalidate_page_cache=*/false);
   std::string path =

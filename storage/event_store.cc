@@ -1356,7 +1356,8 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   // Every index's entries, gathered in one pass over the views, a slice of
   // them per thread: the views lie scattered over the replay's arenas, so
   // each pass over them in claim_id order costs a cache miss or more per
-  // claim. Slice k's lists come before slice k+1's in claim_id order.
+  // claim. Slice k's lists come before slice k+1's in claim_id order. They
+  // are held until the files are written: ~450 bytes per claim.
   constexpr size_t kIndexes = std::size(kAllIndexes);
   std::vector<std::array<IndexEntryList, kIndexes>> slices(cores);
   ParallelFor(cores, cores, [&](size_t k) {

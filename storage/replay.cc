@@ -67,14 +67,14 @@ bool ParallelReplay::Add(uint64_t position, absl::string_view bytes) {
   chunk.positions.push_back(position);
   chunk.bytes.append(bytes.data(), bytes.size());
   chunk.ends.push_back(chunk.bytes.size());
-  if (chunk.positions.size() >= kChunkEvents) Send(lane);
+  if (chunk.positions.size() >= kChunkEvents) Send(lane, /*more=*/true);
   return !failed_.load(std::memory_order_relaxed);
 }
 
 absl::Status ParallelReplay::Finish() {
   for (Lane& lane : lanes_) {
     if (!lane.thread.joinable()) continue;
-    Send(lane);
+    Send(lane, /*more=*/false);
     {
       absl::MutexLock lock(&lane.mu);
       lane.done = true;
@@ -108,14 +108,16 @@ std::vector<const ReplayedClaim*> ParallelReplay::SortedClaims() const {
   return claims;
 }
 
-void ParallelReplay::Send(Lane& lane) {
+void ParallelReplay::Send(Lane& lane, bool more) {
   if (lane.filling.positions.empty()) return;
   // The next chunk is likely the size of this one: room for it up front
   // spares growing it (and copying its bytes) a dozen times.
   Chunk next;
-  next.positions.reserve(kChunkEvents);
-  next.ends.reserve(kChunkEvents);
-  next.bytes.reserve(lane.filling.bytes.size() * 9 / 8);
+  if (more) {
+    next.positions.reserve(kChunkEvents);
+    next.ends.reserve(kChunkEvents);
+    next.bytes.reserve(lane.filling.bytes.size() * 9 / 8);
+  }
   {
     absl::MutexLock lock(&lane.mu);
     auto room = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {

@@ -75,7 +75,8 @@ class ParallelReplay {
     std::thread thread;
   };
 
-  void Send(Lane& lane);
+  // Queues the lane's filling chunk; `more`: whether another will follow.
+  void Send(Lane& lane, bool more);
   void Run(Lane& lane);
 
   std::deque<Lane> lanes_;
