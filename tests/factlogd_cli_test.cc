@@ -3,6 +3,7 @@
 // real factlogd binary is then run over it.
 #include <signal.h>
 
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -81,6 +82,16 @@ TEST_F(FactlogdCliTest, RebuildRepairsWhatVerifyFound) {
       RunToCompletion({FACTLOGD_PATH, "--rebuild", "--data-dir", data_dir_});
   EXPECT_EQ(rebuild.exit_code, 0) << rebuild.output;
   EXPECT_THAT(rebuild.output, HasSubstr("2 events replayed into 1 claims"));
+  // The process's own peak, as getrusage counts it: more than nothing, and
+  // far less than a gigabyte for two events.
+  long peak_mib = -1;
+  const size_t at = rebuild.output.find("rebuild: peak memory ");
+  ASSERT_NE(at, std::string::npos) << rebuild.output;
+  ASSERT_EQ(std::sscanf(rebuild.output.c_str() + at,
+                        "rebuild: peak memory %ld MiB", &peak_mib),
+            1);
+  EXPECT_GT(peak_mib, 0);
+  EXPECT_LT(peak_mib, 1024);
   testing::RunResult verify =
       RunToCompletion({FACTLOGD_PATH, "--verify", "--data-dir", data_dir_});
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
