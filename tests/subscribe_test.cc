@@ -297,13 +297,19 @@ TEST_P(SubscribeTest,
     readers.emplace_back([&, i] {
       auto stub = v1::EventService::NewStub(channels[i % channels.size()]);
       grpc::ClientContext ctx;
+      // Fifty streams open on each connection at once while the machine is
+      // busy: a connection attempt that fails once is retried rather than
+      // failing every stream on it (what the server sends is under test,
+      // not the client's connecting).
+      ctx.set_wait_for_ready(true);
       v1::SubscribeRequest req;
       req.set_from_position(0);
       *req.mutable_filter() = filters[i];
       auto reader = Open(*stub, &ctx, req);
       ++started;
       v1::SubscribeResponse m;
-      while (reader->Read(&m)) {
+      bool reached_end = false;
+      while (!reached_end && reader->Read(&m)) {
         uint64_t covered = 0;
         if (m.has_event()) {
           results[i].events.push_back(m.event());
@@ -313,10 +319,12 @@ TEST_P(SubscribeTest,
         } else if (m.has_caught_up()) {
           covered = m.caught_up().position();
         }
-        if (covered >= final_position.load()) break;
+        reached_end = covered >= final_position.load();
       }
       ctx.TryCancel();
-      reader->Finish();
+      const grpc::Status status = reader->Finish();
+      // A stream that ended before the end of the log says why.
+      if (!reached_end) results[i].status = status;
     });
   }
   std::vector<std::thread> writers;
@@ -344,6 +352,9 @@ TEST_P(SubscribeTest,
   for (int i = 0; i < kSubscribers; ++i) {
     SCOPED_TRACE(absl::StrCat("subscriber ", i, " filter ",
                               filters[i].ShortDebugString()));
+    EXPECT_TRUE(results[i].status.ok())
+        << "the stream ended early: " << results[i].status.error_code() << " "
+        << results[i].status.error_message();
     EXPECT_EQ(Positions(results[i].events),
               Positions(AllEvents(server, filters[i])));
   }
