@@ -67,23 +67,6 @@ enum Family {
 };
 static_assert(sizeof(kFamilies) / sizeof(kFamilies[0]) == kFamilyCount);
 
-// Whether `family` is read with Get (meta, claims, events, requests, Merkle
-// nodes) rather than only with iterators (the claim-event and claim
-// indexes).
-bool IsReadByKey(Family family) {
-  switch (family) {
-    case kClaimEvents:
-    case kByStatus:
-    case kBySubject:
-    case kByClaimant:
-    case kByTag:
-    case kByOverdue:
-      return false;
-    default:
-      return true;
-  }
-}
-
 constexpr ClaimIndex kAllIndexes[] = {ClaimIndex::kStatus, ClaimIndex::kSubject,
                                       ClaimIndex::kClaimant, ClaimIndex::kTag,
                                       ClaimIndex::kOverdue};
@@ -103,6 +86,17 @@ Family FamilyOf(ClaimIndex index) {
       return kByOverdue;
   }
   return kByStatus;  // unreachable: every ClaimIndex is handled above
+}
+
+// Whether `family` is read with Get (meta, claims, events, requests, Merkle
+// nodes) rather than only with iterators (the claim-event index and every
+// claim index).
+bool IsReadByKey(Family family) {
+  if (family == kClaimEvents) return false;
+  for (ClaimIndex index : kAllIndexes) {
+    if (FamilyOf(index) == family) return false;
+  }
+  return true;
 }
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
