@@ -192,11 +192,89 @@ void Broadcast::Publish(const std::string& unstamped) {
   for (Listener* listener : woken) listener->Pump();
 }
 
+// One DurableIngest stream: reads a chunk, appends it to the log, and reads
+// on once it is durable, as factlog's Import does. Deletes itself when done.
+class Ingest final : public grpc::ServerReadReactor<Payload> {
+ public:
+  static constexpr size_t kChunk = 256;  // server::ClaimServiceImpl's
+
+  Ingest(DurableLog* log, IngestResult* result) : log_(log), result_(result) {
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      chunk_.push_back(std::move(*incoming_.mutable_data()));
+      if (chunk_.size() < kChunk) {
+        StartRead(&incoming_);
+        return;
+      }
+    } else {
+      reading_done_ = true;
+    }
+    Flush();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Flush() {
+    if (chunk_.empty()) {
+      result_->set_count(count_);
+      Finish(grpc::Status::OK);
+      return;
+    }
+    const size_t n = chunk_.size();
+    std::vector<std::string> chunk;
+    chunk.swap(chunk_);
+    log_->Append(std::move(chunk), [this, n](bool durable) {
+      if (!durable) {
+        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
+        return;
+      }
+      count_ += n;
+      if (reading_done_) {
+        result_->set_count(count_);
+        Finish(grpc::Status::OK);
+      } else {
+        StartRead(&incoming_);
+      }
+    });
+  }
+
+  DurableLog* const log_;
+  IngestResult* const result_;
+  Payload incoming_;
+  std::vector<std::string> chunk_;
+  bool reading_done_ = false;
+  uint64_t count_ = 0;
+};
+
 }  // namespace
 
 class BaselineServer::Service final
     : public Baseline::WithRawCallbackMethod_Listen<Baseline::CallbackService> {
  public:
+  explicit Service(DurableLog* log) : log_(log) {}
+
+  grpc::ServerUnaryReactor* DurableEcho(grpc::CallbackServerContext* ctx,
+                                        const Payload* request,
+                                        Payload* /*response*/) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    std::vector<std::string> records(1, request->data());
+    log_->Append(std::move(records), [reactor](bool durable) {
+      reactor->Finish(durable ? grpc::Status::OK
+                              : grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                             "write failed"));
+    });
+    return reactor;
+  }
+
+  grpc::ServerReadReactor<Payload>* DurableIngest(
+      grpc::CallbackServerContext* /*ctx*/, IngestResult* result) override {
+    return new Ingest(log_, result);
+  }
+
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* ctx,
                                     const Payload* request,
                                     Payload* /*response*/) override {
@@ -267,11 +345,16 @@ class BaselineServer::Service final
 
  private:
   Broadcast broadcast_;
+  DurableLog* const log_;
 };
 
-absl::StatusOr<std::unique_ptr<BaselineServer>> BaselineServer::Start() {
+absl::StatusOr<std::unique_ptr<BaselineServer>> BaselineServer::Start(
+    const std::string& durable_dir) {
   std::unique_ptr<BaselineServer> s(new BaselineServer());
-  s->service_ = std::make_unique<Service>();
+  auto log = DurableLog::Open(durable_dir);
+  if (!log.ok()) return log.status();
+  s->log_ = *std::move(log);
+  s->service_ = std::make_unique<Service>(s->log_.get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
@@ -292,6 +375,8 @@ absl::StatusOr<std::unique_ptr<BaselineServer>> BaselineServer::Start() {
 uint64_t BaselineServer::BroadcastEvents() const {
   return service_->BroadcastEvents();
 }
+
+uint64_t BaselineServer::DurableRecords() const { return log_->durable(); }
 
 BaselineServer::~BaselineServer() {
   if (server_) {

@@ -4,8 +4,10 @@
 //                   its own grpc::Server in this process, with the callback
 //                   API and the same channel settings as factlogd, so Echo
 //                   is the transport ceiling for a unary call, Stream the
-//                   ceiling for a server stream, and Publish / Listen (an
-//                   in-memory broadcaster) the ceiling for live fanout.
+//                   ceiling for a server stream, Publish / Listen (an
+//                   in-memory broadcaster) the ceiling for live fanout, and
+//                   DurableEcho / DurableIngest, over a DurableLog, the
+//                   floors of durable appends and imports.
 //   DiskCeiling     4 KiB write + fdatasync in a loop, in the data dir's
 //                   file system: the fsync ceiling.
 #ifndef FACTLOG_BENCH_BASELINE_SERVICE_H_
@@ -17,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "bench/durable_log.h"
 #include "bench/histogram.h"
 #include "grpcpp/server.h"
 
@@ -24,18 +27,23 @@ namespace factlog::bench {
 
 class BaselineServer {
  public:
-  // Listens on 127.0.0.1, a free port. UNAVAILABLE when it cannot.
-  static absl::StatusOr<std::unique_ptr<BaselineServer>> Start();
+  // Listens on 127.0.0.1, a free port; the durable calls' log goes in
+  // `durable_dir`, which must not exist yet. UNAVAILABLE when it cannot.
+  static absl::StatusOr<std::unique_ptr<BaselineServer>> Start(
+      const std::string& durable_dir);
   ~BaselineServer();  // stops the server
   BaselineServer(const BaselineServer&) = delete;
   BaselineServer& operator=(const BaselineServer&) = delete;
   const std::string& address() const { return address_; }
   // Events Baseline.Publish has stored so far: the position of the last.
   uint64_t BroadcastEvents() const;
+  // Records DurableEcho and DurableIngest have stored and synced so far.
+  uint64_t DurableRecords() const;
 
  private:
   BaselineServer() = default;
   class Service;
+  std::unique_ptr<DurableLog> log_;  // outlives the server's calls
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;

@@ -61,7 +61,7 @@ std::vector<std::shared_ptr<grpc::Channel>> Connect(const std::string& address,
 absl::StatusOr<std::unique_ptr<Harness>> Harness::Create(Config config) {
   std::unique_ptr<Harness> h(new Harness(std::move(config)));
   h->pool_ = std::make_unique<CqPool>(h->config_.client_threads);
-  auto baseline = BaselineServer::Start();
+  auto baseline = BaselineServer::Start(h->NewDataDir("floor"));
   if (!baseline.ok()) return baseline.status();
   h->baseline_ = *std::move(baseline);
   return h;
@@ -89,19 +89,30 @@ void Harness::Add(Row row) {
   rows_.push_back(std::move(row));
 }
 
-ClosedLoop Harness::EchoLoad(
+namespace {
+
+// Closed-loop calls of `method` with Echo's payload.
+ClosedLoop PayloadLoad(
+    const std::string* method,
     const std::vector<std::shared_ptr<grpc::Channel>>& channels) {
-  static const std::string kEcho = "/factlog.bench.Baseline/Echo";
   // About the size of a RecordClaim request.
   Payload payload;
   payload.set_data(std::string(160, 'x'));
   ClosedLoop load;
   load.channels = &channels;
   load.clients = static_cast<int>(channels.size());
-  load.make = [bytes = Serialize(payload)](int, uint64_t) {
-    return UnaryRequest{&kEcho, bytes};
+  load.make = [method, bytes = Serialize(payload)](int, uint64_t) {
+    return UnaryRequest{method, bytes};
   };
   return load;
+}
+
+}  // namespace
+
+ClosedLoop Harness::EchoLoad(
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels) {
+  static const std::string kEcho = "/factlog.bench.Baseline/Echo";
+  return PayloadLoad(&kEcho, channels);
 }
 
 Row Harness::AddEcho(int clients, const UnaryLoadResult& r,
@@ -128,6 +139,35 @@ const Row& Harness::Echo(int clients) {
   UnaryLoadResult r =
       RunClosedLoop(*pool_, channels, clients, config_.window, echo.make);
   return echo_.emplace(clients, AddEcho(clients, r, "")).first->second;
+}
+
+const Row& Harness::DurableEcho(int clients) {
+  auto it = durable_echo_.find(clients);
+  if (it != durable_echo_.end()) return it->second;
+  static const std::string kDurableEcho = "/factlog.bench.Baseline/DurableEcho";
+  auto channels = Connect(baseline_->address(), clients);
+  const ClosedLoop load = PayloadLoad(&kDurableEcho, channels);
+  UnaryLoadResult r =
+      RunClosedLoop(*pool_, channels, clients, config_.window, load.make);
+  Row row;
+  row.workload = "durable-echo";
+  row.clients = clients;
+  row.unit = "calls";
+  row.ops = r.ops;
+  row.errors = r.errors;
+  row.ops_per_sec = r.ops_per_sec();
+  row.SetLatency(r.latency);
+  row.baseline = absl::StrCat("echo@", clients);
+  row.baseline_ops_per_sec = Echo(clients).ops_per_sec;
+  row.note =
+      "durable-append floor: echo answered once its payload is in a RocksDB "
+      "log, synced by group commit, and nothing else";
+  if (!r.first_error.ok()) {
+    absl::StrAppend(&row.note,
+                    "; first error: ", r.first_error.error_message());
+  }
+  Add(row);
+  return durable_echo_.emplace(clients, row).first->second;
 }
 
 const Row& Harness::Stream(int streams, uint64_t messages, size_t bytes) {

@@ -94,13 +94,17 @@ class Harness {
       std::vector<std::shared_ptr<grpc::Channel>>&& channels) = delete;
   // Reports `r`, measured with EchoLoad, as an echo row; `how` says when.
   Row AddEcho(int clients, const UnaryLoadResult& r, absl::string_view how);
+  // The durable-append floor at `clients` closed-loop clients: Echo's load
+  // through Baseline.DurableEcho. Measured on first use (a row then).
+  const Row& DurableEcho(int clients);
   // The server-stream ceiling: `streams` streams of `messages` payloads of
   // `bytes` each; aggregate messages/s. Measured on first use per
   // (streams, bytes).
   const Row& Stream(int streams, uint64_t messages, size_t bytes);
   // The fsync ceiling, measured on first use.
   const Row& Disk();
-  // The baseline server (Echo, Stream, Publish / Listen).
+  // The baseline server (Echo, Stream, Publish / Listen, DurableEcho,
+  // DurableIngest).
   const BaselineServer& baseline() const { return *baseline_; }
 
   void Add(Row row);
@@ -113,6 +117,7 @@ class Harness {
   std::unique_ptr<CqPool> pool_;
   std::unique_ptr<BaselineServer> baseline_;
   std::map<int, Row> echo_;
+  std::map<int, Row> durable_echo_;
   std::map<std::pair<int, size_t>, Row> stream_;
   std::unique_ptr<Row> disk_;
   std::vector<Row> rows_;

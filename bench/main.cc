@@ -27,7 +27,7 @@ using factlog::bench::Harness;
 using factlog::bench::PeerResult;
 
 const std::vector<std::string> kWorkloads = {
-    "disk",  "echo",   "append",       "import",   "get",     "list",
+    "disk",  "echo",   "durable-echo", "append",   "import",  "get",    "list",
     "stall", "fanout", "fanout-burst", "idle-sub", "rebuild", "catchup"};
 
 // "CLIENTS:TPS[:P50:P99[:P999]]" as bench/pg/run-peer prints it.
@@ -175,6 +175,12 @@ int main(int argc, char** argv) {
   if (has("echo")) {
     run("echo", [&] {
       for (int c : config.append_clients) h.Echo(c);
+      return absl::OkStatus();
+    });
+  }
+  if (has("durable-echo")) {
+    run("durable-echo", [&] {
+      for (int c : config.append_clients) h.DurableEcho(c);
       return absl::OkStatus();
     });
   }
