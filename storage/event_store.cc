@@ -363,10 +363,35 @@ std::string DescribeIndexEntry(ClaimIndex index, absl::string_view key) {
                       keys::IndexClaimId(key), "\"");
 }
 
-// Adds the index puts and deletes that move `before` to `after`.
-void UpdateIndexes(rocksdb::WriteBatch* wb, ClaimIndex index,
-                   ColumnFamilyHandle* cf, const v1::ClaimView* before,
-                   const v1::ClaimView& after) {
+// One key's write in a commit: a put, or a delete.
+struct KeyWrite {
+  std::string key;
+  std::string value;
+  bool is_delete = false;
+};
+
+// Adds `writes` to `wb` in key order. A memtable inserts each key after
+// searching its skip list from the previous insert's place down, level by
+// level, only as far as the key lies outside that place; keys in order
+// stay near it, random ones start almost from the top. Keys must differ.
+void PutInKeyOrder(rocksdb::WriteBatch* wb, ColumnFamilyHandle* cf,
+                   std::vector<KeyWrite>* writes) {
+  std::sort(writes->begin(), writes->end(),
+            [](const KeyWrite& a, const KeyWrite& b) { return a.key < b.key; });
+  for (const KeyWrite& w : *writes) {
+    if (w.is_delete) {
+      wb->Delete(cf, w.key);
+    } else {
+      wb->Put(cf, w.key, w.value);
+    }
+  }
+}
+
+// Adds the index puts and deletes that move `before` to `after`. Each key
+// at most once: a claim's entries differ from each other's, and from every
+// other claim's.
+void UpdateIndexes(std::vector<KeyWrite>* writes, ClaimIndex index,
+                   const v1::ClaimView* before, const v1::ClaimView& after) {
   using Entries = std::vector<std::pair<std::string, std::string>>;
   if (before && SameIndexInputs(index, *before, after)) return;
   const Entries old_entries = before ? IndexEntries(index, *before) : Entries{};
@@ -376,12 +401,14 @@ void UpdateIndexes(rocksdb::WriteBatch* wb, ClaimIndex index,
                         [&](const auto& e) { return e.first == key; });
   };
   for (const auto& [key, value] : old_entries) {
-    if (find(new_entries, key) == new_entries.end()) wb->Delete(cf, key);
+    if (find(new_entries, key) == new_entries.end()) {
+      writes->push_back({key, std::string(), true});
+    }
   }
   for (const auto& [key, value] : new_entries) {
     auto old = find(old_entries, key);
     if (old == old_entries.end() || old->second != value) {
-      wb->Put(cf, key, value);
+      writes->push_back({key, value, false});
     }
   }
 }
@@ -760,6 +787,11 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
   event_bytes.reserve(batch.events.size());
   merkle::Frontier frontier = frontier_;
   MerkleNodes nodes;
+  // Written in key order, family by family, after the events (whose keys
+  // come in order anyway).
+  std::vector<KeyWrite> claim_events;
+  claim_events.reserve(batch.events.size());
+  std::vector<KeyWrite> index_writes[std::size(kAllIndexes)];
   for (const v1::Event& e : batch.events) {
     if (e.position() != next) {
       return absl::InternalError(absl::StrFormat(
@@ -770,18 +802,22 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
         event_bytes.emplace_back(merkle::CanonicalEventBytes(e));
     wb.Put((*cf_)[kEvents], keys::EventKey(e.position()), bytes);
     frontier.Append(merkle::LeafHash(bytes), &nodes);
-    wb.Put((*cf_)[kClaimEvents], keys::ClaimEventKey(e.claim_id(), e.version()),
-           keys::EncodeU64(e.position()));
+    claim_events.push_back({keys::ClaimEventKey(e.claim_id(), e.version()),
+                            keys::EncodeU64(e.position())});
   }
+  PutInKeyOrder(&wb, (*cf_)[kClaimEvents], &claim_events);
   std::vector<std::string> claim_bytes;
   claim_bytes.reserve(batch.claims.size());
   for (const ClaimUpdate& u : batch.claims) {
     const std::string& bytes =
         claim_bytes.emplace_back(u.after->SerializeAsString());
     wb.Put((*cf_)[kClaims], u.after->claim_id(), bytes);
-    for (ClaimIndex index : kAllIndexes) {
-      UpdateIndexes(&wb, index, IndexFamily(index), u.before, *u.after);
+    for (size_t i = 0; i < std::size(kAllIndexes); ++i) {
+      UpdateIndexes(&index_writes[i], kAllIndexes[i], u.before, *u.after);
     }
+  }
+  for (size_t i = 0; i < std::size(kAllIndexes); ++i) {
+    PutInKeyOrder(&wb, IndexFamily(kAllIndexes[i]), &index_writes[i]);
   }
   std::string bytes;
   for (const auto& [request_id, record] : batch.requests) {
