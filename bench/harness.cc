@@ -68,6 +68,7 @@ absl::StatusOr<std::unique_ptr<Harness>> Harness::Create(Config config) {
 }
 
 Harness::~Harness() {
+  baseline_.reset();  // its durable log lives in one of the dirs
   std::error_code ec;
   for (const std::string& d : dirs_) std::filesystem::remove_all(d, ec);
 }

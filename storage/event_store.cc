@@ -373,11 +373,13 @@ struct KeyWrite {
 // Adds `writes` to `wb` in key order. A memtable inserts each key after
 // searching its skip list from the previous insert's place down, level by
 // level, only as far as the key lies outside that place; keys in order
-// stay near it, random ones start almost from the top. Keys must differ.
+// stay near it, random ones start almost from the top. Writes to one key
+// keep their order, so the last still wins.
 void PutInKeyOrder(rocksdb::WriteBatch* wb, ColumnFamilyHandle* cf,
                    std::vector<KeyWrite>* writes) {
-  std::sort(writes->begin(), writes->end(),
-            [](const KeyWrite& a, const KeyWrite& b) { return a.key < b.key; });
+  std::stable_sort(
+      writes->begin(), writes->end(),
+      [](const KeyWrite& a, const KeyWrite& b) { return a.key < b.key; });
   for (const KeyWrite& w : *writes) {
     if (w.is_delete) {
       wb->Delete(cf, w.key);
