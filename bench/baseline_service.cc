@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -255,14 +256,20 @@ class Ingest final : public grpc::ServerReadReactor<Payload> {
 class BaselineServer::Service final
     : public Baseline::WithRawCallbackMethod_Listen<Baseline::CallbackService> {
  public:
-  explicit Service(DurableLog* log) : log_(log) {}
+  // The durable calls' log, or null while none is open.
+  void SetLog(DurableLog* log) { log_.store(log, std::memory_order_release); }
 
   grpc::ServerUnaryReactor* DurableEcho(grpc::CallbackServerContext* ctx,
                                         const Payload* request,
                                         Payload* /*response*/) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    DurableLog* log = log_.load(std::memory_order_acquire);
+    if (log == nullptr) {
+      reactor->Finish(NoLog());
+      return reactor;
+    }
     std::vector<std::string> records(1, request->data());
-    log_->Append(std::move(records), [reactor](bool durable) {
+    log->Append(std::move(records), [reactor](bool durable) {
       reactor->Finish(durable ? grpc::Status::OK
                               : grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                              "write failed"));
@@ -272,7 +279,16 @@ class BaselineServer::Service final
 
   grpc::ServerReadReactor<Payload>* DurableIngest(
       grpc::CallbackServerContext* /*ctx*/, IngestResult* result) override {
-    return new Ingest(log_, result);
+    DurableLog* log = log_.load(std::memory_order_acquire);
+    if (log == nullptr) {
+      class Refused final : public grpc::ServerReadReactor<Payload> {
+       public:
+        Refused() { Finish(NoLog()); }
+        void OnDone() override { delete this; }
+      };
+      return new Refused();
+    }
+    return new Ingest(log, result);
   }
 
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* ctx,
@@ -344,17 +360,19 @@ class BaselineServer::Service final
   }
 
  private:
+  static grpc::Status NoLog() {
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        "no durable log is open (BaselineServer::OpenDurableLog)");
+  }
+
   Broadcast broadcast_;
-  DurableLog* const log_;
+  std::atomic<DurableLog*> log_{nullptr};
 };
 
-absl::StatusOr<std::unique_ptr<BaselineServer>> BaselineServer::Start(
-    const std::string& durable_dir) {
+absl::StatusOr<std::unique_ptr<BaselineServer>> BaselineServer::Start() {
   std::unique_ptr<BaselineServer> s(new BaselineServer());
-  auto log = DurableLog::Open(durable_dir);
-  if (!log.ok()) return log.status();
-  s->log_ = *std::move(log);
-  s->service_ = std::make_unique<Service>(s->log_.get());
+  s->service_ = std::make_unique<Service>();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
@@ -376,7 +394,25 @@ uint64_t BaselineServer::BroadcastEvents() const {
   return service_->BroadcastEvents();
 }
 
-uint64_t BaselineServer::DurableRecords() const { return log_->durable(); }
+absl::Status BaselineServer::OpenDurableLog(const std::string& dir) {
+  if (log_ != nullptr) {
+    return absl::FailedPreconditionError("a durable log is open already");
+  }
+  auto log = DurableLog::Open(dir);
+  if (!log.ok()) return log.status();
+  log_ = *std::move(log);
+  service_->SetLog(log_.get());
+  return absl::OkStatus();
+}
+
+void BaselineServer::CloseDurableLog() {
+  service_->SetLog(nullptr);
+  log_.reset();
+}
+
+uint64_t BaselineServer::DurableRecords() const {
+  return log_ ? log_->durable() : 0;
+}
 
 BaselineServer::~BaselineServer() {
   if (server_) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "bench/durable_log.h"
@@ -27,23 +28,29 @@ namespace factlog::bench {
 
 class BaselineServer {
  public:
-  // Listens on 127.0.0.1, a free port; the durable calls' log goes in
-  // `durable_dir`, which must not exist yet. UNAVAILABLE when it cannot.
-  static absl::StatusOr<std::unique_ptr<BaselineServer>> Start(
-      const std::string& durable_dir);
+  // Listens on 127.0.0.1, a free port. UNAVAILABLE when it cannot.
+  static absl::StatusOr<std::unique_ptr<BaselineServer>> Start();
   ~BaselineServer();  // stops the server
   BaselineServer(const BaselineServer&) = delete;
   BaselineServer& operator=(const BaselineServer&) = delete;
   const std::string& address() const { return address_; }
   // Events Baseline.Publish has stored so far: the position of the last.
   uint64_t BroadcastEvents() const;
-  // Records DurableEcho and DurableIngest have stored and synced so far.
+  // Opens the log DurableEcho and DurableIngest store into, in `dir`
+  // (which must not exist yet); until then, and after CloseDurableLog, they
+  // fail with FAILED_PRECONDITION. A fresh log for each measurement leaves
+  // nothing behind (flushes, compactions, memtables) for the next.
+  absl::Status OpenDurableLog(const std::string& dir);
+  // Completes what it holds and closes it. Only with no durable call in
+  // flight.
+  void CloseDurableLog();
+  // Records the open log has stored and synced so far; 0 without one.
   uint64_t DurableRecords() const;
 
  private:
   BaselineServer() = default;
   class Service;
-  std::unique_ptr<DurableLog> log_;  // outlives the server's calls
+  std::unique_ptr<DurableLog> log_;  // outlives the calls that use it
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;

@@ -15,7 +15,16 @@ absl::StatusOr<std::unique_ptr<DurableLog>> DurableLog::Open(
   rocksdb::Options options;
   options.create_if_missing = true;
   options.error_if_exists = true;
-  // Thrown away after the run: nothing to flush on the way out.
+  // What storage::EventStore sets that bears on writing and syncing: the
+  // same background threads, WAL bound, incremental syncs of new files,
+  // memtable size and flush compression.
+  options.IncreaseParallelism(2);
+  options.max_background_jobs = 2;
+  options.bytes_per_sync = 1 << 20;
+  options.max_total_wal_size = 64 << 20;
+  options.write_buffer_size = 32 << 20;
+  options.compression = rocksdb::kLZ4Compression;
+  // Thrown away after its measurement: nothing to flush on the way out.
   options.avoid_flush_during_shutdown = true;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
@@ -45,8 +54,14 @@ DurableLog::~DurableLog() {
 }
 
 void DurableLog::Append(std::vector<std::string> records, Done done) {
-  absl::MutexLock lock(&mu_);
-  queue_.push_back({std::move(records), std::move(done)});
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back({std::move(records), std::move(done)});
+      return;
+    }
+  }
+  done(false);  // closing: nothing more is written
 }
 
 void DurableLog::RunWriter() {

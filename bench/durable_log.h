@@ -30,7 +30,8 @@ class DurableLog {
   // Called once the records are durable (true) or their write failed.
   using Done = std::function<void(bool durable)>;
 
-  // Creates the log in `dir`, which must not exist yet.
+  // Creates the log in `dir`, which must not exist yet, with the options
+  // of storage::EventStore that bear on writing and syncing.
   static absl::StatusOr<std::unique_ptr<DurableLog>> Open(
       const std::string& dir);
   DurableLog(const DurableLog&) = delete;
@@ -39,7 +40,8 @@ class DurableLog {
   ~DurableLog();
 
   // Appends `records` under the next keys (8-byte big-endian sequence
-  // numbers); `done` runs on the completion thread.
+  // numbers); `done` runs on the completion thread (on the caller's, with
+  // false, once the log is closing).
   void Append(std::vector<std::string> records, Done done);
   // Records written and synced so far.
   uint64_t durable() const { return durable_.load(std::memory_order_acquire); }

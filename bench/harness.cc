@@ -61,14 +61,13 @@ std::vector<std::shared_ptr<grpc::Channel>> Connect(const std::string& address,
 absl::StatusOr<std::unique_ptr<Harness>> Harness::Create(Config config) {
   std::unique_ptr<Harness> h(new Harness(std::move(config)));
   h->pool_ = std::make_unique<CqPool>(h->config_.client_threads);
-  auto baseline = BaselineServer::Start(h->NewDataDir("floor"));
+  auto baseline = BaselineServer::Start();
   if (!baseline.ok()) return baseline.status();
   h->baseline_ = *std::move(baseline);
   return h;
 }
 
 Harness::~Harness() {
-  baseline_.reset();  // its durable log lives in one of the dirs
   std::error_code ec;
   for (const std::string& d : dirs_) std::filesystem::remove_all(d, ec);
 }
@@ -142,10 +141,27 @@ const Row& Harness::Echo(int clients) {
   return echo_.emplace(clients, AddEcho(clients, r, "")).first->second;
 }
 
+Harness::FloorLog::FloorLog(BaselineServer* server, std::string dir)
+    : server_(server), dir_(std::move(dir)) {
+  status_ = server_->OpenDurableLog(dir_);
+}
+
+Harness::FloorLog::~FloorLog() {
+  if (status_.ok()) server_->CloseDurableLog();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+Harness::FloorLog Harness::OpenFloorLog(absl::string_view name) {
+  return FloorLog(baseline_.get(), NewDataDir(name));
+}
+
 const Row& Harness::DurableEcho(int clients) {
   auto it = durable_echo_.find(clients);
   if (it != durable_echo_.end()) return it->second;
   static const std::string kDurableEcho = "/factlog.bench.Baseline/DurableEcho";
+  const Row& echo = Echo(clients);
+  const FloorLog log = OpenFloorLog("durable-echo");
   auto channels = Connect(baseline_->address(), clients);
   const ClosedLoop load = PayloadLoad(&kDurableEcho, channels);
   UnaryLoadResult r =
@@ -159,11 +175,13 @@ const Row& Harness::DurableEcho(int clients) {
   row.ops_per_sec = r.ops_per_sec();
   row.SetLatency(r.latency);
   row.baseline = absl::StrCat("echo@", clients);
-  row.baseline_ops_per_sec = Echo(clients).ops_per_sec;
+  row.baseline_ops_per_sec = echo.ops_per_sec;
   row.note =
       "durable-append floor: echo answered once its payload is in a RocksDB "
       "log, synced by group commit, and nothing else";
-  if (!r.first_error.ok()) {
+  if (!log.status().ok()) {
+    absl::StrAppend(&row.note, "; no log: ", log.status().message());
+  } else if (!r.first_error.ok()) {
     absl::StrAppend(&row.note,
                     "; first error: ", r.first_error.error_message());
   }

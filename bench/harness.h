@@ -97,6 +97,26 @@ class Harness {
   // The durable-append floor at `clients` closed-loop clients: Echo's load
   // through Baseline.DurableEcho. Measured on first use (a row then).
   const Row& DurableEcho(int clients);
+  // A fresh log for the floors' durable calls while it lives: opened in a
+  // new data dir, then closed and its dir removed, so that nothing of one
+  // floor's measurement (flushes, compactions, memtables) is left to the
+  // rows after it.
+  class FloorLog {
+   public:
+    FloorLog(const FloorLog&) = delete;
+    FloorLog& operator=(const FloorLog&) = delete;
+    ~FloorLog();
+    // Why the log could not be opened; the durable calls then fail.
+    const absl::Status& status() const { return status_; }
+
+   private:
+    friend class Harness;
+    FloorLog(BaselineServer* server, std::string dir);
+    BaselineServer* const server_;
+    const std::string dir_;
+    absl::Status status_;
+  };
+  FloorLog OpenFloorLog(absl::string_view name);
   // The server-stream ceiling: `streams` streams of `messages` payloads of
   // `bytes` each; aggregate messages/s. Measured on first use per
   // (streams, bytes).

@@ -389,9 +389,8 @@ void PutInKeyOrder(rocksdb::WriteBatch* wb, ColumnFamilyHandle* cf,
   }
 }
 
-// Adds the index puts and deletes that move `before` to `after`. Each key
-// at most once: a claim's entries differ from each other's, and from every
-// other claim's.
+// Adds the index puts and deletes that move `before` to `after`, each key
+// once (a claim's entries hold its id, and differ from each other).
 void UpdateIndexes(std::vector<KeyWrite>* writes, ClaimIndex index,
                    const v1::ClaimView* before, const v1::ClaimView& after) {
   using Entries = std::vector<std::pair<std::string, std::string>>;

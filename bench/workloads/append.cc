@@ -152,9 +152,17 @@ StreamedLoad RunStreams(
   return load;
 }
 
+// Each stream's prefix of its commands' ids: `letter` and the stream.
+std::vector<std::string> StreamPrefixes(absl::string_view letter, int streams) {
+  std::vector<std::string> prefixes;
+  for (int s = 0; s < streams; ++s) prefixes.push_back(absl::StrCat(letter, s));
+  return prefixes;
+}
+
 // The durable-import floor at `streams` streams: import's messages, each
 // wrapped in a Payload, through Baseline.DurableIngest.
 Row DurableIngestFloor(Harness& h, int streams) {
+  const Harness::FloorLog log = h.OpenFloorLog("durable-ingest");
   auto channels = Connect(h.baseline().address(), streams);
   std::vector<std::unique_ptr<Baseline::Stub>> stubs;
   for (auto& c : channels) stubs.push_back(Baseline::NewStub(c));
@@ -165,10 +173,10 @@ Row DurableIngestFloor(Harness& h, int streams) {
       [&](int s, grpc::ClientContext* ctx) {
         return stubs[s]->DurableIngest(ctx, &results[s]);
       },
-      [prefix = std::string("f")](int s, Writer& writer, uint64_t i) {
+      [prefixes = StreamPrefixes("f", streams)](int s, Writer& writer,
+                                                uint64_t i) {
         Payload payload;
-        payload.set_data(
-            MixCommand(absl::StrCat(prefix, s), i).SerializeAsString());
+        MixCommand(prefixes[s], i).SerializeToString(payload.mutable_data());
         return writer.Write(payload, grpc::WriteOptions().set_buffer_hint());
       },
       [&] { return h.baseline().DurableRecords(); });
@@ -182,7 +190,9 @@ Row DurableIngestFloor(Harness& h, int streams) {
   row.note =
       "durable-import floor: import's messages stored in a RocksDB log, 256 "
       "per synced write per stream, and nothing else";
-  if (!load.first_error.empty()) {
+  if (!log.status().ok()) {
+    row.note += absl::StrCat("; no log: ", log.status().message());
+  } else if (!load.first_error.empty()) {
     row.note += absl::StrCat("; first error: ", load.first_error);
   }
   h.Add(row);
@@ -208,8 +218,9 @@ absl::Status RunImport(Harness& h) {
       [&](int s, grpc::ClientContext* ctx) {
         return stubs[s]->Import(ctx, &responses[s]);
       },
-      [](int s, Writer& writer, uint64_t i) {
-        return writer.Write(MixCommand(absl::StrCat("i", s), i),
+      [prefixes = StreamPrefixes("i", streams)](int s, Writer& writer,
+                                                uint64_t i) {
+        return writer.Write(MixCommand(prefixes[s], i),
                             grpc::WriteOptions().set_buffer_hint());
       },
       [&] { return store.LastPosition(); });
