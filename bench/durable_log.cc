@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
+#include "storage/event_store.h"
 
 namespace factlog::bench {
 
@@ -15,15 +16,9 @@ absl::StatusOr<std::unique_ptr<DurableLog>> DurableLog::Open(
   rocksdb::Options options;
   options.create_if_missing = true;
   options.error_if_exists = true;
-  // What storage::EventStore sets that bears on writing and syncing: the
-  // same background threads, WAL bound, incremental syncs of new files,
-  // memtable size and flush compression.
-  options.IncreaseParallelism(2);
-  options.max_background_jobs = 2;
-  options.bytes_per_sync = 1 << 20;
-  options.max_total_wal_size = 64 << 20;
-  options.write_buffer_size = 32 << 20;
-  options.compression = rocksdb::kLZ4Compression;
+  // What storage::EventStore sets that bears on writing and syncing.
+  storage::ApplyDatabaseWriteSettings(&options);
+  storage::ApplyFamilyWriteSettings(&options);
   // Thrown away after its measurement: nothing to flush on the way out.
   options.avoid_flush_during_shutdown = true;
   rocksdb::DB* raw = nullptr;

@@ -115,16 +115,22 @@ ClosedLoop Harness::EchoLoad(
   return PayloadLoad(&kEcho, channels);
 }
 
-Row Harness::AddEcho(int clients, const UnaryLoadResult& r,
-                     absl::string_view how) {
+Row UnaryRow(std::string workload, int clients, std::string unit,
+             const UnaryLoadResult& r) {
   Row row;
-  row.workload = "echo";
+  row.workload = std::move(workload);
   row.clients = clients;
-  row.unit = "calls";
+  row.unit = std::move(unit);
   row.ops = r.ops;
   row.errors = r.errors;
   row.ops_per_sec = r.ops_per_sec();
   row.SetLatency(r.latency);
+  return row;
+}
+
+Row Harness::AddEcho(int clients, const UnaryLoadResult& r,
+                     absl::string_view how) {
+  Row row = UnaryRow("echo", clients, "calls", r);
   row.note = "transport ceiling: trivial unary echo, same gRPC stack";
   if (!how.empty()) absl::StrAppend(&row.note, "; ", how);
   Add(row);
@@ -166,14 +172,7 @@ const Row& Harness::DurableEcho(int clients) {
   const ClosedLoop load = PayloadLoad(&kDurableEcho, channels);
   UnaryLoadResult r =
       RunClosedLoop(*pool_, channels, clients, config_.window, load.make);
-  Row row;
-  row.workload = "durable-echo";
-  row.clients = clients;
-  row.unit = "calls";
-  row.ops = r.ops;
-  row.errors = r.errors;
-  row.ops_per_sec = r.ops_per_sec();
-  row.SetLatency(r.latency);
+  Row row = UnaryRow("durable-echo", clients, "calls", r);
   row.baseline = absl::StrCat("echo@", clients);
   row.baseline_ops_per_sec = echo.ops_per_sec;
   row.note =
@@ -194,8 +193,7 @@ const Row& Harness::Stream(int streams, uint64_t messages, size_t bytes) {
   auto it = stream_.find(key);
   if (it != stream_.end()) return it->second;
   auto channels = Connect(baseline_->address(), streams);
-  std::vector<std::unique_ptr<Baseline::Stub>> stubs;
-  for (auto& c : channels) stubs.push_back(Baseline::NewStub(c));
+  auto stubs = NewStubs<Baseline>(channels);
   StreamRequest request;
   request.set_count(messages);
   request.set_bytes(static_cast<uint32_t>(bytes));

@@ -72,6 +72,20 @@ class InProcessServer {
 std::vector<std::shared_ptr<grpc::Channel>> Connect(const std::string& address,
                                                     int n);
 
+// A stub of `Service` on each of `channels`, in order.
+template <typename Service>
+std::vector<std::unique_ptr<typename Service::Stub>> NewStubs(
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels) {
+  std::vector<std::unique_ptr<typename Service::Stub>> stubs;
+  for (const auto& c : channels) stubs.push_back(Service::NewStub(c));
+  return stubs;
+}
+
+// A row of closed-loop results: `workload` at `clients`, counting `unit`,
+// with r's operations, errors, rate and latency.
+Row UnaryRow(std::string workload, int clients, std::string unit,
+             const UnaryLoadResult& r);
+
 class Harness {
  public:
   static absl::StatusOr<std::unique_ptr<Harness>> Create(Config config);

@@ -129,6 +129,24 @@ absl::string_view ToView(const rocksdb::Slice& s) {
   return absl::string_view(s.data(), s.size());
 }
 
+}  // namespace
+
+void ApplyDatabaseWriteSettings(rocksdb::DBOptions* db) {
+  db->IncreaseParallelism(2);
+  db->max_background_jobs = 2;
+  db->bytes_per_sync = 1 << 20;
+  // Memtables are flushed once the WALs hold this much, which bounds the
+  // replay on open after a crash (all column families share the WAL).
+  db->max_total_wal_size = 64 << 20;
+}
+
+void ApplyFamilyWriteSettings(rocksdb::ColumnFamilyOptions* family) {
+  family->write_buffer_size = 32 << 20;
+  family->compression = rocksdb::kLZ4Compression;
+}
+
+namespace {
+
 // `point_reads`: whether the family is read by key (Get), where a Bloom
 // filter spares reading blocks for keys it does not hold. Families only
 // ever scanned (the indexes) consult no filter, so they build none: less
@@ -136,11 +154,10 @@ absl::string_view ToView(const rocksdb::Slice& s) {
 rocksdb::ColumnFamilyOptions FamilyOptions(
     const std::shared_ptr<rocksdb::Cache>& cache, bool point_reads) {
   rocksdb::ColumnFamilyOptions cf;
+  ApplyFamilyWriteSettings(&cf);
   // Explicit rather than relying on 7.8's defaults.
   cf.level_compaction_dynamic_level_bytes = true;
-  cf.compression = rocksdb::kLZ4Compression;
   cf.bottommost_compression = rocksdb::kZSTD;
-  cf.write_buffer_size = 32 << 20;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   if (point_reads) {
@@ -396,7 +413,7 @@ void UpdateIndexes(std::vector<KeyWrite>* writes, ClaimIndex index,
   using Entries = std::vector<std::pair<std::string, std::string>>;
   if (before && SameIndexInputs(index, *before, after)) return;
   const Entries old_entries = before ? IndexEntries(index, *before) : Entries{};
-  const Entries new_entries = IndexEntries(index, after);
+  Entries new_entries = IndexEntries(index, after);
   auto find = [](const Entries& entries, const std::string& key) {
     return std::find_if(entries.begin(), entries.end(),
                         [&](const auto& e) { return e.first == key; });
@@ -406,10 +423,11 @@ void UpdateIndexes(std::vector<KeyWrite>* writes, ClaimIndex index,
       writes->push_back({key, std::string(), true});
     }
   }
-  for (const auto& [key, value] : new_entries) {
+  // Last use of new_entries: its strings move into the writes.
+  for (auto& [key, value] : new_entries) {
     auto old = find(old_entries, key);
     if (old == old_entries.end() || old->second != value) {
-      writes->push_back({key, value, false});
+      writes->push_back({std::move(key), std::move(value), false});
     }
   }
 }
@@ -511,13 +529,8 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
-  db_options.IncreaseParallelism(2);
-  db_options.max_background_jobs = 2;
-  db_options.bytes_per_sync = 1 << 20;
+  ApplyDatabaseWriteSettings(&db_options);
   db_options.keep_log_file_num = 5;
-  // Memtables are flushed once the WALs hold this much, which bounds the
-  // replay on open after a crash (all column families share the WAL).
-  db_options.max_total_wal_size = 64 << 20;
   db_options.paranoid_checks = true;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.info_log = std::make_shared<StderrLogger>(options.rocksdb_log);

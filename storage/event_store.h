@@ -24,7 +24,9 @@
 
 namespace rocksdb {
 class ColumnFamilyHandle;
+struct ColumnFamilyOptions;
 class DB;
+struct DBOptions;
 class Env;
 }  // namespace rocksdb
 
@@ -57,6 +59,13 @@ struct StoreOptions {
   // Tests pass one that injects I/O errors. Must outlive the store.
   rocksdb::Env* env = nullptr;
 };
+
+// The RocksDB settings of an EventStore that bear on writing and syncing:
+// background jobs, incremental syncs of new files and the WAL's bound for
+// the database; memtable size and flush compression for each column family.
+// factlog-bench's durable floors (bench/durable_log.h) store with them too.
+void ApplyDatabaseWriteSettings(rocksdb::DBOptions* db);
+void ApplyFamilyWriteSettings(rocksdb::ColumnFamilyOptions* family);
 
 // The projection of one claim touched by a commit: its state before the
 // commit (null for a new claim) and after. `before` lets the store remove

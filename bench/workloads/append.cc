@@ -55,14 +55,7 @@ absl::Status RunAppend(Harness& h) {
                       [](int client, uint64_t seq) {
                         return AppendRequest("a", client, seq);
                       });
-    Row row;
-    row.workload = "append";
-    row.clients = clients;
-    row.unit = "commands";
-    row.ops = r.ops;
-    row.errors = r.errors;
-    row.ops_per_sec = r.ops_per_sec();
-    row.SetLatency(r.latency);
+    Row row = UnaryRow("append", clients, "commands", r);
     row.baseline = absl::StrCat("echo@", clients);
     row.baseline_ops_per_sec = echo.ops_per_sec;
     row.Extra("durable_echo_ratio",
@@ -152,6 +145,19 @@ StreamedLoad RunStreams(
   return load;
 }
 
+// A row of `load`: `workload` over `streams` streams, counting `unit`.
+Row StreamedRow(std::string workload, int streams, std::string unit,
+                const StreamedLoad& load) {
+  Row row;
+  row.workload = std::move(workload);
+  row.clients = streams;
+  row.unit = std::move(unit);
+  row.ops = load.stored;
+  row.errors = load.failed;
+  row.ops_per_sec = load.per_sec;
+  return row;
+}
+
 // Each stream's prefix of its commands' ids: `letter` and the stream.
 std::vector<std::string> StreamPrefixes(absl::string_view letter, int streams) {
   std::vector<std::string> prefixes;
@@ -164,8 +170,7 @@ std::vector<std::string> StreamPrefixes(absl::string_view letter, int streams) {
 Row DurableIngestFloor(Harness& h, int streams) {
   const Harness::FloorLog log = h.OpenFloorLog("durable-ingest");
   auto channels = Connect(h.baseline().address(), streams);
-  std::vector<std::unique_ptr<Baseline::Stub>> stubs;
-  for (auto& c : channels) stubs.push_back(Baseline::NewStub(c));
+  auto stubs = NewStubs<Baseline>(channels);
   std::vector<IngestResult> results(streams);
   using Writer = grpc::ClientWriter<Payload>;
   StreamedLoad load = RunStreams<Writer>(
@@ -180,13 +185,7 @@ Row DurableIngestFloor(Harness& h, int streams) {
         return writer.Write(payload, grpc::WriteOptions().set_buffer_hint());
       },
       [&] { return h.baseline().DurableRecords(); });
-  Row row;
-  row.workload = "durable-ingest";
-  row.clients = streams;
-  row.unit = "messages";
-  row.ops = load.stored;
-  row.errors = load.failed;
-  row.ops_per_sec = load.per_sec;
+  Row row = StreamedRow("durable-ingest", streams, "messages", load);
   row.note =
       "durable-import floor: import's messages stored in a RocksDB log, 256 "
       "per synced write per stream, and nothing else";
@@ -208,8 +207,7 @@ absl::Status RunImport(Harness& h) {
   auto server = InProcessServer::Start(h.NewDataDir("import"));
   if (!server.ok()) return server.status();
   auto channels = Connect((*server)->server().address(), streams);
-  std::vector<std::unique_ptr<v1::ClaimService::Stub>> stubs;
-  for (auto& c : channels) stubs.push_back(v1::ClaimService::NewStub(c));
+  auto stubs = NewStubs<v1::ClaimService>(channels);
   std::vector<v1::ImportResponse> responses(streams);
   const storage::EventStore& store = (*server)->server().store();
   using Writer = grpc::ClientWriter<v1::Command>;
@@ -224,13 +222,7 @@ absl::Status RunImport(Harness& h) {
                             grpc::WriteOptions().set_buffer_hint());
       },
       [&] { return store.LastPosition(); });
-  Row row;
-  row.workload = "import";
-  row.clients = streams;
-  row.unit = "events";
-  row.ops = load.stored;
-  row.errors = load.failed;
-  row.ops_per_sec = load.per_sec;
+  Row row = StreamedRow("import", streams, "events", load);
   row.baseline = absl::StrCat("durable-ingest@", streams);
   row.baseline_ops_per_sec = floor.ops_per_sec;
   row.disk_bytes_per_event = (*server)->DiskBytesPerEvent();

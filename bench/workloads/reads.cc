@@ -76,14 +76,7 @@ absl::Status RunReads(Harness& h) {
   const Row echo = h.AddEcho(
       clients, echo_result,
       absl::StrCat("interleaved with get, ", kSlices, " slices each"));
-  Row row;
-  row.workload = "get";
-  row.clients = clients;
-  row.unit = "calls";
-  row.ops = get.ops;
-  row.errors = get.errors;
-  row.ops_per_sec = get.ops_per_sec();
-  row.SetLatency(get.latency);
+  Row row = UnaryRow("get", clients, "calls", get);
   row.baseline = absl::StrCat("echo@", clients);
   row.baseline_ops_per_sec = echo.ops_per_sec;
   row.disk_bytes_per_event = (*server)->DiskBytesPerEvent();
@@ -104,14 +97,7 @@ absl::Status RunReads(Harness& h) {
         return UnaryRequest{&kListClaims,
                             Serialize(ListRequest(seq, rngs[client]))};
       });
-  Row lrow;
-  lrow.workload = "list";
-  lrow.clients = clients;
-  lrow.unit = "pages";
-  lrow.ops = list.ops;
-  lrow.errors = list.errors;
-  lrow.ops_per_sec = list.ops_per_sec();
-  lrow.SetLatency(list.latency);
+  Row lrow = UnaryRow("list", clients, "pages", list);
   lrow.baseline = absl::StrCat("echo@", clients);
   lrow.baseline_ops_per_sec = echo.ops_per_sec;
   lrow.note =
