@@ -197,7 +197,7 @@ void Broadcast::Publish(const std::string& unstamped) {
 // on once it is durable, as factlog's Import does. Deletes itself when done.
 class Ingest final : public grpc::ServerReadReactor<Payload> {
  public:
-  static constexpr size_t kChunk = 256;  // server::ClaimServiceImpl's
+  static constexpr size_t kChunk = 256;  // rpc::ClaimServiceImpl's
 
   Ingest(DurableLog* log, IngestResult* result) : log_(log), result_(result) {
     StartRead(&incoming_);

@@ -9,7 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "server/writer.h"
+#include "core/writer.h"
 #include "storage/event_store.h"
 
 namespace factlog::bench {
@@ -86,9 +86,9 @@ absl::StatusOr<uint64_t> PreloadStore(const std::string& dir,
   store_options.sync = false;  // preload only; see the header
   auto store = storage::EventStore::Open(dir, store_options);
   if (!store.ok()) return store.status();
-  server::WriterOptions writer_options;
+  core::WriterOptions writer_options;
   writer_options.max_batch = 4096;
-  auto writer = server::Writer::Start(store->get(), writer_options);
+  auto writer = core::Writer::Start(store->get(), writer_options);
 
   constexpr size_t kSequence = 1024;
   constexpr int kInFlight = 4;
@@ -103,7 +103,7 @@ absl::StatusOr<uint64_t> PreloadStore(const std::string& dir,
       ++in_flight;
     }
     writer->SubmitSequence(std::move(commands), "factlog-bench",
-                           [&](server::SequenceResult result) {
+                           [&](core::SequenceResult result) {
                              absl::MutexLock lock(&mu);
                              --in_flight;
                              if (!result.error.ok() && failed.ok()) {

@@ -1,7 +1,7 @@
 // The synthetic story every workload writes, deterministic in its inputs:
 // claims spread over 100 subjects, 1,000 claimants, 50 tags and the four
 // kinds, and evidence with alternating stances from distinct sources.
-// Also the fast preload of a store straight through server::Writer.
+// Also the fast preload of a store straight through core::Writer.
 #ifndef FACTLOG_BENCH_COMMANDS_H_
 #define FACTLOG_BENCH_COMMANDS_H_
 
@@ -43,7 +43,7 @@ struct PreloadSpec {
 };
 
 // Appends `spec` to the store in `dir` (created if missing) through
-// server::Writer, the server's own decide-and-commit path, but with
+// core::Writer, the server's own decide-and-commit path, but with
 // StoreOptions::sync off: a preload only, not crash-safe, never a measured
 // workload. Then lets RocksDB finish the flushes and compactions the preload
 // left (for up to three minutes), so that what is measured next finds a

@@ -1,5 +1,5 @@
 // The floor under factlog's durable writes: a RocksDB log that appends
-// records by group commit, as server::Writer does (everything queued goes
+// records by group commit, as core::Writer does (everything queued goes
 // into one WriteBatch written with sync=true, and callers are told on a
 // completion thread), and does nothing else: no decisions, projections,
 // indexes, request records or encoding. Baseline.DurableEcho and

@@ -52,7 +52,7 @@ struct Decision {
 //
 // Events are made of the command's fields, with any unknown fields of its
 // nested messages (a Source, a Timestamp): callers strip those first
-// (Command::DiscardUnknownFields; server::Writer does), or they would ride
+// (Command::DiscardUnknownFields; core::Writer does), or they would ride
 // into the immutable log past every size limit.
 absl::StatusOr<Decision> Decide(const v1::Command& command,
                                 const ClaimLookup& lookup,

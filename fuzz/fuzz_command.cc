@@ -1,5 +1,5 @@
 // Fuzz target: one command as the server receives it. The bytes are decoded
-// the way ClaimService decodes a request (server::DecodeMessage), validated
+// the way ClaimService decodes a request (rpc::DecodeMessage), validated
 // (domain/validation.h), decided (domain::Decide) against the claim fixture
 // (fuzz/claim_fixture.h), and the events are evolved into a copy of it, as the
 // writer does. Beyond "does not crash" it checks the decider's contract:
@@ -33,7 +33,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
-#include "server/proto_decode.h"
+#include "rpc/proto_decode.h"
 
 namespace factlog::fuzz {
 namespace {
@@ -378,7 +378,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   grpc::Slice slice(data, size);
   const grpc::ByteBuffer buffer(&slice, 1);
   factlog::v1::Command command;
-  const absl::Status decoded = factlog::server::DecodeMessage(buffer, &command);
+  const absl::Status decoded = factlog::rpc::DecodeMessage(buffer, &command);
   if (!decoded.ok()) {
     FUZZ_CHECK(decoded.code() == absl::StatusCode::kInvalidArgument,
                decoded.ToString());

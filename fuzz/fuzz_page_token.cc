@@ -18,14 +18,14 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "core/page_token.h"
 #include "fuzz/fuzz_check.h"
-#include "server/page_token.h"
 
 namespace factlog::fuzz {
 namespace {
 
-using server::DecodePageToken;
-using server::EncodePageToken;
+using core::DecodePageToken;
+using core::EncodePageToken;
 
 // Stands in for the store's 32 random bytes.
 const std::string& Secret() {

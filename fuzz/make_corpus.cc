@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/page_token.h"
 #include "domain/time_util.h"
 #include "fuzz/claim_fixture.h"
 #include "google/protobuf/util/json_util.h"
-#include "server/page_token.h"
 #include "storage/keys.h"
 
 namespace factlog::fuzz {
@@ -246,11 +246,11 @@ void WritePageTokens(const fs::path& dir) {
       "0";
   Write(dir / "list-claims-token",
         TokenSeed(list_scope,
-                  server::EncodePageToken(secret, list_scope, kFactClaim)));
+                  core::EncodePageToken(secret, list_scope, kFactClaim)));
   Write(dir / "list-subjects-token",
         TokenSeed("subjects",
-                  server::EncodePageToken(secret, "subjects",
-                                          "russia-troops-ukraine-border")));
+                  core::EncodePageToken(secret, "subjects",
+                                        "russia-troops-ukraine-border")));
   Write(dir / "empty-token", TokenSeed(list_scope, ""));
   Write(dir / "not-base64", TokenSeed("subjects", "garbage!!"));
 }

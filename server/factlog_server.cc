@@ -7,22 +7,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "common/logging.h"
+#include "core/claim_queries.h"
+#include "core/server_metrics.h"
+#include "core/writer.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/server_interceptor.h"
-#include "server/admin_service.h"
-#include "server/auth.h"
-#include "server/claim_service.h"
-#include "server/event_service.h"
-#include "server/log.h"
+#include "rpc/admin_service.h"
+#include "rpc/auth.h"
+#include "rpc/claim_service.h"
+#include "rpc/event_service.h"
+#include "rpc/rpc_observer.h"
 #include "server/metrics_http.h"
-#include "server/queries.h"
-#include "server/rpc_observer.h"
-#include "server/server_metrics.h"
-#include "server/writer.h"
 
 namespace factlog::server {
 
@@ -86,7 +86,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 class ReflectionGuard final : public grpc::experimental::Interceptor {
  public:
   ReflectionGuard(grpc::experimental::ServerRpcInfo* info,
-                  const Authorizer* authorizer)
+                  const rpc::Authorizer* authorizer)
       : info_(info), authorizer_(authorizer) {}
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -94,7 +94,8 @@ class ReflectionGuard final : public grpc::experimental::Interceptor {
             grpc::experimental::InterceptionHookPoints::
                 POST_RECV_INITIAL_METADATA) &&
         !authorizer_
-             ->Authorize(*info_->server_context(), Role::kReader, "reflection")
+             ->Authorize(*info_->server_context(), rpc::Role::kReader,
+                         "reflection")
              .ok()) {
       info_->server_context()->TryCancel();
     }
@@ -103,13 +104,13 @@ class ReflectionGuard final : public grpc::experimental::Interceptor {
 
  private:
   grpc::experimental::ServerRpcInfo* const info_;
-  const Authorizer* const authorizer_;
+  const rpc::Authorizer* const authorizer_;
 };
 
 class ReflectionGuardFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit ReflectionGuardFactory(const Authorizer* authorizer)
+  explicit ReflectionGuardFactory(const rpc::Authorizer* authorizer)
       : authorizer_(authorizer) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
@@ -120,7 +121,7 @@ class ReflectionGuardFactory final
   }
 
  private:
-  const Authorizer* const authorizer_;
+  const rpc::Authorizer* const authorizer_;
 };
 
 }  // namespace
@@ -165,12 +166,13 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   std::unique_ptr<FactlogServer> server(new FactlogServer());
   server->options_ = options;
   if (auth) {
-    absl::StatusOr<std::unique_ptr<TokenStore>> tokens =
-        TokenStore::Load(options.auth_tokens_file);
+    absl::StatusOr<std::unique_ptr<rpc::TokenStore>> tokens =
+        rpc::TokenStore::Load(options.auth_tokens_file);
     if (!tokens.ok()) return tokens.status();
     server->tokens_ = *std::move(tokens);
   }
-  server->authorizer_ = std::make_unique<Authorizer>(server->tokens_.get());
+  server->authorizer_ =
+      std::make_unique<rpc::Authorizer>(server->tokens_.get());
   storage::StoreOptions store_options = options.store;
   if (!store_options.rocksdb_log) {
     store_options.rocksdb_log = [](absl::string_view message) {
@@ -183,14 +185,15 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   server->store_ = *std::move(store);
 
   server->hub_ =
-      std::make_unique<Hub>(server->store_->LastPosition(), options.hub);
-  server->metrics_ =
-      std::make_unique<ServerMetrics>(server->store_.get(), server->hub_.get());
-  server->observer_ = std::make_unique<RpcObserver>(server->metrics_.get());
-  WriterOptions writer_options;
+      std::make_unique<core::Hub>(server->store_->LastPosition(), options.hub);
+  server->metrics_ = std::make_unique<core::ServerMetrics>(server->store_.get(),
+                                                           server->hub_.get());
+  server->observer_ =
+      std::make_unique<rpc::RpcObserver>(server->metrics_.get());
+  core::WriterOptions writer_options;
   writer_options.metrics = server->metrics_.get();
   writer_options.on_commit =
-      [hub = server->hub_.get()](CommittedEvents committed) {
+      [hub = server->hub_.get()](core::CommittedEvents committed) {
         hub->Publish(std::move(committed.events), committed.statuses,
                      std::move(committed.serialized));
       };
@@ -198,21 +201,21 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   writer_options.max_batch = options.max_batch;
   writer_options.clock = options.clock;
   writer_options.before_commit = options.writer_before_commit;
-  server->writer_ = Writer::Start(server->store_.get(), writer_options);
-  server->queries_ = std::make_unique<ClaimQueries>(
+  server->writer_ = core::Writer::Start(server->store_.get(), writer_options);
+  server->queries_ = std::make_unique<core::ClaimQueries>(
       server->store_.get(), options.limits, options.clock,
       options.similarity_threshold);
-  server->claim_service_ = std::make_unique<ClaimServiceImpl>(
+  server->claim_service_ = std::make_unique<rpc::ClaimServiceImpl>(
       server->writer_.get(), server->queries_.get(), server->authorizer_.get(),
       server->observer_.get());
-  server->log_heads_ = std::make_unique<LogHeads>(
+  server->log_heads_ = std::make_unique<core::LogHeads>(
       server->store_.get(), std::move(signer), options.clock);
-  server->event_service_ = std::make_unique<EventServiceImpl>(
+  server->event_service_ = std::make_unique<rpc::EventServiceImpl>(
       server->store_.get(), server->hub_.get(), server->log_heads_.get(),
       server->authorizer_.get(), server->observer_.get(), options.limits,
       options.hub.checkpoint_interval,
       [writer = server->writer_.get()] { return writer->SafeTime(); });
-  server->admin_service_ = std::make_unique<AdminServiceImpl>(
+  server->admin_service_ = std::make_unique<rpc::AdminServiceImpl>(
       server->store_.get(), server->hub_.get(), server->authorizer_.get(),
       server->observer_.get(), server->metrics_.get());
   if (!options.metrics_listen.empty()) {

@@ -7,28 +7,34 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/hub.h"
 #include "domain/limits.h"
 #include "domain/similarity.h"
-#include "server/hub.h"
 #include "storage/event_store.h"
 
 namespace grpc {
 class Server;
 }
 
-namespace factlog::server {
-
-class AdminServiceImpl;
-class Authorizer;
-class TokenStore;
+namespace factlog::core {
 class ClaimQueries;
-class ClaimServiceImpl;
-class EventServiceImpl;
 class Hub;
 class LogHeads;
-class Writer;
 class ServerMetrics;
+class Writer;
+}  // namespace factlog::core
+
+namespace factlog::rpc {
+class AdminServiceImpl;
+class Authorizer;
+class ClaimServiceImpl;
+class EventServiceImpl;
 class RpcObserver;
+class TokenStore;
+}  // namespace factlog::rpc
+
+namespace factlog::server {
+
 class MetricsHttpServer;
 
 struct ServerOptions {
@@ -39,7 +45,7 @@ struct ServerOptions {
   size_t max_batch = 1024;
   int max_message_bytes = 4 << 20;
   int max_concurrent_streams = 1000;  // per connection
-  HubOptions hub;
+  core::HubOptions hub;
 
   // TLS: PEM files. With tls_client_ca, clients must present a certificate
   // signed by it (mTLS) and the certificate subject becomes the actor when
@@ -98,10 +104,10 @@ class FactlogServer {
   storage::EventStore& store() { return *store_; }
   // Re-reads the tokens file; on error the old tokens stay in force.
   absl::Status ReloadTokens();
-  Hub& hub() { return *hub_; }
+  core::Hub& hub() { return *hub_; }
   // The metrics port actually bound; 0 without ServerOptions::metrics_listen.
   int metrics_port() const { return metrics_port_; }
-  ServerMetrics& metrics() { return *metrics_; }
+  core::ServerMetrics& metrics() { return *metrics_; }
 
   // Idempotent. In-flight RPCs get up to `grace` to finish before they are
   // cancelled.
@@ -112,18 +118,18 @@ class FactlogServer {
 
   ServerOptions options_;
   std::unique_ptr<storage::EventStore> store_;
-  std::unique_ptr<TokenStore> tokens_;
-  std::unique_ptr<Authorizer> authorizer_;
-  std::unique_ptr<Hub> hub_;
-  std::unique_ptr<Writer> writer_;
-  std::unique_ptr<ClaimQueries> queries_;
-  std::unique_ptr<ClaimServiceImpl> claim_service_;
-  std::unique_ptr<LogHeads> log_heads_;
-  std::unique_ptr<EventServiceImpl> event_service_;
-  std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<rpc::TokenStore> tokens_;
+  std::unique_ptr<rpc::Authorizer> authorizer_;
+  std::unique_ptr<core::Hub> hub_;
+  std::unique_ptr<core::Writer> writer_;
+  std::unique_ptr<core::ClaimQueries> queries_;
+  std::unique_ptr<rpc::ClaimServiceImpl> claim_service_;
+  std::unique_ptr<core::LogHeads> log_heads_;
+  std::unique_ptr<rpc::EventServiceImpl> event_service_;
+  std::unique_ptr<rpc::AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
-  std::unique_ptr<ServerMetrics> metrics_;
-  std::unique_ptr<RpcObserver> observer_;
+  std::unique_ptr<core::ServerMetrics> metrics_;
+  std::unique_ptr<rpc::RpcObserver> observer_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   int port_ = 0;
   int metrics_port_ = 0;

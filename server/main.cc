@@ -16,10 +16,10 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "common/logging.h"
 #include "domain/signed_head.h"
-#include "server/auth.h"
+#include "rpc/auth.h"
 #include "server/factlog_server.h"
-#include "server/log.h"
 
 namespace {
 
@@ -127,19 +127,19 @@ int RunTokenNew(const std::string& principal, const std::string& role) {
                  "'#'\n");
     return 2;
   }
-  if (auto r = factlog::server::ParseRole(role); !r.ok()) {
+  if (auto r = factlog::rpc::ParseRole(role); !r.ok()) {
     std::fprintf(stderr, "factlogd: %s\n",
                  std::string(r.status().message()).c_str());
     return 2;
   }
-  const std::string token = factlog::server::NewToken();
+  const std::string token = factlog::rpc::NewToken();
   std::printf(
       "token (shown once; give it to %s, e.g. in a file read with "
       "--token-file):\n  %s\n"
       "line for the --auth-tokens file (then send factlogd SIGHUP):\n"
       "  %s %s %s\n",
       principal.c_str(), token.c_str(), principal.c_str(), role.c_str(),
-      factlog::server::Sha256Hex(token).c_str());
+      factlog::rpc::Sha256Hex(token).c_str());
   return 0;
 }
 
@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
   options.store.claim_cache_bytes = claim_cache_mib << 20;
   options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   options.hub.overdue_sweep_interval = absl::Seconds(sweep_seconds);
-  namespace log = factlog::server::log;
+  namespace log = factlog::log;
   log::SetLevel(*log::ParseLevel(log_level));
   log::SetFormat(*log::ParseFormat(log_format));
   if (token_new->parsed()) return RunTokenNew(token_principal, token_role);

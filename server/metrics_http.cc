@@ -15,7 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "server/log.h"
+#include "common/logging.h"
 
 namespace factlog::server {
 namespace {

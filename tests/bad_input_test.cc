@@ -1079,7 +1079,7 @@ INSTANTIATE_TEST_SUITE_P(Table, BadInputTest, ::testing::ValuesIn(AllProbes()),
 
 // Invalid UTF-8 in the user-text fields. Protobuf's parser refuses these
 // before factlog's own validation sees them; the server decodes requests
-// itself (server/proto_decode.h) to answer INVALID_ARGUMENT naming the field.
+// itself (rpc/proto_decode.h) to answer INVALID_ARGUMENT naming the field.
 INSTANTIATE_TEST_SUITE_P(InvalidUtf8, BadInputTest,
                          ::testing::ValuesIn(InvalidUtf8Probes()), ProbeName);
 

@@ -34,7 +34,7 @@ class FactlogdCliTest : public ::testing::Test {
   void SetUp() override {
     auto store = storage::EventStore::Open(data_dir_);
     ASSERT_TRUE(store.ok()) << store.status();
-    auto writer = server::Writer::Start(store->get(), {});
+    auto writer = core::Writer::Start(store->get(), {});
     v1::Command record;
     *record.mutable_record_claim() = testing::NewClaim("kept");
     ASSERT_TRUE(ApplySync(*writer, record).ok());

@@ -1,5 +1,5 @@
 // The hub on its own: who is woken by a publication, and on which threads.
-#include "server/hub.h"
+#include "core/hub.h"
 
 #include <memory>
 #include <set>
@@ -14,9 +14,9 @@
 namespace factlog {
 namespace {
 
-using server::Hub;
-using server::HubOptions;
-using server::HubSubscriber;
+using core::Hub;
+using core::HubOptions;
+using core::HubSubscriber;
 
 // Counts its wake-ups and the threads they ran on. When `hold` is set, its
 // Wake returns only once some other subscriber of the round was woken on
@@ -82,7 +82,7 @@ std::vector<std::shared_ptr<FakeSubscriber>> WaitingSubscribers(
   for (size_t i = 0; i < n; ++i) {
     auto s = std::make_shared<FakeSubscriber>(shared, first_holds && i == 0);
     EXPECT_TRUE(hub.Register(s, absl::StrCat("peer-", i % 50)).ok());
-    std::vector<server::LiveEventPtr> out;
+    std::vector<core::LiveEventPtr> out;
     EXPECT_EQ(hub.Read(1, 10, &out, s), Hub::ReadResult::kWaiting);
     subs.push_back(std::move(s));
   }
@@ -118,7 +118,7 @@ TEST_P(HubWakeTest, EveryWaitingSubscriberIsWokenOncePerPublication) {
     for (size_t i = 0; i < n; ++i) {
       auto s = std::make_shared<FakeSubscriber>(&shared, false);
       ASSERT_TRUE(hub.Register(s, absl::StrCat("n", n, "-", i)).ok());
-      std::vector<server::LiveEventPtr> out;
+      std::vector<core::LiveEventPtr> out;
       ASSERT_EQ(hub.Read(position, 10, &out, s), Hub::ReadResult::kWaiting);
       subs.push_back(std::move(s));
     }
@@ -126,7 +126,7 @@ TEST_P(HubWakeTest, EveryWaitingSubscriberIsWokenOncePerPublication) {
     AwaitWakes(shared, static_cast<int>(n));
     // Nobody is woken twice: a subscriber waits again only by reading.
     hub.Publish({EventAt(position + 1)}, {v1::CLAIM_STATUS_UNVERIFIED});
-    std::vector<server::LiveEventPtr> out;
+    std::vector<core::LiveEventPtr> out;
     auto probe = std::make_shared<FakeSubscriber>(&shared, false);
     ASSERT_TRUE(hub.Register(probe, "probe").ok());
     ASSERT_EQ(hub.Read(position + 2, 10, &out, probe),

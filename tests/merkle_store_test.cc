@@ -11,10 +11,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/writer.h"
 #include "domain/merkle.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/writer.h"
 #include "storage/event_store.h"
 #include "storage/keys.h"
 #include "tests/test_support.h"
@@ -36,7 +36,7 @@ std::unique_ptr<storage::EventStore> OpenOrDie(const std::string& dir) {
 // Appends `claims` claims with two pieces of evidence each (3 events per
 // claim) through the real writer.
 void Append(storage::EventStore* store, int claims, const std::string& tag) {
-  auto writer = server::Writer::Start(store, {});
+  auto writer = core::Writer::Start(store, {});
   for (int i = 0; i < claims; ++i) {
     const std::string id = absl::StrCat(tag, "-", i);
     v1::Command record;

@@ -1,7 +1,5 @@
 // Metrics and logs: the registry's text rendering, the log line formats, and
 // a real server scraped over HTTP after a known workload.
-#include "server/metrics.h"
-
 #include <fstream>
 #include <map>
 #include <memory>
@@ -18,25 +16,26 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/logging.h"
+#include "common/metrics_registry.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "server/auth.h"
+#include "rpc/auth.h"
 #include "server/factlog_server.h"
-#include "server/log.h"
 #include "tests/temp_dir.h"
 #include "tests/test_support.h"
 
 namespace factlog {
 namespace {
 
-using server::metrics::Histogram;
-using server::metrics::Registry;
-using server::metrics::Sample;
-using server::metrics::Type;
+using factlog::metrics::Histogram;
+using factlog::metrics::Registry;
+using factlog::metrics::Sample;
+using factlog::metrics::Type;
 using ::testing::AllOf;
 using ::testing::Each;
 using ::testing::HasSubstr;
@@ -46,7 +45,7 @@ using ::testing::MatchesRegex;
 using ::testing::Not;
 using testing::ParseExposition;
 using ::testing::StartsWith;
-namespace log = server::log;
+namespace log = factlog::log;
 
 // ---- Registry --------------------------------------------------------------
 
@@ -128,11 +127,11 @@ TEST(MetricsRegistry, CallbacksAreReadAtEveryRenderSortedByLabels) {
 }
 
 TEST(MetricsRegistry, FormatsSpecialValues) {
-  EXPECT_EQ(server::metrics::FormatValue(1.0 / 0.0), "+Inf");
-  EXPECT_EQ(server::metrics::FormatValue(-1.0 / 0.0), "-Inf");
-  EXPECT_EQ(server::metrics::FormatValue(0.0 / 0.0), "NaN");
-  EXPECT_EQ(server::metrics::FormatValue(0.1), "0.1");
-  EXPECT_EQ(server::metrics::FormatValue(12345678), "12345678");
+  EXPECT_EQ(factlog::metrics::FormatValue(1.0 / 0.0), "+Inf");
+  EXPECT_EQ(factlog::metrics::FormatValue(-1.0 / 0.0), "-Inf");
+  EXPECT_EQ(factlog::metrics::FormatValue(0.0 / 0.0), "NaN");
+  EXPECT_EQ(factlog::metrics::FormatValue(0.1), "0.1");
+  EXPECT_EQ(factlog::metrics::FormatValue(12345678), "12345678");
 }
 
 TEST(MetricsRegistryDeathTest, RefusesBadAndDuplicateNames) {
@@ -226,10 +225,10 @@ TEST(LogFormat, TimestampsMatchAbslFormatTime) {
                     absl::Nanoseconds(random() % 1000));
   }
   for (absl::Time t : times) {
-    ASSERT_EQ(server::log::FormatTimestamp(t), reference(t))
+    ASSERT_EQ(factlog::log::FormatTimestamp(t), reference(t))
         << absl::ToUnixNanos(t);
   }
-  EXPECT_EQ(server::log::FormatTimestamp(at(2014, 5, 19, 10, 0, 0)),
+  EXPECT_EQ(factlog::log::FormatTimestamp(at(2014, 5, 19, 10, 0, 0)),
             "2014-05-19T10:00:00.000000Z");
 }
 
@@ -630,10 +629,10 @@ TEST(MetricsListen, MalformedOrBusyAddressesAreErrors) {
 TEST(RequestLog, CarriesRequestIdAndPrincipalButNeverTheToken) {
   CapturedLog captured(log::Format::kJson, log::Level::kDebug);
   testing::TempDir dir;
-  const std::string token = server::NewToken();
+  const std::string token = rpc::NewToken();
   const std::string tokens_file = dir.path() + "/tokens";
   std::ofstream(tokens_file)
-      << "alice editor " << server::Sha256Hex(token) << "\n";
+      << "alice editor " << rpc::Sha256Hex(token) << "\n";
   server::ServerOptions options;
   options.auth_tokens_file = tokens_file;
   {

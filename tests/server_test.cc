@@ -8,12 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "common/wire.h"
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "server/proto_decode.h"
+#include "rpc/proto_decode.h"
 #include "tests/test_support.h"
 
 namespace factlog {
@@ -617,7 +618,7 @@ TEST_F(ServerTest, ImportAppliesInOrderAndStopsAtFirstRefusedCommand) {
 // HasWireField is how it tells.
 TEST(HasWireFieldTest, FindsAFieldAfterRepeatedOnesAndOnlyWhenPresent) {
   auto has = [](const std::string& bytes, uint32_t field) {
-    absl::StatusOr<bool> found = server::HasWireField(bytes, field);
+    absl::StatusOr<bool> found = wire::HasWireField(bytes, field);
     EXPECT_TRUE(found.ok()) << found.status();
     return found.value_or(false);
   };
@@ -642,14 +643,13 @@ TEST(HasWireFieldTest, BytesThatDoNotFrameAreDataLoss) {
   view.set_text("a claim whose text is cut off");
   const std::string bytes = view.SerializeAsString();
   const uint32_t absent = v1::ClaimView::kOverdueAtFieldNumber;
-  EXPECT_EQ(server::HasWireField(bytes.substr(0, bytes.size() - 3), absent)
+  EXPECT_EQ(wire::HasWireField(bytes.substr(0, bytes.size() - 3), absent)
                 .status()
                 .code(),
             absl::StatusCode::kDataLoss);
-  EXPECT_EQ(server::HasWireField(bytes + std::string(1, '\0'), absent)
-                .status()
-                .code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(
+      wire::HasWireField(bytes + std::string(1, '\0'), absent).status().code(),
+      absl::StatusCode::kDataLoss);
 }
 
 // Tags and lengths longer than protobuf's generated parsers read them
@@ -663,7 +663,7 @@ TEST(HasWireFieldTest, OverlongTagOrLengthIsDataLoss) {
   for (const std::string& bytes : {padded_tag, padded_length}) {
     v1::ClaimView parsed;
     EXPECT_FALSE(parsed.ParseFromString(bytes));
-    EXPECT_EQ(server::HasWireField(bytes, v1::ClaimView::kOverdueAtFieldNumber)
+    EXPECT_EQ(wire::HasWireField(bytes, v1::ClaimView::kOverdueAtFieldNumber)
                   .status()
                   .code(),
               absl::StatusCode::kDataLoss);
@@ -719,7 +719,7 @@ TEST(HasWireFieldTest, AgreesWithProtobufOnDamagedBytes) {
           fields.field(i).type() == google::protobuf::UnknownField::TYPE_GROUP;
       present |= fields.field(i).number() == static_cast<int>(number);
     }
-    const absl::StatusOr<bool> found = server::HasWireField(bytes, number);
+    const absl::StatusOr<bool> found = wire::HasWireField(bytes, number);
     if (parsed && !groups) {
       ++framed;
       if (!found.ok()) continue;
@@ -746,8 +746,8 @@ TEST(AppendWireFieldTest, AppendedFieldParsesAsTheFieldSet) {
   expected.set_version(3);
   expected.add_similar_claims()->set_claim_id("d");
   std::string encoded = expected.SerializeAsString();
-  server::AppendWireField(v1::CommandResponse::kClaimFieldNumber,
-                          claim.SerializeAsString(), &encoded);
+  wire::AppendWireField(v1::CommandResponse::kClaimFieldNumber,
+                        claim.SerializeAsString(), &encoded);
   *expected.mutable_claim() = claim;
   v1::CommandResponse parsed;
   ASSERT_TRUE(parsed.ParseFromString(encoded));
@@ -756,7 +756,7 @@ TEST(AppendWireFieldTest, AppendedFieldParsesAsTheFieldSet) {
       << parsed.DebugString();
 
   std::string only;
-  server::AppendWireField(v1::CommandResponse::kClaimFieldNumber, "", &only);
+  wire::AppendWireField(v1::CommandResponse::kClaimFieldNumber, "", &only);
   ASSERT_TRUE(parsed.ParseFromString(only));
   EXPECT_TRUE(parsed.has_claim());
   EXPECT_EQ(parsed.claim().ByteSizeLong(), 0u);

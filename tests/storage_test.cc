@@ -11,13 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "core/writer.h"
 #include "domain/overdue.h"
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
-#include "server/writer.h"
 #include "storage/event_store.h"
 #include "storage/keys.h"
 #include "tests/test_support.h"
@@ -86,7 +86,7 @@ TEST(EventStoreTest, ReopenKeepsEventsClaimsAndRequests) {
   std::map<std::string, v1::ClaimView> before;
   {
     auto store = OpenOrDie(dir.path());
-    auto writer = server::Writer::Start(store.get(), {});
+    auto writer = core::Writer::Start(store.get(), {});
     v1::Command record = Record("troops-return");
     record.mutable_record_claim()->set_request_id("req-1");
     ASSERT_TRUE(ApplySync(*writer, record).ok());
@@ -115,7 +115,7 @@ TEST(EventStoreTest, PositionsStayGaplessAcrossRestarts) {
   TempDir dir;
   for (int round = 0; round < 3; ++round) {
     auto store = OpenOrDie(dir.path());
-    auto writer = server::Writer::Start(store.get(), {});
+    auto writer = core::Writer::Start(store.get(), {});
     for (int i = 0; i < 5; ++i) {
       ASSERT_TRUE(
           ApplySync(*writer, Record(absl::StrCat("c-", round, "-", i))).ok());
@@ -199,7 +199,7 @@ TEST(EventStoreTest, CorruptedManifestIsRefused) {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.path());
-    auto writer = server::Writer::Start(store.get(), {});
+    auto writer = core::Writer::Start(store.get(), {});
     ASSERT_TRUE(ApplySync(*writer, Record("kept")).ok());
   }
   std::ifstream current(dir.path() + "/CURRENT");
@@ -228,7 +228,7 @@ TEST(EventStoreTest, CommitRejectsPositionGapAndStoresNothing) {
 TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
-  auto writer = server::Writer::Start(store.get(), {});
+  auto writer = core::Writer::Start(store.get(), {});
   ASSERT_TRUE(ApplySync(*writer, Record("claim-a")).ok());
   ASSERT_TRUE(
       ApplySync(*writer, Evidence("claim-a", v1::STANCE_SUPPORTS, "Kiev"))
@@ -273,7 +273,7 @@ TEST(EventStoreTest, RebuildLeavesOneFilePerProjectionFamily) {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.path());
-    auto writer = server::Writer::Start(store.get(), {});
+    auto writer = core::Writer::Start(store.get(), {});
     for (int i = 0; i < 300; ++i) {
       ASSERT_TRUE(ApplySync(*writer, Record(absl::StrCat("c", i))).ok());
     }
@@ -325,7 +325,7 @@ TEST(EventStoreTest, OnlyFamiliesReadByKeyCarryBloomFilters) {
   };
   {
     auto store = OpenOrDie(dir.path());
-    auto writer = server::Writer::Start(store.get(), {});
+    auto writer = core::Writer::Start(store.get(), {});
     for (int i = 0; i < 50; ++i) {
       v1::Command c = record(absl::StrCat("c", i));
       if (i % 10 == 0) {  // a promise long past due: an overdue entry
@@ -369,7 +369,7 @@ TEST(EventStoreTest, OpenRebuildsProjectionFamiliesACrashLeftDropped) {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.path());
-    auto writer = server::Writer::Start(store.get(), {});
+    auto writer = core::Writer::Start(store.get(), {});
     ASSERT_TRUE(ApplySync(*writer, Record("claim-a")).ok());
     ASSERT_TRUE(
         ApplySync(*writer, Evidence("claim-a", v1::STANCE_REFUTES, "NATO"))
@@ -398,7 +398,7 @@ TEST(EventStoreTest, RebuildStopsAtAnEventThatDoesNotParse) {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.path());
-    auto writer = server::Writer::Start(store.get(), {});
+    auto writer = core::Writer::Start(store.get(), {});
     for (int i = 0; i < 1500; ++i) {
       ASSERT_TRUE(ApplySync(*writer, Record(absl::StrCat("c", i))).ok());
       ASSERT_TRUE(ApplySync(*writer, Evidence(absl::StrCat("c", i),
@@ -428,7 +428,7 @@ TEST(EventStoreTest, RebuildStopsAtAnEventThatDoesNotParse) {
 TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
   TempDir dir;
   auto store = OpenOrDie(dir.path() + "/live");
-  auto writer = server::Writer::Start(store.get(), {});
+  auto writer = core::Writer::Start(store.get(), {});
   std::atomic<bool> stop{false};
   std::thread load([&] {
     for (int i = 0; !stop; ++i) {
@@ -523,9 +523,9 @@ TEST(OverdueIndexTest, EntriesFollowTheClaimView) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
   testing::FakeClock clock(Day(19));
-  server::WriterOptions options;
+  core::WriterOptions options;
   options.clock = [&clock] { return clock.Now(); };
-  auto writer = server::Writer::Start(store.get(), options);
+  auto writer = core::Writer::Start(store.get(), options);
   ASSERT_TRUE(ApplySync(*writer, Promise("p", Day(26))).ok());
   ASSERT_TRUE(ApplySync(*writer, Record("fact")).ok());
   ASSERT_TRUE(ApplySync(*writer, Promise("q", Day(1))).ok());  // already due
@@ -576,9 +576,9 @@ TEST(OverdueIndexTest, ScanStartsAfterTheCursorAndStopsAtTheBound) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
   testing::FakeClock clock(Day(19));
-  server::WriterOptions options;
+  core::WriterOptions options;
   options.clock = [&clock] { return clock.Now(); };
-  auto writer = server::Writer::Start(store.get(), options);
+  auto writer = core::Writer::Start(store.get(), options);
   for (const char* id : {"b", "a", "c"}) {
     ASSERT_TRUE(ApplySync(*writer, Promise(id, Day(26))).ok());
   }
@@ -610,9 +610,9 @@ TEST(OverdueIndexTest, SchemaTwoStoreGetsTheIndexOnOpen) {
   {
     auto store = OpenOrDie(dir.path());
     testing::FakeClock clock(Day(19));
-    server::WriterOptions options;
+    core::WriterOptions options;
     options.clock = [&clock] { return clock.Now(); };
-    auto writer = server::Writer::Start(store.get(), options);
+    auto writer = core::Writer::Start(store.get(), options);
     ASSERT_TRUE(ApplySync(*writer, Promise("due-later", Day(26))).ok());
     ASSERT_TRUE(ApplySync(*writer, Promise("due-already", Day(2))).ok());
     ASSERT_TRUE(ApplySync(*writer, Record("a-fact")).ok());
@@ -678,7 +678,7 @@ v1::Command Said(const std::string& id, const std::string& text,
 TEST(ClaimantIndexTest, EntriesCarrySubjectAndWordHashesThroughCorrections) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
-  auto writer = server::Writer::Start(store.get(), {});
+  auto writer = core::Writer::Start(store.get(), {});
   ASSERT_TRUE(
       ApplySync(*writer, Said("a", "Troops pulled back to bases.", "border"))
           .ok());
@@ -704,7 +704,7 @@ TEST(ClaimantIndexTest, SchemaThreeStoreGetsTheEntriesOnOpen) {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.path());
-    auto writer = server::Writer::Start(store.get(), {});
+    auto writer = core::Writer::Start(store.get(), {});
     ASSERT_TRUE(
         ApplySync(*writer, Said("a", "Troops pulled back.", "border")).ok());
     ASSERT_TRUE(ApplySync(*writer, Said("b", "Taxes fall.", "economy")).ok());
@@ -731,7 +731,7 @@ TEST(ClaimantIndexTest, MalformedEntryIsDataLossAndVerifyNamesIt) {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.path());
-    auto writer = server::Writer::Start(store.get(), {});
+    auto writer = core::Writer::Start(store.get(), {});
     ASSERT_TRUE(
         ApplySync(*writer, Said("a", "Troops pulled back.", "border")).ok());
   }
@@ -779,9 +779,9 @@ TEST(OverdueIndexTest, VerifyNoticesAMissingOrStaleEntry) {
   {
     auto store = OpenOrDie(dir.path());
     testing::FakeClock clock(Day(19));
-    server::WriterOptions options;
+    core::WriterOptions options;
     options.clock = [&clock] { return clock.Now(); };
-    auto writer = server::Writer::Start(store.get(), options);
+    auto writer = core::Writer::Start(store.get(), options);
     ASSERT_TRUE(ApplySync(*writer, Promise("p", Day(26))).ok());
   }
   testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
@@ -916,7 +916,7 @@ TEST(EventStoreTest, RebuildEqualsLiveProjectionsAfterRandomCommands) {
     CommandGenerator gen(seed);
     int applied = 0, refused = 0;
     {
-      auto writer = server::Writer::Start(store.get(), {});
+      auto writer = core::Writer::Start(store.get(), {});
       // Submit in bursts so group commits decide against in-batch state.
       for (int burst = 0; burst < 30; ++burst) {
         std::vector<absl::StatusOr<v1::CommandResponse>> results(100);

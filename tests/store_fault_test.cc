@@ -12,11 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "core/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
-#include "server/writer.h"
 #include "storage/event_store.h"
 #include "tests/test_support.h"
 
@@ -150,7 +150,7 @@ class StoreFaultTest : public ::testing::Test {
     auto store = storage::EventStore::Open(dir_.path() + "/data", options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    writer_ = server::Writer::Start(store_.get(), {});
+    writer_ = core::Writer::Start(store_.get(), {});
   }
   void Close() {
     writer_.reset();
@@ -168,8 +168,8 @@ class StoreFaultTest : public ::testing::Test {
   }
 
   // Records `ids` in one commit.
-  server::SequenceResult RecordAll(const std::vector<std::string>& ids,
-                                   const std::string& text) {
+  core::SequenceResult RecordAll(const std::vector<std::string>& ids,
+                                 const std::string& text) {
     std::vector<v1::Command> commands;
     for (const std::string& id : ids) {
       v1::Command c;
@@ -178,9 +178,9 @@ class StoreFaultTest : public ::testing::Test {
       commands.push_back(std::move(c));
     }
     absl::Notification done;
-    server::SequenceResult result;
+    core::SequenceResult result;
     writer_->SubmitSequence(std::move(commands), "test",
-                            [&](server::SequenceResult r) {
+                            [&](core::SequenceResult r) {
                               result = std::move(r);
                               done.Notify();
                             });
@@ -216,7 +216,7 @@ class StoreFaultTest : public ::testing::Test {
   std::unique_ptr<rocksdb::Env> env_;
   TempDir dir_;
   std::unique_ptr<storage::EventStore> store_;
-  std::unique_ptr<server::Writer> writer_;
+  std::unique_ptr<core::Writer> writer_;
 };
 
 TEST_F(StoreFaultTest, FailedWalWriteStoresNothingAndWritesResumeWithSpace) {
@@ -356,7 +356,7 @@ TEST_F(StoreFaultTest, WalFailingRightAfterAMemtableSwitchNeedsReopen) {
   for (int batch = 0; batch < 40 && !failed; ++batch) {
     std::vector<std::string> ids;
     for (int i = 0; i < 500; ++i) ids.push_back(absl::StrCat(batch, "-", i));
-    server::SequenceResult result = RecordAll(ids, text);
+    core::SequenceResult result = RecordAll(ids, text);
     if (result.error.ok()) {
       acknowledged.insert(acknowledged.end(), ids.begin(), ids.end());
     } else {

@@ -16,7 +16,7 @@
 
 namespace factlog::testing {
 
-absl::StatusOr<v1::CommandResponse> ApplySync(server::Writer& writer,
+absl::StatusOr<v1::CommandResponse> ApplySync(core::Writer& writer,
                                               v1::Command command,
                                               const std::string& actor) {
   absl::Notification done;

@@ -10,12 +10,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/writer.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "server/factlog_server.h"
-#include "server/writer.h"
 #include "storage/event_store.h"
 #include "tests/temp_dir.h"
 
@@ -34,7 +34,7 @@ class FakeClock {
 
 // Submits one command to `writer` and waits for its result.
 absl::StatusOr<v1::CommandResponse> ApplySync(
-    server::Writer& writer, v1::Command command,
+    core::Writer& writer, v1::Command command,
     const std::string& actor = "test");
 
 // A real factlogd in-process on 127.0.0.1 port 0 over RocksDB in a temp dir,

@@ -1,7 +1,7 @@
 // The writer's clock discipline, which overdue notices rely on: recorded_at
 // never goes backwards, and SafeTime() never lets a later commit be recorded
 // at or before a time it handed out (server/writer.h).
-#include "server/writer.h"
+#include "core/writer.h"
 
 #include <thread>
 
@@ -44,12 +44,12 @@ class WriterClockTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
-  std::unique_ptr<server::Writer> Start(
+  std::unique_ptr<core::Writer> Start(
       std::function<void()> before_commit = nullptr) {
-    server::WriterOptions options;
+    core::WriterOptions options;
     options.clock = [this] { return clock_.Now(); };
     options.before_commit = std::move(before_commit);
-    return server::Writer::Start(store_.get(), options);
+    return core::Writer::Start(store_.get(), options);
   }
 
   TempDir dir_;
@@ -64,13 +64,13 @@ TEST(UuidV4Test, IsTheRandomBitsWithVersionAndVariantInCanonicalForm) {
     const uint64_t lo = absl::Uniform<uint64_t>(gen);
     const uint64_t h = (hi & 0xffffffffffff0fffULL) | 0x4000;
     const uint64_t l = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-    ASSERT_EQ(server::UuidV4(hi, lo),
+    ASSERT_EQ(core::UuidV4(hi, lo),
               absl::StrFormat("%08x-%04x-%04x-%04x-%012x", h >> 32,
                               (h >> 16) & 0xffff, h & 0xffff, l >> 48,
                               l & 0xffffffffffffULL));
   }
-  EXPECT_EQ(server::UuidV4(0, 0), "00000000-0000-4000-8000-000000000000");
-  EXPECT_EQ(server::UuidV4(~uint64_t{0}, ~uint64_t{0}),
+  EXPECT_EQ(core::UuidV4(0, 0), "00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(core::UuidV4(~uint64_t{0}, ~uint64_t{0}),
             "ffffffff-ffff-4fff-bfff-ffffffffffff");
 }
 

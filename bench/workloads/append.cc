@@ -10,9 +10,9 @@
 #include "bench/stream_call.h"
 #include "bench/workloads/tracker.h"
 #include "bench/workloads/workloads.h"
+#include "core/server_metrics.h"
 #include "factlog/bench/baseline.grpc.pb.h"
 #include "factlog/v1/service.grpc.pb.h"
-#include "server/server_metrics.h"
 
 namespace factlog::bench {
 namespace {

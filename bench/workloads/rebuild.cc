@@ -155,7 +155,7 @@ absl::Status RunRebuildAndCatchup(Harness& h, bool rebuild, bool catchup) {
     row.Extra("preload_seconds", preload_seconds);
     row.note =
         "wall time of `factlogd --rebuild` (open + replay + write); store "
-        "preloaded through server::Writer with sync off";
+        "preloaded through core::Writer with sync off";
     row.targets.push_back({"events/s", row.ops_per_sec, 500000, true});
     h.Add(row);
   }

@@ -46,7 +46,7 @@ absl::Status RunFanoutBurst(Harness& h);
 absl::Status RunIdleSubscribers(Harness& h);
 
 // rebuild, catchup: a store of at least config.rebuild_events events
-// (preloaded through server::Writer without fsync); `factlogd --rebuild`
+// (preloaded through core::Writer without fsync); `factlogd --rebuild`
 // on it, then one subscriber reading it all from position 0.
 absl::Status RunRebuildAndCatchup(Harness& h, bool rebuild, bool catchup);
 

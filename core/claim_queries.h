@@ -1,0 +1,90 @@
+#ifndef FACTLOG_CORE_CLAIM_QUERIES_H_
+#define FACTLOG_CORE_CLAIM_QUERIES_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "domain/limits.h"
+#include "domain/similarity.h"
+#include "factlog/v1/service.pb.h"
+#include "factlog/v1/views.pb.h"
+#include "storage/event_store.h"
+
+namespace factlog::core {
+
+// The read side of ClaimService, independent of gRPC. Every claim returned
+// carries its effective status at the clock's now (so OVERDUE shows). Reads
+// go straight to the store and see whole commits only. Thread-safe.
+//
+// Errors: INVALID_ARGUMENT naming the field (bad id, page_size, page_token,
+// as_of); NOT_FOUND for unknown claims/claimants, or a claim that did not
+// exist yet at the as_of bound; storage errors as they are.
+class ClaimQueries {
+ public:
+  static constexpr int kDefaultPageSize = 50;
+  static constexpr int kMaxPageSize = 1000;
+  // ListClaims looks at no more than this many candidate claims per call; a
+  // page may then hold fewer than page_size claims but still carries a
+  // next_page_token. Keeps one call's cost bounded whatever the filters.
+  static constexpr int kMaxScanPerPage = 20000;
+
+  // SimilarClaims returns at most this many, looking at no more than
+  // kMaxSimilarScan of the claimant's claims.
+  static constexpr int kMaxSimilar = 10;
+  static constexpr int kMaxSimilarScan = 5000;
+
+  ClaimQueries(
+      const storage::EventStore* store, domain::Limits limits,
+      std::function<absl::Time()> clock,
+      double similarity_threshold = domain::kDefaultSimilarityThreshold);
+
+  // The claim's current projection, or its state as of a position or time
+  // (replaying its events up to that bound).
+  absl::StatusOr<v1::ClaimView> GetClaim(const v1::GetClaimRequest& req) const;
+  // The same answer, encoded. The current projection goes out as stored
+  // when presenting it changes nothing (no overdue episode, so the stored
+  // status is the status), which spares a parse and an encode per call.
+  absl::StatusOr<std::string> GetClaimEncoded(
+      const v1::GetClaimRequest& req) const;
+  // Claims matching every given filter, ordered by claim_id. The page token
+  // is opaque and bound to the filters it was issued for.
+  absl::StatusOr<v1::ListClaimsResponse> ListClaims(
+      const v1::ListClaimsRequest& req) const;
+  absl::StatusOr<v1::GetClaimHistoryResponse> GetClaimHistory(
+      const v1::GetClaimHistoryRequest& req) const;
+  // The claimant's track record, including the groups of claims joined by
+  // REPEATS links (RepeatGroup).
+  absl::StatusOr<v1::ClaimantView> GetClaimant(
+      const v1::GetClaimantRequest& req) const;
+  // Earlier claims by the claim's claimant on its subject whose text has at
+  // least the similarity threshold (domain/similarity.h), most similar
+  // first; never the claim itself (a retried RecordClaim).
+  absl::StatusOr<std::vector<v1::SimilarClaim>> SimilarClaims(
+      const v1::RecordClaimRequest& claim) const;
+  // Up to `max` RATED claims matching `req`, in claim id order after
+  // `start_after` ("" = from the first).
+  absl::StatusOr<std::vector<v1::ClaimView>> RatedClaims(
+      const v1::ExportClaimReviewsRequest& req, absl::string_view start_after,
+      size_t max) const;
+  absl::StatusOr<v1::ListSubjectsResponse> ListSubjects(
+      const v1::ListSubjectsRequest& req) const;
+
+ private:
+  // ListClaims with status OVERDUE and no subject, claimant or tag filter:
+  // driven by the overdue index. Calls `consider` with the page's candidate
+  // claims in claim id order; sets *more when claims follow the page.
+  absl::Status ListOverdue(
+      const std::string& after, int page_size, absl::Time now,
+      const std::function<bool(const v1::ClaimView&)>& consider,
+      bool* more) const;
+
+  const storage::EventStore* const store_;
+  const domain::Limits limits_;
+  const std::function<absl::Time()> clock_;
+  const double similarity_threshold_;
+};
+
+}  // namespace factlog::core
+
+#endif  // FACTLOG_CORE_CLAIM_QUERIES_H_

@@ -1,0 +1,61 @@
+#include "rpc/admin_service.h"
+
+#include "rpc/grpc_status.h"
+
+namespace factlog::rpc {
+
+AdminServiceImpl::AdminServiceImpl(const storage::EventStore* store,
+                                   const core::Hub* hub,
+                                   const Authorizer* authorizer,
+                                   const RpcObserver* observer,
+                                   const core::ServerMetrics* metrics)
+    : store_(store),
+      hub_(hub),
+      authorizer_(authorizer),
+      observer_(observer),
+      metrics_(metrics) {}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(
+    grpc::CallbackServerContext* ctx, const v1::GetStatsRequest*,
+    v1::GetStatsResponse* resp) {
+  RpcObserver::UnaryCall call =
+      observer_->StartUnary(ctx, "/factlog.v1.AdminService/GetStats");
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kAdmin, "GetStats");
+  if (!actor.ok()) {
+    call.Finish(ToGrpcStatus(actor.status()));
+    return call.reactor();
+  }
+  resp->set_last_position(store_->LastPosition());
+  hub_->FillStats(resp);
+  resp->set_disk_bytes(store_->ApproximateDiskBytes());
+  if (metrics_ != nullptr) metrics_->FillStats(resp);
+  call.Finish(grpc::Status::OK);
+  return call.reactor();
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Backup(
+    grpc::CallbackServerContext* ctx, const v1::BackupRequest* req,
+    v1::BackupResponse* resp) {
+  RpcObserver::UnaryCall call =
+      observer_->StartUnary(ctx, "/factlog.v1.AdminService/Backup");
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kAdmin, "Backup");
+  if (!actor.ok()) {
+    call.Finish(ToGrpcStatus(actor.status()));
+    return call.reactor();
+  }
+  if (req->dir().empty()) {
+    call.Finish(ToGrpcStatus(absl::InvalidArgumentError("dir: required")));
+    return call.reactor();
+  }
+  absl::StatusOr<uint64_t> position = store_->Backup(req->dir());
+  if (position.ok()) {
+    resp->set_dir(req->dir());
+    resp->set_last_position(*position);
+  }
+  call.Finish(ToGrpcStatus(position.status()));
+  return call.reactor();
+}
+
+}  // namespace factlog::rpc

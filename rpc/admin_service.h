@@ -1,0 +1,44 @@
+#ifndef FACTLOG_RPC_ADMIN_SERVICE_H_
+#define FACTLOG_RPC_ADMIN_SERVICE_H_
+
+#include "core/hub.h"
+#include "core/server_metrics.h"
+#include "factlog/v1/service.grpc.pb.h"
+#include "rpc/auth.h"
+#include "rpc/rpc_observer.h"
+#include "storage/event_store.h"
+
+namespace factlog::rpc {
+
+// factlog.v1.AdminService: operational views of a running server.
+class AdminServiceImpl final : public v1::AdminService::CallbackService {
+ public:
+  // `store`, `hub`, `authorizer`, `observer` and `metrics` must outlive the
+  // service; `metrics` may be null (GetStats then leaves its counters at
+  // 0). Every RPC needs the admin role.
+  AdminServiceImpl(const storage::EventStore* store, const core::Hub* hub,
+                   const Authorizer* authorizer, const RpcObserver* observer,
+                   const core::ServerMetrics* metrics = nullptr);
+
+  // Log end, subscribers with their lag, hub memory, bytes on disk, and the
+  // numbers /metrics shows: commands, events by type, rejections by code,
+  // commit latency, RocksDB compaction and stalls, resident memory.
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
+                                     const v1::GetStatsRequest* req,
+                                     v1::GetStatsResponse* resp) override;
+  // A consistent online backup into a new server-side directory.
+  grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* ctx,
+                                   const v1::BackupRequest* req,
+                                   v1::BackupResponse* resp) override;
+
+ private:
+  const storage::EventStore* const store_;
+  const core::Hub* const hub_;
+  const Authorizer* const authorizer_;
+  const RpcObserver* const observer_;
+  const core::ServerMetrics* const metrics_;
+};
+
+}  // namespace factlog::rpc
+
+#endif  // FACTLOG_RPC_ADMIN_SERVICE_H_

@@ -1,0 +1,339 @@
+#include "rpc/claim_service.h"
+
+#include <algorithm>
+#include <deque>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/wire.h"
+#include "rpc/grpc_order.h"
+#include "rpc/grpc_status.h"
+#include "rpc/proto_decode.h"
+#include "rpc/rpc_observer.h"
+
+namespace factlog::rpc {
+namespace {
+
+// Import reads raw messages and decodes them itself: gRPC's decoding of a
+// bad message (say, a string with invalid UTF-8) would look to the reactor
+// like the end of the stream, and the commands after it would be dropped
+// while the call ends OK.
+class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
+ public:
+  ImportReactor(grpc::CallbackServerContext* ctx, core::Writer* writer,
+                std::string actor, grpc::ByteBuffer* raw_response)
+      : ctx_(ctx),
+        writer_(writer),
+        actor_(std::move(actor)),
+        raw_response_(raw_response) {
+    GrpcStart(this, [&] { StartRead(&incoming_); });
+  }
+
+  void OnReadDone(bool ok) override {
+    GrpcReact(this);
+    if (ok) {
+      v1::Command command;
+      absl::Status decoded = DecodeMessage(incoming_, &command);
+      incoming_.Clear();
+      if (!decoded.ok()) {
+        // Apply what came before it, then refuse it.
+        stream_error_ = absl::InvalidArgumentError(absl::StrCat(
+            "command ", sent_ + pending_.size() + 1, ": ", decoded.message()));
+        stream_done_ = true;
+      } else {
+        pending_.push_back(std::move(command));
+        if (pending_.size() < ClaimServiceImpl::kImportChunk) {
+          GrpcStart(this, [&] { StartRead(&incoming_); });
+          return;
+        }
+      }
+    } else if (ctx_->IsCancelled()) {
+      // The client gave up mid-stream: apply nothing more.
+      GrpcStart(this, [&] { Finish(grpc::Status::CANCELLED); });
+      return;
+    } else {
+      stream_done_ = true;
+    }
+    Flush();
+  }
+
+  void OnDone() override {
+    GrpcReact(this);
+    delete this;
+  }
+
+ private:
+  void FinishStream() {
+    if (!stream_error_.ok()) {
+      GrpcStart(this, [&] { Finish(ToGrpcStatus(stream_error_)); });
+      return;
+    }
+    *raw_response_ = EncodeMessage(response_);
+    GrpcStart(this, [&] { Finish(grpc::Status::OK); });
+  }
+
+  // Submits the pending chunk; reading resumes when it is durable. Only one
+  // chunk is in flight at a time, so commands apply in stream order.
+  void Flush() {
+    if (pending_.empty()) {
+      FinishStream();
+      return;
+    }
+    std::vector<v1::Command> chunk = std::move(pending_);
+    pending_.clear();
+    writer_->SubmitSequence(
+        std::move(chunk), actor_, [this](core::SequenceResult result) {
+          for (const v1::CommandResponse& r : result.responses) {
+            if (r.deduplicated()) {
+              response_.set_deduplicated(response_.deduplicated() + 1);
+            } else {
+              response_.set_applied(response_.applied() + 1);
+            }
+            // For a repeat, the position the original command reached.
+            response_.set_last_position(
+                std::max(response_.last_position(), r.last_position()));
+          }
+          if (!result.error.ok()) {
+            const uint64_t n = sent_ + result.failed_index + 1;
+            GrpcStart(this, [&] {
+              Finish(ToGrpcStatus(absl::Status(
+                  result.error.code(),
+                  absl::StrCat("command ", n, ": ", result.error.message()))));
+            });
+            return;
+          }
+          sent_ += result.responses.size();
+          if (stream_done_) {
+            FinishStream();
+          } else {
+            GrpcStart(this, [&] { StartRead(&incoming_); });
+          }
+        });
+  }
+
+  grpc::CallbackServerContext* const ctx_;
+  core::Writer* const writer_;
+  const std::string actor_;
+  grpc::ByteBuffer* const raw_response_;
+  v1::ImportResponse response_;
+  grpc::ByteBuffer incoming_;
+  std::vector<v1::Command> pending_;
+  uint64_t sent_ = 0;  // commands applied or deduplicated so far
+  bool stream_done_ = false;
+  absl::Status stream_error_;  // a command that could not be decoded
+};
+
+// Writes the RATED claims matching a request, kChunk read at a time.
+class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
+ public:
+  static constexpr size_t kChunk = 256;
+
+  ExportReactor(const core::ClaimQueries* queries,
+                v1::ExportClaimReviewsRequest req)
+      : queries_(queries), req_(std::move(req)) {
+    Next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    GrpcReact(this);
+    if (!ok) {
+      GrpcStart(this, [&] {
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      });
+      return;
+    }
+    buffer_.pop_front();
+    Next();
+  }
+
+  void OnDone() override {
+    GrpcReact(this);
+    delete this;
+  }
+
+ private:
+  void Next() {
+    if (buffer_.empty() && !exhausted_) {
+      absl::StatusOr<std::vector<v1::ClaimView>> chunk =
+          queries_->RatedClaims(req_, start_after_, kChunk);
+      if (!chunk.ok()) {
+        GrpcStart(this, [&] { Finish(ToGrpcStatus(chunk.status())); });
+        return;
+      }
+      exhausted_ = chunk->size() < kChunk;
+      if (!chunk->empty()) start_after_ = chunk->back().claim_id();
+      for (v1::ClaimView& view : *chunk) buffer_.push_back(std::move(view));
+    }
+    if (buffer_.empty()) {
+      GrpcStart(this, [&] { Finish(grpc::Status::OK); });
+      return;
+    }
+    GrpcStart(this, [&] { StartWrite(&buffer_.front()); });
+  }
+
+  const core::ClaimQueries* const queries_;
+  const v1::ExportClaimReviewsRequest req_;
+  std::string start_after_;
+  bool exhausted_ = false;
+  std::deque<v1::ClaimView> buffer_;
+};
+
+}  // namespace
+
+ClaimServiceImpl::ClaimServiceImpl(core::Writer* writer,
+                                   const core::ClaimQueries* queries,
+                                   const Authorizer* authorizer,
+                                   const RpcObserver* observer)
+    : writer_(writer),
+      queries_(queries),
+      authorizer_(authorizer),
+      observer_(observer) {}
+
+template <typename Request, typename Set>
+grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response, Role needed, const char* full_method,
+    absl::string_view method, Set set) {
+  RpcObserver::UnaryCall call = observer_->StartUnary(ctx, full_method);
+  grpc::ServerUnaryReactor* reactor = call.reactor();
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, needed, method);
+  if (!actor.ok()) {
+    call.Finish(ToGrpcStatus(actor.status()));
+    return reactor;
+  }
+  Request typed;
+  if (absl::Status s = DecodeMessage(*request, &typed); !s.ok()) {
+    call.Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  NoteRequestId(*ctx, typed.request_id());
+  // Found before the claim is committed (so it is never its own match) and
+  // on this thread, not the writer's. Best effort: a read error only leaves
+  // the list empty.
+  std::vector<v1::SimilarClaim> similar;
+  if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
+    absl::StatusOr<std::vector<v1::SimilarClaim>> found =
+        queries_->SimilarClaims(typed);
+    if (found.ok()) similar = *std::move(found);
+  }
+  std::vector<v1::Command> command(1);
+  set(&command[0], std::move(typed));
+  writer_->SubmitSequence(
+      std::move(command), *std::move(actor),
+      [call = std::move(call), response,
+       similar = std::move(similar)](core::SequenceResult result) mutable {
+        if (!result.error.ok()) {
+          call.Finish(ToGrpcStatus(result.error));
+          return;
+        }
+        v1::CommandResponse& applied = result.responses.back();
+        for (const v1::SimilarClaim& s : similar) {
+          *applied.add_similar_claims() = s;
+        }
+        // The claim goes in as the writer encoded it (mostly its stored
+        // bytes), without a copy of the view or a second encoding.
+        std::string encoded = applied.SerializeAsString();
+        if (!result.claim.empty()) {
+          wire::AppendWireField(v1::CommandResponse::kClaimFieldNumber,
+                                result.claim, &encoded);
+        }
+        *response = EncodeMessage(std::move(encoded));
+        call.Finish(grpc::Status::OK);
+      });
+  return reactor;
+}
+
+template <typename Request, typename Query>
+grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response, const char* full_method,
+    absl::string_view method, Query query) {
+  RpcObserver::UnaryCall call = observer_->StartUnary(ctx, full_method);
+  grpc::ServerUnaryReactor* reactor = call.reactor();
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kReader, method);
+  if (!actor.ok()) {
+    call.Finish(ToGrpcStatus(actor.status()));
+    return reactor;
+  }
+  Request typed;
+  absl::Status status = DecodeMessage(*request, &typed);
+  if (status.ok()) {
+    auto result = query(typed);
+    if (result.ok()) *response = EncodeMessage(*std::move(result));
+    status = result.status();
+  }
+  call.Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+#define FACTLOG_MUTATION(Method, Request, field, role)                       \
+  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                        \
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,     \
+      grpc::ByteBuffer* response) {                                          \
+    return Mutate<v1::Request>(ctx, request, response, Role::role,           \
+                               "/factlog.v1.ClaimService/" #Method, #Method, \
+                               [](v1::Command* c, v1::Request r) {           \
+                                 *c->mutable_##field() = std::move(r);       \
+                               });                                           \
+  }
+FACTLOG_MUTATION(RecordClaim, RecordClaimRequest, record_claim, kReporter)
+FACTLOG_MUTATION(AddEvidence, AddEvidenceRequest, add_evidence, kReporter)
+FACTLOG_MUTATION(WithdrawEvidence, WithdrawEvidenceRequest, withdraw_evidence,
+                 kEditor)
+FACTLOG_MUTATION(IssueVerdict, IssueVerdictRequest, issue_verdict, kEditor)
+FACTLOG_MUTATION(CorrectClaim, CorrectClaimRequest, correct_claim, kEditor)
+FACTLOG_MUTATION(RetractClaim, RetractClaimRequest, retract_claim, kEditor)
+FACTLOG_MUTATION(LinkClaims, LinkClaimsRequest, link_claims, kEditor)
+#undef FACTLOG_MUTATION
+
+#define FACTLOG_QUERY(Method, Request, Query)                                 \
+  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                         \
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,      \
+      grpc::ByteBuffer* response) {                                           \
+    return Answer<v1::Request>(                                               \
+        ctx, request, response, "/factlog.v1.ClaimService/" #Method, #Method, \
+        [this](const v1::Request& r) { return queries_->Query(r); });         \
+  }
+FACTLOG_QUERY(GetClaim, GetClaimRequest, GetClaimEncoded)
+FACTLOG_QUERY(ListClaims, ListClaimsRequest, ListClaims)
+FACTLOG_QUERY(GetClaimHistory, GetClaimHistoryRequest, GetClaimHistory)
+FACTLOG_QUERY(GetClaimant, GetClaimantRequest, GetClaimant)
+FACTLOG_QUERY(ListSubjects, ListSubjectsRequest, ListSubjects)
+#undef FACTLOG_QUERY
+
+grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(
+    grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) {
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kReporter, "Import");
+  if (!actor.ok()) {
+    class Refused final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
+     public:
+      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(actor.status());
+  }
+  return new ImportReactor(ctx, writer_, *std::move(actor), resp);
+}
+
+grpc::ServerWriteReactor<v1::ClaimView>* ClaimServiceImpl::ExportClaimReviews(
+    grpc::CallbackServerContext* ctx,
+    const v1::ExportClaimReviewsRequest* req) {
+  absl::StatusOr<std::string> actor =
+      authorizer_->Authorize(*ctx, Role::kReader, "ExportClaimReviews");
+  if (!actor.ok()) {
+    class Refused final : public grpc::ServerWriteReactor<v1::ClaimView> {
+     public:
+      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(actor.status());
+  }
+  return new ExportReactor(queries_, *req);
+}
+
+}  // namespace factlog::rpc

@@ -1,0 +1,109 @@
+#ifndef FACTLOG_RPC_CLAIM_SERVICE_H_
+#define FACTLOG_RPC_CLAIM_SERVICE_H_
+
+#include "core/claim_queries.h"
+#include "core/writer.h"
+#include "factlog/v1/service.grpc.pb.h"
+#include "rpc/auth.h"
+#include "rpc/rpc_observer.h"
+
+namespace factlog::rpc {
+
+// factlog.v1.ClaimService over the callback API. Mutations go to the Writer
+// and finish from its callback; queries run on the gRPC thread against the
+// store. Every call is authorized first (server/auth.h: readers query,
+// reporters record claims, evidence and imports, editors do the rest). It
+// translates and wires; the rules live in domain/.
+// Every method is registered raw and decodes its request with DecodeMessage
+// (server/proto_decode.h), so a request gRPC could not decode, such as a
+// string with invalid UTF-8, is INVALID_ARGUMENT naming the field instead
+// of an opaque transport error.
+using RawClaimService = v1::ClaimService::WithRawCallbackMethod_RecordClaim<
+    v1::ClaimService::WithRawCallbackMethod_AddEvidence<
+        v1::ClaimService::WithRawCallbackMethod_WithdrawEvidence<
+            v1::ClaimService::WithRawCallbackMethod_IssueVerdict<
+                v1::ClaimService::WithRawCallbackMethod_CorrectClaim<
+                    v1::ClaimService::WithRawCallbackMethod_RetractClaim<
+                        v1::ClaimService::WithRawCallbackMethod_LinkClaims<
+                            v1::ClaimService::WithRawCallbackMethod_GetClaim<
+                                v1::ClaimService::WithRawCallbackMethod_ListClaims<
+                                    v1::ClaimService::WithRawCallbackMethod_GetClaimHistory<
+                                        v1::ClaimService::WithRawCallbackMethod_GetClaimant<
+                                            v1::ClaimService::WithRawCallbackMethod_ListSubjects<
+                                                v1::ClaimService::WithRawCallbackMethod_Import<
+                                                    v1::ClaimService::
+                                                        CallbackService>>>>>>>>>>>>>;
+
+class ClaimServiceImpl final : public RawClaimService {
+ public:
+  // Commands sent per writer submission by Import.
+  static constexpr size_t kImportChunk = 256;
+
+  // `writer`, `queries`, `authorizer` and `observer` must outlive the
+  // service.
+  ClaimServiceImpl(core::Writer* writer, const core::ClaimQueries* queries,
+                   const Authorizer* authorizer, const RpcObserver* observer);
+
+  // Each takes an encoded request and fills an encoded response of the
+  // types in service.proto.
+#define FACTLOG_RAW_UNARY(Method)                                    \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, \
+                                   const grpc::ByteBuffer* request,  \
+                                   grpc::ByteBuffer* response) override;
+  FACTLOG_RAW_UNARY(RecordClaim)
+  FACTLOG_RAW_UNARY(AddEvidence)
+  FACTLOG_RAW_UNARY(WithdrawEvidence)
+  FACTLOG_RAW_UNARY(IssueVerdict)
+  FACTLOG_RAW_UNARY(CorrectClaim)
+  FACTLOG_RAW_UNARY(RetractClaim)
+  FACTLOG_RAW_UNARY(LinkClaims)
+  FACTLOG_RAW_UNARY(GetClaim)
+  FACTLOG_RAW_UNARY(ListClaims)
+  FACTLOG_RAW_UNARY(GetClaimHistory)
+  FACTLOG_RAW_UNARY(GetClaimant)
+  FACTLOG_RAW_UNARY(ListSubjects)
+#undef FACTLOG_RAW_UNARY
+
+  // Applies the streamed commands (raw factlog.v1.Command messages, decoded
+  // here so that an undecodable one is an error, not an early end) in order,
+  // kImportChunk per commit. Stops at the first refused or undecodable
+  // command with its error, prefixed "command N: " (N counts from 1 over the
+  // whole stream); commands before it stay applied. `resp` receives an
+  // encoded ImportResponse.
+  grpc::ServerReadReactor<grpc::ByteBuffer>* Import(
+      grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) override;
+
+  // Streams the RATED claims matching the request, reading the store in
+  // chunks with one write in flight. Not raw: its request has no strings a
+  // client could get wrong beyond the subject, which gRPC decodes.
+  grpc::ServerWriteReactor<v1::ClaimView>* ExportClaimReviews(
+      grpc::CallbackServerContext* ctx,
+      const v1::ExportClaimReviewsRequest* req) override;
+
+ private:
+  // Authorizes `method` for `needed`, decodes a `Request`, puts it into a
+  // Command with `set` and hands it to the writer as the principal.
+  // `full_method` is the method's path, for the observer.
+  template <typename Request, typename Set>
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response, Role needed,
+                                   const char* full_method,
+                                   absl::string_view method, Set set);
+  // Authorizes a reader, decodes a `Request` and answers with `query`.
+  template <typename Request, typename Query>
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response,
+                                   const char* full_method,
+                                   absl::string_view method, Query query);
+
+  core::Writer* const writer_;
+  const core::ClaimQueries* const queries_;
+  const Authorizer* const authorizer_;
+  const RpcObserver* const observer_;
+};
+
+}  // namespace factlog::rpc
+
+#endif  // FACTLOG_RPC_CLAIM_SERVICE_H_
