@@ -5,27 +5,15 @@
 namespace factlog::rpc {
 
 AdminServiceImpl::AdminServiceImpl(const storage::EventStore* store,
-                                   const core::Hub* hub,
-                                   const Authorizer* authorizer,
-                                   const RpcObserver* observer,
+                                   const core::Hub* hub, RpcGate gate,
                                    const core::ServerMetrics* metrics)
-    : store_(store),
-      hub_(hub),
-      authorizer_(authorizer),
-      observer_(observer),
-      metrics_(metrics) {}
+    : store_(store), hub_(hub), gate_(gate), metrics_(metrics) {}
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(
     grpc::CallbackServerContext* ctx, const v1::GetStatsRequest*,
     v1::GetStatsResponse* resp) {
-  RpcObserver::UnaryCall call =
-      observer_->StartUnary(ctx, "/factlog.v1.AdminService/GetStats");
-  absl::StatusOr<std::string> actor =
-      authorizer_->Authorize(*ctx, Role::kAdmin, "GetStats");
-  if (!actor.ok()) {
-    call.Finish(ToGrpcStatus(actor.status()));
-    return call.reactor();
-  }
+  auto [call, actor] = gate_.StartUnary(ctx, MethodFor<v1::GetStatsRequest>());
+  if (!actor.ok()) return call.reactor();
   resp->set_last_position(store_->LastPosition());
   hub_->FillStats(resp);
   resp->set_disk_bytes(store_->ApproximateDiskBytes());
@@ -37,14 +25,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(
 grpc::ServerUnaryReactor* AdminServiceImpl::Backup(
     grpc::CallbackServerContext* ctx, const v1::BackupRequest* req,
     v1::BackupResponse* resp) {
-  RpcObserver::UnaryCall call =
-      observer_->StartUnary(ctx, "/factlog.v1.AdminService/Backup");
-  absl::StatusOr<std::string> actor =
-      authorizer_->Authorize(*ctx, Role::kAdmin, "Backup");
-  if (!actor.ok()) {
-    call.Finish(ToGrpcStatus(actor.status()));
-    return call.reactor();
-  }
+  auto [call, actor] = gate_.StartUnary(ctx, MethodFor<v1::BackupRequest>());
+  if (!actor.ok()) return call.reactor();
   if (req->dir().empty()) {
     call.Finish(ToGrpcStatus(absl::InvalidArgumentError("dir: required")));
     return call.reactor();

@@ -5,7 +5,7 @@
 #include "core/server_metrics.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "rpc/auth.h"
-#include "rpc/rpc_observer.h"
+#include "rpc/rpc_gate.h"
 #include "storage/event_store.h"
 
 namespace factlog::rpc {
@@ -13,12 +13,11 @@ namespace factlog::rpc {
 // factlog.v1.AdminService: operational views of a running server.
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  // `store`, `hub`, `authorizer`, `observer` and `metrics` must outlive the
+  // `store`, `hub`, `metrics` and what `gate` refers to must outlive the
   // service; `metrics` may be null (GetStats then leaves its counters at
   // 0). Every RPC needs the admin role.
   AdminServiceImpl(const storage::EventStore* store, const core::Hub* hub,
-                   const Authorizer* authorizer, const RpcObserver* observer,
-                   const core::ServerMetrics* metrics = nullptr);
+                   RpcGate gate, const core::ServerMetrics* metrics = nullptr);
 
   // Log end, subscribers with their lag, hub memory, bytes on disk, and the
   // numbers /metrics shows: commands, events by type, rejections by code,
@@ -34,8 +33,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
  private:
   const storage::EventStore* const store_;
   const core::Hub* const hub_;
-  const Authorizer* const authorizer_;
-  const RpcObserver* const observer_;
+  const RpcGate gate_;
   const core::ServerMetrics* const metrics_;
 };
 

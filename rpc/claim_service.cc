@@ -184,26 +184,16 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
 
 ClaimServiceImpl::ClaimServiceImpl(core::Writer* writer,
                                    const core::ClaimQueries* queries,
-                                   const Authorizer* authorizer,
-                                   const RpcObserver* observer)
-    : writer_(writer),
-      queries_(queries),
-      authorizer_(authorizer),
-      observer_(observer) {}
+                                   RpcGate gate)
+    : writer_(writer), queries_(queries), gate_(gate) {}
 
 template <typename Request, typename Set>
 grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response, Role needed, const char* full_method,
-    absl::string_view method, Set set) {
-  RpcObserver::UnaryCall call = observer_->StartUnary(ctx, full_method);
+    grpc::ByteBuffer* response, Set set) {
+  auto [call, actor] = gate_.StartUnary(ctx, MethodFor<Request>());
   grpc::ServerUnaryReactor* reactor = call.reactor();
-  absl::StatusOr<std::string> actor =
-      authorizer_->Authorize(*ctx, needed, method);
-  if (!actor.ok()) {
-    call.Finish(ToGrpcStatus(actor.status()));
-    return reactor;
-  }
+  if (!actor.ok()) return reactor;
   Request typed;
   if (absl::Status s = DecodeMessage(*request, &typed); !s.ok()) {
     call.Finish(ToGrpcStatus(s));
@@ -249,16 +239,10 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
 template <typename Request, typename Query>
 grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response, const char* full_method,
-    absl::string_view method, Query query) {
-  RpcObserver::UnaryCall call = observer_->StartUnary(ctx, full_method);
+    grpc::ByteBuffer* response, Query query) {
+  auto [call, actor] = gate_.StartUnary(ctx, MethodFor<Request>());
   grpc::ServerUnaryReactor* reactor = call.reactor();
-  absl::StatusOr<std::string> actor =
-      authorizer_->Authorize(*ctx, Role::kReader, method);
-  if (!actor.ok()) {
-    call.Finish(ToGrpcStatus(actor.status()));
-    return reactor;
-  }
+  if (!actor.ok()) return reactor;
   Request typed;
   absl::Status status = DecodeMessage(*request, &typed);
   if (status.ok()) {
@@ -270,33 +254,31 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
   return reactor;
 }
 
-#define FACTLOG_MUTATION(Method, Request, field, role)                       \
-  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                        \
-      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,     \
-      grpc::ByteBuffer* response) {                                          \
-    return Mutate<v1::Request>(ctx, request, response, Role::role,           \
-                               "/factlog.v1.ClaimService/" #Method, #Method, \
-                               [](v1::Command* c, v1::Request r) {           \
-                                 *c->mutable_##field() = std::move(r);       \
-                               });                                           \
+#define FACTLOG_MUTATION(Method, Request, field)                         \
+  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                    \
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request, \
+      grpc::ByteBuffer* response) {                                      \
+    return Mutate<v1::Request>(ctx, request, response,                   \
+                               [](v1::Command* c, v1::Request r) {       \
+                                 *c->mutable_##field() = std::move(r);   \
+                               });                                       \
   }
-FACTLOG_MUTATION(RecordClaim, RecordClaimRequest, record_claim, kReporter)
-FACTLOG_MUTATION(AddEvidence, AddEvidenceRequest, add_evidence, kReporter)
-FACTLOG_MUTATION(WithdrawEvidence, WithdrawEvidenceRequest, withdraw_evidence,
-                 kEditor)
-FACTLOG_MUTATION(IssueVerdict, IssueVerdictRequest, issue_verdict, kEditor)
-FACTLOG_MUTATION(CorrectClaim, CorrectClaimRequest, correct_claim, kEditor)
-FACTLOG_MUTATION(RetractClaim, RetractClaimRequest, retract_claim, kEditor)
-FACTLOG_MUTATION(LinkClaims, LinkClaimsRequest, link_claims, kEditor)
+FACTLOG_MUTATION(RecordClaim, RecordClaimRequest, record_claim)
+FACTLOG_MUTATION(AddEvidence, AddEvidenceRequest, add_evidence)
+FACTLOG_MUTATION(WithdrawEvidence, WithdrawEvidenceRequest, withdraw_evidence)
+FACTLOG_MUTATION(IssueVerdict, IssueVerdictRequest, issue_verdict)
+FACTLOG_MUTATION(CorrectClaim, CorrectClaimRequest, correct_claim)
+FACTLOG_MUTATION(RetractClaim, RetractClaimRequest, retract_claim)
+FACTLOG_MUTATION(LinkClaims, LinkClaimsRequest, link_claims)
 #undef FACTLOG_MUTATION
 
-#define FACTLOG_QUERY(Method, Request, Query)                                 \
-  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                         \
-      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,      \
-      grpc::ByteBuffer* response) {                                           \
-    return Answer<v1::Request>(                                               \
-        ctx, request, response, "/factlog.v1.ClaimService/" #Method, #Method, \
-        [this](const v1::Request& r) { return queries_->Query(r); });         \
+#define FACTLOG_QUERY(Method, Request, Query)                            \
+  grpc::ServerUnaryReactor* ClaimServiceImpl::Method(                    \
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request, \
+      grpc::ByteBuffer* response) {                                      \
+    return Answer<v1::Request>(                                          \
+        ctx, request, response,                                          \
+        [this](const v1::Request& r) { return queries_->Query(r); });    \
   }
 FACTLOG_QUERY(GetClaim, GetClaimRequest, GetClaimEncoded)
 FACTLOG_QUERY(ListClaims, ListClaimsRequest, ListClaims)
@@ -308,14 +290,9 @@ FACTLOG_QUERY(ListSubjects, ListSubjectsRequest, ListSubjects)
 grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(
     grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) {
   absl::StatusOr<std::string> actor =
-      authorizer_->Authorize(*ctx, Role::kReporter, "Import");
+      gate_.AdmitStream(*ctx, MethodFor<v1::Command>());
   if (!actor.ok()) {
-    class Refused final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
-     public:
-      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused(actor.status());
+    return Refuse<grpc::ServerReadReactor<grpc::ByteBuffer>>(actor.status());
   }
   return new ImportReactor(ctx, writer_, *std::move(actor), resp);
 }
@@ -324,14 +301,9 @@ grpc::ServerWriteReactor<v1::ClaimView>* ClaimServiceImpl::ExportClaimReviews(
     grpc::CallbackServerContext* ctx,
     const v1::ExportClaimReviewsRequest* req) {
   absl::StatusOr<std::string> actor =
-      authorizer_->Authorize(*ctx, Role::kReader, "ExportClaimReviews");
+      gate_.AdmitStream(*ctx, MethodFor<v1::ExportClaimReviewsRequest>());
   if (!actor.ok()) {
-    class Refused final : public grpc::ServerWriteReactor<v1::ClaimView> {
-     public:
-      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused(actor.status());
+    return Refuse<grpc::ServerWriteReactor<v1::ClaimView>>(actor.status());
   }
   return new ExportReactor(queries_, *req);
 }

@@ -4,15 +4,14 @@
 #include "core/claim_queries.h"
 #include "core/writer.h"
 #include "factlog/v1/service.grpc.pb.h"
-#include "rpc/auth.h"
-#include "rpc/rpc_observer.h"
+#include "rpc/rpc_gate.h"
 
 namespace factlog::rpc {
 
 // factlog.v1.ClaimService over the callback API. Mutations go to the Writer
 // and finish from its callback; queries run on the gRPC thread against the
-// store. Every call is authorized first (server/auth.h: readers query,
-// reporters record claims, evidence and imports, editors do the rest). It
+// store. Every call is admitted first (rpc/rpc_gate.h, with the roles of
+// rpc/methods.h). It
 // translates and wires; the rules live in domain/.
 // Every method is registered raw and decodes its request with DecodeMessage
 // (server/proto_decode.h), so a request gRPC could not decode, such as a
@@ -39,10 +38,9 @@ class ClaimServiceImpl final : public RawClaimService {
   // Commands sent per writer submission by Import.
   static constexpr size_t kImportChunk = 256;
 
-  // `writer`, `queries`, `authorizer` and `observer` must outlive the
-  // service.
+  // `writer`, `queries` and what `gate` refers to must outlive the service.
   ClaimServiceImpl(core::Writer* writer, const core::ClaimQueries* queries,
-                   const Authorizer* authorizer, const RpcObserver* observer);
+                   RpcGate gate);
 
   // Each takes an encoded request and fills an encoded response of the
   // types in service.proto.
@@ -81,27 +79,22 @@ class ClaimServiceImpl final : public RawClaimService {
       const v1::ExportClaimReviewsRequest* req) override;
 
  private:
-  // Authorizes `method` for `needed`, decodes a `Request`, puts it into a
-  // Command with `set` and hands it to the writer as the principal.
-  // `full_method` is the method's path, for the observer.
+  // Admits the call (rpc/methods.h: the method taking `Request`), decodes a
+  // `Request`, puts it into a Command with `set` and hands it to the
+  // writer as the principal.
   template <typename Request, typename Set>
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx,
                                    const grpc::ByteBuffer* request,
-                                   grpc::ByteBuffer* response, Role needed,
-                                   const char* full_method,
-                                   absl::string_view method, Set set);
-  // Authorizes a reader, decodes a `Request` and answers with `query`.
+                                   grpc::ByteBuffer* response, Set set);
+  // Admits the call, decodes a `Request` and answers with `query`.
   template <typename Request, typename Query>
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
                                    const grpc::ByteBuffer* request,
-                                   grpc::ByteBuffer* response,
-                                   const char* full_method,
-                                   absl::string_view method, Query query);
+                                   grpc::ByteBuffer* response, Query query);
 
   core::Writer* const writer_;
   const core::ClaimQueries* const queries_;
-  const Authorizer* const authorizer_;
-  const RpcObserver* const observer_;
+  const RpcGate gate_;
 };
 
 }  // namespace factlog::rpc

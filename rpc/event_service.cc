@@ -76,30 +76,17 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
   std::deque<v1::Event> buffer_;
 };
 
-// A stream that ends at once with an error.
-template <typename Message>
-class RefusedWriter final : public grpc::ServerWriteReactor<Message> {
- public:
-  explicit RefusedWriter(const absl::Status& s) {
-    this->Finish(ToGrpcStatus(s));
-  }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
 
 EventServiceImpl::EventServiceImpl(const storage::EventStore* store,
                                    core::Hub* hub, const core::LogHeads* heads,
-                                   const Authorizer* authorizer,
-                                   const RpcObserver* observer,
-                                   domain::Limits limits,
+                                   RpcGate gate, domain::Limits limits,
                                    absl::Duration checkpoint_interval,
                                    std::function<absl::Time()> safe_time)
     : store_(store),
       hub_(hub),
       heads_(heads),
-      authorizer_(authorizer),
-      observer_(observer),
+      gate_(gate),
       limits_(limits),
       checkpoint_interval_(checkpoint_interval),
       safe_time_(std::move(safe_time)) {}
@@ -107,8 +94,10 @@ EventServiceImpl::EventServiceImpl(const storage::EventStore* store,
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req) {
   absl::StatusOr<std::string> actor =
-      authorizer_->Authorize(*ctx, Role::kReader, "Subscribe");
-  if (!actor.ok()) return new RefusedWriter<grpc::ByteBuffer>(actor.status());
+      gate_.AdmitStream(*ctx, MethodFor<v1::SubscribeRequest>());
+  if (!actor.ok()) {
+    return Refuse<grpc::ServerWriteReactor<grpc::ByteBuffer>>(actor.status());
+  }
   return StartSubscription(ctx, *req, store_, hub_, limits_,
                            checkpoint_interval_, safe_time_);
 }
@@ -116,33 +105,27 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
 grpc::ServerWriteReactor<v1::Event>* EventServiceImpl::ReadEvents(
     grpc::CallbackServerContext* ctx, const v1::ReadEventsRequest* req) {
   absl::StatusOr<std::string> actor =
-      authorizer_->Authorize(*ctx, Role::kReader, "ReadEvents");
-  if (!actor.ok()) return new RefusedWriter<v1::Event>(actor.status());
+      gate_.AdmitStream(*ctx, MethodFor<v1::ReadEventsRequest>());
+  if (!actor.ok()) {
+    return Refuse<grpc::ServerWriteReactor<v1::Event>>(actor.status());
+  }
   if (absl::Status s = domain::ValidateEventFilter(req->filter(), limits_);
       !s.ok()) {
-    return new RefusedWriter<v1::Event>(s);
+    return Refuse<grpc::ServerWriteReactor<v1::Event>>(s);
   }
   return new ReadEventsReactor(store_, *req);
 }
 
 namespace {
 
-// Authorizes a reader, then answers with `answer()` (a StatusOr of the
-// response message).
-template <typename Response, typename Answer>
-grpc::ServerUnaryReactor* AnswerReader(grpc::CallbackServerContext* ctx,
-                                       const Authorizer* authorizer,
-                                       const RpcObserver* observer,
-                                       const char* full_method,
-                                       const char* method, Response* resp,
-                                       const Answer& answer) {
-  RpcObserver::UnaryCall call = observer->StartUnary(ctx, full_method);
-  absl::StatusOr<std::string> actor =
-      authorizer->Authorize(*ctx, Role::kReader, method);
-  if (!actor.ok()) {
-    call.Finish(ToGrpcStatus(actor.status()));
-    return call.reactor();
-  }
+// Admits a unary call of the method taking `Request`, then answers with
+// `answer()` (a StatusOr of the response message).
+template <typename Request, typename Response, typename Answer>
+grpc::ServerUnaryReactor* AnswerUnary(grpc::CallbackServerContext* ctx,
+                                      const RpcGate& gate, Response* resp,
+                                      const Answer& answer) {
+  auto [call, actor] = gate.StartUnary(ctx, MethodFor<Request>());
+  if (!actor.ok()) return call.reactor();
   absl::StatusOr<Response> result = answer();
   if (result.ok()) *resp = *std::move(result);
   call.Finish(ToGrpcStatus(result.status()));
@@ -154,26 +137,22 @@ grpc::ServerUnaryReactor* AnswerReader(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* EventServiceImpl::GetLogHead(
     grpc::CallbackServerContext* ctx, const v1::GetLogHeadRequest* req,
     v1::LogHead* resp) {
-  return AnswerReader(ctx, authorizer_, observer_,
-                      "/factlog.v1.EventService/GetLogHead", "GetLogHead", resp,
-                      [&] { return heads_->Head(0); });
+  return AnswerUnary<v1::GetLogHeadRequest>(ctx, gate_, resp,
+                                            [&] { return heads_->Head(0); });
 }
 
 grpc::ServerUnaryReactor* EventServiceImpl::GetInclusionProof(
     grpc::CallbackServerContext* ctx, const v1::GetInclusionProofRequest* req,
     v1::InclusionProof* resp) {
-  return AnswerReader(
-      ctx, authorizer_, observer_, "/factlog.v1.EventService/GetInclusionProof",
-      "GetInclusionProof", resp, [&] { return heads_->Inclusion(*req); });
+  return AnswerUnary<v1::GetInclusionProofRequest>(
+      ctx, gate_, resp, [&] { return heads_->Inclusion(*req); });
 }
 
 grpc::ServerUnaryReactor* EventServiceImpl::GetConsistencyProof(
     grpc::CallbackServerContext* ctx, const v1::GetConsistencyProofRequest* req,
     v1::ConsistencyProof* resp) {
-  return AnswerReader(ctx, authorizer_, observer_,
-                      "/factlog.v1.EventService/GetConsistencyProof",
-                      "GetConsistencyProof", resp,
-                      [&] { return heads_->Consistency(*req); });
+  return AnswerUnary<v1::GetConsistencyProofRequest>(
+      ctx, gate_, resp, [&] { return heads_->Consistency(*req); });
 }
 
 }  // namespace factlog::rpc

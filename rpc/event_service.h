@@ -9,7 +9,7 @@
 #include "domain/limits.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "rpc/auth.h"
-#include "rpc/rpc_observer.h"
+#include "rpc/rpc_gate.h"
 #include "storage/event_store.h"
 
 namespace factlog::rpc {
@@ -25,14 +25,13 @@ class EventServiceImpl final
  public:
   static constexpr size_t kChunk = 256;
 
-  // `store`, `hub`, `heads`, `authorizer` and `observer` must outlive the
+  // `store`, `hub`, `heads` and what `gate` refers to must outlive the
   // service.
   // Every RPC needs the reader role. `safe_time` is the writer's
   // SafeTime(), for Subscribe's overdue notices (server/subscription.h).
   EventServiceImpl(const storage::EventStore* store, core::Hub* hub,
-                   const core::LogHeads* heads, const Authorizer* authorizer,
-                   const RpcObserver* observer, domain::Limits limits,
-                   absl::Duration checkpoint_interval,
+                   const core::LogHeads* heads, RpcGate gate,
+                   domain::Limits limits, absl::Duration checkpoint_interval,
                    std::function<absl::Time()> safe_time);
 
   grpc::ServerWriteReactor<v1::Event>* ReadEvents(
@@ -56,8 +55,7 @@ class EventServiceImpl final
   const storage::EventStore* const store_;
   core::Hub* const hub_;
   const core::LogHeads* const heads_;
-  const Authorizer* const authorizer_;
-  const RpcObserver* const observer_;
+  const RpcGate gate_;
   const domain::Limits limits_;
   const absl::Duration checkpoint_interval_;
   const std::function<absl::Time()> safe_time_;

@@ -18,6 +18,7 @@
 #include "common/logging.h"
 #include "core/server_metrics.h"
 #include "rpc/grpc_order.h"
+#include "rpc/methods.h"
 
 namespace factlog::rpc {
 namespace {
@@ -96,21 +97,8 @@ std::string MadeUpRequestId() {
 }
 
 bool IsCommand(absl::string_view method) {
-  static constexpr absl::string_view kCommands[] = {
-      "/factlog.v1.ClaimService/RecordClaim",
-      "/factlog.v1.ClaimService/AddEvidence",
-      "/factlog.v1.ClaimService/WithdrawEvidence",
-      "/factlog.v1.ClaimService/IssueVerdict",
-      "/factlog.v1.ClaimService/CorrectClaim",
-      "/factlog.v1.ClaimService/RetractClaim",
-      "/factlog.v1.ClaimService/LinkClaims",
-      "/factlog.v1.ClaimService/Import",
-      "/factlog.v1.AdminService/Backup",
-  };
-  for (absl::string_view command : kCommands) {
-    if (method == command) return true;
-  }
-  return false;
+  const RpcMethod* known = FindMethod(method);
+  return known != nullptr && known->mutates;
 }
 
 log::Level LevelFor(absl::string_view method, absl::StatusCode code) {

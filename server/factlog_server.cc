@@ -94,7 +94,7 @@ class ReflectionGuard final : public grpc::experimental::Interceptor {
             grpc::experimental::InterceptionHookPoints::
                 POST_RECV_INITIAL_METADATA) &&
         !authorizer_
-             ->Authorize(*info_->server_context(), rpc::Role::kReader,
+             ->Authorize(*info_->server_context(), rpc::kReflectionRole,
                          "reflection")
              .ok()) {
       info_->server_context()->TryCancel();
@@ -166,8 +166,8 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   std::unique_ptr<FactlogServer> server(new FactlogServer());
   server->options_ = options;
   if (auth) {
-    absl::StatusOr<std::unique_ptr<rpc::TokenStore>> tokens =
-        rpc::TokenStore::Load(options.auth_tokens_file);
+    absl::StatusOr<std::unique_ptr<core::TokenStore>> tokens =
+        core::TokenStore::Load(options.auth_tokens_file);
     if (!tokens.ok()) return tokens.status();
     server->tokens_ = *std::move(tokens);
   }
@@ -205,19 +205,17 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   server->queries_ = std::make_unique<core::ClaimQueries>(
       server->store_.get(), options.limits, options.clock,
       options.similarity_threshold);
+  const rpc::RpcGate gate(server->authorizer_.get(), server->observer_.get());
   server->claim_service_ = std::make_unique<rpc::ClaimServiceImpl>(
-      server->writer_.get(), server->queries_.get(), server->authorizer_.get(),
-      server->observer_.get());
+      server->writer_.get(), server->queries_.get(), gate);
   server->log_heads_ = std::make_unique<core::LogHeads>(
       server->store_.get(), std::move(signer), options.clock);
   server->event_service_ = std::make_unique<rpc::EventServiceImpl>(
-      server->store_.get(), server->hub_.get(), server->log_heads_.get(),
-      server->authorizer_.get(), server->observer_.get(), options.limits,
-      options.hub.checkpoint_interval,
+      server->store_.get(), server->hub_.get(), server->log_heads_.get(), gate,
+      options.limits, options.hub.checkpoint_interval,
       [writer = server->writer_.get()] { return writer->SafeTime(); });
   server->admin_service_ = std::make_unique<rpc::AdminServiceImpl>(
-      server->store_.get(), server->hub_.get(), server->authorizer_.get(),
-      server->observer_.get(), server->metrics_.get());
+      server->store_.get(), server->hub_.get(), gate, server->metrics_.get());
   if (!options.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
         MetricsHttpServer::Start(

@@ -21,6 +21,7 @@ class ClaimQueries;
 class Hub;
 class LogHeads;
 class ServerMetrics;
+class TokenStore;
 class Writer;
 }  // namespace factlog::core
 
@@ -30,7 +31,6 @@ class Authorizer;
 class ClaimServiceImpl;
 class EventServiceImpl;
 class RpcObserver;
-class TokenStore;
 }  // namespace factlog::rpc
 
 namespace factlog::server {
@@ -118,7 +118,7 @@ class FactlogServer {
 
   ServerOptions options_;
   std::unique_ptr<storage::EventStore> store_;
-  std::unique_ptr<rpc::TokenStore> tokens_;
+  std::unique_ptr<core::TokenStore> tokens_;
   std::unique_ptr<rpc::Authorizer> authorizer_;
   std::unique_ptr<core::Hub> hub_;
   std::unique_ptr<core::Writer> writer_;

@@ -17,8 +17,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "core/access.h"
 #include "domain/signed_head.h"
-#include "rpc/auth.h"
 #include "server/factlog_server.h"
 
 namespace {
@@ -127,19 +127,19 @@ int RunTokenNew(const std::string& principal, const std::string& role) {
                  "'#'\n");
     return 2;
   }
-  if (auto r = factlog::rpc::ParseRole(role); !r.ok()) {
+  if (auto r = factlog::core::ParseRole(role); !r.ok()) {
     std::fprintf(stderr, "factlogd: %s\n",
                  std::string(r.status().message()).c_str());
     return 2;
   }
-  const std::string token = factlog::rpc::NewToken();
+  const std::string token = factlog::core::NewToken();
   std::printf(
       "token (shown once; give it to %s, e.g. in a file read with "
       "--token-file):\n  %s\n"
       "line for the --auth-tokens file (then send factlogd SIGHUP):\n"
       "  %s %s %s\n",
       principal.c_str(), token.c_str(), principal.c_str(), role.c_str(),
-      factlog::rpc::Sha256Hex(token).c_str());
+      factlog::core::Sha256Hex(token).c_str());
   return 0;
 }
 

@@ -18,13 +18,13 @@
 #include "absl/time/time.h"
 #include "common/logging.h"
 #include "common/metrics_registry.h"
+#include "core/access.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "rpc/auth.h"
 #include "server/factlog_server.h"
 #include "tests/temp_dir.h"
 #include "tests/test_support.h"
@@ -629,10 +629,10 @@ TEST(MetricsListen, MalformedOrBusyAddressesAreErrors) {
 TEST(RequestLog, CarriesRequestIdAndPrincipalButNeverTheToken) {
   CapturedLog captured(log::Format::kJson, log::Level::kDebug);
   testing::TempDir dir;
-  const std::string token = rpc::NewToken();
+  const std::string token = core::NewToken();
   const std::string tokens_file = dir.path() + "/tokens";
   std::ofstream(tokens_file)
-      << "alice editor " << rpc::Sha256Hex(token) << "\n";
+      << "alice editor " << core::Sha256Hex(token) << "\n";
   server::ServerOptions options;
   options.auth_tokens_file = tokens_file;
   {

@@ -6,15 +6,15 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "core/access.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "rpc/auth.h"
 #include "tests/test_support.h"
 
 namespace factlog {
 namespace {
 
-using rpc::Role;
+using core::Role;
 using ::testing::HasSubstr;
 using testing::NewClaim;
 using testing::NewEvidence;
@@ -34,8 +34,8 @@ std::string WriteTokens(const std::string& dir,
   std::ofstream out(path);
   out << "# principal role sha256(token)\n";
   for (const Principal& p : principals) {
-    out << p.name << " " << rpc::RoleName(p.role) << " "
-        << rpc::Sha256Hex(p.token) << "\n";
+    out << p.name << " " << core::RoleName(p.role) << " "
+        << core::Sha256Hex(p.token) << "\n";
   }
   return path;
 }
@@ -43,10 +43,10 @@ std::string WriteTokens(const std::string& dir,
 class SecurityTest : public ::testing::Test {
  protected:
   SecurityTest() {
-    principals_ = {{"rita", Role::kReader, rpc::NewToken()},
-                   {"paul", Role::kReporter, rpc::NewToken()},
-                   {"erin", Role::kEditor, rpc::NewToken()},
-                   {"adam", Role::kAdmin, rpc::NewToken()}};
+    principals_ = {{"rita", Role::kReader, core::NewToken()},
+                   {"paul", Role::kReporter, core::NewToken()},
+                   {"erin", Role::kEditor, core::NewToken()},
+                   {"adam", Role::kAdmin, core::NewToken()}};
     server::ServerOptions options;
     options.auth_tokens_file = WriteTokens(dir_.path(), principals_);
     server_ = std::make_unique<TestServer>(options);
@@ -225,7 +225,7 @@ TEST_F(SecurityTest, EveryMethodAllowsExactlyTheRolesThatMayCallIt) {
   for (const Method& m : methods) {
     for (const auto& [token, role] : callers) {
       SCOPED_TRACE(absl::StrCat(m.name, " as ",
-                                role ? rpc::RoleName(*role) : "nobody",
+                                role ? core::RoleName(*role) : "nobody",
                                 token.empty() ? " (no token)" : ""));
       const grpc::Status s = Call(token, m.call);
       if (!role) {
@@ -292,21 +292,21 @@ TEST_F(SecurityTest, ReloadRevokesARemovedToken) {
 TEST(TokenStoreTest, MalformedFileNamesTheLine) {
   TempDir dir;
   const std::string path = dir.path() + "/t.txt";
-  std::ofstream(path) << "# ok\n\nalice reader " << rpc::Sha256Hex("x")
-                      << "\nbob writer " << rpc::Sha256Hex("y") << "\n";
-  auto store = rpc::TokenStore::Load(path);
+  std::ofstream(path) << "# ok\n\nalice reader " << core::Sha256Hex("x")
+                      << "\nbob writer " << core::Sha256Hex("y") << "\n";
+  auto store = core::TokenStore::Load(path);
   ASSERT_FALSE(store.ok());
   EXPECT_THAT(std::string(store.status().message()), HasSubstr("t.txt:4"));
   EXPECT_THAT(std::string(store.status().message()), HasSubstr("writer"));
-  EXPECT_FALSE(rpc::TokenStore::Load(dir.path() + "/missing").ok());
+  EXPECT_FALSE(core::TokenStore::Load(dir.path() + "/missing").ok());
 }
 
 TEST(TokenStoreTest, OnlyTheExactTokenAuthenticates) {
   TempDir dir;
-  const std::string token = rpc::NewToken();
+  const std::string token = core::NewToken();
   const std::string path = dir.path() + "/t.txt";
-  std::ofstream(path) << "alice editor " << rpc::Sha256Hex(token) << "\n";
-  auto store = rpc::TokenStore::Load(path);
+  std::ofstream(path) << "alice editor " << core::Sha256Hex(token) << "\n";
+  auto store = core::TokenStore::Load(path);
   ASSERT_TRUE(store.ok()) << store.status();
   auto alice = (*store)->Authenticate(token);
   ASSERT_TRUE(alice.has_value());
@@ -314,8 +314,8 @@ TEST(TokenStoreTest, OnlyTheExactTokenAuthenticates) {
   EXPECT_EQ(alice->role, Role::kEditor);
   EXPECT_FALSE((*store)->Authenticate(token.substr(1)).has_value());
   EXPECT_FALSE((*store)->Authenticate("").has_value());
-  EXPECT_EQ(rpc::NewToken().size(), 43u);  // 32 bytes, base64url
-  EXPECT_NE(rpc::NewToken(), rpc::NewToken());
+  EXPECT_EQ(core::NewToken().size(), 43u);  // 32 bytes, base64url
+  EXPECT_NE(core::NewToken(), core::NewToken());
 }
 
 TEST(NetworkSafetyTest, NonLoopbackWithoutTlsAndTokensIsRefusedUnlessInsecure) {
