@@ -68,14 +68,15 @@ uint64_t CommandFingerprint(const v1::Command& command) {
 // what is stored, the events to append and the request records to keep.
 class Writer::Batch {
  public:
-  // Every event of the batch is recorded at `stamp`.
+  // Every event of the batch is recorded at `stamp`; the first is appended
+  // at `next_position`.
   Batch(storage::EventStore* store, const WriterOptions& options,
-        absl::BitGen* gen, absl::Time stamp)
+        absl::BitGen* gen, absl::Time stamp, uint64_t next_position)
       : store_(store),
         options_(options),
         gen_(gen),
         stamp_(stamp),
-        next_position_(store->LastPosition() + 1) {}
+        next_position_(next_position) {}
 
   // Decides and applies one command, or says why not. Atomic: on error the
   // batch is as before.
@@ -292,7 +293,12 @@ std::unique_ptr<Writer> Writer::Start(storage::EventStore* store,
 }
 
 Writer::Writer(storage::EventStore* store, WriterOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store),
+      options_(std::move(options)),
+      local_log_(options_.commit_log == nullptr ? NewLocalCommitLog(store)
+                                                : nullptr),
+      log_(options_.commit_log != nullptr ? options_.commit_log
+                                          : local_log_.get()) {}
 
 Writer::~Writer() { Stop(); }
 
@@ -443,7 +449,8 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
   static thread_local absl::BitGen gen;
   const absl::Time stamp = BeginStamp();
   auto done = std::make_unique<Completion>();
-  done->batch = std::make_unique<Batch>(store_, options_, &gen, stamp);
+  done->batch = std::make_unique<Batch>(store_, options_, &gen, stamp,
+                                        log_->LastPosition() + 1);
   Batch& batch = *done->batch;
   std::vector<SequenceResult>& results = done->results;
   results.resize(items.size());
@@ -474,7 +481,7 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
     if (options_.before_commit) options_.before_commit();
     const absl::Time commit_start = absl::Now();
     storage::StoredBytes stored;
-    done->committed = store_->Commit(commit, &stored);
+    done->committed = log_->Commit(commit, &stored);
     done->published.serialized = std::move(stored.events);
     if (done->committed.ok()) {
       batch.KeepStored(commit, std::move(stored.claims));

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/commit_log.h"
 #include "domain/limits.h"
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/service.pb.h"
@@ -46,6 +47,9 @@ struct WriterOptions {
   // Counts commands, events, batches and commit latency when set; must
   // outlive the Writer.
   ServerMetrics* metrics = nullptr;
+  // Where decided batches become durable (core/commit_log.h); must outlive
+  // the Writer. Null: the store the Writer starts over, directly.
+  CommitLog* commit_log = nullptr;
   // Tests only: called on the writer thread when a batch with events is
   // stamped and decided, just before it is written.
   std::function<void()> before_commit;
@@ -67,12 +71,14 @@ struct SequenceResult {
   size_t failed_index = 0;
 };
 
-// Writer is the single owner of appends (DESIGN §4). Callers enqueue
+// Writer is the single owner of appends (docs/ARCHITECTURE.md, "Write
+// path"): it decides and orders every commit. Callers enqueue
 // commands and are called back once each command is durable or refused; no
 // caller thread ever waits on I/O. The writer thread drains everything
 // queued (group commit), decides each command against the latest state,
-// including state produced earlier in the same batch, and writes one batch
-// with one fsync. It then hands the batch to the completer thread and goes
+// including state produced earlier in the same batch, and makes the batch
+// durable through its CommitLog (one WriteBatch and one fsync of the local
+// store by default). It then hands the batch to the completer thread and goes
 // on with the next one: the completer publishes the events through
 // WriterOptions::on_commit, then completes every command of the batch.
 // Completing a command runs the caller's callback, which for a gRPC handler
@@ -152,8 +158,12 @@ class Writer {
   absl::Time BeginStamp();
   void EndStamp(absl::Time stamp);
 
+  // Reads: the state commands are decided against.
   storage::EventStore* const store_;
   const WriterOptions options_;
+  std::unique_ptr<CommitLog> local_log_;  // when options_ has none
+  // Writes: where each decided batch becomes durable.
+  CommitLog* const log_;
   absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_commands_ ABSL_GUARDED_BY(mu_) = 0;
