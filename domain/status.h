@@ -7,7 +7,8 @@
 #include "absl/time/time.h"
 #include "factlog/v1/views.pb.h"
 
-// The status rules of DESIGN §1. All functions are pure and thread-safe.
+// The status rules (docs/ARCHITECTURE.md, "Status rules"). All functions are
+// pure and thread-safe.
 namespace factlog::domain {
 
 // The stored status of a claim, from its view alone:
