@@ -1,4 +1,4 @@
-// Fuzz target: page tokens (server/page_token.h), the one part of a query
+// Fuzz target: page tokens (core/page_token.h), the one part of a query
 // request that carries server-made state back. The first byte is the length
 // of the scope, those bytes are the scope (the listing's filters), the rest is
 // read both as a token from a client and as a last key to issue a token for.

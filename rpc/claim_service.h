@@ -14,7 +14,7 @@ namespace factlog::rpc {
 // rpc/methods.h). It
 // translates and wires; the rules live in domain/.
 // Every method is registered raw and decodes its request with DecodeMessage
-// (server/proto_decode.h), so a request gRPC could not decode, such as a
+// (rpc/proto_decode.h), so a request gRPC could not decode, such as a
 // string with invalid UTF-8, is INVALID_ARGUMENT naming the field instead
 // of an opaque transport error.
 using RawClaimService = v1::ClaimService::WithRawCallbackMethod_RecordClaim<

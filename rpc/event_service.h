@@ -17,7 +17,7 @@ namespace factlog::rpc {
 // factlog.v1.EventService. ReadEvents streams committed events from a
 // snapshot of the log's end taken at the call, reading the store in chunks
 // with one write in flight, so memory per stream stays bounded. Subscribe
-// streams are served by server/subscription.h over the hub. The log head
+// streams are served by rpc/subscription.h over the hub. The log head
 // and proof RPCs are answered from the store's Merkle tree (LogHeads).
 class EventServiceImpl final
     : public v1::EventService::WithRawCallbackMethod_Subscribe<
@@ -28,7 +28,7 @@ class EventServiceImpl final
   // `store`, `hub`, `heads` and what `gate` refers to must outlive the
   // service.
   // Every RPC needs the reader role. `safe_time` is the writer's
-  // SafeTime(), for Subscribe's overdue notices (server/subscription.h).
+  // SafeTime(), for Subscribe's overdue notices (rpc/subscription.h).
   EventServiceImpl(const storage::EventStore* store, core::Hub* hub,
                    const core::LogHeads* heads, RpcGate gate,
                    domain::Limits limits, absl::Duration checkpoint_interval,

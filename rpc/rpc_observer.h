@@ -17,7 +17,7 @@ namespace factlog::rpc {
 // Times every RPC, from receiving its initial metadata (for a unary call
 // of a factlog.v1 service: from its handler's start) to sending its status
 // (a stream's whole life), into ServerMetrics::RpcFinished, and writes its
-// request log line (server/log.h):
+// request log line (common/logging.h):
 //
 //   msg "rpc", method (package.Service/Method), code, duration_ms,
 //   request_id, principal, peer, and error (the status message, cut to 200

@@ -53,7 +53,7 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
-  // Bearer tokens (server/auth.h). Empty: no authentication.
+  // Bearer tokens (rpc/auth.h). Empty: no authentication.
   std::string auth_tokens_file;
   // Allow a non-loopback address without TLS and authentication.
   bool insecure = false;
@@ -76,8 +76,8 @@ struct ServerOptions {
 
 // A running factlogd: the store, the writer, the subscription hub, the gRPC
 // services (plus grpc.health.v1 and server reflection) on one port, every
-// RPC timed and logged (server/rpc_observer.h), and optionally Prometheus
-// metrics on a second, HTTP port (server/server_metrics.h).
+// RPC timed and logged (rpc/rpc_observer.h), and optionally Prometheus
+// metrics on a second, HTTP port (core/server_metrics.h).
 //
 // Start fails with FAILED_PRECONDITION when the data dir is unusable or
 // locked, or when a non-loopback address is asked for without TLS and

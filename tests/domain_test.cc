@@ -220,7 +220,7 @@ Claims Replay(const std::vector<v1::Event>& events) {
 // ---- Fixture ----------------------------------------------------------------
 
 // Owns an in-memory claim store and a log, and applies commands to them the
-// way server/writer.cc does: decide, fill the envelope, evolve.
+// way core/writer.cc does: decide, fill the envelope, evolve.
 class DomainTest : public ::testing::Test {
  protected:
   // Decides `command` against the current views; on success fills each

@@ -1,6 +1,6 @@
 // The writer's clock discipline, which overdue notices rely on: recorded_at
 // never goes backwards, and SafeTime() never lets a later commit be recorded
-// at or before a time it handed out (server/writer.h).
+// at or before a time it handed out (core/writer.h).
 #include "core/writer.h"
 
 #include <thread>
