@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/wire.h"
+#include "rpc/chunked_stream.h"
 #include "rpc/grpc_order.h"
 #include "rpc/grpc_status.h"
 #include "rpc/proto_decode.h"
@@ -126,58 +127,32 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
 };
 
 // Writes the RATED claims matching a request, kChunk read at a time.
-class ExportReactor final : public grpc::ServerWriteReactor<v1::ClaimView> {
+class ExportReactor final : public ChunkedWriteReactor<v1::ClaimView> {
  public:
   static constexpr size_t kChunk = 256;
 
   ExportReactor(const core::ClaimQueries* queries,
                 v1::ExportClaimReviewsRequest req)
       : queries_(queries), req_(std::move(req)) {
-    Next();
-  }
-
-  void OnWriteDone(bool ok) override {
-    GrpcReact(this);
-    if (!ok) {
-      GrpcStart(this, [&] {
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
-      });
-      return;
-    }
-    buffer_.pop_front();
-    Next();
-  }
-
-  void OnDone() override {
-    GrpcReact(this);
-    delete this;
+    Start();
   }
 
  private:
-  void Next() {
-    if (buffer_.empty() && !exhausted_) {
-      absl::StatusOr<std::vector<v1::ClaimView>> chunk =
-          queries_->RatedClaims(req_, start_after_, kChunk);
-      if (!chunk.ok()) {
-        GrpcStart(this, [&] { Finish(ToGrpcStatus(chunk.status())); });
-        return;
-      }
-      exhausted_ = chunk->size() < kChunk;
-      if (!chunk->empty()) start_after_ = chunk->back().claim_id();
-      for (v1::ClaimView& view : *chunk) buffer_.push_back(std::move(view));
-    }
-    if (buffer_.empty()) {
-      GrpcStart(this, [&] { Finish(grpc::Status::OK); });
-      return;
-    }
-    GrpcStart(this, [&] { StartWrite(&buffer_.front()); });
+  absl::Status Fill(std::deque<v1::ClaimView>* buffer) override {
+    if (exhausted_) return absl::OkStatus();
+    absl::StatusOr<std::vector<v1::ClaimView>> chunk =
+        queries_->RatedClaims(req_, start_after_, kChunk);
+    if (!chunk.ok()) return chunk.status();
+    exhausted_ = chunk->size() < kChunk;
+    if (!chunk->empty()) start_after_ = chunk->back().claim_id();
+    for (v1::ClaimView& view : *chunk) buffer->push_back(std::move(view));
+    return absl::OkStatus();
   }
 
   const core::ClaimQueries* const queries_;
   const v1::ExportClaimReviewsRequest req_;
   std::string start_after_;
   bool exhausted_ = false;
-  std::deque<v1::ClaimView> buffer_;
 };
 
 }  // namespace

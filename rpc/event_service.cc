@@ -3,14 +3,16 @@
 #include <deque>
 
 #include "domain/event_filter.h"
-#include "rpc/grpc_order.h"
+#include "rpc/chunked_stream.h"
 #include "rpc/grpc_status.h"
 #include "rpc/subscription.h"
 
 namespace factlog::rpc {
 namespace {
 
-class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
+// Writes the events matching a request up to the log's end when it started,
+// EventServiceImpl::kChunk read at a time.
+class ReadEventsReactor final : public ChunkedWriteReactor<v1::Event> {
  public:
   ReadEventsReactor(const storage::EventStore* store,
                     const v1::ReadEventsRequest& req)
@@ -19,53 +21,28 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
         next_(std::max<uint64_t>(req.from_position(), 1)),
         end_(store->LastPosition()),
         remaining_(req.max_count() == 0 ? UINT64_MAX : req.max_count()) {
-    Next();
-  }
-
-  void OnWriteDone(bool ok) override {
-    GrpcReact(this);
-    if (!ok) {
-      GrpcStart(this, [&] {
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
-      });
-      return;
-    }
-    buffer_.pop_front();
-    Next();
-  }
-
-  void OnDone() override {
-    GrpcReact(this);
-    delete this;
+    Start();
   }
 
  private:
-  // Writes the next buffered event, refilling the buffer from the store.
-  void Next() {
-    while (buffer_.empty() && remaining_ > 0 && next_ <= end_) {
+  absl::Status Fill(std::deque<v1::Event>* buffer) override {
+    while (buffer->empty() && remaining_ > 0 && next_ <= end_) {
       const uint64_t before = next_;
       absl::Status s = store_->ReadEvents(next_, [&](const v1::Event& e) {
         if (e.position() > end_ || remaining_ == 0) return false;
         next_ = e.position() + 1;
         if (domain::Matches(filter_, e)) {
-          buffer_.push_back(e);
+          buffer->push_back(e);
           --remaining_;
         }
-        return buffer_.size() < EventServiceImpl::kChunk;
+        return buffer->size() < EventServiceImpl::kChunk;
       });
       if (s.ok() && next_ == before) {
         s = absl::DataLossError("event log ends before its last position");
       }
-      if (!s.ok()) {
-        GrpcStart(this, [&] { Finish(ToGrpcStatus(s)); });
-        return;
-      }
+      if (!s.ok()) return s;
     }
-    if (buffer_.empty()) {
-      GrpcStart(this, [&] { Finish(grpc::Status::OK); });
-      return;
-    }
-    GrpcStart(this, [&] { StartWrite(&buffer_.front()); });
+    return absl::OkStatus();
   }
 
   const storage::EventStore* const store_;
@@ -73,7 +50,6 @@ class ReadEventsReactor final : public grpc::ServerWriteReactor<v1::Event> {
   uint64_t next_;
   const uint64_t end_;
   uint64_t remaining_;
-  std::deque<v1::Event> buffer_;
 };
 
 }  // namespace
