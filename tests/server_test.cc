@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "common/wire.h"
+#include "core/subscribe_response.h"
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/unknown_field_set.h"
@@ -810,6 +811,37 @@ TEST(WireTest, AppendsTheBytesProtobufSerializes) {
     EXPECT_EQ(wire::EnumFieldSize(
                   v1::SubscribeResponse::kStatusAfterFieldNumber, status),
               expected.ByteSizeLong());
+  }
+}
+
+// Subscribe's messages assembled from an encoded event are the bytes of
+// the same SubscribeResponse serialized by protobuf.
+TEST(WireTest, SubscribeResponsesFromEncodedEventsMatchProtobuf) {
+  v1::Event event;
+  event.set_position(300);
+  event.set_claim_id("c-1");
+  event.mutable_claim_recorded()->set_text(std::string(200, 'x'));
+  const std::string encoded_event = event.SerializeAsString();
+  for (v1::ClaimStatus status :
+       {v1::CLAIM_STATUS_UNSPECIFIED, v1::CLAIM_STATUS_DISPUTED}) {
+    v1::SubscribeResponse single;
+    *single.mutable_event() = event;
+    single.set_status_after(status);
+    std::string assembled;
+    core::AppendEventResponse(encoded_event, status, &assembled);
+    EXPECT_EQ(assembled, single.SerializeAsString());
+
+    v1::SubscribeResponse batched;
+    std::string batch;
+    for (int i = 0; i < 3; ++i) {
+      v1::SubscribedEvent* item = batched.mutable_events()->add_events();
+      *item->mutable_event() = event;
+      item->set_status_after(status);
+      core::AppendBatchItem(encoded_event, status, &batch);
+    }
+    std::string header;
+    core::AppendBatchResponseHeader(batch.size(), &header);
+    EXPECT_EQ(header + batch, batched.SerializeAsString());
   }
 }
 
