@@ -44,11 +44,13 @@ struct EncodedResponse {
 // rpc/subscription.h writes what it yields.
 //
 // What it yields, in this order on the stream:
-//  * every event after the start position that matches the filter, in
-//    position order, exactly once: no gap and no repeat across the
-//    switches between store and window, since the cursor only moves
-//    forward and the hub registers the waiter atomically with the check
-//    (Hub::Read). One `event` per message, or `events` batches with
+//  * every committed event after the start position that matches the
+//    filter, in position order, exactly once: no gap and no repeat across
+//    the switches between store and window, since the cursor only moves
+//    forward, one position at a time, and the hub registers the waiter
+//    atomically with the check (Hub::Read). Never an event that is not
+//    durable: the hub publishes and the store holds only committed ones.
+//    One `event` per message, or `events` batches with
 //    max_events_per_message > 1 (up to that many, at most 1024, and about
 //    256 KiB). Live events carry status_after; events read from the store
 //    carry none. With overdue.only, no events (the cursor still moves).
@@ -71,8 +73,11 @@ struct EncodedResponse {
 // call examines a bounded number of entries; a sweep may span several.
 //
 // Thread-safety: thread-safe. The hub calls the HubSubscriber methods on
-// its threads; the transport calls the others. Listener::Ready is called
-// without the cursor's lock held.
+// its threads; the transport calls the others, and may call Next from
+// within Listener::Ready, which the cursor calls without holding its lock.
+// A transport that guards its own state with a lock may hold it across
+// calls into the cursor (the cursor never calls out under its lock, except
+// into the hub and the store).
 class SubscriptionCursor final
     : public HubSubscriber,
       public std::enable_shared_from_this<SubscriptionCursor> {
