@@ -13,6 +13,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "bench/unary_load.h"
+#include "common/wire.h"
+#include "core/subscribe_response.h"
 #include "factlog/bench/baseline.grpc.pb.h"
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/service.pb.h"
@@ -23,34 +25,8 @@
 namespace factlog::bench {
 namespace {
 
-// Protobuf wire format of the SubscribeResponse a Listen stream sends
-// (field numbers from proto/factlog/v1/service.proto).
-constexpr uint32_t kResponseCaughtUp = 3;  // SubscribeResponse.caught_up
-constexpr uint32_t kResponseEvents = 6;    // SubscribeResponse.events
-constexpr uint32_t kBatchEvents = 1;       // EventBatch.events
-constexpr uint32_t kItemEvent = 1;         // SubscribedEvent.event
-constexpr uint32_t kItemStatusAfter = 2;   // SubscribedEvent.status_after
-constexpr uint64_t kStatusAfter = v1::CLAIM_STATUS_DISPUTED;
-
-void AppendVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  for (; v >= 0x80; v >>= 7) ++n;
-  return n;
-}
-
-// A length-delimited field's key and length.
-void AppendHeader(uint32_t field, size_t length, std::string* out) {
-  AppendVarint(field << 3 | 2, out);
-  AppendVarint(length, out);
-}
+// The status_after every event of a Listen stream carries.
+constexpr v1::ClaimStatus kStatusAfter = v1::CLAIM_STATUS_DISPUTED;
 
 // The events published so far and the Listen streams waiting for the next.
 class Broadcast {
@@ -87,7 +63,8 @@ class Broadcast::Listener final
       next_ = broadcast_->events_.size();
     }
     std::string caught_up;
-    AppendHeader(kResponseCaughtUp, 0, &caught_up);
+    wire::AppendLengthDelimitedHeader(
+        v1::SubscribeResponse::kCaughtUpFieldNumber, 0, &caught_up);
     grpc::Slice slice(std::move(caught_up));
     buffer_ = grpc::ByteBuffer(&slice, 1);
     StartWrite(&buffer_);
@@ -115,7 +92,7 @@ class Broadcast::Listener final
     // SubscribeResponse.events = the batch: a small header slice and the
     // batch's own, as factlog's Subscribe sends it.
     std::string header;
-    AppendHeader(kResponseEvents, batch.size(), &header);
+    core::AppendBatchResponseHeader(batch.size(), &header);
     grpc::Slice slices[2] = {grpc::Slice(std::move(header)),
                              grpc::Slice(std::move(batch))};
     buffer_ = grpc::ByteBuffer(slices, 2);
@@ -158,13 +135,7 @@ class Broadcast::Listener final
     std::string batch;
     batch.reserve((end - next_) * (events[next_].size() + 16));
     for (; next_ < end; ++next_) {
-      const std::string& event = events[next_];
-      const size_t item = 1 + VarintSize(event.size()) + event.size() + 2;
-      AppendHeader(kBatchEvents, item, &batch);
-      AppendHeader(kItemEvent, event.size(), &batch);
-      batch.append(event);
-      AppendVarint(kItemStatusAfter << 3, &batch);
-      AppendVarint(kStatusAfter, &batch);
+      core::AppendBatchItem(events[next_], kStatusAfter, &batch);
     }
     return batch;
   }

@@ -2,104 +2,33 @@
 
 #include <vector>
 
+#include "common/wire.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/impl/codegen/rpc_method.h"
 
 namespace factlog::bench {
 namespace {
 
-// Field numbers from proto/factlog/v1 (service.proto, events.proto).
-constexpr uint32_t kResponseEvent = 1;
-constexpr uint32_t kResponseCaughtUp = 3;
-constexpr uint32_t kResponseFellBehind = 4;
-constexpr uint32_t kResponseEvents = 6;
-constexpr uint32_t kBatchEvents = 1;
-constexpr uint32_t kItemEvent = 1;
-constexpr uint32_t kEventPosition = 1;
-constexpr uint32_t kEventRecordedAt = 5;
-constexpr uint32_t kTimestampSeconds = 1;
-constexpr uint32_t kTimestampNanos = 2;
-
-// Reads the fields of one message; wire types 0 (varint), 1 (64-bit),
-// 2 (length-delimited) and 5 (32-bit).
-class WireReader {
- public:
-  explicit WireReader(absl::string_view bytes)
-      : p_(bytes.data()), end_(p_ + bytes.size()) {}
-
-  // The next field: its number, and its value as a varint or as bytes.
-  bool Next(uint32_t* field, uint64_t* varint, absl::string_view* bytes) {
-    if (p_ == end_) return false;
-    uint64_t key;
-    if (!Varint(&key)) return Fail();
-    *field = static_cast<uint32_t>(key >> 3);
-    switch (key & 7) {
-      case 0:
-        return Varint(varint) || Fail();
-      case 1:
-        return Skip(8);
-      case 2: {
-        uint64_t length;
-        if (!Varint(&length) || length > static_cast<uint64_t>(end_ - p_)) {
-          return Fail();
-        }
-        *bytes = absl::string_view(p_, length);
-        p_ += length;
-        return true;
-      }
-      case 5:
-        return Skip(4);
-      default:
-        return Fail();
-    }
-  }
-
-  bool ok() const { return ok_; }
-
- private:
-  bool Varint(uint64_t* out) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64 && p_ < end_; shift += 7) {
-      const uint8_t b = static_cast<uint8_t>(*p_++);
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        *out = v;
-        return true;
-      }
-    }
-    return false;
-  }
-  bool Skip(size_t n) {
-    if (static_cast<size_t>(end_ - p_) < n) return Fail();
-    p_ += n;
-    return true;
-  }
-  bool Fail() {
-    ok_ = false;
-    p_ = end_;
-    return false;
-  }
-
-  const char* p_;
-  const char* end_;
-  bool ok_ = true;
-};
-
+// Reads the event's position and recorded_at; false when the bytes do not
+// frame.
 bool VisitEvent(absl::string_view bytes, SubscribeVisitor& visitor) {
-  WireReader event(bytes);
-  uint32_t field;
-  uint64_t varint = 0;
-  absl::string_view sub;
+  wire::FieldReader event(bytes);
+  wire::Field field;
   uint64_t position = 0;
   int64_t seconds = 0, nanos = 0;
-  while (event.Next(&field, &varint, &sub)) {
-    if (field == kEventPosition) {
-      position = varint;
-    } else if (field == kEventRecordedAt) {
-      WireReader ts(sub);
-      while (ts.Next(&field, &varint, &sub)) {
-        if (field == kTimestampSeconds) seconds = static_cast<int64_t>(varint);
-        if (field == kTimestampNanos) nanos = static_cast<int64_t>(varint);
+  while (event.Next(&field)) {
+    if (field.number == v1::Event::kPositionFieldNumber) {
+      position = field.varint;
+    } else if (field.number == v1::Event::kRecordedAtFieldNumber) {
+      wire::FieldReader ts(field.bytes);
+      while (ts.Next(&field)) {
+        if (field.number == google::protobuf::Timestamp::kSecondsFieldNumber) {
+          seconds = static_cast<int64_t>(field.varint);
+        }
+        if (field.number == google::protobuf::Timestamp::kNanosFieldNumber) {
+          nanos = static_cast<int64_t>(field.varint);
+        }
       }
       if (!ts.ok()) return false;
     }
@@ -154,32 +83,35 @@ bool VisitSubscribeResponse(const grpc::ByteBuffer& message,
     }
     bytes = flat;
   }
-  WireReader response(bytes);
-  uint32_t field;
-  uint64_t varint = 0;
-  absl::string_view sub;
-  while (response.Next(&field, &varint, &sub)) {
-    switch (field) {
-      case kResponseEvent:
-        if (!VisitEvent(sub, visitor)) return false;
+  wire::FieldReader response(bytes);
+  wire::Field field;
+  while (response.Next(&field)) {
+    switch (field.number) {
+      case v1::SubscribeResponse::kEventFieldNumber:
+        if (!VisitEvent(field.bytes, visitor)) return false;
         break;
-      case kResponseEvents: {
-        WireReader batch(sub);
-        while (batch.Next(&field, &varint, &sub)) {
-          if (field != kBatchEvents) continue;
-          WireReader item(sub);
-          while (item.Next(&field, &varint, &sub)) {
-            if (field == kItemEvent && !VisitEvent(sub, visitor)) return false;
+      case v1::SubscribeResponse::kEventsFieldNumber: {
+        wire::FieldReader batch(field.bytes);
+        wire::Field item_field;
+        while (batch.Next(&item_field)) {
+          if (item_field.number != v1::EventBatch::kEventsFieldNumber) continue;
+          wire::FieldReader item(item_field.bytes);
+          wire::Field event_field;
+          while (item.Next(&event_field)) {
+            if (event_field.number == v1::SubscribedEvent::kEventFieldNumber &&
+                !VisitEvent(event_field.bytes, visitor)) {
+              return false;
+            }
           }
           if (!item.ok()) return false;
         }
         if (!batch.ok()) return false;
         break;
       }
-      case kResponseCaughtUp:
+      case v1::SubscribeResponse::kCaughtUpFieldNumber:
         visitor.OnCaughtUp();
         break;
-      case kResponseFellBehind:
+      case v1::SubscribeResponse::kFellBehindFieldNumber:
         visitor.OnFellBehind();
         break;
       default:

@@ -11,11 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
-#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/stubs/common.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/unknown_field_set.h"
-#include "google/protobuf/wire_format_lite.h"
 
 namespace factlog::rpc {
 namespace {
@@ -67,6 +65,14 @@ void LogHandler(google::protobuf::LogLevel level, const char* filename,
            {{"error", message}, {"file", filename}, {"line", line}});
 }
 
+// A slice that takes `bytes` over, without copying them.
+grpc::Slice OwningSlice(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  return grpc::Slice(
+      owned->data(), owned->size(),
+      [](void* p) { delete static_cast<std::string*>(p); }, owned);
+}
+
 }  // namespace
 
 absl::Status DecodeMessage(const grpc::ByteBuffer& buffer,
@@ -101,11 +107,14 @@ grpc::ByteBuffer EncodeMessage(const google::protobuf::Message& message) {
 }
 
 grpc::ByteBuffer EncodeMessage(std::string encoded) {
-  auto* owned = new std::string(std::move(encoded));
-  grpc::Slice slice(
-      owned->data(), owned->size(),
-      [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  grpc::Slice slice = OwningSlice(std::move(encoded));
   return grpc::ByteBuffer(&slice, 1);
+}
+
+grpc::ByteBuffer EncodeMessage(const std::string& header, std::string body) {
+  grpc::Slice slices[2] = {grpc::Slice(header), OwningSlice(std::move(body))};
+  return header.empty() ? grpc::ByteBuffer(&slices[1], 1)
+                        : grpc::ByteBuffer(slices, 2);
 }
 
 }  // namespace factlog::rpc

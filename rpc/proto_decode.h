@@ -24,6 +24,9 @@ absl::Status DecodeMessage(const grpc::ByteBuffer& buffer,
 grpc::ByteBuffer EncodeMessage(const google::protobuf::Message& message);
 // Wraps a message already encoded, without copying it.
 grpc::ByteBuffer EncodeMessage(std::string encoded);
+// Wraps a message already encoded in two parts, `header` then `body` on the
+// wire, copying only `header` (small, or empty for none).
+grpc::ByteBuffer EncodeMessage(const std::string& header, std::string body);
 
 }  // namespace factlog::rpc
 

@@ -1,6 +1,7 @@
 #include "storage/keys.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/wire.h"
 
 namespace factlog::storage::keys {
 
@@ -57,14 +58,9 @@ absl::string_view IndexValue(absl::string_view key) {
 std::string ClaimantEntryValue(absl::string_view subject,
                                const std::vector<uint32_t>& word_hashes) {
   std::string value;
-  value.reserve(5 + subject.size() + 4 * word_hashes.size());
-  for (uint64_t n = subject.size();; n >>= 7) {
-    if (n < 0x80) {
-      value.push_back(static_cast<char>(n));
-      break;
-    }
-    value.push_back(static_cast<char>((n & 0x7f) | 0x80));
-  }
+  value.reserve(wire::VarintSize(subject.size()) + subject.size() +
+                4 * word_hashes.size());
+  wire::AppendVarint(subject.size(), &value);
   value.append(subject.data(), subject.size());
   for (uint32_t hash : word_hashes) {
     for (int shift = 0; shift < 32; shift += 8) {
@@ -78,13 +74,11 @@ bool DecodeClaimantEntryValue(absl::string_view value,
                               absl::string_view* subject,
                               std::vector<uint32_t>* word_hashes) {
   uint64_t length = 0;
-  size_t i = 0;
-  for (int shift = 0;; shift += 7) {
-    if (i == value.size() || shift > 28) return false;
-    const unsigned char byte = static_cast<unsigned char>(value[i++]);
-    length |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if (byte < 0x80) break;
-  }
+  const char* const after_length =
+      wire::ReadVarint(value.data(), value.data() + value.size(),
+                       wire::kMaxVarint32Bytes, &length);
+  if (after_length == nullptr) return false;
+  size_t i = after_length - value.data();
   if (length > value.size() - i || (value.size() - i - length) % 4 != 0) {
     return false;
   }
