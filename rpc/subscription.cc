@@ -11,6 +11,7 @@
 #include "rpc/grpc_order.h"
 #include "rpc/grpc_status.h"
 #include "rpc/proto_decode.h"
+#include "rpc/rpc_gate.h"
 
 namespace factlog::rpc {
 namespace {
@@ -149,14 +150,6 @@ class SubscribeReactor final : public Reactor {
   const std::shared_ptr<SubscriptionStream> stream_;
 };
 
-class RefusedReactor final : public Reactor {
- public:
-  explicit RefusedReactor(const absl::Status& status) {
-    Finish(ToGrpcStatus(status));
-  }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
 
 Reactor* StartSubscription(grpc::CallbackServerContext* ctx,
@@ -167,13 +160,13 @@ Reactor* StartSubscription(grpc::CallbackServerContext* ctx,
                            const std::function<absl::Time()>& safe_time) {
   v1::SubscribeRequest request;
   if (absl::Status s = DecodeMessage(raw_request, &request); !s.ok()) {
-    return new RefusedReactor(s);
+    return Refuse<Reactor>(s);
   }
   absl::StatusOr<std::shared_ptr<core::SubscriptionCursor>> cursor =
       core::SubscriptionCursor::Open(
           request, ctx->peer(), limits,
           {store, hub, checkpoint_interval, safe_time});
-  if (!cursor.ok()) return new RefusedReactor(cursor.status());
+  if (!cursor.ok()) return Refuse<Reactor>(cursor.status());
   return new SubscribeReactor(
       std::make_shared<SubscriptionStream>(*std::move(cursor)));
 }
