@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -86,6 +87,148 @@ TEST(MerkleTest, MatchesCertificateTransparencyReferenceRoots) {
     tree.Append(leaves[i]);
     EXPECT_EQ(Hex(tree.frontier().Root()), roots[i]) << "size " << i + 1;
     EXPECT_EQ(Hex(*RootHash(i + 1, tree.Reader())), roots[i]);
+  }
+}
+
+// Known answers for proofs: the inclusion and consistency proofs of the
+// Certificate Transparency reference tests (RFC 6962's, as kept in
+// transparency-dev/merkle's proof tests) over the eight leaves above. A proof
+// encoding wrong in the same way on the server and in the client (order of
+// the path, which sibling is sent) would pass every round-trip test below;
+// it cannot pass these.
+struct ProofVector {
+  uint64_t first;  // inclusion: the leaf (1-based); consistency: old size
+  uint64_t size;   // the (new) tree size
+  std::vector<const char*> proof;
+};
+
+const std::vector<std::string>& ReferenceLeaves() {
+  static const auto* leaves = new std::vector<std::string>{
+      "",
+      std::string("\x00", 1),
+      "\x10",
+      "\x20\x21",
+      "\x30\x31",
+      "\x40\x41\x42\x43",
+      "\x50\x51\x52\x53\x54\x55\x56\x57",
+      "\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f"};
+  return *leaves;
+}
+
+Hash FromHex(const char* hex) {
+  std::string bytes;
+  for (size_t i = 0; hex[i] != '\0'; i += 2) {
+    bytes.push_back(
+        static_cast<char>(std::stoi(std::string(hex + i, 2), nullptr, 16)));
+  }
+  absl::StatusOr<Hash> hash = HashFromBytes(bytes);
+  EXPECT_TRUE(hash.ok()) << hex;
+  return hash.ok() ? *hash : Hash{};
+}
+
+std::vector<std::string> HexAll(const std::vector<Hash>& hashes) {
+  std::vector<std::string> out;
+  for (const Hash& h : hashes) out.push_back(Hex(h));
+  return out;
+}
+
+TEST(MerkleTest, InclusionProofsMatchCertificateTransparencyVectors) {
+  const std::vector<ProofVector> vectors = {
+      {1, 1, {}},
+      {1,
+       8,
+       {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
+      {6,
+       8,
+       {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+      {3,
+       3,
+       {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
+      {2,
+       5,
+       {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
+  };
+  MemoryTree tree;
+  for (const std::string& leaf : ReferenceLeaves()) tree.Append(leaf);
+  for (const ProofVector& v : vectors) {
+    SCOPED_TRACE(absl::StrCat("leaf ", v.first, " of ", v.size));
+    std::vector<Hash> expected;
+    for (const char* hex : v.proof) expected.push_back(FromHex(hex));
+    // The server's proofs are the reference's, hash for hash, in order.
+    absl::StatusOr<std::vector<Hash>> proof =
+        InclusionProof(v.first - 1, v.size, tree.Reader());
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_EQ(HexAll(*proof), HexAll(expected));
+    // The client accepts the reference's proofs against the reference root.
+    const Hash root = ReferenceRoot(ReferenceLeaves(), 0, v.size);
+    const Hash leaf = LeafHash(ReferenceLeaves()[v.first - 1]);
+    EXPECT_TRUE(
+        VerifyInclusion(v.first - 1, v.size, leaf, expected, root).ok());
+    // And refuses them for a neighbouring leaf, or reversed.
+    if (v.size > 1) {
+      const uint64_t other = v.first == 1 ? 1 : v.first - 2;
+      EXPECT_FALSE(VerifyInclusion(other, v.size, leaf, expected, root).ok());
+    }
+    if (expected.size() > 1) {
+      std::vector<Hash> reversed(expected.rbegin(), expected.rend());
+      EXPECT_FALSE(
+          VerifyInclusion(v.first - 1, v.size, leaf, reversed, root).ok());
+    }
+  }
+}
+
+TEST(MerkleTest, ConsistencyProofsMatchCertificateTransparencyVectors) {
+  const std::vector<ProofVector> vectors = {
+      {1, 1, {}},
+      {1,
+       8,
+       {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
+      {6,
+       8,
+       {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+      {2,
+       5,
+       {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
+      {6,
+       7,
+       {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+        "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+  };
+  MemoryTree tree;
+  for (const std::string& leaf : ReferenceLeaves()) tree.Append(leaf);
+  for (const ProofVector& v : vectors) {
+    SCOPED_TRACE(absl::StrCat(v.first, " -> ", v.size));
+    std::vector<Hash> expected;
+    for (const char* hex : v.proof) expected.push_back(FromHex(hex));
+    absl::StatusOr<std::vector<Hash>> proof =
+        ConsistencyProof(v.first, v.size, tree.Reader());
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_EQ(HexAll(*proof), HexAll(expected));
+    const Hash old_root = ReferenceRoot(ReferenceLeaves(), 0, v.first);
+    const Hash new_root = ReferenceRoot(ReferenceLeaves(), 0, v.size);
+    EXPECT_TRUE(
+        VerifyConsistency(v.first, v.size, old_root, new_root, expected).ok());
+    if (!expected.empty()) {
+      EXPECT_FALSE(
+          VerifyConsistency(v.first, v.size, new_root, old_root, expected)
+              .ok());
+      std::vector<Hash> truncated(expected.begin(), expected.end() - 1);
+      EXPECT_FALSE(
+          VerifyConsistency(v.first, v.size, old_root, new_root, truncated)
+              .ok());
+    }
   }
 }
 

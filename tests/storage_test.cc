@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "core/writer.h"
 #include "domain/overdue.h"
 #include "domain/time_util.h"
@@ -430,21 +431,41 @@ TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
   auto store = OpenOrDie(dir.path() + "/live");
   auto writer = core::Writer::Start(store.get(), {});
   std::atomic<bool> stop{false};
+  std::atomic<bool> load_failed{false};
+  // No ASSERT in this thread: a fatal failure would end only the lambda,
+  // and the waits below would spin for ever. A failure stops the load.
   std::thread load([&] {
-    for (int i = 0; !stop; ++i) {
-      ASSERT_TRUE(ApplySync(*writer, Record(absl::StrCat("w", i))).ok());
-      ASSERT_TRUE(ApplySync(*writer, Evidence(absl::StrCat("w", i),
-                                              v1::STANCE_REFUTES, "NATO"))
-                      .ok());
+    for (int i = 0; !stop && !load_failed; ++i) {
+      auto recorded = ApplySync(*writer, Record(absl::StrCat("w", i)));
+      auto evidence = ApplySync(
+          *writer, Evidence(absl::StrCat("w", i), v1::STANCE_REFUTES, "NATO"));
+      if (!recorded.ok() || !evidence.ok()) {
+        ADD_FAILURE() << "load: " << recorded.status() << " / "
+                      << evidence.status();
+        load_failed = true;
+      }
     }
   });
-  while (store->LastPosition() < 200) std::this_thread::yield();
+  // Waits, with a deadline, until the log holds `n` events.
+  auto wait_for = [&](uint64_t n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (store->LastPosition() < n && !load_failed &&
+           absl::Now() < deadline) {
+      std::this_thread::yield();
+    }
+    return store->LastPosition() >= n;
+  };
+  EXPECT_TRUE(wait_for(200)) << "the load stalled at " << store->LastPosition();
   auto position = store->Backup(dir.path() + "/backup");
-  while (store->LastPosition() < *position + 100) std::this_thread::yield();
+  if (position.ok()) {
+    EXPECT_TRUE(wait_for(*position + 100))
+        << "the load stalled at " << store->LastPosition();
+  }
   stop = true;
   load.join();
   writer->Stop();
   ASSERT_TRUE(position.ok()) << position.status();
+  ASSERT_FALSE(load_failed);
   EXPECT_GE(*position, 200u);
   EXPECT_EQ(store->Backup(dir.path() + "/backup").status().code(),
             absl::StatusCode::kAlreadyExists);

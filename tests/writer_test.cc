@@ -1,17 +1,25 @@
-// The writer's clock discipline, which overdue notices rely on: recorded_at
-// never goes backwards, and SafeTime() never lets a later commit be recorded
-// at or before a time it handed out (core/writer.h).
+// The writer: group commit (batches split at max_batch, one request twice
+// in a batch, a failed commit, a full queue, Stop) and the clock discipline
+// overdue notices rely on: recorded_at never goes backwards, and SafeTime()
+// never lets a later commit be recorded at or before a time it handed out
+// (core/writer.h).
 #include "core/writer.h"
 
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
+#include "core/hub.h"
+#include "core/server_metrics.h"
 #include "domain/time_util.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
+#include "tests/power_cut_fs.h"
 #include "tests/test_support.h"
 
 namespace factlog {
@@ -138,6 +146,227 @@ TEST_F(WriterClockTest, SafeTimeNeverDecreases) {
   EXPECT_EQ(writer->SafeTime(), first);
   clock_.Advance(absl::Minutes(2));
   EXPECT_EQ(writer->SafeTime(), first + absl::Minutes(1));
+}
+
+// ---- Group commit ---------------------------------------------------------
+// Deterministic: a first command holds the writer in before_commit while the
+// test queues the commands the next batches are made of.
+
+// What the writer did, as its hooks and callbacks saw it.
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  GroupCommitTest()
+      : fs_(std::make_shared<testing::PowerCutFileSystem>()),
+        env_(testing::NewPowerCutEnv(fs_)) {}
+
+  void SetUp() override {
+    storage::StoreOptions options;
+    options.env = env_.get();
+    options.block_cache_bytes = 1 << 20;
+    options.rocksdb_log = [](absl::string_view) {};
+    auto store = storage::EventStore::Open(dir_.path(), options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  // Starts the writer; the first batch it writes waits in before_commit
+  // until Release().
+  void Start(core::WriterOptions options = {}) {
+    options.before_commit = [this] {
+      if (!held_.HasBeenNotified()) {
+        held_.Notify();
+        release_.WaitForNotification();
+      }
+      if (batches_begun_++ == fail_batch_) fs_->PowerOff();
+    };
+    options.on_commit = [this](core::CommittedEvents events) {
+      absl::MutexLock lock(&mu_);
+      std::vector<std::string> ids;
+      for (const v1::Event& e : events.events) ids.push_back(e.claim_id());
+      commits_.push_back(ids);
+    };
+    writer_ = core::Writer::Start(store_.get(), options);
+    Submit(Record("holder"));
+    held_.WaitForNotification();
+  }
+  void Release() { release_.Notify(); }
+
+  // Submits `command`; the result lands in results_[index returned].
+  size_t Submit(v1::Command command) {
+    size_t index;
+    {
+      absl::MutexLock lock(&mu_);
+      index = results_.size();
+      results_.emplace_back(absl::UnknownError("not answered"));
+      answered_.push_back(false);
+    }
+    writer_->Submit(std::move(command), "test",
+                    [this, index](absl::StatusOr<v1::CommandResponse> r) {
+                      absl::MutexLock lock(&mu_);
+                      results_[index] = std::move(r);
+                      answered_[index] = true;
+                    });
+    return index;
+  }
+  absl::StatusOr<v1::CommandResponse> Result(size_t index) {
+    auto answered = [this, index]() -> bool ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return static_cast<bool>(answered_[index]);
+    };
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&answered));
+    return results_[index];
+  }
+  bool Answered(size_t index) {
+    absl::MutexLock lock(&mu_);
+    return answered_[index];
+  }
+  std::vector<std::vector<std::string>> Commits() {
+    absl::MutexLock lock(&mu_);
+    return commits_;
+  }
+
+  static v1::Command Record(const std::string& id,
+                            const std::string& request_id = "") {
+    v1::Command c;
+    *c.mutable_record_claim() = testing::NewClaim(id);
+    c.mutable_record_claim()->set_request_id(request_id.empty() ? "req-" + id
+                                                                : request_id);
+    return c;
+  }
+
+  TempDir dir_;
+  std::shared_ptr<testing::PowerCutFileSystem> fs_;
+  std::unique_ptr<rocksdb::Env> env_;
+  std::unique_ptr<storage::EventStore> store_;
+  absl::Notification held_, release_;
+  // The batch (0: the holder's) whose commit fails: the power goes off
+  // just before it is written.
+  int fail_batch_ = -1;
+  std::atomic<int> batches_begun_{0};
+  absl::Mutex mu_;
+  std::vector<absl::StatusOr<v1::CommandResponse>> results_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<bool> answered_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::vector<std::string>> commits_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<core::Writer> writer_;  // last: stopped first
+};
+
+TEST_F(GroupCommitTest, SameRequestIdTwiceInOneBatchAppliesOnce) {
+  Start();
+  const size_t first = Submit(Record("a", "req-same"));
+  const size_t again = Submit(Record("a", "req-same"));
+  const size_t reused = Submit(Record("b", "req-same"));  // another command
+  Release();
+  auto a = Result(first), b = Result(again), c = Result(reused);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_FALSE(a->deduplicated());
+  EXPECT_TRUE(b->deduplicated());
+  EXPECT_EQ(b->first_position(), a->first_position());
+  EXPECT_EQ(b->claim_id(), "a");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument)
+      << c.status();
+  writer_->Stop();
+  // One batch after the holder's, with one event for the request.
+  EXPECT_EQ(Commits(),
+            (std::vector<std::vector<std::string>>{{"holder"}, {"a"}}));
+  EXPECT_EQ(testing::LoggedClaimIds(*store_),
+            (std::vector<std::string>{"holder", "a"}));
+}
+
+TEST_F(GroupCommitTest, FailedCommitAnswersTheWholeBatchAndPublishesNothing) {
+  core::Hub hub(0, core::HubOptions{});
+  core::ServerMetrics metrics(store_.get(), &hub);
+  core::WriterOptions options;
+  options.metrics = &metrics;
+  Start(options);
+  auto failures = [&] {
+    return testing::ParseExposition(
+        metrics.Render())["factlog_commit_failures_total"];
+  };
+  EXPECT_EQ(failures(), 0);
+  // The holder commits; the batch of the three behind it fails.
+  fail_batch_ = 1;
+  std::vector<size_t> batch;
+  for (const char* id : {"x", "y", "z"}) batch.push_back(Submit(Record(id)));
+  Release();
+  for (size_t index : batch) {
+    auto r = Result(index);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable)
+        << index << ": " << r.status();
+  }
+  writer_->Stop();
+  EXPECT_EQ(Commits(), (std::vector<std::vector<std::string>>{{"holder"}}));
+  EXPECT_GE(failures(), 1);
+  EXPECT_EQ(store_->LastPosition(), 1u);
+}
+
+TEST_F(GroupCommitTest, FullQueueAnswersResourceExhausted) {
+  core::WriterOptions options;
+  options.max_queued = 2;
+  Start(options);  // the holder left the queue when its batch began
+  const size_t a = Submit(Record("a"));
+  const size_t b = Submit(Record("b"));
+  const size_t refused = Submit(Record("c"));
+  // Refused at once, on the caller's thread.
+  ASSERT_TRUE(Answered(refused));
+  EXPECT_EQ(Result(refused).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(Answered(a));
+  Release();
+  EXPECT_TRUE(Result(a).ok());
+  EXPECT_TRUE(Result(b).ok());
+  // Room again once the queue drained.
+  EXPECT_TRUE(Result(Submit(Record("c"))).ok());
+}
+
+TEST_F(GroupCommitTest, BatchesAreSplitAtMaxBatch) {
+  core::WriterOptions options;
+  options.max_batch = 2;
+  Start(options);
+  std::vector<size_t> queued;
+  for (const char* id : {"a", "b", "c", "d", "e"}) {
+    queued.push_back(Submit(Record(id)));
+  }
+  Release();
+  for (size_t index : queued) EXPECT_TRUE(Result(index).ok());
+  writer_->Stop();
+  EXPECT_EQ(Commits(), (std::vector<std::vector<std::string>>{
+                           {"holder"}, {"a", "b"}, {"c", "d"}, {"e"}}));
+}
+
+TEST_F(GroupCommitTest, StopDrainsTheQueueThenRefusesWithUnavailable) {
+  Start();
+  std::vector<size_t> queued;
+  for (const char* id : {"a", "b", "c"}) queued.push_back(Submit(Record(id)));
+  std::thread stopper([&] { writer_->Stop(); });
+  // Stop has begun once a new command is refused (at once, on this
+  // thread); probes sent before that are queued like the others.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::vector<std::string> expected = {"holder", "a", "b", "c"};
+  for (int n = 0;; ++n) {
+    const std::string id = absl::StrCat("probe-", n);
+    const size_t probe = Submit(Record(id));
+    if (Answered(probe)) {
+      EXPECT_EQ(Result(probe).status().code(), absl::StatusCode::kUnavailable);
+      break;
+    }
+    queued.push_back(probe);
+    expected.push_back(id);
+    ASSERT_LT(absl::Now(), deadline) << "Stop never refused a command";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  // Everything queued before Stop is still completed, and stored.
+  Release();
+  stopper.join();
+  for (size_t index : queued) {
+    ASSERT_TRUE(Answered(index));
+    EXPECT_TRUE(Result(index).ok()) << Result(index).status();
+  }
+  EXPECT_EQ(testing::LoggedClaimIds(*store_), expected);
+  const size_t after = Submit(Record("late"));
+  ASSERT_TRUE(Answered(after));
+  EXPECT_EQ(Result(after).status().code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -23,7 +23,9 @@
       with SIGTERM.
 
 Parts that need a tool this machine lacks (systemd-analyze, kubectl, dpkg,
-strace, docker compose) print "SKIP: ..." and are left out.
+strace, docker compose) print "SKIP: ..." and are left out; under CI
+(CI=true) such a part fails instead, naming the tool, so that a check
+cannot pass there by not running.
 """
 
 import argparse
@@ -41,7 +43,12 @@ import threading
 import time
 import urllib.request
 
-import yaml
+try:
+    import yaml
+except ImportError:
+    # scripts/install-deps installs it: its absence is a broken setup.
+    print("FAIL: python3-yaml is missing (scripts/install-deps installs it)")
+    sys.exit(1)
 
 FAILURES = []
 
@@ -53,8 +60,16 @@ def check(condition, message):
     return condition
 
 
-def skip(message):
-    print("SKIP: " + message)
+UNDER_CI = os.environ.get("CI") == "true"
+
+
+def skip(tool, message):
+    """A part that cannot run for want of `tool`: left out, but under CI a
+    failure."""
+    if UNDER_CI:
+        check(False, f"{tool} is missing and CI=true: {message}")
+    else:
+        print("SKIP: " + message)
 
 
 def run(argv, **kwargs):
@@ -241,7 +256,7 @@ def check_runtime_packages(repo, binaries):
                 known = shown.returncode == 0 and "Package:" in shown.stdout
             check(known, f"Debian knows no package {package}")
     else:
-        skip("no apt-cache or dpkg-query: package names not looked up")
+        skip("apt-cache/dpkg-query", "no apt-cache or dpkg-query: package names not looked up")
     if have("dpkg") and have("ldd"):
         result = run(
             [os.path.join(repo, "deploy/runtime-deps.sh"), "--check",
@@ -262,7 +277,7 @@ def check_runtime_packages(repo, binaries):
                 "runtime-deps.sh --check misses a dropped package: " + result.stdout,
             )
     else:
-        skip("no dpkg/ldd: runtime libraries not matched to packages")
+        skip("dpkg/ldd", "no dpkg/ldd: runtime libraries not matched to packages")
 
 
 # ---- compose ----------------------------------------------------------------
@@ -337,7 +352,7 @@ def check_compose(repo, flags):
             )
             check(result.returncode == 0, "docker compose config: " + result.stdout)
     else:
-        skip("no docker compose: compose file checked by structure only")
+        skip("docker compose", "no docker compose: compose file checked by structure only")
 
 
 # ---- Kubernetes -------------------------------------------------------------
@@ -433,7 +448,7 @@ def check_k8s(repo, flags):
     )
 
     if not have("kubectl"):
-        skip("no kubectl: kustomization not rendered")
+        skip("kubectl", "no kubectl: kustomization not rendered")
         return
     result = run(["kubectl", "kustomize", k8s], stderr=subprocess.PIPE)
     if not check(result.returncode == 0, "kubectl kustomize: " + result.stderr):
@@ -519,7 +534,7 @@ def check_unit(repo, flags, factlogd):
     check_flags(exec_start, flags, "unit ExecStart")
 
     if not have("systemd-analyze"):
-        skip("no systemd-analyze: unit not verified")
+        skip("systemd-analyze", "no systemd-analyze: unit not verified")
         return
     with tempfile.TemporaryDirectory() as tmp:
         # verify insists that ExecStart's binary exists: use the built one.
@@ -541,7 +556,8 @@ def check_unit(repo, flags, factlogd):
             print(f"systemd-analyze security: exposure {exposure}")
             check(exposure <= 2.0, f"unit exposure {exposure} > 2.0")
         else:
-            skip("systemd-analyze security --offline unsupported here")
+            skip("systemd-analyze security --offline",
+                 "systemd-analyze security --offline unsupported here")
 
 
 def manifests(args):
@@ -795,7 +811,8 @@ def unit_smoke(repo, factlogd, factlog, secrets, work):
     if traced:
         argv = ["strace", "-f", "-qq", "-o", trace] + argv
     else:
-        skip("no working strace or systemd-analyze: system calls not checked")
+        skip("strace/systemd-analyze",
+             "no working strace or systemd-analyze: system calls not checked")
     server = Server(argv)
     try:
         port = server.port()
