@@ -282,6 +282,15 @@ void StoreState::PlaceWalGuard() const {
       .PermitUncheckedError();
 }
 
+uint64_t StoreState::ReadMetaU64(absl::string_view key) const {
+  std::string value;
+  if (!db->Get(rocksdb::ReadOptions(), family(kMeta), ToSlice(key), &value)
+           .ok()) {
+    return 0;
+  }
+  return keys::DecodeU64(value).value_or(0);
+}
+
 absl::Status StoreState::PutMeta(absl::string_view key, absl::string_view value,
                                  absl::string_view what) const {
   rocksdb::WriteOptions wo;
@@ -302,13 +311,7 @@ absl::StatusOr<LogEnd> ReadLogEnd(const StoreState& state,
     }
     if (!it->status().ok()) return FromRocks(it->status(), context);
   }
-  std::string value;
-  if (state.db
-          ->Get(rocksdb::ReadOptions(), state.family(kMeta),
-                keys::kLastPosition, &value)
-          .ok()) {
-    end.recorded = keys::DecodeU64(value).value_or(0);
-  }
+  end.recorded = state.ReadMetaU64(keys::kLastPosition);
   return end;
 }
 
@@ -343,6 +346,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   state.token_secret = *std::move(secret);
   state.last_position.store(end->last_event, std::memory_order_release);
 
+  std::unique_ptr<EventStore> store(new EventStore(*std::move(opened)));
   if (HasMerkleTree(*schema_version)) {
     if (auto s = state.LoadFrontier(end->last_event,
                                     StoresEveryMerkleNode(*schema_version));
@@ -350,19 +354,11 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
       return s;
     }
   }
-
-  std::unique_ptr<EventStore> store(new EventStore(*std::move(opened)));
   if (auto s = MigrateSchema(*store, state, dir, *schema_version); !s.ok()) {
     return s;
   }
-  uint64_t projection_position = 0;
-  std::string value;
-  if (state.db
-          ->Get(rocksdb::ReadOptions(), state.family(kMeta),
-                keys::kProjectionPosition, &value)
-          .ok()) {
-    projection_position = keys::DecodeU64(value).value_or(0);
-  }
+  const uint64_t projection_position =
+      state.ReadMetaU64(keys::kProjectionPosition);
   if (projection_position != end->last_event) {
     if (!options.repair_projections_on_open) {
       return absl::FailedPreconditionError(absl::StrFormat(

@@ -78,10 +78,13 @@ struct StoreState {
   // Adds to `wb` the puts of those `nodes` that are stored (keys.h).
   void PutMerkleNodes(rocksdb::WriteBatch* wb, const MerkleNodes& nodes) const;
 
-  // ---- Writes (event_store.cc) -------------------------------------------
+  // ---- Meta and writes (event_store.cc) ----------------------------------
   // Puts keys::kWalGuard in the default column family's memtable, without
   // the WAL. Best effort.
   void PlaceWalGuard() const;
+  // The number under `key` in meta; 0 when there is none or it cannot be
+  // read.
+  uint64_t ReadMetaU64(absl::string_view key) const;
   // A sync write of `value` under `key` in meta; `what` names it in errors.
   absl::Status PutMeta(absl::string_view key, absl::string_view value,
                        absl::string_view what) const;

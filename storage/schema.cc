@@ -1,6 +1,7 @@
 #include "storage/schema.h"
 
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <vector>
 
