@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
-#include "storage/event_store.h"
+#include "storage/rocksdb_options.h"
 
 namespace factlog::bench {
 

@@ -210,7 +210,8 @@ class Writer::Batch {
 
  private:
   struct Entry {
-    std::optional<v1::ClaimView> before;   // IndexedFields, as stored
+    // What its index entries were made of, as stored.
+    std::optional<storage::ClaimIndexInputs> before;
     std::optional<v1::ClaimView> current;  // as decided in this batch
     bool dirty = false;
     std::string stored;  // `current` as committed, once it is
@@ -223,7 +224,7 @@ class Writer::Batch {
           store_->GetClaim(claim_id);
       if (!stored.ok()) return stored.status();
       Entry entry;
-      if (stored->has_value()) entry.before = storage::IndexedFields(**stored);
+      if (stored->has_value()) entry.before.emplace(**stored);
       entry.current = *std::move(stored);
       it = claims_.emplace(claim_id, std::move(entry)).first;
     }

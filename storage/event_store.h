@@ -1,7 +1,6 @@
 #ifndef FACTLOG_STORAGE_EVENT_STORE_H_
 #define FACTLOG_STORAGE_EVENT_STORE_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,21 +18,15 @@
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/storage.pb.h"
 #include "factlog/v1/views.pb.h"
-#include "storage/claim_cache.h"
-#include "storage/merkle_tail.h"
+#include "storage/claim_indexes.h"
 
 namespace rocksdb {
-class ColumnFamilyHandle;
-struct ColumnFamilyOptions;
-class DB;
-struct DBOptions;
 class Env;
 }  // namespace rocksdb
 
 namespace factlog::storage {
 
-class BulkLoad;
-struct ReplayedClaim;
+struct StoreState;
 
 struct StoreOptions {
   // fsync every commit. Only tests and benchmarks that measure the
@@ -60,27 +53,15 @@ struct StoreOptions {
   rocksdb::Env* env = nullptr;
 };
 
-// The RocksDB settings of an EventStore that bear on writing and syncing:
-// background jobs, incremental syncs of new files and the WAL's bound for
-// the database; memtable size and flush compression for each column family.
-// factlog-bench's durable floors (bench/durable_log.h) store with them too.
-void ApplyDatabaseWriteSettings(rocksdb::DBOptions* db);
-void ApplyFamilyWriteSettings(rocksdb::ColumnFamilyOptions* family);
-
-// The projection of one claim touched by a commit: its state before the
-// commit (null for a new claim) and after. `before` lets the store remove
-// index entries that no longer hold; only its IndexedFields are read. Both
-// belong to the caller and need only outlive the Commit call.
+// The projection of one claim touched by a commit: what its index entries
+// were made of before the commit (null for a new claim; ClaimIndexInputs of
+// the view as read) and its view after. `before` lets the store remove index
+// entries that no longer hold. Both belong to the caller and need only
+// outlive the Commit call.
 struct ClaimUpdate {
-  const v1::ClaimView* before = nullptr;
+  const ClaimIndexInputs* before = nullptr;
   const v1::ClaimView* after = nullptr;
 };
-
-// The fields of `view` the secondary indexes are made of (claim_id, status,
-// subject, claimant, text, tags, due_at, overdue_at), without the rest: as
-// a ClaimUpdate's `before`, a copy that costs little whatever the claim's
-// evidence.
-v1::ClaimView IndexedFields(const v1::ClaimView& view);
 
 // Everything one command batch writes, committed atomically.
 struct CommitBatch {
@@ -98,12 +79,6 @@ struct StoredBytes {
   // Each ClaimUpdate's `after` view, encoded, in batch order.
   std::vector<std::string> claims;
 };
-
-// Secondary indexes of the claims. kStatus, kSubject, kClaimant and kTag
-// map a text value to claim ids (ScanIndex, ScanIndexValues); kOverdue holds
-// the claims whose ClaimView.overdue_at is set, ordered by (overdue_at,
-// claim_id) (ScanOverdue).
-enum class ClaimIndex { kStatus, kSubject, kClaimant, kTag, kOverdue };
 
 struct VerifyReport {
   uint64_t events_replayed = 0;
@@ -138,7 +113,10 @@ struct RebuildStats {
 // inconsistent; UNAVAILABLE/INTERNAL for I/O errors, with RocksDB's message.
 class EventStore {
  public:
-  // Opens (creating if missing) the store in `dir`.
+  // Opens (creating if missing) the store in `dir`. A store of an older
+  // schema is migrated first (storage/schema.h), each step logged at info
+  // level (common/logging.h); one of a newer schema is refused untouched
+  // (FAILED_PRECONDITION).
   static absl::StatusOr<std::unique_ptr<EventStore>> Open(
       const std::string& dir, const StoreOptions& options = {});
 
@@ -147,9 +125,7 @@ class EventStore {
   ~EventStore();
 
   // Position of the last committed event; 0 when the log is empty.
-  uint64_t LastPosition() const {
-    return last_position_.load(std::memory_order_acquire);
-  }
+  uint64_t LastPosition() const;
 
   // Appends `batch`. On error nothing of it is visible, LastPosition() is
   // unchanged, and UNAVAILABLE says why (with RocksDB's message, e.g. "No
@@ -288,7 +264,7 @@ class EventStore {
   // 32 random bytes made when the store was created and kept in `meta`:
   // the key the server signs opaque tokens (page tokens) with, so they stay
   // valid across restarts and cannot be forged.
-  const std::string& token_secret() const { return token_secret_; }
+  const std::string& token_secret() const;
 
   // Writes a consistent, openable copy of the whole store (log,
   // projections, request records, secret) to `dir`, which must not exist,
@@ -305,7 +281,7 @@ class EventStore {
                                               const std::string& data_dir);
 
   // Bytes the claim cache holds (ClaimCache::charge), for monitoring.
-  size_t ClaimCacheBytes() const { return claim_cache_.charge(); }
+  size_t ClaimCacheBytes() const;
 
   // Approximate bytes on disk (SST files plus WAL).
   uint64_t ApproximateDiskBytes() const;
@@ -329,90 +305,11 @@ class EventStore {
   std::map<std::string, uint64_t> Properties() const;
 
  private:
-  struct Handles;
-  // Watches RocksDB's background errors (defined in event_store.cc).
-  class ErrorListener;
-  EventStore(std::unique_ptr<rocksdb::DB> db, std::unique_ptr<Handles> cfs,
-             StoreOptions options, uint64_t last_position,
-             std::string token_secret, std::shared_ptr<ErrorListener> listener);
+  explicit EventStore(std::unique_ptr<StoreState> state);
 
-  // Open: fills the claim cache from the stored projections, in claim id
-  // order, until it is nine tenths full or every claim is in.
-  absl::Status WarmClaimCache();
-  // After a failed write: resumes writing when that is safe (see Commit),
-  // or says why not.
-  absl::Status ResumeWrites();
-  // Stops writes until the store is reopened, with `why`.
-  absl::Status StopWritesUntilReopen(absl::string_view why);
-  // Puts keys::kWalGuard in the default column family's memtable, without
-  // the WAL. Best effort.
-  void PlaceWalGuard() const;
-  // The number of the WAL RocksDB writes to; 0 when it cannot tell.
-  uint64_t CurrentWalNumber() const;
-
-  rocksdb::ColumnFamilyHandle* IndexFamily(ClaimIndex index) const;
-  // ReadEventBytes for a scan of the whole log (rebuild, verify, building
-  // the Merkle tree): its blocks, read once, are not put in the block cache,
-  // where they would only evict the blocks readers use.
-  absl::Status ScanLogBytes(
-      const std::function<bool(uint64_t position, absl::string_view bytes)>& fn)
-      const;
-  // RebuildProjections: drops the per-claim event index, the projections and
-  // the secondary indexes and creates them again, empty, with the same
-  // options. Their old files are deleted whole, and the rebuilt files are
-  // ingested into empty families, so nothing is left to compact.
-  absl::Status RecreateProjectionFamilies();
-  // RebuildProjections: the per-claim event index's file and the claims
-  // file, from claims sorted by claim_id.
-  absl::Status WriteClaimEventsFile(
-      const std::vector<const ReplayedClaim*>& sorted, BulkLoad& out) const;
-  absl::Status WriteClaimsFile(const std::vector<const v1::ClaimView*>& sorted,
-                               BulkLoad& out) const;
-  // Every node of the tree: stored ones read, lower ones hashed from their
-  // events (keys::kLowestStoredMerkleLevel).
-  merkle::NodeReader MerkleReader() const;
-  // A stored node; DATA_LOSS when it is missing or malformed.
-  absl::StatusOr<merkle::Hash> StoredMerkleNode(merkle::NodeId id) const;
-  // A subtree below the stored levels, hashed from its events' bytes.
-  absl::StatusOr<merkle::Hash> SubtreeFromEvents(merkle::NodeId id) const;
-  absl::Status CheckTreeSize(uint64_t size) const;
-  // Schema 1 -> 2: computes the tree over the existing log.
-  absl::Status BuildMerkleTree();
-  // Reads keys::kMerkleTail into tail_; leaves tail_ empty when there is
-  // none or it is malformed (the newest events are then hashed as they are).
-  absl::Status LoadMerkleTail();
-  // Schema < 5 -> 5: deletes the nodes below keys::kLowestStoredMerkleLevel
-  // and records the tail of frontier_ (which must be loaded). Records
-  // schema 5 when `record_schema`, else leaves that to MigrateProjections.
-  absl::Status PruneLowMerkleNodes(bool record_schema);
-  // Schema 2 -> 4 (overdue_at and by_overdue) and 3 -> 4 (the claimant
-  // index's values): rebuilds the projections, then records the current
-  // schema (after PruneLowMerkleNodes).
-  absl::Status MigrateProjections();
-  absl::Status VerifyMerkleTree(
-      VerifyReport* report,
-      const std::function<void(std::string)>& mismatch) const;
-
-  std::unique_ptr<rocksdb::DB> db_;
-  std::unique_ptr<Handles> cf_;
-  const StoreOptions options_;
-  std::atomic<uint64_t> last_position_;
-  std::atomic<bool> write_failed_{false};
-  const std::string token_secret_;
-  std::shared_ptr<ErrorListener> listener_;
-  // Commit puts every view it stores; GetClaimBytes reads and fills.
-  mutable ClaimCache claim_cache_;
-  // The tree's right edge; only Open and Commit (the one writer) use it.
-  merkle::Frontier frontier_;
-  // Its tail as last committed, for MerkleReader.
-  mutable absl::Mutex tail_mu_;
-  MerkleTail tail_ ABSL_GUARDED_BY(tail_mu_);
-  // Why writes stopped, and when Commit may next try to resume; only
-  // Commit uses them.
-  absl::Status write_error_;
-  absl::Time next_resume_ = absl::InfinitePast();
-  uint64_t failed_wal_ = 0;
-  bool resumable_ = true;
+  // Everything the store holds (storage/event_store_state.h, private to
+  // storage/); the files that implement the store share it.
+  const std::unique_ptr<StoreState> state_;
 };
 
 }  // namespace factlog::storage

@@ -11,7 +11,8 @@
 //   claims        claim_id                              ClaimView
 //   by_status     STATUS_NAME 0x00 claim_id             (empty)
 //   by_subject    subject 0x00 claim_id                 (empty)
-//   by_claimant   claimant 0x00 claim_id                (empty)
+//   by_claimant   claimant 0x00 claim_id                ClaimantEntryValue
+//                                                       (from schema 4)
 //   by_tag        tag 0x00 claim_id                     (empty)
 //   by_overdue    overdue_at (8 bytes, EncodeTime) claim_id
 //                                                       due_at (EncodeTime)

@@ -51,6 +51,10 @@ bool ByClaimId(const SortEntry& a, const SortEntry& b) {
 
 }  // namespace
 
+unsigned ReplayThreads() {
+  return std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
+}
+
 ParallelReplay::ParallelReplay(size_t threads) : lanes_(threads) {
   for (Lane& lane : lanes_) {
     lane.thread = std::thread([this, &lane] { Run(lane); });
@@ -149,8 +153,8 @@ void ParallelReplay::Run(Lane& lane) {
       const size_t end = chunk.ends[i];
       if (!e.ParseFromArray(chunk.bytes.data() + begin,
                             static_cast<int>(end - begin))) {
-        lane.error = absl::DataLossError(absl::StrFormat(
-            "rebuild: event %d does not parse", chunk.positions[i]));
+        lane.error = absl::DataLossError(
+            absl::StrFormat("event %d does not parse", chunk.positions[i]));
         failed_.store(true, std::memory_order_relaxed);
         break;
       }
@@ -168,7 +172,8 @@ void ParallelReplay::Run(Lane& lane) {
   if (!lane.error.ok()) return;
   // The log has ended: this lane's share of the sorting, on its thread.
   lane.sorted.reserve(lane.claims.size());
-  for (const auto& [claim_id, claim] : lane.claims) {
+  for (auto& [claim_id, claim] : lane.claims) {
+    claim.claim_id = claim_id;
     lane.sorted.emplace_back(claim_id, &claim);
   }
   std::sort(lane.sorted.begin(), lane.sorted.end(), ByClaimId);

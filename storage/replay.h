@@ -21,14 +21,21 @@ namespace factlog::storage {
 
 // One claim as a replay left it: its view and where its events are.
 struct ReplayedClaim {
+  // The claim id its events carry (its view's can differ only in a damaged
+  // log); set when the log has ended, valid as long as the replay.
+  absl::string_view claim_id;
   v1::ClaimView* view = nullptr;  // on the replay's arena
   // (version, position) of each of its events, in log order.
   std::vector<std::pair<uint64_t, uint64_t>> events;
 };
 
+// How many threads replay the whole log (ParallelReplay, and the work on
+// its result): as many as cores beside the one reading, 2 to 4.
+unsigned ReplayThreads();
+
 // Replays the log into claim views on several threads (EventStore's
-// rebuild). Events are dealt out by claim (a hash of the claim id, read
-// from the event's wire bytes), so each claim's events are evolved in log
+// rebuild and verify). Events are dealt out by claim (a hash of the claim id,
+// read from the event's wire bytes), so each claim's events are evolved in log
 // order by one thread; the thread reading the log only copies bytes. Each
 // thread sorts its claims by id when the log ends, so the sorted whole is
 // a merge. Views live on the threads' arenas, freed with the ParallelReplay.
@@ -46,7 +53,7 @@ class ParallelReplay {
   bool Add(uint64_t position, absl::string_view bytes);
 
   // Waits until every event is replayed; the first error, if any
-  // (DATA_LOSS naming the position of an event that does not parse).
+  // (DATA_LOSS "event N does not parse").
   absl::Status Finish();
 
   // After a successful Finish:

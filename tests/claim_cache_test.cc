@@ -254,7 +254,7 @@ TEST(ClaimCacheTest, StoreReadsAreNeverOlderThanTheLastReturnedCommit) {
   for (uint64_t k = 1; k <= kCommits; ++k) {
     const int c = k % kClaims;
     const bool first = views[c].claim_id().empty();
-    const v1::ClaimView before = views[c];
+    const storage::ClaimIndexInputs before(views[c]);
     v1::ClaimView& after = views[c];
     after.set_claim_id(absl::StrCat("claim-", c));
     after.set_text(std::string(100 + k % 50, 't'));

@@ -53,7 +53,8 @@ class FactlogdCliTest : public ::testing::Test {
     storage::CommitBatch tamper;
     v1::ClaimView tampered = **view;
     tampered.set_status(v1::CLAIM_STATUS_SUPPORTED);
-    tamper.claims.push_back({&**view, &tampered});
+    const storage::ClaimIndexInputs before(**view);
+    tamper.claims.push_back({&before, &tampered});
     ASSERT_TRUE((*store)->Commit(tamper).ok());
   }
 

@@ -247,7 +247,8 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   storage::CommitBatch tamper;
   v1::ClaimView tampered = **view;
   tampered.set_status(v1::CLAIM_STATUS_CONTRADICTED);
-  tamper.claims.push_back({&**view, &tampered});
+  const storage::ClaimIndexInputs before(**view);
+  tamper.claims.push_back({&before, &tampered});
   ASSERT_TRUE(store->Commit(tamper).ok());
 
   auto dirty = store->Verify();
