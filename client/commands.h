@@ -1,5 +1,6 @@
 // The factlog command tree: global options and every subcommand, built on a
-// CLI11 App.
+// CLI11 App. Each noun's subcommands live in a file of their own (see
+// subcommands.h).
 //
 // BuildCli() only declares options; nothing talks to the server while the
 // command line is parsed. After app.parse() succeeds, *action holds the

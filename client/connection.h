@@ -141,6 +141,42 @@ class Connection {
   // "CODE_NAME: message".
   void Check(const grpc::Status& status);
 
+  // One unary call: `method` of `stub` (claims(), events(), admin(), or a
+  // stub made on channel()), e.g. &v1::ClaimService::Stub::GetClaim, with
+  // PrepareUnary()'s deadline and credentials. Returns the response; throws
+  // CommandError as Check() does.
+  template <typename Stub, typename Request, typename Response>
+  Response Call(Stub& stub,
+                grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                             const Request&, Response*),
+                const Request& request) {
+    grpc::ClientContext context;
+    PrepareUnary(&context);
+    Response response;
+    Check((stub.*method)(&context, request, &response));
+    return response;
+  }
+
+  // Reads a server stream to its end: waits for the server as
+  // AwaitConnected() does, starts `method` of `stub` with PrepareStream()'s
+  // credentials, calls `each(const Response&)` on every message as it
+  // arrives, then throws CommandError as Check() does when the stream ended
+  // in an error.
+  template <typename Stub, typename Request, typename Response, typename Each>
+  void ReadStream(Stub& stub,
+                  std::unique_ptr<grpc::ClientReader<Response>> (Stub::*method)(
+                      grpc::ClientContext*, const Request&),
+                  const Request& request, Each each) {
+    AwaitConnected();
+    grpc::ClientContext context;
+    PrepareStream(&context);
+    std::unique_ptr<grpc::ClientReader<Response>> reader =
+        (stub.*method)(&context, request);
+    Response message;
+    while (reader->Read(&message)) each(message);
+    Check(reader->Finish());
+  }
+
  private:
   GlobalOptions options_;
   std::string authorization_;  // "Bearer <token>", or empty for none

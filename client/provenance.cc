@@ -4,7 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "client/format.h"
+#include "client/format_events.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace factlog::cli {

@@ -42,8 +42,7 @@ google::protobuf::Timestamp ParseTimeFlag(absl::string_view flag,
 // is a usage error at parse time and --help shows the format.
 CLI::Validator TimeValidator();
 
-// ---- Overdue cursors
-// ---------------------------------------------------------
+// ---- Overdue cursors --------------------------------------------------------
 
 // The printable form of a Subscribe overdue cursor: its time in RFC 3339
 // UTC with every digit of the fraction, then "/" and the claim id when it
@@ -60,10 +59,10 @@ std::optional<factlog::v1::OverdueCursor> ParseOverdueCursor(
 // A CLI11 validator accepting exactly what ParseOverdueCursor accepts.
 CLI::Validator OverdueCursorValidator();
 
-// ---- Enums
-// -------------------------------------------------------------------- The
-// command-line spelling of a proto enum value is its name without the enum's
-// prefix, lower-case, '_' replaced by '-':
+// ---- Enums ------------------------------------------------------------------
+
+// The command-line spelling of a proto enum value is its name without the
+// enum's prefix, lower-case, '_' replaced by '-':
 //   RATING_MOSTLY_TRUE -> "mostly-true", LINK_RELATION_SAME_AS -> "same-as".
 // Tables show the short upper-case name: CLAIM_STATUS_CONTRADICTED ->
 // "CONTRADICTED". The *_UNSPECIFIED value has no spelling.

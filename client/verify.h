@@ -1,5 +1,6 @@
-// `factlog verify`: checks the tamper-evident log on the client, trusting
-// nothing the server says without a proof (see LogHead in service.proto).
+// Checking the tamper-evident log on the client, trusting nothing the server
+// says without a proof (see LogHead in service.proto). `factlog verify`
+// (verify_commands.cc) is built on it:
 //
 //   factlog verify claim ID [--public-key KEY.pub]
 //     fetches the current head, every event of the claim and an inclusion
@@ -17,10 +18,10 @@
 #ifndef FACTLOG_CLIENT_VERIFY_H_
 #define FACTLOG_CLIENT_VERIFY_H_
 
-#include <CLI/CLI.hpp>
-#include <functional>
+#include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "client/connection.h"
 #include "factlog/v1/service.pb.h"
@@ -29,6 +30,17 @@ namespace factlog::cli {
 
 // The log or a proof did not check out (beyond connection.h's 0-3).
 inline constexpr int kExitVerificationFailed = 4;
+
+// "head 45 (root ab12..., signed)": how every message names a head.
+std::string DescribeHead(const v1::LogHead& head);
+
+// The head's root hash in lower-case hex, or "(malformed)".
+std::string RootHex(const v1::LogHead& head);
+
+// OK when the head's root hash is well formed and, with a `public_key` (raw,
+// 32 bytes; empty accepts unsigned heads), the head is signed by that key
+// with a valid signature; otherwise DATA_LOSS saying what is wrong.
+absl::Status CheckHead(const v1::LogHead& head, const std::string& public_key);
 
 struct ClaimVerification {
   uint64_t events = 0;        // events of the claim proven in the head
@@ -48,10 +60,6 @@ absl::StatusOr<ClaimVerification> VerifyClaim(Connection& connection,
 absl::StatusOr<v1::LogHead> VerifyLogExtends(Connection& connection,
                                              const v1::LogHead& saved,
                                              const std::string& public_key);
-
-// Adds `verify claim` and `verify log` to `app`.
-void AddVerify(CLI::App* app, const GlobalOptions* options,
-               std::function<int()>* action);
 
 }  // namespace factlog::cli
 

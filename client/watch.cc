@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "client/format.h"
+#include "client/format_events.h"
 
 namespace factlog::cli {
 namespace {

@@ -13,6 +13,8 @@
 #include "absl/strings/str_split.h"
 #include "client/connection.h"
 #include "client/format.h"
+#include "client/format_events.h"
+#include "client/format_stats.h"
 #include "client/import.h"
 #include "client/values.h"
 #include "client/watch.h"

@@ -1,0 +1,46 @@
+// `factlog claimant show`: a claimant's track record.
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "client/format.h"
+#include "client/format_claims.h"
+#include "client/subcommands.h"
+
+namespace factlog::cli {
+namespace {
+
+void AddClaimantShow(CLI::App* claimant, const GlobalOptions* g,
+                     Action* action) {
+  auto name = std::make_shared<std::string>();
+  CLI::App* sub = claimant->add_subcommand(
+      "show", "A claimant's track record: claims by status and rating");
+  sub->add_option("name", *name, "Claimant name")
+      ->required()
+      ->type_name("NAME");
+  sub->footer(Examples({
+      "factlog claimant show 'Vladimir Putin'",
+      "factlog claimant show 'Vladimir Putin' --output json | jq .byStatus",
+  }));
+  OnRun(sub, action, [name, g] {
+    v1::GetClaimantRequest request;
+    request.set_claimant(*name);
+    Connection connection(*g);
+    const v1::ClaimantView view = connection.Call(
+        connection.claims(), &v1::ClaimService::Stub::GetClaimant, request);
+    std::cout << (g->json() ? JsonLine(view) : RenderClaimant(view));
+    return kExitOk;
+  });
+}
+
+}  // namespace
+
+void AddClaimantCommands(CLI::App* app, const GlobalOptions* options,
+                         Action* action) {
+  CLI::App* claimant =
+      AddCommandGroup(app, "claimant", "Track records of claimants",
+                      Examples({"factlog claimant show 'Vladimir Putin'"}));
+  AddClaimantShow(claimant, options, action);
+}
+
+}  // namespace factlog::cli

@@ -1,0 +1,58 @@
+// Rendering of claims for people: a claim in detail, lists of claims, the
+// one line a mutating command prints, a claimant's track record and the
+// subjects. Built on format.h, with its conventions: every function returns
+// the text to print, ending in a newline unless it says otherwise; none does
+// I/O; all are pure and safe to call from any thread. Enum values are shown
+// by their short name ("CONTRADICTED").
+#ifndef FACTLOG_CLIENT_FORMAT_CLAIMS_H_
+#define FACTLOG_CLIENT_FORMAT_CLAIMS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "factlog/v1/events.pb.h"
+#include "factlog/v1/service.pb.h"
+#include "factlog/v1/views.pb.h"
+
+namespace factlog::cli {
+
+// "CONTRADICTED", or "RATED FALSE" when a verdict is in force. No newline.
+std::string StatusText(const factlog::v1::ClaimView& claim);
+
+// "Dmitry Peskov, CNN": the source's name ("(unnamed)" when it has none) and
+// its outlet. No newline.
+std::string SourceName(const factlog::v1::Source& source);
+
+// The claim's fields, status and verdict, then the evidence as a timeline
+// ordered by observed_at ("+" supports, "-" refutes, "~" context; withdrawn
+// pieces marked), "Supported by:" / "Refuted by:", links and corrections.
+std::string RenderClaim(const factlog::v1::ClaimView& claim);
+
+// One row per claim: id, status, claimant, text.
+std::string RenderClaimList(const std::vector<factlog::v1::ClaimView>& claims);
+
+// The one line a mutating command prints, e.g.
+// "recorded claim putin-orders v1 (position 12) status UNVERIFIED".
+// `action` is the verb phrase before the claim id ("recorded claim",
+// "added evidence e2 to claim"), `detail` what follows it ("-> other
+// (REPEATS)"). A deduplicated response says that nothing new was recorded.
+std::string RenderCommandResult(absl::string_view action,
+                                const factlog::v1::CommandResponse& response,
+                                absl::string_view detail = "");
+
+// The possible repeats a RecordClaim found (CommandResponse.similar_claims),
+// one line each, under a heading; "" when there are none.
+std::string RenderSimilarClaims(const factlog::v1::CommandResponse& response);
+
+// A claimant's track record: claims by status and rating, their ids, and
+// the groups of statements that repeat one another.
+std::string RenderClaimant(const factlog::v1::ClaimantView& claimant);
+
+// One row per subject: name, number of claims, claims by status.
+std::string RenderSubjects(
+    const std::vector<factlog::v1::SubjectSummary>& subjects);
+
+}  // namespace factlog::cli
+
+#endif  // FACTLOG_CLIENT_FORMAT_CLAIMS_H_

@@ -1,0 +1,203 @@
+#include "client/format_events.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/format_claims.h"
+#include "client/values.h"
+
+namespace factlog::cli {
+namespace {
+
+namespace v1 = factlog::v1;
+using factlog::v1::Event;
+
+// Fixed widths for streamed event rows: position, claim, version, type.
+constexpr size_t kPosWidth = 7, kClaimWidth = 22, kVersionWidth = 3,
+                 kTypeWidth = 18;
+
+std::string EventLine(absl::string_view pos, absl::string_view claim,
+                      absl::string_view version, absl::string_view type,
+                      absl::string_view detail) {
+  constexpr size_t kDetailWidth =
+      kScreenWidth - (kPosWidth + kClaimWidth + kVersionWidth + kTypeWidth) -
+      4 * 2;
+  return StripTrailingSpaces(absl::StrCat(
+             Pad(Truncate(pos, kPosWidth), kPosWidth, true), "  ",
+             Pad(Truncate(claim, kClaimWidth), kClaimWidth, false), "  ",
+             Pad(Truncate(version, kVersionWidth), kVersionWidth, true), "  ",
+             Pad(Truncate(type, kTypeWidth), kTypeWidth, false), "  ",
+             Truncate(detail, kDetailWidth))) +
+         "\n";
+}
+
+}  // namespace
+
+std::string EventTypeName(const Event& event) {
+  switch (event.payload_case()) {
+    case Event::kClaimRecorded:
+      return "CLAIM_RECORDED";
+    case Event::kEvidenceAdded:
+      return "EVIDENCE_ADDED";
+    case Event::kEvidenceWithdrawn:
+      return "EVIDENCE_WITHDRAWN";
+    case Event::kVerdictIssued:
+      return "VERDICT_ISSUED";
+    case Event::kClaimCorrected:
+      return "CLAIM_CORRECTED";
+    case Event::kClaimRetracted:
+      return "CLAIM_RETRACTED";
+    case Event::kClaimLinked:
+      return "CLAIM_LINKED";
+    case Event::PAYLOAD_NOT_SET:
+      break;
+  }
+  return "UNKNOWN";
+}
+
+std::string EventDetail(const Event& event) {
+  switch (event.payload_case()) {
+    case Event::kClaimRecorded: {
+      const auto& e = event.claim_recorded();
+      return absl::StrCat(ShortName(e.kind()), " by ", e.claimant(), ": ",
+                          e.text());
+    }
+    case Event::kEvidenceAdded: {
+      const auto& e = event.evidence_added();
+      return absl::StrCat(ShortName(e.stance()), " ", SourceName(e.source()),
+                          " [", e.evidence_id(), "]");
+    }
+    case Event::kEvidenceWithdrawn: {
+      const auto& e = event.evidence_withdrawn();
+      return absl::StrCat("[", e.evidence_id(), "] ", e.reason());
+    }
+    case Event::kVerdictIssued: {
+      const auto& e = event.verdict_issued();
+      return absl::StrCat(ShortName(e.rating()),
+                          e.reviewer().empty() ? "" : " by ", e.reviewer());
+    }
+    case Event::kClaimCorrected: {
+      const auto& e = event.claim_corrected();
+      std::vector<std::string> fields;
+      if (e.has_text()) fields.push_back("text");
+      if (e.has_subject()) fields.push_back("subject");
+      if (e.has_tags()) fields.push_back("tags");
+      if (e.has_due_at() || e.due_at_cleared()) fields.push_back("due");
+      return absl::StrCat(absl::StrJoin(fields, ", "), ": ", e.reason());
+    }
+    case Event::kClaimRetracted:
+      return event.claim_retracted().reason();
+    case Event::kClaimLinked: {
+      const auto& e = event.claim_linked();
+      const bool incoming =
+          e.direction() == factlog::v1::LINK_DIRECTION_INCOMING;
+      return absl::StrCat(incoming ? "<- " : "-> ", e.other_claim_id(), " ",
+                          ShortName(e.relation()));
+    }
+    case Event::PAYLOAD_NOT_SET:
+      break;
+  }
+  return "";
+}
+
+std::string RenderHistory(const std::vector<Event>& events) {
+  Table table({{"V", 6, false, true},
+               {"POS", 10, false, true},
+               {"RECORDED", 20},
+               {"TYPE", 18},
+               {"DETAIL", kScreenWidth, true}});
+  for (const Event& e : events) {
+    table.AddRow({absl::StrCat(e.version()), absl::StrCat(e.position()),
+                  FormatTime(e.recorded_at()), EventTypeName(e),
+                  EventDetail(e)});
+  }
+  return table.Render();
+}
+
+std::string EventsHeader() {
+  return EventLine("POS", "CLAIM", "V", "TYPE", "DETAIL");
+}
+
+std::string EventRow(const Event& event) {
+  return EventLine(absl::StrCat(event.position()), event.claim_id(),
+                   absl::StrCat(event.version()), EventTypeName(event),
+                   EventDetail(event));
+}
+
+std::string WatchDescription(const Event& event) {
+  switch (event.payload_case()) {
+    case Event::kClaimRecorded:
+      return absl::StrCat("claim recorded: ", event.claim_recorded().text());
+    case Event::kEvidenceAdded: {
+      const auto& e = event.evidence_added();
+      return absl::StrCat("evidence added ", e.evidence_id(), " ",
+                          ShortName(e.stance()), " by ",
+                          SourceName(e.source()));
+    }
+    case Event::kEvidenceWithdrawn: {
+      const auto& e = event.evidence_withdrawn();
+      return absl::StrCat("evidence withdrawn ", e.evidence_id(),
+                          e.reason().empty() ? "" : ": ", e.reason());
+    }
+    case Event::kVerdictIssued: {
+      const auto& e = event.verdict_issued();
+      return absl::StrCat("verdict ", ShortName(e.rating()),
+                          e.reviewer().empty() ? "" : " by ", e.reviewer());
+    }
+    case Event::kClaimCorrected:
+      return absl::StrCat("corrected ", EventDetail(event));
+    case Event::kClaimRetracted: {
+      const std::string& reason = event.claim_retracted().reason();
+      return absl::StrCat("retracted", reason.empty() ? "" : ": ", reason);
+    }
+    case Event::kClaimLinked: {
+      const auto& e = event.claim_linked();
+      const bool incoming =
+          e.direction() == factlog::v1::LINK_DIRECTION_INCOMING;
+      return absl::StrCat("linked ", ShortName(e.relation()),
+                          incoming ? " <- " : " -> ", e.other_claim_id());
+    }
+    case Event::PAYLOAD_NOT_SET:
+      break;
+  }
+  return "unknown event";
+}
+
+std::string WatchLine(const Event& event, v1::ClaimStatus status_after,
+                      size_t screen_width) {
+  constexpr size_t kPositionWidth = 5;  // grows for positions past 99999
+  constexpr size_t kMinDescription = 12;
+  const std::string head = absl::StrCat(
+      Pad(absl::StrCat(event.position()), kPositionWidth, true), " ",
+      FormatTime(event.recorded_at()), " ", Sanitize(event.claim_id()), " ");
+  const std::string tail =
+      status_after == v1::CLAIM_STATUS_UNSPECIFIED
+          ? ""
+          : absl::StrCat(" \u2192 ", ShortName(status_after));
+  const size_t used = DisplayWidth(head) + DisplayWidth(tail);
+  const size_t room = screen_width > used ? screen_width - used : 0;
+  return absl::StrCat(
+      head, Truncate(WatchDescription(event), std::max(room, kMinDescription)),
+      tail, "\n");
+}
+
+std::string OverdueLines(const v1::ClaimOverdue& notice, size_t screen_width) {
+  constexpr size_t kMinDescription = 12;
+  const std::string head =
+      absl::StrCat("OVERDUE ", Sanitize(notice.claim_id()), " ");
+  std::string description =
+      absl::StrCat(ShortName(notice.kind()), " by ", notice.claimant(),
+                   ", due ", FormatTime(notice.due_at()));
+  if (!notice.text().empty())
+    absl::StrAppend(&description, ": ", notice.text());
+  const size_t used = DisplayWidth(head);
+  const size_t room = screen_width > used ? screen_width - used : 0;
+  return absl::StrCat(
+      head, Truncate(description, std::max(room, kMinDescription)), "\n",
+      "        since ", FormatTime(notice.overdue_at()), " at position ",
+      notice.position(), "; resume with --overdue-after ",
+      FormatOverdueCursor(notice.cursor()), "\n");
+}
+
+}  // namespace factlog::cli

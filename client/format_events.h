@@ -1,0 +1,61 @@
+// Rendering of events for people: the rows of `factlog events` and `claim
+// history`, and the lines of `factlog watch`. Built on format.h, with its
+// conventions: every function returns the text to print, ending in a newline
+// unless it says otherwise; none does I/O; all are pure and safe to call from
+// any thread.
+#ifndef FACTLOG_CLIENT_FORMAT_EVENTS_H_
+#define FACTLOG_CLIENT_FORMAT_EVENTS_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "client/format.h"
+#include "factlog/v1/events.pb.h"
+#include "factlog/v1/service.pb.h"
+
+namespace factlog::cli {
+
+// "CLAIM_RECORDED", "EVIDENCE_ADDED", ... from the event's payload;
+// "UNKNOWN" when it has none. No newline.
+std::string EventTypeName(const factlog::v1::Event& event);
+
+// A one-line summary of the event's payload ("REFUTES NATO [e2]"). No
+// newline.
+std::string EventDetail(const factlog::v1::Event& event);
+
+// A claim's history: one row per event (version, position, time, type,
+// detail).
+std::string RenderHistory(const std::vector<factlog::v1::Event>& events);
+
+// The events command prints rows as they arrive, so its columns are fixed.
+std::string EventsHeader();
+std::string EventRow(const factlog::v1::Event& event);
+
+// What an event did, in words, for WatchLine: "claim recorded: <text>",
+// "evidence added e1 REFUTES by NATO", "verdict FALSE by Desk A",
+// "linked REPEATS -> other", ... No newline.
+std::string WatchDescription(const factlog::v1::Event& event);
+
+// One line of `factlog watch` for an event, e.g.
+//   "   31 2014-05-20T09:00:00Z refuted evidence added e1 REFUTES… → RATED"
+// The position and the claim id are never cut; the description is truncated
+// to fit `screen_width`, but keeps at least 12 columns (so a very long claim
+// id makes the line wider). " → STATUS" is appended when `status_after` is
+// known (not UNSPECIFIED).
+std::string WatchLine(const factlog::v1::Event& event,
+                      factlog::v1::ClaimStatus status_after,
+                      size_t screen_width = kScreenWidth);
+
+// Two lines of `factlog watch` for an overdue notice: the claim, e.g.
+//   "OVERDUE late PROMISE by Kremlin, due 2014-06-01T00:00:00Z: Troops w…"
+// cut to `screen_width` (never the id), then, indented, since when, the
+// position and the cursor to resume after it (never cut):
+//   "        since 2026-11-25T15:10:11Z at position 3; resume with
+//   --overdue-after 2026-11-25T15:10:11.123456789Z/late" (one line).
+std::string OverdueLines(const factlog::v1::ClaimOverdue& notice,
+                         size_t screen_width = kScreenWidth);
+
+}  // namespace factlog::cli
+
+#endif  // FACTLOG_CLIENT_FORMAT_EVENTS_H_
