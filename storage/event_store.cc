@@ -383,11 +383,16 @@ EventStore::~EventStore() {
     // reads the log's end and meta before anything else, and a replay of
     // up to max_total_wal_size costs seconds). After a failed write the
     // WAL is the only durable copy and stays as it is.
+    // A flush that fails (an I/O error during a rebuild or an Open's
+    // repair, which do not go through Commit) leaves the WAL writer failed:
+    // syncing it then aborts inside RocksDB (7.8 asserts that a sync
+    // follows a good flush). Its WAL stays as it is, as after a failed
+    // Commit.
     rocksdb::FlushOptions flush;
     flush.wait = true;
     flush.allow_write_stall = true;
-    state_->db->Flush(flush, state_->families).PermitUncheckedError();
-    if (state_->options.sync) {
+    const rocksdb::Status flushed = state_->db->Flush(flush, state_->families);
+    if (flushed.ok() && state_->options.sync) {
       state_->db->FlushWAL(/*sync=*/true).PermitUncheckedError();
     }
   }

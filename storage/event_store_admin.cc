@@ -8,11 +8,28 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "storage/event_store.h"
 #include "storage/event_store_state.h"
 
 namespace factlog::storage {
+namespace {
+
+// fsyncs the directory that holds `path`, through the store's file system.
+absl::Status SyncParentDirectory(rocksdb::DB* db, const std::string& path) {
+  std::string parent =
+      std::filesystem::absolute(path).lexically_normal().parent_path();
+  if (parent.empty()) parent = ".";
+  rocksdb::FileSystem* fs = db->GetFileSystem();
+  std::unique_ptr<rocksdb::FSDirectory> directory;
+  rocksdb::IOStatus s =
+      fs->NewDirectory(parent, rocksdb::IOOptions(), &directory, nullptr);
+  if (s.ok()) s = directory->Fsync(rocksdb::IOOptions(), nullptr);
+  return FromRocks(s, "backup: syncing the directory that holds it");
+}
+
+}  // namespace
 
 absl::StatusOr<uint64_t> EventStore::Backup(const std::string& dir) const {
   std::error_code ec;
@@ -31,6 +48,12 @@ absl::StatusOr<uint64_t> EventStore::Backup(const std::string& dir) const {
   const uint64_t position = LastPosition();
   if (auto s = FromRocks(checkpoint->CreateCheckpoint(dir), "backup");
       !s.ok()) {
+    return s;
+  }
+  // The checkpoint fsyncs its files and its own directory, but not the
+  // directory that holds it: until that is synced, a power cut can take the
+  // finished backup away.
+  if (auto s = SyncParentDirectory(state_->db.get(), dir); !s.ok()) {
     return s;
   }
   // The checkpoint flushed every memtable.

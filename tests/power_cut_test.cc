@@ -90,10 +90,10 @@ class PowerCutTest : public ::testing::Test {
   // Opens the store after a cut. Half the time the open itself is cut at a
   // random mutating call, up to three times in a row, before an open runs
   // to the end.
-  // `cut_during_open` false: opens without a cut (see
-  // DISABLED_OpenFailingDuringItsRepairReturnsAnError).
+  // `cut_during_open` false: opens without a cut.
   std::unique_ptr<storage::EventStore> Recover(bool cut_during_open = true) {
-    for (int attempt = 0; cut_during_open && attempt < 3 && Uniform(0, 1) == 1;
+    for (int attempt = 0;
+         cut_during_open && created_ && attempt < 3 && Uniform(0, 1) == 1;
          ++attempt) {
       fs_->CutAfter(Uniform(1, 60));
       auto store = storage::EventStore::Open(data_dir_, Options());
@@ -112,6 +112,7 @@ class PowerCutTest : public ::testing::Test {
     EXPECT_TRUE(store.ok())
         << "recovery after a power cut: " << store.status() << "\n"
         << Log();
+    created_ = created_ || store.ok();
     return store.ok() ? *std::move(store) : nullptr;
   }
 
@@ -129,6 +130,10 @@ class PowerCutTest : public ::testing::Test {
   std::mt19937_64 rng_;
   ::testing::ScopedTrace trace_;
   std::vector<std::string> log_;  // what each cut lost, for failures
+  // Whether a store was opened in data_dir_ yet. The first open, which
+  // creates it, is never cut: a cut there leaves a directory without
+  // CURRENT, which Open refuses to write into (an operator's call).
+  bool created_ = false;
 };
 
 // Commits straight to the EventStore, one batch of 1..8 events at a time;
@@ -306,22 +311,12 @@ TEST_F(WriterPowerCutTest, CutDuringRebuildLosesNothing) {
     log_.push_back(
         absl::StrCat("rebuild: ", rebuilt.ok() ? std::string("done")
                                                : rebuilt.status().ToString()));
-    // Closing a store whose rebuild failed aborts in ~EventStore (the bug
-    // DISABLED_OpenFailingDuringItsRepairReturnsAnError names) unless a
-    // Commit failed first: one fails here, with the power off.
-    fs_->PowerOff();
-    storage::CommitBatch probe;
-    v1::Event& e = probe.events.emplace_back();
-    e.set_position(store->LastPosition() + 1);
-    e.set_claim_id("probe");
-    e.set_version(1);
-    EXPECT_FALSE(store->Commit(probe).ok());
+    // Closing a store whose rebuild failed on I/O, then an open that
+    // repairs the projections and may itself be cut (it once aborted in
+    // ~EventStore: OpenFailingDuringItsRepairReturnsAnError).
     store.reset();
     CutAndReboot();
-    // The next open repairs the projections; a cut during that repair
-    // aborts (DISABLED_OpenFailingDuringItsRepairReturnsAnError), so it
-    // runs with the power on.
-    store = Recover(/*cut_during_open=*/false);
+    store = Recover();
     ASSERT_NE(store, nullptr);
     ASSERT_NO_FATAL_FAILURE(CheckRecovered(*store));
   }
@@ -406,14 +401,11 @@ TEST(PowerCutFileSystemTest, KeepsSyncedBytesAndEntriesOfSyncedDirectories) {
   EXPECT_FALSE(fs->powered_off());
 }
 
-// BUG (found by this test, left to storage/): a backup Backup() reported
-// done is lost by a power cut right after. RocksDB's checkpoint creates
-// `<dir>.tmp`, fsyncs it, renames it to `<dir>` and fsyncs `<dir>` itself,
-// but never the parent directory that holds the new entry; so after a cut
-// the backup may be gone (or still named .tmp). The fix belongs in
-// EventStore::Backup: fsync the parent of `dir` after CreateCheckpoint.
-// Disabled until then; run with --gtest_also_run_disabled_tests.
-TEST_F(WriterPowerCutTest, DISABLED_BackupReportedDoneSurvivesAPowerCut) {
+// A bug this test found: a backup Backup() reported done was lost by a
+// power cut right after. RocksDB's checkpoint creates `<dir>.tmp`, fsyncs
+// it, renames it to `<dir>` and fsyncs `<dir>` itself, but never the parent
+// directory that holds the new entry. EventStore::Backup now fsyncs it.
+TEST_F(WriterPowerCutTest, BackupReportedDoneSurvivesAPowerCut) {
   std::unique_ptr<storage::EventStore> store = Recover();
   ASSERT_NE(store, nullptr);
   {
@@ -435,7 +427,7 @@ TEST_F(WriterPowerCutTest, DISABLED_BackupReportedDoneSurvivesAPowerCut) {
   EXPECT_EQ(restored->events_replayed, *position);
 }
 
-// BUG (found by this test, left to storage/): an EventStore::Open that
+// A bug this test found: an EventStore::Open that
 // fails after RocksDB opened, here an I/O error while it repairs projections
 // an interrupted rebuild left behind, aborts the process instead of
 // returning the error; so does closing a store whose RebuildProjections
@@ -444,10 +436,9 @@ TEST_F(WriterPowerCutTest, DISABLED_BackupReportedDoneSurvivesAPowerCut) {
 // its Flush fails it calls FlushWAL(sync) on a WAL writer whose last write
 // failed, and RocksDB 7.8 (Debian, asserts on) dies in
 // WritableFileWriter::AssertFalseAndGetStatusForPrevError
-// (`sync_without_flush_called_`). Fix in storage/event_store.cc: skip
-// FlushWAL when the Flush failed (or mark the store failed on any failed
-// write, not only Commit's). Disabled until then: it aborts.
-TEST_F(WriterPowerCutTest, DISABLED_OpenFailingDuringItsRepairReturnsAnError) {
+// (`sync_without_flush_called_`). ~EventStore now syncs the WAL only after
+// a flush that succeeded.
+TEST_F(WriterPowerCutTest, OpenFailingDuringItsRepairReturnsAnError) {
   std::unique_ptr<storage::EventStore> store = Recover(false);
   ASSERT_NE(store, nullptr);
   fs_->CutAfter(100);
