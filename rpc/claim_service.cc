@@ -162,18 +162,27 @@ ClaimServiceImpl::ClaimServiceImpl(core::Writer* writer,
                                    RpcGate gate)
     : writer_(writer), queries_(queries), gate_(gate) {}
 
+template <typename Request>
+RpcGate::Unary ClaimServiceImpl::Admit(grpc::CallbackServerContext* ctx,
+                                       const grpc::ByteBuffer* request,
+                                       Request* typed) {
+  RpcGate::Unary unary = gate_.StartUnary(ctx, MethodFor<Request>());
+  if (!unary.actor.ok()) return unary;
+  if (absl::Status s = DecodeMessage(*request, typed); !s.ok()) {
+    unary.call.Finish(ToGrpcStatus(s));
+    unary.actor = s;
+  }
+  return unary;
+}
+
 template <typename Request, typename Set>
 grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response, Set set) {
-  auto [call, actor] = gate_.StartUnary(ctx, MethodFor<Request>());
+  Request typed;
+  auto [call, actor] = Admit(ctx, request, &typed);
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
-  Request typed;
-  if (absl::Status s = DecodeMessage(*request, &typed); !s.ok()) {
-    call.Finish(ToGrpcStatus(s));
-    return reactor;
-  }
   NoteRequestId(*ctx, typed.request_id());
   // Found before the claim is committed (so it is never its own match) and
   // on this thread, not the writer's. Best effort: a read error only leaves
@@ -215,17 +224,13 @@ template <typename Request, typename Query>
 grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response, Query query) {
-  auto [call, actor] = gate_.StartUnary(ctx, MethodFor<Request>());
+  Request typed;
+  auto [call, actor] = Admit(ctx, request, &typed);
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
-  Request typed;
-  absl::Status status = DecodeMessage(*request, &typed);
-  if (status.ok()) {
-    auto result = query(typed);
-    if (result.ok()) *response = EncodeMessage(*std::move(result));
-    status = result.status();
-  }
-  call.Finish(ToGrpcStatus(status));
+  auto result = query(typed);
+  if (result.ok()) *response = EncodeMessage(*std::move(result));
+  call.Finish(ToGrpcStatus(result.status()));
   return reactor;
 }
 

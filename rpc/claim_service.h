@@ -79,6 +79,13 @@ class ClaimServiceImpl final : public RawClaimService {
       const v1::ExportClaimReviewsRequest* req) override;
 
  private:
+  // Admits the call of the method taking `Request` (rpc/methods.h) and
+  // decodes its request into `typed`. When the call is refused or its
+  // request does not decode, the call is finished with why and the
+  // result's actor holds that status.
+  template <typename Request>
+  RpcGate::Unary Admit(grpc::CallbackServerContext* ctx,
+                       const grpc::ByteBuffer* request, Request* typed);
   // Admits the call (rpc/methods.h: the method taking `Request`), decodes a
   // `Request`, puts it into a Command with `set` and hands it to the
   // writer as the principal.
