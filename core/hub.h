@@ -71,10 +71,10 @@ class HubSubscriber {
 // Hub fans committed events out to subscribers (docs/ARCHITECTURE.md,
 // "Write path"). The writer publishes each commit; the hub appends it to a
 // bounded window and wakes the subscribers waiting for it, on the hub's own
-// thread, so the writer never waits for a subscriber. A subscriber is only a cursor: it copies
-// shared pointers out of the window, or is told it fell behind the window
-// and reads the store instead. Memory is the window plus a bounded buffer
-// per subscriber, whatever their speed.
+// thread, so the writer never waits for a subscriber. A subscriber is only a
+// cursor: it copies shared pointers out of the window, or is told it fell
+// behind the window and reads the store instead. Memory is the window plus a
+// bounded buffer per subscriber, whatever their speed.
 //
 // Thread-safe. Subscribers are held by shared_ptr, so a subscriber that
 // unregisters while a wake-up is in progress stays valid until it returns.

@@ -14,9 +14,10 @@
 // must pass.
 //
 // FACTLOG_CRASH_CYCLES (default 20) and FACTLOG_CRASH_SEED (default: random,
-// printed; fixed under CI=true) override the number of kill/restart cycles and the seed of the
-// kill schedule and the workload. Per-cycle numbers go to stdout and the
-// totals to the test's properties; nothing is asserted about time.
+// printed; fixed under CI=true) override the number of kill/restart cycles and
+// the seed of the kill schedule and the workload. Per-cycle numbers go to
+// stdout and the totals to the test's properties; nothing is asserted about
+// time.
 #include <signal.h>
 
 #include <algorithm>
@@ -401,8 +402,8 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveSigkillAndRetriesApplyOnce) {
   // CI runs one fixed schedule; elsewhere each run tries a new one.
   const char* ci = std::getenv("CI");
   const bool under_ci = ci != nullptr && std::string(ci) == "true";
-  const uint64_t seed = EnvNumber(
-      "FACTLOG_CRASH_SEED", under_ci ? 20261207 : std::random_device()());
+  const uint64_t seed = EnvNumber("FACTLOG_CRASH_SEED",
+                                  under_ci ? 20261207 : std::random_device()());
   std::printf("crash_test: %d cycles, FACTLOG_CRASH_SEED=%llu\n", cycles,
               static_cast<unsigned long long>(seed));
   RecordProperty("cycles", cycles);
