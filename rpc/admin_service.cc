@@ -1,13 +1,24 @@
 #include "rpc/admin_service.h"
 
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
 #include "rpc/grpc_status.h"
+#include "storage/backup_path.h"
 
 namespace factlog::rpc {
 
 AdminServiceImpl::AdminServiceImpl(const storage::EventStore* store,
                                    const core::Hub* hub, RpcGate gate,
+                                   std::string backup_root,
                                    const core::ServerMetrics* metrics)
-    : store_(store), hub_(hub), gate_(gate), metrics_(metrics) {}
+    : store_(store),
+      hub_(hub),
+      gate_(gate),
+      backup_root_(std::move(backup_root)),
+      metrics_(metrics) {}
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(
     grpc::CallbackServerContext* ctx, const v1::GetStatsRequest*,
@@ -27,13 +38,26 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Backup(
     v1::BackupResponse* resp) {
   auto [call, actor] = gate_.StartUnary(ctx, MethodFor<v1::BackupRequest>());
   if (!actor.ok()) return call.reactor();
-  if (req->dir().empty()) {
-    call.Finish(ToGrpcStatus(absl::InvalidArgumentError("dir: required")));
+  absl::StatusOr<std::string> dir =
+      storage::ResolveBackupPath(backup_root_, req->dir());
+  if (!dir.ok()) {
+    call.Finish(ToGrpcStatus(dir.status()));
     return call.reactor();
   }
-  absl::StatusOr<uint64_t> position = store_->Backup(req->dir());
+  // The backup directory, and those between it and the new backup, are
+  // made on first use (inside it: ResolveBackupPath checked the way).
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(*dir).parent_path(),
+                                      ec);
+  if (ec) {
+    call.Finish(ToGrpcStatus(absl::FailedPreconditionError(
+        absl::StrCat("dir: cannot create the directories that hold ", *dir,
+                     ": ", ec.message()))));
+    return call.reactor();
+  }
+  absl::StatusOr<uint64_t> position = store_->Backup(*dir);
   if (position.ok()) {
-    resp->set_dir(req->dir());
+    resp->set_dir(*dir);
     resp->set_last_position(*position);
   }
   call.Finish(ToGrpcStatus(position.status()));

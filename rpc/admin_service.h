@@ -1,6 +1,8 @@
 #ifndef FACTLOG_RPC_ADMIN_SERVICE_H_
 #define FACTLOG_RPC_ADMIN_SERVICE_H_
 
+#include <string>
+
 #include "core/hub.h"
 #include "core/server_metrics.h"
 #include "factlog/v1/service.grpc.pb.h"
@@ -15,9 +17,11 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
   // `store`, `hub`, `metrics` and what `gate` refers to must outlive the
   // service; `metrics` may be null (GetStats then leaves its counters at
-  // 0). Every RPC needs the admin role.
+  // 0). Backups are written only below `backup_root` (absolute; factlogd's
+  // --backup-dir). Every RPC needs the admin role.
   AdminServiceImpl(const storage::EventStore* store, const core::Hub* hub,
-                   RpcGate gate, const core::ServerMetrics* metrics = nullptr);
+                   RpcGate gate, std::string backup_root,
+                   const core::ServerMetrics* metrics = nullptr);
 
   // Log end, subscribers with their lag, hub memory, bytes on disk, and the
   // numbers /metrics shows: commands, events by type, rejections by code,
@@ -25,7 +29,10 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
                                      const v1::GetStatsRequest* req,
                                      v1::GetStatsResponse* resp) override;
-  // A consistent online backup into a new server-side directory.
+  // A consistent online backup into a new directory below the backup
+  // root: BackupRequest.dir relative to it, or absolute inside it
+  // (storage/backup_path.h says what is refused, with which code). Answers
+  // the absolute path written.
   grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* ctx,
                                    const v1::BackupRequest* req,
                                    v1::BackupResponse* resp) override;
@@ -34,6 +41,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   const storage::EventStore* const store_;
   const core::Hub* const hub_;
   const RpcGate gate_;
+  const std::string backup_root_;
   const core::ServerMetrics* const metrics_;
 };
 

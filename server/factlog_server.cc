@@ -1,5 +1,6 @@
 #include "server/factlog_server.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,7 @@
 #include "rpc/event_service.h"
 #include "rpc/rpc_observer.h"
 #include "server/metrics_http.h"
+#include "storage/backup_path.h"
 
 namespace factlog::server {
 
@@ -215,7 +217,12 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       options.limits, options.hub.checkpoint_interval,
       [writer = server->writer_.get()] { return writer->SafeTime(); });
   server->admin_service_ = std::make_unique<rpc::AdminServiceImpl>(
-      server->store_.get(), server->hub_.get(), gate, server->metrics_.get());
+      server->store_.get(), server->hub_.get(), gate,
+      options.backup_dir.empty() ? storage::DefaultBackupRoot(options.data_dir)
+                                 : std::filesystem::absolute(options.backup_dir)
+                                       .lexically_normal()
+                                       .string(),
+      server->metrics_.get());
   if (!options.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
         MetricsHttpServer::Start(

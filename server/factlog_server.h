@@ -69,6 +69,10 @@ struct ServerOptions {
   // PEM Ed25519 private key that signs log heads (`factlogd key new`).
   // Empty: heads are unsigned.
   std::string signing_key_file;
+  // The one directory AdminService.Backup writes into (a request's dir is
+  // taken relative to it; storage/backup_path.h). Empty: `backups` next to
+  // data_dir (storage::DefaultBackupRoot).
+  std::string backup_dir;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Tests only: WriterOptions::before_commit.
   std::function<void()> writer_before_commit;

@@ -285,6 +285,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
 
+  app.add_option("--backup-dir", options.backup_dir,
+                 "the only directory `factlog admin backup DIR` writes into "
+                 "(DIR is taken relative to it; paths outside it, '..' and "
+                 "symlinks out are refused); default: `backups` next to "
+                 "--data-dir");
   std::string restore_from;
   app.add_option("--restore-from", restore_from,
                  "copy a backup (factlog admin backup) into an empty "

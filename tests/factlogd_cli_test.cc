@@ -124,7 +124,8 @@ TEST_F(FactlogdCliTest, UnusableDataDirNamesThePath) {
 }
 
 TEST_F(FactlogdCliTest, BackupOverRpcRestoresWithTheBinary) {
-  const std::string backup = dir_.path() + "/backup";
+  // Without --backup-dir, backups go to `backups` next to the data dir.
+  const std::string backup = dir_.path() + "/backups/backup";
   {
     auto server = testing::StartFactlogd(FACTLOGD_PATH, data_dir_);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -133,10 +134,11 @@ TEST_F(FactlogdCliTest, BackupOverRpcRestoresWithTheBinary) {
     auto admin = v1::AdminService::NewStub(channel);
     grpc::ClientContext ctx;
     v1::BackupRequest req;
-    req.set_dir(backup);
+    req.set_dir("backup");
     v1::BackupResponse resp;
     grpc::Status s = admin->Backup(&ctx, req, &resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.dir(), backup);
     EXPECT_EQ(resp.last_position(), 2u);
     grpc::ClientContext again;
     EXPECT_EQ(admin->Backup(&again, req, &resp).error_code(),

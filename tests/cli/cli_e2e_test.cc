@@ -61,6 +61,7 @@ namespace {
 namespace v1 = factlog::v1;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
@@ -192,7 +193,10 @@ class Factlogd {
   Factlogd(const std::string& listen, const std::string& data_dir,
            const std::vector<std::string>& extra_args = {}) {
     if (data_dir.empty()) owned_dir_ = std::make_unique<TempDir>();
-    const std::string dir = data_dir.empty() ? owned_dir_->path() : data_dir;
+    // A fresh data dir is `data` in a temp dir of its own, so that the
+    // default backup directory (`backups` next to it) is this server's.
+    const std::string dir =
+        data_dir.empty() ? owned_dir_->path() + "/data" : data_dir;
     int out_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) {
       ADD_FAILURE() << "pipe: " << std::strerror(errno);
@@ -1256,12 +1260,15 @@ TEST(CliWatchRestart, ResumesAcrossServerRestartWithoutGapOrRepeat) {
 TEST_F(CliTest, AdminBackupRestoresWithFactlogd) {
   AddClaim("backed-up");
   TempDir dir;
-  const std::string backup = dir.path() + "/backup";
+  // A relative name lands in the server's backup directory (`backups` next
+  // to its data dir); the answer gives the absolute path.
   auto response = ParseJson<v1::BackupResponse>(
-      Ok({"admin", "backup", backup, "-o", "json"}));
-  EXPECT_EQ(response.dir(), backup);
+      Ok({"admin", "backup", "e2e-backup", "-o", "json"}));
+  const std::string backup = response.dir();
+  EXPECT_THAT(backup, StartsWith("/"));
+  EXPECT_THAT(backup, EndsWith("/backups/e2e-backup"));
   EXPECT_GE(response.last_position(), 1u);
-  RunResult again = Cli({"admin", "backup", backup});
+  RunResult again = Cli({"admin", "backup", "e2e-backup"});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_THAT(again.err, HasSubstr("ALREADY_EXISTS"));
 

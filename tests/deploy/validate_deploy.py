@@ -845,9 +845,9 @@ def unit_smoke(repo, factlogd, factlog, secrets, work):
                     b"factlog_appends_total" in response.read(),
                     "the unit's factlogd metrics lack factlog_appends_total",
                 )
-        # Where deploy/README.md puts backups: next to the data dir.
-        backup = os.path.join(state, "factlog/backup-smoke")
-        cli_ok([factlog, "admin", "backup", backup], env, "admin backup")
+        # Where deploy/README.md puts backups: factlogd's default backup
+        # directory, `backups` next to the data dir.
+        cli_ok([factlog, "admin", "backup", "backup-smoke"], env, "admin backup")
         watch = subprocess.Popen(
             [factlog, "watch", "--from", "0"], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -870,7 +870,7 @@ def unit_smoke(repo, factlogd, factlog, secrets, work):
         "the unit's factlogd did not write %S/factlog/data",
     )
     # The restore deploy/README.md describes: into a new dir, then swap.
-    result = run([factlogd, "--restore-from", os.path.join(state, "factlog/backup-smoke"),
+    result = run([factlogd, "--restore-from", os.path.join(state, "factlog/backups/backup-smoke"),
                   "--data-dir", os.path.join(state, "factlog/data.restored")])
     check(result.returncode == 0, "restore from the backup: " + result.stdout)
     if not traced:
