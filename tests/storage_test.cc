@@ -21,6 +21,7 @@
 #include "rocksdb/db.h"
 #include "storage/event_store.h"
 #include "storage/keys.h"
+#include "tests/support/command_generator.h"
 #include "tests/test_support.h"
 
 namespace factlog {
@@ -840,123 +841,20 @@ TEST(KeysTest, EncodedTimesSortLikeTimes) {
   EXPECT_EQ(storage::keys::DecodeTime(EncodeTime(Day(19))), Day(19));
 }
 
-// Generates a random but plausible command stream: mostly valid commands on
-// known claims, some refused ones (unknown claims, stale versions, wrong
-// rating scales) that must change nothing.
-class CommandGenerator {
- public:
-  explicit CommandGenerator(uint32_t seed) : rng_(seed) {}
-
-  v1::Command Next() {
-    v1::Command c;
-    const int pick = Uniform(0, 99);
-    if (claims_.empty() || pick < 20) {
-      const std::string id = absl::StrCat("claim-", claims_.size());
-      claims_.push_back(id);
-      v1::RecordClaimRequest r = NewClaim(id);
-      r.set_kind(Uniform(0, 1) ? v1::CLAIM_KIND_FACT : v1::CLAIM_KIND_PROMISE);
-      if (r.kind() == v1::CLAIM_KIND_PROMISE && Uniform(0, 2) > 0) {
-        *r.mutable_due_at() = DueAt();
-      }
-      r.set_subject(absl::StrCat("subject-", Uniform(0, 6)));
-      r.set_claimant(absl::StrCat("Claimant ", Uniform(0, 4)));
-      for (int t = Uniform(0, 3); t > 0; --t) {
-        r.add_tags(absl::StrCat("tag-", t));
-      }
-      *c.mutable_record_claim() = r;
-      return c;
-    }
-    const std::string& id = claims_[Uniform(0, claims_.size() - 1)];
-    if (pick < 55) {
-      static const v1::Stance kStances[] = {
-          v1::STANCE_SUPPORTS, v1::STANCE_REFUTES, v1::STANCE_CONTEXT};
-      *c.mutable_add_evidence() = NewEvidence(
-          id, kStances[Uniform(0, 2)], absl::StrCat("Source ", Uniform(0, 5)));
-      // Stable ids so that withdrawals can find them.
-      c.mutable_add_evidence()->set_evidence_id(
-          absl::StrCat("e", Uniform(0, 8)));
-    } else if (pick < 67) {
-      auto* w = c.mutable_withdraw_evidence();
-      w->set_claim_id(id);
-      w->set_evidence_id(absl::StrCat("e", Uniform(0, 8)));
-      w->set_reason("source withdrew it");
-    } else if (pick < 77) {
-      auto* v = c.mutable_issue_verdict();
-      v->set_claim_id(id);
-      v->set_rating(Uniform(0, 1) ? v1::RATING_FALSE : v1::RATING_BROKEN);
-      v->set_summary("reviewed");
-      v->set_reviewer("Desk");
-    } else if (pick < 85) {
-      auto* k = c.mutable_correct_claim();
-      k->set_claim_id(id);
-      k->set_subject(absl::StrCat("subject-", Uniform(0, 6)));
-      if (Uniform(0, 1)) k->mutable_tags()->add_tags("corrected");
-      // Due dates move or go (refused for facts, as they should be).
-      const int due = Uniform(0, 5);
-      if (due == 0) *k->mutable_due_at() = DueAt();
-      if (due == 1) k->set_clear_due_at(true);
-      k->set_reason("typo");
-    } else if (pick < 90) {
-      auto* r = c.mutable_retract_claim();
-      r->set_claim_id(id);
-      r->set_reason("published in error");
-    } else if (pick < 96) {
-      auto* l = c.mutable_link_claims();
-      l->set_claim_id(id);
-      l->set_other_claim_id(claims_[Uniform(0, claims_.size() - 1)]);
-      l->set_relation(v1::LINK_RELATION_REPEATS);
-    } else {
-      // A stale expected_version or an unknown claim.
-      *c.mutable_add_evidence() =
-          NewEvidence(Uniform(0, 1) ? id : "no-such-claim", v1::STANCE_SUPPORTS,
-                      "Late source");
-      c.mutable_add_evidence()->set_expected_version(1000);
-    }
-    return c;
-  }
-
- private:
-  int Uniform(int lo, int hi) {
-    return std::uniform_int_distribution<int>(lo, hi)(rng_);
-  }
-  // Long past (overdue at once) or far ahead.
-  google::protobuf::Timestamp DueAt() {
-    google::protobuf::Timestamp t;
-    t.set_seconds(Uniform(0, 1) ? 1400000000 + Uniform(0, 1000000)
-                                : 7000000000LL + Uniform(0, 1000000));
-    return t;
-  }
-  std::mt19937 rng_;
-  std::vector<std::string> claims_;
-};
-
 TEST(EventStoreTest, RebuildEqualsLiveProjectionsAfterRandomCommands) {
   for (uint32_t seed : {1u, 7u, 2014u}) {
     SCOPED_TRACE(absl::StrCat("seed ", seed));
     TempDir dir;
     auto store = OpenOrDie(dir.path());
-    CommandGenerator gen(seed);
+    testing::CommandGenerator gen(seed);
     int applied = 0, refused = 0;
     {
       auto writer = core::Writer::Start(store.get(), {});
       // Submit in bursts so group commits decide against in-batch state.
-      for (int burst = 0; burst < 30; ++burst) {
-        std::vector<absl::StatusOr<v1::CommandResponse>> results(100);
-        absl::Mutex mu;
-        int pending = 100;
-        for (int i = 0; i < 100; ++i) {
-          writer->Submit(gen.Next(), "prop",
-                         [&, i](absl::StatusOr<v1::CommandResponse> r) {
-                           absl::MutexLock lock(&mu);
-                           results[i] = std::move(r);
-                           --pending;
-                         });
-        }
-        absl::MutexLock lock(&mu);
-        mu.Await(absl::Condition(
-            +[](int* p) { return *p == 0; }, &pending));
-        for (const auto& r : results) (r.ok() ? applied : refused)++;
-      }
+      const testing::BurstOutcome outcome =
+          testing::SubmitInBursts(*writer, gen, 30, 100);
+      applied = outcome.applied;
+      refused = outcome.refused;
     }
     EXPECT_GT(applied, 1500);
     EXPECT_GT(refused, 50);
