@@ -10,14 +10,15 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "storage/backup_path.h"
-#include "tests/temp_dir.h"
-#include "tests/test_support.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using testing::SetDeadline;
 using ::testing::StartsWith;
 using testing::TempDir;
 using testing::TestServer;
@@ -57,8 +58,7 @@ class BackupDirTest : public ::testing::Test {
 
   grpc::Status Backup(const std::string& dir, v1::BackupResponse* resp) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(30));
+    SetDeadline(&ctx);
     v1::BackupRequest req;
     req.set_dir(dir);
     return admin_->Backup(&ctx, req, resp);
@@ -150,7 +150,7 @@ TEST(BackupDirDefaultTest, BackupsGoNextToTheDataDir) {
   TestServer server;  // no backup_dir
   auto admin = v1::AdminService::NewStub(server.channel());
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  SetDeadline(&ctx);
   v1::BackupRequest req;
   req.set_dir("first");
   v1::BackupResponse resp;

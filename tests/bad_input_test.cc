@@ -23,7 +23,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -325,6 +325,7 @@ Probe ReadEvents(std::string name, Edit<v1::ReadEventsRequest> edit, Code code,
             v1::ReadEventsRequest req;
             edit(req);
             grpc::ClientContext ctx;
+            testing::SetDeadline(&ctx);
             Outcome o;
             auto reader = s.events().ReadEvents(&ctx, req);
             v1::Event e;
@@ -1064,10 +1065,7 @@ TEST_P(BadInputTest, AnswersWithCanonicalCodeNamingFieldAndKeepsLog) {
       << "before: " << existing_before.ShortDebugString()
       << "\nafter: " << existing_after.ShortDebugString();
 
-  absl::StatusOr<storage::VerifyReport> report =
-      server_.server().store().Verify();
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_TRUE(report->ok()) << report->mismatches.front();
+  EXPECT_TRUE(testing::VerifiesClean(server_.server().store()));
 }
 
 std::string ProbeName(const ::testing::TestParamInfo<Probe>& info) {
@@ -1111,6 +1109,7 @@ TEST(BadInputUnknownFieldsTest, NestedUnknownFieldsAreNotStored) {
     return;
   }
   grpc::ClientContext ctx;
+  testing::SetDeadline(&ctx);
   v1::ReadEventsRequest req;
   req.set_from_position(2);
   auto reader = server.events().ReadEvents(&ctx, req);

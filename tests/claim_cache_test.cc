@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
-#include "tests/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace factlog {
 namespace {

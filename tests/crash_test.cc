@@ -44,8 +44,9 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "tests/subprocess.h"
-#include "tests/temp_dir.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -77,10 +78,6 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
                                    args);
 }
 
-void SetDeadline(grpc::ClientContext& ctx) {
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + kRpcDeadline));
-}
-
 const std::string& RequestIdOf(const v1::Command& c) {
   return c.has_record_claim() ? c.record_claim().request_id()
                               : c.add_evidence().request_id();
@@ -90,7 +87,7 @@ const std::string& RequestIdOf(const v1::Command& c) {
 grpc::Status Send(v1::ClaimService::Stub& stub, const v1::Command& command,
                   v1::CommandResponse* response) {
   grpc::ClientContext ctx;
-  SetDeadline(ctx);
+  testing::SetDeadline(&ctx, kRpcDeadline);
   if (command.has_record_claim()) {
     return stub.RecordClaim(&ctx, command.record_claim(), response);
   }
@@ -307,7 +304,7 @@ std::vector<v1::Event> ReadLog(const std::string& address) {
   std::unique_ptr<v1::EventService::Stub> stub =
       v1::EventService::NewStub(Connect(address));
   grpc::ClientContext ctx;
-  SetDeadline(ctx);
+  testing::SetDeadline(&ctx, kRpcDeadline);
   v1::ReadEventsRequest req;
   std::unique_ptr<grpc::ClientReader<v1::Event>> reader =
       stub->ReadEvents(&ctx, req);

@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -210,9 +210,7 @@ TEST_F(DiskFullTest, AppendsFailCleanlyReadsGoOnAndResumeOnceSpaceIsFreed) {
     ASSERT_TRUE(view.ok());
     EXPECT_TRUE(view->has_value()) << id;
   }
-  auto report = (*store)->Verify();
-  ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->ok()) << report->mismatches.front();
+  EXPECT_TRUE(testing::VerifiesClean(**store));
 }
 
 }  // namespace

@@ -30,10 +30,12 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_support.h"
 
 namespace factlog::domain {
 namespace {
 
+using factlog::testing::Utc;
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -44,13 +46,6 @@ using Claims = std::map<std::string, v1::ClaimView>;
 constexpr char kSeedClaim[] = "putin-troops-back";
 constexpr char kSeedSubject[] = "russia-troops-ukraine-border";
 constexpr char kPutin[] = "Vladimir Putin";
-
-absl::Time Utc(int year, int month, int day, int hour = 0, int minute = 0,
-               int second = 0) {
-  return absl::FromCivil(
-      absl::CivilSecond(year, month, day, hour, minute, second),
-      absl::UTCTimeZone());
-}
 
 // The fixed server clock of every test.
 absl::Time Now() { return Utc(2014, 5, 19, 12); }

@@ -17,8 +17,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
-#include "tests/subprocess.h"
-#include "tests/test_support.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {

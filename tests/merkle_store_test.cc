@@ -17,7 +17,7 @@
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
 #include "storage/keys.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -26,12 +26,6 @@ using testing::ApplySync;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using testing::TempDir;
-
-std::unique_ptr<storage::EventStore> OpenOrDie(const std::string& dir) {
-  auto store = storage::EventStore::Open(dir);
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? *std::move(store) : nullptr;
-}
 
 // Appends `claims` claims with two pieces of evidence each (3 events per
 // claim) through the real writer.
@@ -77,7 +71,7 @@ merkle::Hash RootOfLeaves(const std::vector<merkle::Hash>& leaves, size_t n) {
 
 TEST(MerkleStoreTest, EveryCommitExtendsTheTreeAndEveryProofVerifies) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path());
+  auto store = testing::OpenStoreOrDie(dir.path());
   EXPECT_EQ(*store->RootAt(0), merkle::EmptyTreeHash());
   Append(store.get(), 15, "c");  // 45 events
   const uint64_t last = store->LastPosition();
@@ -104,7 +98,7 @@ TEST(MerkleStoreTest, EveryCommitExtendsTheTreeAndEveryProofVerifies) {
 
 TEST(MerkleStoreTest, ProofsBeyondTheLogAreOutOfRange) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path());
+  auto store = testing::OpenStoreOrDie(dir.path());
   Append(store.get(), 2, "c");
   const uint64_t last = store->LastPosition();
   EXPECT_EQ(store->RootAt(last + 1).status().code(),
@@ -126,12 +120,12 @@ TEST(MerkleStoreTest, ReopenedStoreContinuesTheSameTree) {
   merkle::Hash root_before;
   uint64_t size_before = 0;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = testing::OpenStoreOrDie(dir.path());
     Append(store.get(), 7, "a");  // 21 events: one stored subtree, a tail
     size_before = store->LastPosition();
     root_before = *store->RootAt(size_before);
   }
-  auto store = OpenOrDie(dir.path());
+  auto store = testing::OpenStoreOrDie(dir.path());
   EXPECT_EQ(*store->RootAt(size_before), root_before);
   Append(store.get(), 5, "b");
   const std::vector<merkle::Hash> leaves = ClientLeaves(*store);
@@ -155,7 +149,7 @@ TEST(MerkleStoreTest, StoreFromBeforeTheTreeIsMigratedOnOpen) {
   merkle::Hash root;
   uint64_t size = 0;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = testing::OpenStoreOrDie(dir.path());
     Append(store.get(), 20, "old");
     size = store->LastPosition();
     root = *store->RootAt(size);
@@ -166,7 +160,7 @@ TEST(MerkleStoreTest, StoreFromBeforeTheTreeIsMigratedOnOpen) {
     testing::SetSchemaVersion(db, families, 1);
   });
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = testing::OpenStoreOrDie(dir.path());
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(*store->RootAt(size), root);
     ASSERT_TRUE(testing::VerifiesClean(*store));
@@ -182,7 +176,7 @@ TEST(MerkleStoreTest, StoreWithEveryNodeStoredIsPrunedOnOpen) {
   uint64_t size = 0;
   std::vector<merkle::Hash> leaves;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = testing::OpenStoreOrDie(dir.path());
     Append(store.get(), 7, "old");  // 21 events
     size = store->LastPosition();
     root = *store->RootAt(size);
@@ -205,7 +199,7 @@ TEST(MerkleStoreTest, StoreWithEveryNodeStoredIsPrunedOnOpen) {
     testing::SetSchemaVersion(db, families, 4);
   });
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = testing::OpenStoreOrDie(dir.path());
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(*store->RootAt(size), root);
     ASSERT_TRUE(testing::VerifiesClean(*store));
@@ -258,7 +252,7 @@ std::optional<std::pair<uint64_t, uint64_t>> NamedRange(
 TEST(MerkleStoreTest, VerifyFindsAChangedByteInAnyStoredEvent) {
   TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = testing::OpenStoreOrDie(dir.path());
     // 42 events, each names its claim: two stored subtrees of 16 (1-16,
     // 17-32) and a tail of 8 + 2 (33-40, 41-42).
     Append(store.get(), 14, "c");
@@ -269,7 +263,7 @@ TEST(MerkleStoreTest, VerifyFindsAChangedByteInAnyStoredEvent) {
     const std::string changed = id.size() == 3 ? "c-Z" : "c-ZZ";
     RewriteStoredEvent(dir.path(), position, id, changed);
     {
-      auto store = OpenOrDie(dir.path());
+      auto store = testing::OpenStoreOrDie(dir.path());
       auto report = store->Verify();
       ASSERT_TRUE(report.ok()) << report.status();
       // Named within its subtree: the 16 of a stored one, or the tail's
@@ -292,7 +286,7 @@ TEST(MerkleStoreTest, VerifyFindsAChangedByteInAnyStoredEvent) {
     }
     RewriteStoredEvent(dir.path(), position, changed, id);
   }
-  auto store = OpenOrDie(dir.path());
+  auto store = testing::OpenStoreOrDie(dir.path());
   ASSERT_TRUE(testing::VerifiesClean(*store));
 }
 
@@ -301,7 +295,7 @@ TEST(MerkleStoreTest, AnEventChangedInTheFilesCannotChangeTheRoot) {
   merkle::Hash root;
   uint64_t size = 0;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = testing::OpenStoreOrDie(dir.path());
     Append(store.get(), 7, "c");  // 21: positions 17 to 21 are the tail
     size = store->LastPosition();
     root = *store->RootAt(size);
@@ -309,7 +303,7 @@ TEST(MerkleStoreTest, AnEventChangedInTheFilesCannotChangeTheRoot) {
   for (uint64_t position : {3, 20}) {
     const std::string id = absl::StrCat("c-", (position - 1) / 3);
     RewriteStoredEvent(dir.path(), position, id, "c-Z");
-    auto store = OpenOrDie(dir.path());
+    auto store = testing::OpenStoreOrDie(dir.path());
     // The root comes from the stored subtree and the stored tail, not from
     // the events as they are now; so does what Commit builds on.
     EXPECT_EQ(*store->RootAt(size), root) << position;
@@ -328,7 +322,7 @@ TEST(MerkleStoreTest, AnEventChangedInTheFilesCannotChangeTheRoot) {
 TEST(MerkleStoreTest, VerifyFindsAChangedTreeNodeOrTail) {
   TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = testing::OpenStoreOrDie(dir.path());
     Append(store.get(), 14, "c");  // 42 events
   }
   testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
@@ -348,7 +342,7 @@ TEST(MerkleStoreTest, VerifyFindsAChangedTreeNodeOrTail) {
                         storage::keys::kMerkleTail, tail)
                     .ok());
   });
-  auto store = OpenOrDie(dir.path());
+  auto store = testing::OpenStoreOrDie(dir.path());
   auto report = store->Verify();
   ASSERT_TRUE(report.ok());
   EXPECT_THAT(report->mismatches,

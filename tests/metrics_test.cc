@@ -26,8 +26,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/factlog_server.h"
-#include "tests/temp_dir.h"
-#include "tests/test_support.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -191,32 +191,29 @@ TEST(LogFormat, TimestampsMatchAbslFormatTime) {
   auto reference = [](absl::Time t) {
     return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", t, absl::UTCTimeZone());
   };
-  auto at = [](int64_t y, int m, int d, int hh, int mm, int ss) {
-    return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, ss),
-                           absl::UTCTimeZone());
-  };
   std::vector<absl::Time> times = {
       absl::UnixEpoch(),
       absl::UnixEpoch() - absl::Nanoseconds(1),
       absl::UnixEpoch() - absl::Microseconds(1),
-      at(2000, 2, 29, 12, 0, 0),
-      at(1900, 2, 28, 23, 59, 59) + absl::Nanoseconds(999999999),
-      at(1900, 3, 1, 0, 0, 0),
-      at(2100, 3, 1, 0, 0, 0) - absl::Nanoseconds(1),
-      at(1600, 2, 29, 6, 30, 0),
-      at(0, 1, 1, 0, 0, 0),  // absl writes year 0 as "0"
-      at(1000, 1, 1, 0, 0, 0),
-      at(9999, 12, 31, 23, 59, 59) + absl::Microseconds(999999),
-      at(10000, 1, 1, 0, 0, 0),  // beyond four digits: absl's own format
-      at(-1, 12, 31, 23, 59, 59),
+      testing::Utc(2000, 2, 29, 12, 0, 0),
+      testing::Utc(1900, 2, 28, 23, 59, 59) + absl::Nanoseconds(999999999),
+      testing::Utc(1900, 3, 1, 0, 0, 0),
+      testing::Utc(2100, 3, 1, 0, 0, 0) - absl::Nanoseconds(1),
+      testing::Utc(1600, 2, 29, 6, 30, 0),
+      testing::Utc(0, 1, 1, 0, 0, 0),  // absl writes year 0 as "0"
+      testing::Utc(1000, 1, 1, 0, 0, 0),
+      testing::Utc(9999, 12, 31, 23, 59, 59) + absl::Microseconds(999999),
+      testing::Utc(10000, 1, 1, 0, 0,
+                   0),  // beyond four digits: absl's own format
+      testing::Utc(-1, 12, 31, 23, 59, 59),
       absl::InfiniteFuture(),
       absl::InfinitePast(),
   };
   // Microseconds, as int64 nanoseconds end in 1677 and 2262, plus a
   // sub-microsecond part that the format truncates.
   std::mt19937_64 random(7);
-  const int64_t from = absl::ToUnixMicros(at(1600, 1, 1, 0, 0, 0));
-  const int64_t to = absl::ToUnixMicros(at(2600, 1, 1, 0, 0, 0));
+  const int64_t from = absl::ToUnixMicros(testing::Utc(1600, 1, 1, 0, 0, 0));
+  const int64_t to = absl::ToUnixMicros(testing::Utc(2600, 1, 1, 0, 0, 0));
   for (int i = 0; i < 20000; ++i) {
     const int64_t micros =
         from +
@@ -228,7 +225,7 @@ TEST(LogFormat, TimestampsMatchAbslFormatTime) {
     ASSERT_EQ(factlog::log::FormatTimestamp(t), reference(t))
         << absl::ToUnixNanos(t);
   }
-  EXPECT_EQ(factlog::log::FormatTimestamp(at(2014, 5, 19, 10, 0, 0)),
+  EXPECT_EQ(factlog::log::FormatTimestamp(testing::Utc(2014, 5, 19, 10, 0, 0)),
             "2014-05-19T10:00:00.000000Z");
 }
 
@@ -303,11 +300,6 @@ class MetricsServerTest : public ::testing::Test {
 
   int metrics_port() { return server_->server().metrics_port(); }
 
-  grpc::Status Record(const std::string& id) {
-    grpc::ClientContext ctx;
-    v1::CommandResponse r;
-    return server_->claims().RecordClaim(&ctx, testing::NewClaim(id), &r);
-  }
   grpc::Status Evidence(const std::string& id, const std::string& source) {
     grpc::ClientContext ctx;
     v1::CommandResponse r;
@@ -322,6 +314,7 @@ TEST_F(MetricsServerTest, ScrapeShowsTheWorkloadJustRun) {
   ASSERT_GT(metrics_port(), 0);
   // A subscriber, live before the workload.
   grpc::ClientContext sub_ctx;
+  testing::SetDeadline(&sub_ctx);
   v1::SubscribeRequest sub_req;
   sub_req.set_from_position(0);
   auto subscription = server_->events().Subscribe(&sub_ctx, sub_req);
@@ -331,7 +324,8 @@ TEST_F(MetricsServerTest, ScrapeShowsTheWorkloadJustRun) {
 
   // 3 claims, 5 pieces of evidence, 2 refused commands with known codes.
   for (const char* id : {"m-one", "m-two", "m-three"}) {
-    ASSERT_TRUE(Record(id).ok());
+    ASSERT_TRUE(
+        testing::RecordClaim(server_->claims(), testing::NewClaim(id)).ok());
   }
   const std::pair<const char*, const char*> evidence[] = {
       {"m-one", "NATO"},
@@ -342,7 +336,9 @@ TEST_F(MetricsServerTest, ScrapeShowsTheWorkloadJustRun) {
   for (const auto& [id, source] : evidence) {
     ASSERT_TRUE(Evidence(id, source).ok());
   }
-  EXPECT_EQ(Record("m-one").error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(testing::RecordClaim(server_->claims(), testing::NewClaim("m-one"))
+                .error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(Evidence("m-missing", "NATO").error_code(),
             grpc::StatusCode::NOT_FOUND);
   // The subscriber has seen all 8 events, so its lag is 0 when scraped.
@@ -514,6 +510,7 @@ TEST_F(MetricsServerTest, EveryMethodIsCountedOnce) {
   }
   {  // A stream, which the interceptor observes.
     grpc::ClientContext ctx;
+    testing::SetDeadline(&ctx);
     v1::ReadEventsRequest req;
     auto stream = server_->events().ReadEvents(&ctx, req);
     v1::Event event;

@@ -1,8 +1,8 @@
 // Power cuts: what crash_test's SIGKILL cannot show. A killed process
 // leaves its writes in the page cache, so data never synced still looks
 // durable after a restart; here the store runs over PowerCutFileSystem
-// (tests/power_cut_fs.h), which on a cut keeps only what was fsynced (file
-// bytes by Sync/Fsync, new directory entries by a directory fsync).
+// (tests/support/power_cut_fs.h), which on a cut keeps only what was fsynced
+// (file bytes by Sync/Fsync, new directory entries by a directory fsync).
 //
 // Each test commits at random and cuts the power at a random mutating file
 // call (a WAL append, an fsync, a flush's SST, a MANIFEST write...), then
@@ -32,8 +32,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
-#include "tests/power_cut_fs.h"
-#include "tests/test_support.h"
+#include "tests/support/power_cut_fs.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {

@@ -27,8 +27,8 @@
 #include "grpcpp/impl/codegen/rpc_method.h"
 #include "grpcpp/impl/codegen/sync_stream.h"
 #include "gtest/gtest.h"
-#include "tests/subprocess.h"
-#include "tests/temp_dir.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
 
 namespace factlog {
 namespace {

@@ -8,7 +8,7 @@
 #include "domain/similarity.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -70,9 +70,8 @@ class RepeatsServerTest : public ::testing::Test {
     req.set_claimant(claimant);
     req.set_subject(subject);
     req.set_request_id(request_id);
-    grpc::ClientContext ctx;
     v1::CommandResponse resp;
-    EXPECT_TRUE(server_.claims().RecordClaim(&ctx, req, &resp).ok());
+    EXPECT_TRUE(testing::RecordClaim(server_.claims(), req, &resp).ok());
     return resp;
   }
   static std::vector<std::string> Ids(const v1::CommandResponse& r) {

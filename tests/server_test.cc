@@ -16,7 +16,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rpc/proto_decode.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -32,9 +32,8 @@ class ServerTest : public ::testing::Test {
  protected:
   // RecordClaim, asserting success.
   v1::CommandResponse Record(const v1::RecordClaimRequest& req) {
-    grpc::ClientContext ctx;
     v1::CommandResponse resp;
-    grpc::Status s = server_.claims().RecordClaim(&ctx, req, &resp);
+    grpc::Status s = testing::RecordClaim(server_.claims(), req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp;
   }
@@ -55,6 +54,7 @@ class ServerTest : public ::testing::Test {
   }
   std::vector<v1::Event> ReadAll(const v1::ReadEventsRequest& req) {
     grpc::ClientContext ctx;
+    testing::SetDeadline(&ctx);
     auto reader = server_.events().ReadEvents(&ctx, req);
     std::vector<v1::Event> events;
     v1::Event e;
@@ -558,6 +558,7 @@ TEST_F(ServerTest, ReadEventsFiltersAndLimits) {
   v1::ReadEventsRequest bad;
   bad.mutable_filter()->add_types(static_cast<v1::EventType>(99));
   grpc::ClientContext ctx;
+  testing::SetDeadline(&ctx);
   auto reader = server_.events().ReadEvents(&ctx, bad);
   v1::Event e;
   EXPECT_FALSE(reader->Read(&e));
@@ -877,8 +878,7 @@ TEST(WireTest, FieldReaderReadsProtobufsFields) {
 // A server whose clock the test moves by hand, from kStart on.
 class ServerClockTest : public ::testing::Test {
  protected:
-  static inline const absl::Time kStart =
-      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone());
+  static inline const absl::Time kStart = testing::Utc(2014, 5, 19);
 
   static server::ServerOptions WithClock(
       const std::shared_ptr<testing::FakeClock>& clock) {

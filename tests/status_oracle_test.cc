@@ -18,7 +18,7 @@
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
 #include "tests/support/command_generator.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {

@@ -22,37 +22,22 @@
 #include "storage/event_store.h"
 #include "storage/keys.h"
 #include "tests/support/command_generator.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
 using testing::ApplySync;
+using testing::EvidenceCommand;
 using ::testing::HasSubstr;
 using testing::NewClaim;
 using testing::NewEvidence;
+using testing::OpenStoreOrDie;
+using testing::RecordCommand;
 using testing::StoredEvents;
 using testing::TempDir;
-
-std::unique_ptr<storage::EventStore> OpenOrDie(const std::string& dir) {
-  auto store = storage::EventStore::Open(dir);
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? *std::move(store) : nullptr;
-}
-
-v1::Command Record(const std::string& id) {
-  v1::Command c;
-  *c.mutable_record_claim() = NewClaim(id);
-  return c;
-}
-
-v1::Command Evidence(const std::string& id, v1::Stance stance,
-                     const std::string& source) {
-  v1::Command c;
-  *c.mutable_add_evidence() = NewEvidence(id, stance, source);
-  return c;
-}
+using testing::Utc;
 
 std::map<std::string, v1::ClaimView> AllClaims(
     const storage::EventStore& store) {
@@ -87,19 +72,19 @@ TEST(EventStoreTest, ReopenKeepsEventsClaimsAndRequests) {
   TempDir dir;
   std::map<std::string, v1::ClaimView> before;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     auto writer = core::Writer::Start(store.get(), {});
-    v1::Command record = Record("troops-return");
+    v1::Command record = RecordCommand("troops-return");
     record.mutable_record_claim()->set_request_id("req-1");
     ASSERT_TRUE(ApplySync(*writer, record).ok());
-    ASSERT_TRUE(ApplySync(*writer,
-                          Evidence("troops-return", v1::STANCE_REFUTES, "NATO"))
+    ASSERT_TRUE(ApplySync(*writer, EvidenceCommand("troops-return",
+                                                   v1::STANCE_REFUTES, "NATO"))
                     .ok());
     writer->Stop();
     EXPECT_EQ(store->LastPosition(), 2u);
     before = AllClaims(*store);
   }
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   EXPECT_EQ(store->LastPosition(), 2u);
   std::map<std::string, v1::ClaimView> after = AllClaims(*store);
   ASSERT_EQ(after.size(), 1u);
@@ -116,17 +101,19 @@ TEST(EventStoreTest, ReopenKeepsEventsClaimsAndRequests) {
 TEST(EventStoreTest, PositionsStayGaplessAcrossRestarts) {
   TempDir dir;
   for (int round = 0; round < 3; ++round) {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     auto writer = core::Writer::Start(store.get(), {});
     for (int i = 0; i < 5; ++i) {
       ASSERT_TRUE(
-          ApplySync(*writer, Record(absl::StrCat("c-", round, "-", i))).ok());
+          ApplySync(*writer, RecordCommand(absl::StrCat("c-", round, "-", i)))
+              .ok());
     }
     // A refused command in between must not burn a position.
     EXPECT_FALSE(
-        ApplySync(*writer, Record(absl::StrCat("c-", round, "-0"))).ok());
+        ApplySync(*writer, RecordCommand(absl::StrCat("c-", round, "-0")))
+            .ok());
   }
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   std::vector<v1::Event> events = StoredEvents(*store);
   ASSERT_EQ(events.size(), 15u);
   for (size_t i = 0; i < events.size(); ++i) {
@@ -137,7 +124,7 @@ TEST(EventStoreTest, PositionsStayGaplessAcrossRestarts) {
 
 TEST(EventStoreTest, SecondOpenOfSameDirectoryIsRefusedAsLocked) {
   TempDir dir;
-  auto first = OpenOrDie(dir.path());
+  auto first = OpenStoreOrDie(dir.path());
   auto second = storage::EventStore::Open(dir.path());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -182,7 +169,7 @@ TEST(EventStoreTest, ForeignDirectoryIsRefusedAndLeftAlone) {
 
 TEST(EventStoreTest, NewerSchemaVersionIsRefusedAndLeftAlone) {
   TempDir dir;
-  OpenOrDie(dir.path()).reset();
+  OpenStoreOrDie(dir.path()).reset();
   // Stamp the store as written by a future version, with RocksDB directly.
   const uint64_t future = storage::keys::kCurrentSchemaVersion + 1;
   testing::WithRawRocksDb(dir.path(), [&](rocksdb::DB* db, auto families) {
@@ -200,9 +187,9 @@ TEST(EventStoreTest, NewerSchemaVersionIsRefusedAndLeftAlone) {
 TEST(EventStoreTest, CorruptedManifestIsRefused) {
   TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     auto writer = core::Writer::Start(store.get(), {});
-    ASSERT_TRUE(ApplySync(*writer, Record("kept")).ok());
+    ASSERT_TRUE(ApplySync(*writer, RecordCommand("kept")).ok());
   }
   std::ifstream current(dir.path() + "/CURRENT");
   std::string manifest;
@@ -216,7 +203,7 @@ TEST(EventStoreTest, CorruptedManifestIsRefused) {
 
 TEST(EventStoreTest, CommitRejectsPositionGapAndStoresNothing) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   storage::CommitBatch batch;
   v1::Event& e = batch.events.emplace_back();
   e.set_position(2);  // the log is empty: 1 is next
@@ -229,12 +216,12 @@ TEST(EventStoreTest, CommitRejectsPositionGapAndStoresNothing) {
 
 TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   auto writer = core::Writer::Start(store.get(), {});
-  ASSERT_TRUE(ApplySync(*writer, Record("claim-a")).ok());
-  ASSERT_TRUE(
-      ApplySync(*writer, Evidence("claim-a", v1::STANCE_SUPPORTS, "Kiev"))
-          .ok());
+  ASSERT_TRUE(ApplySync(*writer, RecordCommand("claim-a")).ok());
+  ASSERT_TRUE(ApplySync(*writer,
+                        EvidenceCommand("claim-a", v1::STANCE_SUPPORTS, "Kiev"))
+                  .ok());
   writer->Stop();
 
   auto clean = store->Verify();
@@ -275,15 +262,16 @@ TEST(EventStoreTest, VerifyReportsTamperedProjectionAndRebuildRepairsIt) {
 TEST(EventStoreTest, RebuildLeavesOneFilePerProjectionFamily) {
   TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     auto writer = core::Writer::Start(store.get(), {});
     for (int i = 0; i < 300; ++i) {
-      ASSERT_TRUE(ApplySync(*writer, Record(absl::StrCat("c", i))).ok());
+      ASSERT_TRUE(ApplySync(*writer, RecordCommand(absl::StrCat("c", i))).ok());
     }
     writer->Stop();
   }
   {
-    auto store = OpenOrDie(dir.path());  // the close above flushed to files
+    auto store =
+        OpenStoreOrDie(dir.path());  // the close above flushed to files
     auto rebuilt = store->RebuildProjections();
     ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
     EXPECT_EQ(rebuilt->claims_written, 300u);
@@ -297,7 +285,7 @@ TEST(EventStoreTest, RebuildLeavesOneFilePerProjectionFamily) {
           << family << ": not at the bottom level";
     }
   });
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   ASSERT_TRUE(testing::VerifiesClean(*store));
 }
 
@@ -321,13 +309,13 @@ TEST(EventStoreTest, OnlyFamiliesReadByKeyCarryBloomFilters) {
     return bytes;
   };
   auto record = [](const std::string& id) {
-    v1::Command c = Record(id);
+    v1::Command c = RecordCommand(id);
     c.mutable_record_claim()->add_tags("war");
     c.mutable_record_claim()->set_subject("troops");
     return c;
   };
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     auto writer = core::Writer::Start(store.get(), {});
     for (int i = 0; i < 50; ++i) {
       v1::Command c = record(absl::StrCat("c", i));
@@ -356,7 +344,7 @@ TEST(EventStoreTest, OnlyFamiliesReadByKeyCarryBloomFilters) {
     expect_filters_where_read_by_key();
   }
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     ASSERT_TRUE(store->RebuildProjections().ok());
   }
   {
@@ -371,12 +359,12 @@ TEST(EventStoreTest, OnlyFamiliesReadByKeyCarryBloomFilters) {
 TEST(EventStoreTest, OpenRebuildsProjectionFamiliesACrashLeftDropped) {
   TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     auto writer = core::Writer::Start(store.get(), {});
-    ASSERT_TRUE(ApplySync(*writer, Record("claim-a")).ok());
-    ASSERT_TRUE(
-        ApplySync(*writer, Evidence("claim-a", v1::STANCE_REFUTES, "NATO"))
-            .ok());
+    ASSERT_TRUE(ApplySync(*writer, RecordCommand("claim-a")).ok());
+    ASSERT_TRUE(ApplySync(*writer, EvidenceCommand("claim-a",
+                                                   v1::STANCE_REFUTES, "NATO"))
+                    .ok());
     writer->Stop();
   }
   testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
@@ -389,7 +377,7 @@ TEST(EventStoreTest, OpenRebuildsProjectionFamiliesACrashLeftDropped) {
     ASSERT_TRUE(db->DropColumnFamily(families.at("claims")).ok());
     ASSERT_TRUE(db->DropColumnFamily(families.at("by_status")).ok());
   });
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   ASSERT_NE(store, nullptr);
   auto view = store->GetClaim("claim-a");
   ASSERT_TRUE(view.ok() && view->has_value()) << view.status();
@@ -400,13 +388,14 @@ TEST(EventStoreTest, OpenRebuildsProjectionFamiliesACrashLeftDropped) {
 TEST(EventStoreTest, RebuildStopsAtAnEventThatDoesNotParse) {
   TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     auto writer = core::Writer::Start(store.get(), {});
     for (int i = 0; i < 1500; ++i) {
-      ASSERT_TRUE(ApplySync(*writer, Record(absl::StrCat("c", i))).ok());
-      ASSERT_TRUE(ApplySync(*writer, Evidence(absl::StrCat("c", i),
-                                              v1::STANCE_REFUTES, "NATO"))
-                      .ok());
+      ASSERT_TRUE(ApplySync(*writer, RecordCommand(absl::StrCat("c", i))).ok());
+      ASSERT_TRUE(
+          ApplySync(*writer, EvidenceCommand(absl::StrCat("c", i),
+                                             v1::STANCE_REFUTES, "NATO"))
+              .ok());
     }
     writer->Stop();
     auto rebuilt = store->RebuildProjections();
@@ -420,7 +409,7 @@ TEST(EventStoreTest, RebuildStopsAtAnEventThatDoesNotParse) {
                         storage::keys::EventKey(2345), "\x12\x7f")
                     .ok());
   });
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   ASSERT_NE(store, nullptr);
   auto rebuilt = store->RebuildProjections();
   EXPECT_EQ(rebuilt.status().code(), absl::StatusCode::kDataLoss);
@@ -430,7 +419,7 @@ TEST(EventStoreTest, RebuildStopsAtAnEventThatDoesNotParse) {
 
 TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path() + "/live");
+  auto store = OpenStoreOrDie(dir.path() + "/live");
   auto writer = core::Writer::Start(store.get(), {});
   std::atomic<bool> stop{false};
   std::atomic<bool> load_failed{false};
@@ -438,9 +427,10 @@ TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
   // and the waits below would spin for ever. A failure stops the load.
   std::thread load([&] {
     for (int i = 0; !stop && !load_failed; ++i) {
-      auto recorded = ApplySync(*writer, Record(absl::StrCat("w", i)));
+      auto recorded = ApplySync(*writer, RecordCommand(absl::StrCat("w", i)));
       auto evidence = ApplySync(
-          *writer, Evidence(absl::StrCat("w", i), v1::STANCE_REFUTES, "NATO"));
+          *writer,
+          EvidenceCommand(absl::StrCat("w", i), v1::STANCE_REFUTES, "NATO"));
       if (!recorded.ok() || !evidence.ok()) {
         ADD_FAILURE() << "load: " << recorded.status() << " / "
                       << evidence.status();
@@ -477,7 +467,7 @@ TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok());
   EXPECT_GE(report->events_replayed, *position);
-  auto restored = OpenOrDie(dir.path() + "/new");
+  auto restored = OpenStoreOrDie(dir.path() + "/new");
   // The restored log is a prefix of the live one, event for event.
   std::vector<v1::Event> live = StoredEvents(*store);
   std::vector<v1::Event> copy = StoredEvents(*restored);
@@ -501,12 +491,8 @@ TEST(EventStoreTest, BackupWhileWritingRestoresToAVerifiedPrefix) {
 
 // ---- The overdue index ------------------------------------------------------
 
-absl::Time Day(int day) {
-  return absl::FromCivil(absl::CivilDay(2014, 5, day), absl::UTCTimeZone());
-}
-
 v1::Command Promise(const std::string& id, absl::Time due) {
-  v1::Command c = Record(id);
+  v1::Command c = RecordCommand(id);
   c.mutable_record_claim()->set_kind(v1::CLAIM_KIND_PROMISE);
   *c.mutable_record_claim()->mutable_due_at() = domain::ToProto(due);
   return c;
@@ -544,23 +530,27 @@ std::vector<Entry> OverdueEntries(const storage::EventStore& store,
 
 TEST(OverdueIndexTest, EntriesFollowTheClaimView) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path());
-  testing::FakeClock clock(Day(19));
+  auto store = OpenStoreOrDie(dir.path());
+  testing::FakeClock clock(Utc(2014, 5, 19));
   core::WriterOptions options;
   options.clock = [&clock] { return clock.Now(); };
   auto writer = core::Writer::Start(store.get(), options);
-  ASSERT_TRUE(ApplySync(*writer, Promise("p", Day(26))).ok());
-  ASSERT_TRUE(ApplySync(*writer, Record("fact")).ok());
-  ASSERT_TRUE(ApplySync(*writer, Promise("q", Day(1))).ok());  // already due
-  EXPECT_THAT(OverdueEntries(*store),
-              ::testing::ElementsAre(Entry{Day(19), "q", Day(1)},
-                                     Entry{Day(26), "p", Day(26)}));
+  ASSERT_TRUE(ApplySync(*writer, Promise("p", Utc(2014, 5, 26))).ok());
+  ASSERT_TRUE(ApplySync(*writer, RecordCommand("fact")).ok());
+  ASSERT_TRUE(
+      ApplySync(*writer, Promise("q", Utc(2014, 5, 1))).ok());  // already due
+  EXPECT_THAT(
+      OverdueEntries(*store),
+      ::testing::ElementsAre(Entry{Utc(2014, 5, 19), "q", Utc(2014, 5, 1)},
+                             Entry{Utc(2014, 5, 26), "p", Utc(2014, 5, 26)}));
 
   clock.Advance(absl::Hours(24 * 8));  // May 27: p is overdue
   ASSERT_TRUE(
-      ApplySync(*writer, Evidence("p", v1::STANCE_SUPPORTS, "TASS")).ok());
-  EXPECT_THAT(OverdueEntries(*store),
-              ::testing::ElementsAre(Entry{Day(19), "q", Day(1)}));
+      ApplySync(*writer, EvidenceCommand("p", v1::STANCE_SUPPORTS, "TASS"))
+          .ok());
+  EXPECT_THAT(
+      OverdueEntries(*store),
+      ::testing::ElementsAre(Entry{Utc(2014, 5, 19), "q", Utc(2014, 5, 1)}));
   clock.Advance(absl::Hours(24));  // May 28: the support goes, a new episode
   const std::string evidence_id =
       store->GetClaim("p")->value().evidence(0).evidence_id();
@@ -575,37 +565,41 @@ TEST(OverdueIndexTest, EntriesFollowTheClaimView) {
   verdict.mutable_issue_verdict()->set_summary("not done");
   verdict.mutable_issue_verdict()->set_reviewer("Desk");
   ASSERT_TRUE(ApplySync(*writer, verdict).ok());
-  EXPECT_THAT(OverdueEntries(*store),
-              ::testing::ElementsAre(Entry{Day(28), "p", Day(26)}));
+  EXPECT_THAT(
+      OverdueEntries(*store),
+      ::testing::ElementsAre(Entry{Utc(2014, 5, 28), "p", Utc(2014, 5, 26)}));
   // A new due date moves the entry; its due_at (the value) moves with it.
   v1::Command correct;
   correct.mutable_correct_claim()->set_claim_id("p");
-  *correct.mutable_correct_claim()->mutable_due_at() = domain::ToProto(Day(30));
+  *correct.mutable_correct_claim()->mutable_due_at() =
+      domain::ToProto(Utc(2014, 5, 30));
   correct.mutable_correct_claim()->set_reason("deadline extended");
   ASSERT_TRUE(ApplySync(*writer, correct).ok());
-  EXPECT_THAT(OverdueEntries(*store),
-              ::testing::ElementsAre(Entry{Day(30), "p", Day(30)}));
+  EXPECT_THAT(
+      OverdueEntries(*store),
+      ::testing::ElementsAre(Entry{Utc(2014, 5, 30), "p", Utc(2014, 5, 30)}));
   const v1::ClaimView p = store->GetClaim("p")->value();
-  EXPECT_EQ(domain::FromProto(p.overdue_at()), Day(30));
+  EXPECT_EQ(domain::FromProto(p.overdue_at()), Utc(2014, 5, 30));
 
   ASSERT_TRUE(testing::VerifiesClean(*store));
   ASSERT_TRUE(store->RebuildProjections().ok());
-  EXPECT_THAT(OverdueEntries(*store),
-              ::testing::ElementsAre(Entry{Day(30), "p", Day(30)}));
+  EXPECT_THAT(
+      OverdueEntries(*store),
+      ::testing::ElementsAre(Entry{Utc(2014, 5, 30), "p", Utc(2014, 5, 30)}));
   EXPECT_TRUE(MessageDifferencer::Equals(store->GetClaim("p")->value(), p));
 }
 
 TEST(OverdueIndexTest, ScanStartsAfterTheCursorAndStopsAtTheBound) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path());
-  testing::FakeClock clock(Day(19));
+  auto store = OpenStoreOrDie(dir.path());
+  testing::FakeClock clock(Utc(2014, 5, 19));
   core::WriterOptions options;
   options.clock = [&clock] { return clock.Now(); };
   auto writer = core::Writer::Start(store.get(), options);
   for (const char* id : {"b", "a", "c"}) {
-    ASSERT_TRUE(ApplySync(*writer, Promise(id, Day(26))).ok());
+    ASSERT_TRUE(ApplySync(*writer, Promise(id, Utc(2014, 5, 26))).ok());
   }
-  ASSERT_TRUE(ApplySync(*writer, Promise("d", Day(27))).ok());
+  ASSERT_TRUE(ApplySync(*writer, Promise("d", Utc(2014, 5, 27))).ok());
   auto ids = [&](const domain::OverdueCursor& after, absl::Time until) {
     std::vector<std::string> out;
     for (const Entry& e : OverdueEntries(*store, after, until)) {
@@ -616,14 +610,16 @@ TEST(OverdueIndexTest, ScanStartsAfterTheCursorAndStopsAtTheBound) {
   using ::testing::ElementsAre;
   using ::testing::IsEmpty;
   EXPECT_THAT(ids({}, absl::InfiniteFuture()), ElementsAre("a", "b", "c", "d"));
-  EXPECT_THAT(ids({}, Day(26)), ElementsAre("a", "b", "c"));
-  EXPECT_THAT(ids({}, Day(26) - absl::Nanoseconds(1)), IsEmpty());
-  EXPECT_THAT(ids({Day(26), "a"}, Day(26)), ElementsAre("b", "c"));
-  EXPECT_THAT(ids({Day(26), "c"}, Day(27)), ElementsAre("d"));
+  EXPECT_THAT(ids({}, Utc(2014, 5, 26)), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(ids({}, Utc(2014, 5, 26) - absl::Nanoseconds(1)), IsEmpty());
+  EXPECT_THAT(ids({Utc(2014, 5, 26), "a"}, Utc(2014, 5, 26)),
+              ElementsAre("b", "c"));
+  EXPECT_THAT(ids({Utc(2014, 5, 26), "c"}, Utc(2014, 5, 27)), ElementsAre("d"));
   // An empty claim id covers everything at that time.
-  EXPECT_THAT(ids({Day(26), ""}, Day(27)), ElementsAre("d"));
-  EXPECT_THAT(ids({Day(26) - absl::Nanoseconds(1), ""}, Day(27)),
-              ElementsAre("a", "b", "c", "d"));
+  EXPECT_THAT(ids({Utc(2014, 5, 26), ""}, Utc(2014, 5, 27)), ElementsAre("d"));
+  EXPECT_THAT(
+      ids({Utc(2014, 5, 26) - absl::Nanoseconds(1), ""}, Utc(2014, 5, 27)),
+      ElementsAre("a", "b", "c", "d"));
 }
 
 TEST(OverdueIndexTest, SchemaTwoStoreGetsTheIndexOnOpen) {
@@ -631,14 +627,16 @@ TEST(OverdueIndexTest, SchemaTwoStoreGetsTheIndexOnOpen) {
   std::vector<Entry> entries;
   std::map<std::string, v1::ClaimView> claims;
   {
-    auto store = OpenOrDie(dir.path());
-    testing::FakeClock clock(Day(19));
+    auto store = OpenStoreOrDie(dir.path());
+    testing::FakeClock clock(Utc(2014, 5, 19));
     core::WriterOptions options;
     options.clock = [&clock] { return clock.Now(); };
     auto writer = core::Writer::Start(store.get(), options);
-    ASSERT_TRUE(ApplySync(*writer, Promise("due-later", Day(26))).ok());
-    ASSERT_TRUE(ApplySync(*writer, Promise("due-already", Day(2))).ok());
-    ASSERT_TRUE(ApplySync(*writer, Record("a-fact")).ok());
+    ASSERT_TRUE(
+        ApplySync(*writer, Promise("due-later", Utc(2014, 5, 26))).ok());
+    ASSERT_TRUE(
+        ApplySync(*writer, Promise("due-already", Utc(2014, 5, 2))).ok());
+    ASSERT_TRUE(ApplySync(*writer, RecordCommand("a-fact")).ok());
     writer->Stop();
     entries = OverdueEntries(*store);
     claims = AllClaims(*store);
@@ -657,7 +655,7 @@ TEST(OverdueIndexTest, SchemaTwoStoreGetsTheIndexOnOpen) {
     testing::SetSchemaVersion(db, families, 2);
   });
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(OverdueEntries(*store), entries);
     for (const auto& [id, view] : AllClaims(*store)) {
@@ -691,7 +689,7 @@ std::vector<std::string> ClaimantEntries(const storage::EventStore& store,
 
 v1::Command Said(const std::string& id, const std::string& text,
                  const std::string& subject) {
-  v1::Command c = Record(id);
+  v1::Command c = RecordCommand(id);
   c.mutable_record_claim()->set_text(text);
   c.mutable_record_claim()->set_claimant("Putin");
   c.mutable_record_claim()->set_subject(subject);
@@ -700,14 +698,15 @@ v1::Command Said(const std::string& id, const std::string& text,
 
 TEST(ClaimantIndexTest, EntriesCarrySubjectAndWordHashesThroughCorrections) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   auto writer = core::Writer::Start(store.get(), {});
   ASSERT_TRUE(
       ApplySync(*writer, Said("a", "Troops pulled back to bases.", "border"))
           .ok());
   ASSERT_TRUE(ApplySync(*writer, Said("b", "Taxes fall.", "economy")).ok());
   ASSERT_TRUE(
-      ApplySync(*writer, Evidence("a", v1::STANCE_REFUTES, "NATO")).ok());
+      ApplySync(*writer, EvidenceCommand("a", v1::STANCE_REFUTES, "NATO"))
+          .ok());
   EXPECT_THAT(ClaimantEntries(*store, "Putin"),
               ::testing::ElementsAre("a border 4", "b economy 2"));
   v1::Command correct;
@@ -726,7 +725,7 @@ TEST(ClaimantIndexTest, EntriesCarrySubjectAndWordHashesThroughCorrections) {
 TEST(ClaimantIndexTest, SchemaThreeStoreGetsTheEntriesOnOpen) {
   TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     auto writer = core::Writer::Start(store.get(), {});
     ASSERT_TRUE(
         ApplySync(*writer, Said("a", "Troops pulled back.", "border")).ok());
@@ -742,7 +741,7 @@ TEST(ClaimantIndexTest, SchemaThreeStoreGetsTheEntriesOnOpen) {
     testing::SetSchemaVersion(db, families, 3);
   });
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     ASSERT_NE(store, nullptr);
     EXPECT_THAT(ClaimantEntries(*store, "Putin"),
                 ::testing::ElementsAre("a border 3", "b economy 2"));
@@ -753,7 +752,7 @@ TEST(ClaimantIndexTest, SchemaThreeStoreGetsTheEntriesOnOpen) {
 TEST(ClaimantIndexTest, MalformedEntryIsDataLossAndVerifyNamesIt) {
   TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     auto writer = core::Writer::Start(store.get(), {});
     ASSERT_TRUE(
         ApplySync(*writer, Said("a", "Troops pulled back.", "border")).ok());
@@ -764,7 +763,7 @@ TEST(ClaimantIndexTest, MalformedEntryIsDataLossAndVerifyNamesIt) {
                         storage::keys::IndexKey("Putin", "a"), "\x09bord")
                     .ok());
   });
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   absl::Status scan =
       store->ScanClaimant("Putin", [](const auto&) { return true; });
   EXPECT_EQ(scan.code(), absl::StatusCode::kDataLoss);
@@ -800,23 +799,23 @@ TEST(KeysTest, ClaimantEntryValueRoundTripsAndRejectsOthers) {
 TEST(OverdueIndexTest, VerifyNoticesAMissingOrStaleEntry) {
   TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
-    testing::FakeClock clock(Day(19));
+    auto store = OpenStoreOrDie(dir.path());
+    testing::FakeClock clock(Utc(2014, 5, 19));
     core::WriterOptions options;
     options.clock = [&clock] { return clock.Now(); };
     auto writer = core::Writer::Start(store.get(), options);
-    ASSERT_TRUE(ApplySync(*writer, Promise("p", Day(26))).ok());
+    ASSERT_TRUE(ApplySync(*writer, Promise("p", Utc(2014, 5, 26))).ok());
   }
   testing::WithRawRocksDb(dir.path(), [](rocksdb::DB* db, auto families) {
     ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), families.at("by_overdue"),
-                           storage::keys::OverdueKey(Day(26), "p"))
+                           storage::keys::OverdueKey(Utc(2014, 5, 26), "p"))
                     .ok());
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("by_overdue"),
-                        storage::keys::OverdueKey(Day(25), "p"),
-                        storage::keys::EncodeTime(Day(25)))
+                        storage::keys::OverdueKey(Utc(2014, 5, 25), "p"),
+                        storage::keys::EncodeTime(Utc(2014, 5, 25)))
                     .ok());
   });
-  auto store = OpenOrDie(dir.path());
+  auto store = OpenStoreOrDie(dir.path());
   auto verify = store->Verify();
   ASSERT_TRUE(verify.ok());
   EXPECT_THAT(verify->mismatches,
@@ -832,20 +831,21 @@ TEST(KeysTest, EncodedTimesSortLikeTimes) {
       absl::FromCivil(absl::CivilDay(1800, 1, 1), absl::UTCTimeZone()),
       absl::UnixEpoch() - absl::Nanoseconds(1),
       absl::UnixEpoch(),
-      Day(19),
-      Day(19) + absl::Nanoseconds(1),
+      Utc(2014, 5, 19),
+      Utc(2014, 5, 19) + absl::Nanoseconds(1),
       absl::InfiniteFuture()};
   for (size_t i = 1; i < std::size(times); ++i) {
     EXPECT_LT(EncodeTime(times[i - 1]), EncodeTime(times[i])) << i;
   }
-  EXPECT_EQ(storage::keys::DecodeTime(EncodeTime(Day(19))), Day(19));
+  EXPECT_EQ(storage::keys::DecodeTime(EncodeTime(Utc(2014, 5, 19))),
+            Utc(2014, 5, 19));
 }
 
 TEST(EventStoreTest, RebuildEqualsLiveProjectionsAfterRandomCommands) {
   for (uint32_t seed : {1u, 7u, 2014u}) {
     SCOPED_TRACE(absl::StrCat("seed ", seed));
     TempDir dir;
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenStoreOrDie(dir.path());
     testing::CommandGenerator gen(seed);
     int applied = 0, refused = 0;
     {

@@ -18,7 +18,7 @@
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 #include "storage/event_store.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -161,10 +161,8 @@ class StoreFaultTest : public ::testing::Test {
 
   absl::StatusOr<v1::CommandResponse> Record(const std::string& id,
                                              const std::string& text = "x") {
-    v1::Command c;
-    *c.mutable_record_claim() = NewClaim(id, text);
-    c.mutable_record_claim()->set_request_id("req-" + id);
-    return testing::ApplySync(*writer_, std::move(c));
+    return testing::ApplySync(*writer_,
+                              testing::RecordCommand(id, "req-" + id, text));
   }
 
   // Records `ids` in one commit.
@@ -194,9 +192,7 @@ class StoreFaultTest : public ::testing::Test {
     EXPECT_EQ(testing::LoggedClaimIds(*store_), ids);
     EXPECT_EQ(store_->LastPosition(), ids.size());
     for (const std::string& id : ids) ExpectStored(id, true);
-    auto report = store_->Verify();
-    ASSERT_TRUE(report.ok()) << report.status();
-    EXPECT_TRUE(report->ok()) << report->mismatches.front();
+    EXPECT_TRUE(testing::VerifiesClean(*store_));
   }
 
   // Neither a projection nor a request record of `id` is stored.

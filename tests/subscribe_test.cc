@@ -17,7 +17,7 @@
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -26,6 +26,7 @@ using ::testing::HasSubstr;
 using testing::NewClaim;
 using testing::NewEvidence;
 using testing::TestServer;
+using testing::Utc;
 
 server::ServerOptions FastCheckpoints(size_t window_events = 100000) {
   server::ServerOptions options;
@@ -172,6 +173,7 @@ class SubscribeTest : public ::testing::TestWithParam<uint32_t> {
                                     grpc::ClientContext* ctx,
                                     v1::SubscribeRequest req) {
     req.set_max_events_per_message(GetParam());
+    testing::SetDeadline(ctx);  // a message that never comes fails the test
     return std::make_unique<EventReader>(stub.Subscribe(ctx, req), GetParam());
   }
 };
@@ -476,6 +478,7 @@ TEST_P(SubscribeTest, PerConnectionLimitIsResourceExhaustedAndStatsShowLag) {
       readers;
   for (int i = 0; i < 2; ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
+    testing::SetDeadline(contexts.back().get());
     v1::SubscribeRequest req;
     req.set_from_end(true);
     readers.push_back(server.events().Subscribe(contexts.back().get(), req));
@@ -483,6 +486,7 @@ TEST_P(SubscribeTest, PerConnectionLimitIsResourceExhaustedAndStatsShowLag) {
     ASSERT_TRUE(readers.back()->Read(&m));  // caught_up: registered
   }
   grpc::ClientContext third;
+  testing::SetDeadline(&third);
   auto refused = server.events().Subscribe(&third, v1::SubscribeRequest());
   v1::SubscribeResponse m;
   EXPECT_FALSE(refused->Read(&m));
@@ -529,16 +533,11 @@ TEST_P(SubscribeTest, ShutdownEndsStreamsWithUnavailable) {
 // server got there, with a deadline on the stream so a missing message fails
 // instead of hanging.
 
-absl::Time May(int day, int hour = 0) {
-  return absl::FromCivil(absl::CivilHour(2014, 5, day, hour),
-                         absl::UTCTimeZone());
-}
-
 struct OverdueServer {
   // `clock_fn` replaces `clock` as the server's clock when given.
   explicit OverdueServer(std::function<void()> before_commit = nullptr,
                          std::function<absl::Time()> clock_fn = nullptr)
-      : clock(std::make_shared<testing::FakeClock>(May(19))) {
+      : clock(std::make_shared<testing::FakeClock>(Utc(2014, 5, 19))) {
     server::ServerOptions options = FastCheckpoints();
     options.hub.overdue_sweep_interval = absl::Milliseconds(10);
     options.clock =
@@ -668,17 +667,18 @@ TEST_P(SubscribeOverdueTest,
        ClockPassingDueDatesGivesOneNoticePerClaimInOrder) {
   OverdueServer s;
   Stream stream(*s.server, OverdueRequest(), GetParam());
-  ReadUntilMessage(stream, CursorReached(May(19)));  // live and swept once
-  RecordPromise(s.claims(), "a", May(22));
-  RecordPromise(s.claims(), "b", May(20));
-  RecordPromise(s.claims(), "c", May(21));
-  RecordPromise(s.claims(), "f", May(21), v1::CLAIM_KIND_PREDICTION);
+  ReadUntilMessage(stream,
+                   CursorReached(Utc(2014, 5, 19)));  // live and swept once
+  RecordPromise(s.claims(), "a", Utc(2014, 5, 22));
+  RecordPromise(s.claims(), "b", Utc(2014, 5, 20));
+  RecordPromise(s.claims(), "c", Utc(2014, 5, 21));
+  RecordPromise(s.claims(), "f", Utc(2014, 5, 21), v1::CLAIM_KIND_PREDICTION);
   RecordPromise(s.claims(), "fact", absl::InfinitePast(), v1::CLAIM_KIND_FACT);
   RecordPromise(s.claims(), "no-due", absl::InfinitePast());
-  RecordPromise(s.claims(), "later", May(30));
+  RecordPromise(s.claims(), "later", Utc(2014, 5, 30));
 
-  s.clock->Advance(May(23) - May(19));
-  Seen seen = ReadUntilMessage(stream, CursorReached(May(23)));
+  s.clock->Advance(Utc(2014, 5, 23) - Utc(2014, 5, 19));
+  Seen seen = ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 23)));
   EXPECT_THAT(seen.ids(), ::testing::ElementsAre("b", "c", "f", "a"));
   for (const v1::ClaimOverdue& n : seen.notices) {
     SCOPED_TRACE(n.ShortDebugString());
@@ -695,66 +695,68 @@ TEST_P(SubscribeOverdueTest,
   // Events still flow beside the notices, and nothing comes twice.
   EXPECT_EQ(seen.events.size(), 7u);
   s.clock->Advance(absl::Hours(24));
-  seen = ReadUntilMessage(stream, CursorReached(May(24)));
+  seen = ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 24)));
   EXPECT_TRUE(seen.notices.empty()) << seen.ids().size();
 }
 
 TEST_P(SubscribeOverdueTest, ResumingAfterACursorGivesExactlyTheLaterNotices) {
   OverdueServer s;
-  RecordPromise(s.claims(), "a", May(21));
-  RecordPromise(s.claims(), "b", May(20));
+  RecordPromise(s.claims(), "a", Utc(2014, 5, 21));
+  RecordPromise(s.claims(), "b", Utc(2014, 5, 20));
   v1::OverdueCursor last;
   v1::OverdueCursor first;
   {
     Stream stream(*s.server, OverdueRequest(), GetParam());
-    ReadUntilMessage(stream, CursorReached(May(19)));
-    s.clock->Advance(May(22) - May(19));
+    ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 19)));
+    s.clock->Advance(Utc(2014, 5, 22) - Utc(2014, 5, 19));
     Seen seen = ReadUntilMessage(stream, NoticeFor("a"));
     ASSERT_THAT(seen.ids(), ::testing::ElementsAre("b", "a"));
     first = seen.notices.front().cursor();
     last = seen.notices.back().cursor();
-  }                                         // disconnected
-  RecordPromise(s.claims(), "c", May(23));  // due while nobody listens
-  s.clock->Advance(May(24) - May(22));
+  }                                                  // disconnected
+  RecordPromise(s.claims(), "c", Utc(2014, 5, 23));  // due while nobody listens
+  s.clock->Advance(Utc(2014, 5, 24) - Utc(2014, 5, 22));
 
   {  // with the last cursor: only what came after it
     Stream stream(*s.server, OverdueRequest(last), GetParam());
-    Seen seen = ReadUntilMessage(stream, CursorReached(May(24)));
+    Seen seen = ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 24)));
     EXPECT_THAT(seen.ids(), ::testing::ElementsAre("c"));
   }
   {  // with an older cursor: exactly the ones after it
     Stream stream(*s.server, OverdueRequest(first), GetParam());
-    Seen seen = ReadUntilMessage(stream, CursorReached(May(24)));
+    Seen seen = ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 24)));
     EXPECT_THAT(seen.ids(), ::testing::ElementsAre("a", "c"));
   }
   {  // from the epoch: every claim overdue now
     v1::OverdueCursor epoch;
     epoch.mutable_at();
     Stream stream(*s.server, OverdueRequest(epoch), GetParam());
-    Seen seen = ReadUntilMessage(stream, CursorReached(May(24)));
+    Seen seen = ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 24)));
     EXPECT_THAT(seen.ids(), ::testing::ElementsAre("b", "a", "c"));
   }
   {  // without a cursor: only from now on
     Stream stream(*s.server, OverdueRequest(), GetParam());
-    Seen seen = ReadUntilMessage(stream, CursorReached(May(24)));
+    Seen seen = ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 24)));
     EXPECT_TRUE(seen.notices.empty());
   }
 }
 
 TEST_P(SubscribeOverdueTest, CheckpointCursorResumesWithoutRepeats) {
   OverdueServer s;
-  RecordPromise(s.claims(), "a", May(20));
+  RecordPromise(s.claims(), "a", Utc(2014, 5, 20));
   v1::OverdueCursor checkpoint;
   {
     Stream stream(*s.server, OverdueRequest(), GetParam());
-    ReadUntilMessage(stream, CursorReached(May(19)));  // started at May 19
-    s.clock->Advance(May(21) - May(19));
-    Seen seen = ReadUntilMessage(stream, CursorReached(May(21)));
+    ReadUntilMessage(stream,
+                     CursorReached(Utc(2014, 5, 19)));  // started at May 19
+    s.clock->Advance(Utc(2014, 5, 21) - Utc(2014, 5, 19));
+    Seen seen = ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 21)));
     ASSERT_THAT(seen.ids(), ::testing::ElementsAre("a"));
     checkpoint = seen.all.back().checkpoint().overdue_cursor();
     EXPECT_TRUE(checkpoint.claim_id().empty());
   }
-  RecordPromise(s.claims(), "b", May(20) + absl::Hours(1));  // already due
+  RecordPromise(s.claims(), "b",
+                Utc(2014, 5, 20) + absl::Hours(1));  // already due
   Stream stream(*s.server, OverdueRequest(checkpoint), GetParam());
   Seen seen = ReadUntilMessage(stream, NoticeFor("b"));
   EXPECT_THAT(seen.ids(), ::testing::ElementsAre("b"));
@@ -763,21 +765,22 @@ TEST_P(SubscribeOverdueTest, CheckpointCursorResumesWithoutRepeats) {
 TEST_P(SubscribeOverdueTest, ClaimRecordedPastItsDueDateGetsANotice) {
   OverdueServer s;
   Stream stream(*s.server, OverdueRequest(), GetParam());
-  ReadUntilMessage(stream, CursorReached(May(19)));
+  ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 19)));
   // The clock does not move: the episode begins when the claim is recorded.
-  RecordPromise(s.claims(), "late", May(1));
+  RecordPromise(s.claims(), "late", Utc(2014, 5, 1));
   Seen seen = ReadUntilMessage(stream, NoticeFor("late"));
   ASSERT_EQ(seen.notices.size(), 1u);
-  EXPECT_EQ(domain::FromProto(seen.notices[0].due_at()), May(1));
-  EXPECT_GE(domain::FromProto(seen.notices[0].overdue_at()), May(19));
+  EXPECT_EQ(domain::FromProto(seen.notices[0].due_at()), Utc(2014, 5, 1));
+  EXPECT_GE(domain::FromProto(seen.notices[0].overdue_at()), Utc(2014, 5, 19));
 }
 
 TEST_P(SubscribeOverdueTest, WithdrawnSupportAfterTheDeadlineIsANewNotice) {
   OverdueServer s;
   Stream stream(*s.server, OverdueRequest(), GetParam());
-  ReadUntilMessage(stream, CursorReached(May(19)));  // started at May 19
-  RecordPromise(s.claims(), "p", May(20));
-  s.clock->Advance(May(21) - May(19));
+  ReadUntilMessage(stream,
+                   CursorReached(Utc(2014, 5, 19)));  // started at May 19
+  RecordPromise(s.claims(), "p", Utc(2014, 5, 20));
+  s.clock->Advance(Utc(2014, 5, 21) - Utc(2014, 5, 19));
   Seen first = ReadUntilMessage(stream, NoticeFor("p"));
   AddSupport(s.claims(), "p", "tass");
   s.clock->Advance(absl::Hours(24));  // May 22
@@ -792,12 +795,14 @@ TEST_P(SubscribeOverdueTest, WithdrawnSupportAfterTheDeadlineIsANewNotice) {
   }
   Seen second = ReadUntilMessage(stream, NoticeFor("p"));
   ASSERT_EQ(second.notices.size(), 1u);
-  EXPECT_EQ(domain::FromProto(first.notices.back().overdue_at()), May(20));
+  EXPECT_EQ(domain::FromProto(first.notices.back().overdue_at()),
+            Utc(2014, 5, 20));
   // The withdrawal's recorded_at: the pinned clock, or a nanosecond after a
   // safe time a sweep took at that same instant (stamps never repeat one).
-  EXPECT_GE(domain::FromProto(second.notices[0].overdue_at()), May(22));
+  EXPECT_GE(domain::FromProto(second.notices[0].overdue_at()),
+            Utc(2014, 5, 22));
   EXPECT_LT(domain::FromProto(second.notices[0].overdue_at()),
-            May(22) + absl::Microseconds(1));
+            Utc(2014, 5, 22) + absl::Microseconds(1));
 }
 
 TEST_P(SubscribeOverdueTest, VerdictBeforeAnySweepSawItMeansNoNotice) {
@@ -813,9 +818,10 @@ TEST_P(SubscribeOverdueTest, VerdictBeforeAnySweepSawItMeansNoNotice) {
     release.WaitForNotification();
   });
   Stream stream(*s.server, OverdueRequest(), GetParam());
-  ReadUntilMessage(stream, CursorReached(May(19)));  // started at May 19
-  RecordPromise(s.claims(), "rated", May(20));
-  RecordPromise(s.claims(), "control", May(20));
+  ReadUntilMessage(stream,
+                   CursorReached(Utc(2014, 5, 19)));  // started at May 19
+  RecordPromise(s.claims(), "rated", Utc(2014, 5, 20));
+  RecordPromise(s.claims(), "control", Utc(2014, 5, 20));
   hold = true;
   std::thread verdict([&] {
     grpc::ClientContext ctx;
@@ -828,10 +834,10 @@ TEST_P(SubscribeOverdueTest, VerdictBeforeAnySweepSawItMeansNoNotice) {
     EXPECT_TRUE(s.claims().IssueVerdict(&ctx, req, &resp).ok());
   });
   held.WaitForNotification();
-  s.clock->Advance(May(21) - May(19));
+  s.clock->Advance(Utc(2014, 5, 21) - Utc(2014, 5, 19));
   release.Notify();
   verdict.join();
-  Seen seen = ReadUntilMessage(stream, CursorReached(May(21)));
+  Seen seen = ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 21)));
   EXPECT_THAT(seen.ids(), ::testing::ElementsAre("control"));
 }
 
@@ -844,7 +850,7 @@ TEST_P(SubscribeOverdueTest, CommitRacingASweepIsNotSkipped) {
   std::atomic<bool> hold{false}, jump{false};
   std::atomic<std::thread::id> writer_thread{};
   absl::Notification held, release;
-  auto clock = std::make_shared<testing::FakeClock>(May(19));
+  auto clock = std::make_shared<testing::FakeClock>(Utc(2014, 5, 19));
   OverdueServer s(
       [&] {
         writer_thread = std::this_thread::get_id();
@@ -861,11 +867,12 @@ TEST_P(SubscribeOverdueTest, CommitRacingASweepIsNotSkipped) {
         return clock->Now();
       });
   Stream stream(*s.server, OverdueRequest(), GetParam());
-  ReadUntilMessage(stream, CursorReached(May(19)));
-  RecordPromise(s.claims(), "witness", May(19) + absl::Minutes(30));
+  ReadUntilMessage(stream, CursorReached(Utc(2014, 5, 19)));
+  RecordPromise(s.claims(), "witness", Utc(2014, 5, 19) + absl::Minutes(30));
   jump = true;
   hold = true;
-  std::thread racing([&] { RecordPromise(s.claims(), "racing", May(1)); });
+  std::thread racing(
+      [&] { RecordPromise(s.claims(), "racing", Utc(2014, 5, 1)); });
   held.WaitForNotification();
   Seen during = ReadUntilMessage(stream, NoticeFor("witness"));
   EXPECT_THAT(during.ids(), ::testing::ElementsAre("witness"));
@@ -873,14 +880,16 @@ TEST_P(SubscribeOverdueTest, CommitRacingASweepIsNotSkipped) {
   racing.join();
   clock->Advance(absl::Seconds(1));
   Seen after = ReadUntilMessage(
-      stream, CursorReached(May(19) + absl::Hours(1) + absl::Seconds(1)));
+      stream,
+      CursorReached(Utc(2014, 5, 19) + absl::Hours(1) + absl::Seconds(1)));
   EXPECT_THAT(after.ids(), ::testing::ElementsAre("racing"));
 }
 
 TEST_P(SubscribeOverdueTest, OnlyMeansNoEventsAndTheFilterAppliesToNotices) {
   OverdueServer s;
-  RecordPromise(s.claims(), "ours", May(20), v1::CLAIM_KIND_PROMISE, "ours");
-  RecordPromise(s.claims(), "theirs", May(20), v1::CLAIM_KIND_PROMISE,
+  RecordPromise(s.claims(), "ours", Utc(2014, 5, 20), v1::CLAIM_KIND_PROMISE,
+                "ours");
+  RecordPromise(s.claims(), "theirs", Utc(2014, 5, 20), v1::CLAIM_KIND_PROMISE,
                 "theirs");
   v1::SubscribeRequest req = OverdueRequest(std::nullopt, /*only=*/true);
   req.set_from_position(0);  // the whole log, but no events in it
@@ -890,15 +899,15 @@ TEST_P(SubscribeOverdueTest, OnlyMeansNoEventsAndTheFilterAppliesToNotices) {
   bool caught_up = false, started = false;
   Seen start = ReadUntilMessage(stream, [&](const v1::SubscribeResponse& m) {
     caught_up = caught_up || m.has_caught_up();
-    started = started || CursorReached(May(19))(m);
+    started = started || CursorReached(Utc(2014, 5, 19))(m);
     return caught_up && started;
   });
   EXPECT_TRUE(start.events.empty());
-  s.clock->Advance(May(21) - May(19));
-  RecordPromise(s.claims(), "ours-2", May(1), v1::CLAIM_KIND_PREDICTION,
-                "ours");
+  s.clock->Advance(Utc(2014, 5, 21) - Utc(2014, 5, 19));
+  RecordPromise(s.claims(), "ours-2", Utc(2014, 5, 1),
+                v1::CLAIM_KIND_PREDICTION, "ours");
   Seen seen = ReadUntilMessage(stream, [](const v1::SubscribeResponse& m) {
-    return CursorReached(May(21))(m) && m.checkpoint().position() == 3;
+    return CursorReached(Utc(2014, 5, 21))(m) && m.checkpoint().position() == 3;
   });
   EXPECT_TRUE(seen.events.empty());
   EXPECT_THAT(seen.ids(), ::testing::ElementsAre("ours", "ours-2"));

@@ -12,7 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/keys.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -45,10 +45,9 @@ class VerifyLogTest : public ::testing::Test {
   }
 
   void Record(const std::string& id, int evidence) {
-    grpc::ClientContext ctx;
     v1::CommandResponse resp;
-    ASSERT_TRUE(server_.claims()
-                    .RecordClaim(&ctx, testing::NewClaim(id, "A claim."), &resp)
+    ASSERT_TRUE(testing::RecordClaim(server_.claims(),
+                                     testing::NewClaim(id, "A claim."), &resp)
                     .ok());
     for (int i = 0; i < evidence; ++i) {
       grpc::ClientContext ev_ctx;
@@ -228,6 +227,7 @@ TEST_F(VerifyLogTest, SubscribeCheckpointsCarryTheRootAtTheirPosition) {
   Record("a", 2);
   Record("b", 2);
   grpc::ClientContext ctx;
+  testing::SetDeadline(&ctx);
   v1::SubscribeRequest req;
   req.set_from_position(0);
   req.mutable_filter()->set_claim_id("a");  // b's events move checkpoints

@@ -19,25 +19,17 @@
 #include "domain/time_util.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
-#include "tests/power_cut_fs.h"
-#include "tests/test_support.h"
+#include "tests/support/power_cut_fs.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
 
 using testing::ApplySync;
 using testing::FakeClock;
+using testing::RecordCommand;
 using testing::TempDir;
-
-absl::Time May19() {
-  return absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone());
-}
-
-v1::Command Record(const std::string& id) {
-  v1::Command c;
-  *c.mutable_record_claim() = testing::NewClaim(id);
-  return c;
-}
+using testing::Utc;
 
 absl::Time RecordedAt(const absl::StatusOr<v1::CommandResponse>& response) {
   EXPECT_TRUE(response.ok()) << response.status();
@@ -62,7 +54,7 @@ class WriterClockTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<storage::EventStore> store_;
-  FakeClock clock_{May19()};
+  FakeClock clock_{Utc(2014, 5, 19)};
 };
 
 TEST(UuidV4Test, IsTheRandomBitsWithVersionAndVariantInCanonicalForm) {
@@ -92,31 +84,32 @@ TEST_F(WriterClockTest, SafeTimeStaysBelowABatchBeingWritten) {
   });
   absl::StatusOr<v1::CommandResponse> result;
   absl::Notification done;
-  writer->Submit(Record("racing"), "test",
+  writer->Submit(RecordCommand("racing"), "test",
                  [&](absl::StatusOr<v1::CommandResponse> r) {
                    result = std::move(r);
                    done.Notify();
                  });
   in_commit.WaitForNotification();
-  // Stamped at the clock's May19() and not yet committed: a sweep now must
-  // not cover it.
+  // Stamped at the clock's start (2014-05-19) and not yet committed: a sweep
+  // now must not cover it.
   const absl::Time during = writer->SafeTime();
-  EXPECT_EQ(during, May19() - absl::Nanoseconds(1));
+  EXPECT_EQ(during, Utc(2014, 5, 19) - absl::Nanoseconds(1));
   block = false;
   release.Notify();
   done.WaitForNotification();
-  EXPECT_EQ(RecordedAt(result), May19());
+  EXPECT_EQ(RecordedAt(result), Utc(2014, 5, 19));
   EXPECT_GT(RecordedAt(result), during);
   // Committed: now it may be covered.
-  EXPECT_EQ(writer->SafeTime(), May19());
+  EXPECT_EQ(writer->SafeTime(), Utc(2014, 5, 19));
 }
 
 TEST_F(WriterClockTest, CommitsAfterASafeTimeAreRecordedAfterIt) {
   auto writer = Start();
   const absl::Time safe = writer->SafeTime();
-  EXPECT_EQ(safe, May19());
+  EXPECT_EQ(safe, Utc(2014, 5, 19));
   // The clock has not moved, yet the next batch lands after `safe`.
-  const absl::Time first = RecordedAt(ApplySync(*writer, Record("first")));
+  const absl::Time first =
+      RecordedAt(ApplySync(*writer, RecordCommand("first")));
   EXPECT_GT(first, safe);
   EXPECT_GE(writer->SafeTime(), first);
 }
@@ -126,9 +119,10 @@ TEST_F(WriterClockTest, RecordedAtNeverGoesBackwardsAlsoAcrossRestarts) {
   absl::Time last;
   {
     auto writer = Start();
-    last = RecordedAt(ApplySync(*writer, Record("before")));
+    last = RecordedAt(ApplySync(*writer, RecordCommand("before")));
     clock_.Advance(-absl::Hours(2));  // NTP step back
-    const absl::Time after = RecordedAt(ApplySync(*writer, Record("after")));
+    const absl::Time after =
+        RecordedAt(ApplySync(*writer, RecordCommand("after")));
     EXPECT_EQ(after, last);
     EXPECT_LE(writer->SafeTime(), last + absl::Nanoseconds(1));
     EXPECT_GE(writer->SafeTime(), last);
@@ -136,7 +130,7 @@ TEST_F(WriterClockTest, RecordedAtNeverGoesBackwardsAlsoAcrossRestarts) {
   clock_.Advance(-absl::Hours(2));
   auto writer = Start();
   EXPECT_GE(writer->SafeTime(), last);
-  EXPECT_GE(RecordedAt(ApplySync(*writer, Record("restarted"))), last);
+  EXPECT_GE(RecordedAt(ApplySync(*writer, RecordCommand("restarted"))), last);
 }
 
 TEST_F(WriterClockTest, SafeTimeNeverDecreases) {
@@ -186,7 +180,7 @@ class GroupCommitTest : public ::testing::Test {
       commits_.push_back(ids);
     };
     writer_ = core::Writer::Start(store_.get(), options);
-    Submit(Record("holder"));
+    Submit(RecordCommand("holder", "req-holder"));
     held_.WaitForNotification();
   }
   void Release() { release_.Notify(); }
@@ -225,15 +219,6 @@ class GroupCommitTest : public ::testing::Test {
     return commits_;
   }
 
-  static v1::Command Record(const std::string& id,
-                            const std::string& request_id = "") {
-    v1::Command c;
-    *c.mutable_record_claim() = testing::NewClaim(id);
-    c.mutable_record_claim()->set_request_id(request_id.empty() ? "req-" + id
-                                                                : request_id);
-    return c;
-  }
-
   TempDir dir_;
   std::shared_ptr<testing::PowerCutFileSystem> fs_;
   std::unique_ptr<rocksdb::Env> env_;
@@ -253,9 +238,10 @@ class GroupCommitTest : public ::testing::Test {
 
 TEST_F(GroupCommitTest, SameRequestIdTwiceInOneBatchAppliesOnce) {
   Start();
-  const size_t first = Submit(Record("a", "req-same"));
-  const size_t again = Submit(Record("a", "req-same"));
-  const size_t reused = Submit(Record("b", "req-same"));  // another command
+  const size_t first = Submit(RecordCommand("a", "req-same"));
+  const size_t again = Submit(RecordCommand("a", "req-same"));
+  const size_t reused =
+      Submit(RecordCommand("b", "req-same"));  // another command
   Release();
   auto a = Result(first), b = Result(again), c = Result(reused);
   ASSERT_TRUE(a.ok()) << a.status();
@@ -288,7 +274,8 @@ TEST_F(GroupCommitTest, FailedCommitAnswersTheWholeBatchAndPublishesNothing) {
   // The holder commits; the batch of the three behind it fails.
   fail_batch_ = 1;
   std::vector<size_t> batch;
-  for (const char* id : {"x", "y", "z"}) batch.push_back(Submit(Record(id)));
+  for (const char* id : {"x", "y", "z"})
+    batch.push_back(Submit(RecordCommand(id, std::string("req-") + id)));
   Release();
   for (size_t index : batch) {
     auto r = Result(index);
@@ -305,9 +292,9 @@ TEST_F(GroupCommitTest, FullQueueAnswersResourceExhausted) {
   core::WriterOptions options;
   options.max_queued = 2;
   Start(options);  // the holder left the queue when its batch began
-  const size_t a = Submit(Record("a"));
-  const size_t b = Submit(Record("b"));
-  const size_t refused = Submit(Record("c"));
+  const size_t a = Submit(RecordCommand("a", "req-a"));
+  const size_t b = Submit(RecordCommand("b", "req-b"));
+  const size_t refused = Submit(RecordCommand("c", "req-c"));
   // Refused at once, on the caller's thread.
   ASSERT_TRUE(Answered(refused));
   EXPECT_EQ(Result(refused).status().code(),
@@ -317,7 +304,7 @@ TEST_F(GroupCommitTest, FullQueueAnswersResourceExhausted) {
   EXPECT_TRUE(Result(a).ok());
   EXPECT_TRUE(Result(b).ok());
   // Room again once the queue drained.
-  EXPECT_TRUE(Result(Submit(Record("c"))).ok());
+  EXPECT_TRUE(Result(Submit(RecordCommand("c", "req-c"))).ok());
 }
 
 TEST_F(GroupCommitTest, BatchesAreSplitAtMaxBatch) {
@@ -326,7 +313,7 @@ TEST_F(GroupCommitTest, BatchesAreSplitAtMaxBatch) {
   Start(options);
   std::vector<size_t> queued;
   for (const char* id : {"a", "b", "c", "d", "e"}) {
-    queued.push_back(Submit(Record(id)));
+    queued.push_back(Submit(RecordCommand(id, std::string("req-") + id)));
   }
   Release();
   for (size_t index : queued) EXPECT_TRUE(Result(index).ok());
@@ -338,7 +325,8 @@ TEST_F(GroupCommitTest, BatchesAreSplitAtMaxBatch) {
 TEST_F(GroupCommitTest, StopDrainsTheQueueThenRefusesWithUnavailable) {
   Start();
   std::vector<size_t> queued;
-  for (const char* id : {"a", "b", "c"}) queued.push_back(Submit(Record(id)));
+  for (const char* id : {"a", "b", "c"})
+    queued.push_back(Submit(RecordCommand(id, std::string("req-") + id)));
   std::thread stopper([&] { writer_->Stop(); });
   // Stop has begun once a new command is refused (at once, on this
   // thread); probes sent before that are queued like the others.
@@ -346,7 +334,7 @@ TEST_F(GroupCommitTest, StopDrainsTheQueueThenRefusesWithUnavailable) {
   std::vector<std::string> expected = {"holder", "a", "b", "c"};
   for (int n = 0;; ++n) {
     const std::string id = absl::StrCat("probe-", n);
-    const size_t probe = Submit(Record(id));
+    const size_t probe = Submit(RecordCommand(id, std::string("req-") + id));
     if (Answered(probe)) {
       EXPECT_EQ(Result(probe).status().code(), absl::StatusCode::kUnavailable);
       break;
@@ -364,7 +352,7 @@ TEST_F(GroupCommitTest, StopDrainsTheQueueThenRefusesWithUnavailable) {
     EXPECT_TRUE(Result(index).ok()) << Result(index).status();
   }
   EXPECT_EQ(testing::LoggedClaimIds(*store_), expected);
-  const size_t after = Submit(Record("late"));
+  const size_t after = Submit(RecordCommand("late", "req-late"));
   ASSERT_TRUE(Answered(after));
   EXPECT_EQ(Result(after).status().code(), absl::StatusCode::kUnavailable);
 }

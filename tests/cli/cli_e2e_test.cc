@@ -44,7 +44,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "factlog/v1/service.pb.h"
-#include "tests/temp_dir.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/tcp_relay.h"
+#include "tests/support/temp_dir.h"
 
 #ifndef FACTLOG_PATH
 #error "FACTLOG_PATH must name the factlog binary"
@@ -52,8 +54,6 @@
 #ifndef FACTLOGD_PATH
 #error "FACTLOGD_PATH must name the factlogd binary"
 #endif
-
-extern char** environ;
 
 namespace factlog {
 namespace {
@@ -77,54 +77,25 @@ struct RunResult {
   std::string err;
 };
 
-// The current environment without FACTLOG_* variables (so the developer's
-// server, token or TLS settings cannot leak into a test), plus `extra`
-// ("K=V").
-std::vector<std::string> ChildEnvironment(
-    const std::vector<std::string>& extra) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "FACTLOG_")) env.emplace_back(*e);
-  }
-  env.insert(env.end(), extra.begin(), extra.end());
-  return env;
-}
+using factlog::testing::ChildEnvironment;
+using factlog::testing::DecodeWaitStatus;
 
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (std::string& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
-int DecodeWaitStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-// Starts argv with stdin from /dev/null and stdout/stderr into the write
-// ends of `out_pipe`/`err_pipe`, which are closed here in the parent.
-pid_t Spawn(std::vector<std::string> argv,
+// Starts argv (tests/support/subprocess.h: the environment and stdin every
+// test child gets) with stdout and stderr into the write ends of
+// `out_pipe`/`err_pipe`, which are closed here in the parent. -1 when it
+// cannot (a test failure is recorded).
+pid_t Spawn(const std::vector<std::string>& argv,
             const std::vector<std::string>& extra_env, int out_pipe[2],
             int err_pipe[2]) {
-  std::vector<std::string> env = ChildEnvironment(extra_env);
-  std::vector<char*> c_argv = CStrings(argv);
-  std::vector<char*> c_env = CStrings(env);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    execve(c_argv[0], c_argv.data(), c_env.data());
-    const int error = errno;
-    dprintf(2, "cannot execute %s: %s\n", c_argv[0], std::strerror(error));
-    _exit(127);
-  }
+  absl::StatusOr<pid_t> pid =
+      factlog::testing::SpawnChild(argv, extra_env, out_pipe[1], err_pipe[1]);
   close(out_pipe[1]);
   close(err_pipe[1]);
-  return pid;
+  if (!pid.ok()) {
+    ADD_FAILURE() << pid.status();
+    return -1;
+  }
+  return *pid;
 }
 
 // Runs argv to completion with stdout and stderr captured. A child still
@@ -138,6 +109,11 @@ RunResult RunProcess(std::vector<std::string> argv,
   }
   const pid_t pid = Spawn(argv, extra_env, out_pipe, err_pipe);
   RunResult result;
+  if (pid < 0) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return result;
+  }
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_fds = 2;
@@ -205,19 +181,11 @@ class Factlogd {
     std::vector<std::string> argv = {FACTLOGD_PATH, "--listen", listen,
                                      "--data-dir", dir};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    std::vector<std::string> env = ChildEnvironment({});
-    std::vector<char*> c_argv = CStrings(argv);
-    std::vector<char*> c_env = CStrings(env);
-    pid_ = fork();
-    if (pid_ == 0) {
-      // stderr too: factlogd's log (SIGHUP reloads, request lines) is there.
-      dup2(out_pipe[1], 1);
-      dup2(out_pipe[1], 2);
-      execve(c_argv[0], c_argv.data(), c_env.data());
-      const int error = errno;
-      dprintf(2, "cannot execute %s: %s\n", c_argv[0], std::strerror(error));
-      _exit(127);
-    }
+    // stderr too: factlogd's log (SIGHUP reloads, request lines) is there.
+    absl::StatusOr<pid_t> pid =
+        factlog::testing::SpawnChild(argv, {}, out_pipe[1], out_pipe[1]);
+    if (!pid.ok()) ADD_FAILURE() << pid.status();
+    pid_ = pid.ok() ? *pid : -1;
     close(out_pipe[1]);
     stdout_fd_ = out_pipe[0];
     address_ = WaitForListeningAddress();
@@ -1190,18 +1158,19 @@ TEST_F(CliTest, AdminStatsShowsTheWatcherAsSubscriber) {
 }
 
 // The watcher outlives its server: factlogd stops and starts again on the
-// same port and data directory, and the watch prints every event exactly
-// once, in order.
+// same data directory, and the watch prints every event exactly once, in
+// order. The client's address is a relay's (tests/support/tcp_relay.h) that
+// stays put while each factlogd takes a port of its own: no port is released
+// and bound again, which other tests could take in between under ctest -j.
 TEST(CliWatchRestart, ResumesAcrossServerRestartWithoutGapOrRepeat) {
   TempDir data;
-  std::string address;
-  {
-    Factlogd probe("127.0.0.1:0", data.path());  // learns a free port
-    address = probe.address();
-  }
-  ASSERT_FALSE(address.empty());
-  auto first = std::make_unique<Factlogd>(address, data.path());
-  ASSERT_EQ(first->address(), address);
+  absl::StatusOr<std::unique_ptr<factlog::testing::TcpRelay>> relay =
+      factlog::testing::TcpRelay::Start();
+  ASSERT_TRUE(relay.ok()) << relay.status();
+  const std::string address = (*relay)->address();
+  auto first = std::make_unique<Factlogd>("127.0.0.1:0", data.path());
+  ASSERT_FALSE(first->address().empty());
+  (*relay)->SetTargetPort(std::stoi(first->port()));
   auto cli = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {FACTLOG_PATH, "--server", address});
     RunResult r = RunProcess(args);
@@ -1237,8 +1206,9 @@ TEST(CliWatchRestart, ResumesAcrossServerRestartWithoutGapOrRepeat) {
 
   first->Stop();
   first.reset();
-  Factlogd second(address, data.path());
-  ASSERT_EQ(second.address(), address);
+  Factlogd second("127.0.0.1:0", data.path());
+  ASSERT_FALSE(second.address().empty());
+  (*relay)->SetTargetPort(std::stoi(second.port()));
   // Appended at once: some may commit before the watcher is back.
   for (int i = 4; i <= 6; ++i) last = add_evidence(i);
   EXPECT_EQ(last, 7u);

@@ -8,7 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog::testing {
 

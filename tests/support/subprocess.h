@@ -1,5 +1,5 @@
-#ifndef FACTLOG_TESTS_SUBPROCESS_H_
-#define FACTLOG_TESTS_SUBPROCESS_H_
+#ifndef FACTLOG_TESTS_SUPPORT_SUBPROCESS_H_
+#define FACTLOG_TESTS_SUPPORT_SUBPROCESS_H_
 
 #include <sys/types.h>
 
@@ -13,12 +13,34 @@
 
 namespace factlog::testing {
 
+// How every test starts a child process (this file's Subprocess, and the
+// CLI's end-to-end harness alike), so that they all see the same world.
+
+// The environment a child runs with: this process's without the FACTLOG_*
+// variables (so that a developer's server, token or TLS settings cannot
+// leak into a test), plus `extra` ("K=V"), which may set them.
+std::vector<std::string> ChildEnvironment(
+    const std::vector<std::string>& extra = {});
+
+// Starts argv[0] (a path) with argv[1..] and ChildEnvironment(extra_env),
+// stdin from /dev/null, stdout into `stdout_fd` and stderr into
+// `stderr_fd` (they may be the same). The caller keeps and closes its fds.
+// Returns the child's pid; INTERNAL when fork fails. A child that cannot
+// execute argv[0] says so on stderr and exits 127.
+absl::StatusOr<pid_t> SpawnChild(const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& extra_env,
+                                 int stdout_fd, int stderr_fd);
+
+// A waitpid status as an exit code: the code, or 128 + the signal that
+// ended the child.
+int DecodeWaitStatus(int status);
+
 // A child process whose stdout and stderr are read together, line by line.
 // The destructor SIGKILLs a child still running.
 class Subprocess {
  public:
-  // Starts argv[0] (a path) with argv[1..]; `env` entries ("K=V") are added
-  // to the inherited environment.
+  // Starts argv[0] (a path) with argv[1..] through SpawnChild, `env`
+  // entries ("K=V") added to ChildEnvironment.
   static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
       const std::vector<std::string>& argv,
       const std::vector<std::string>& env = {});
@@ -57,7 +79,9 @@ struct RunResult {
 RunResult RunToCompletion(const std::vector<std::string>& argv,
                           absl::Duration timeout = absl::Seconds(60));
 
-// A factlogd child on 127.0.0.1, a free port, over `data_dir`.
+// A factlogd child on 127.0.0.1, a port it picks (port 0) and reports,
+// over `data_dir`. A restarted one gets a new port: never release a port
+// and bind it again (tests/support/tcp_relay.h keeps an address fixed).
 struct FactlogdProcess {
   std::unique_ptr<Subprocess> process;
   std::string address;  // "127.0.0.1:PORT"
@@ -65,13 +89,6 @@ struct FactlogdProcess {
 absl::StatusOr<FactlogdProcess> StartFactlogd(const std::string& binary,
                                               const std::string& data_dir);
 
-// Like StartFactlogd, but listening on `listen` ("127.0.0.1:PORT"), so that
-// a restarted factlogd comes back where its predecessor was. Fails (the child
-// has then exited) when the address cannot be bound, e.g. still in use.
-absl::StatusOr<FactlogdProcess> StartFactlogdOn(const std::string& binary,
-                                                const std::string& data_dir,
-                                                const std::string& listen);
-
 }  // namespace factlog::testing
 
-#endif  // FACTLOG_TESTS_SUBPROCESS_H_
+#endif  // FACTLOG_TESTS_SUPPORT_SUBPROCESS_H_

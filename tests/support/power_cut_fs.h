@@ -1,5 +1,5 @@
-#ifndef FACTLOG_TESTS_POWER_CUT_FS_H_
-#define FACTLOG_TESTS_POWER_CUT_FS_H_
+#ifndef FACTLOG_TESTS_SUPPORT_POWER_CUT_FS_H_
+#define FACTLOG_TESTS_SUPPORT_POWER_CUT_FS_H_
 
 #include <cstdint>
 #include <map>
@@ -146,4 +146,4 @@ std::unique_ptr<rocksdb::Env> NewPowerCutEnv(
 
 }  // namespace factlog::testing
 
-#endif  // FACTLOG_TESTS_POWER_CUT_FS_H_
+#endif  // FACTLOG_TESTS_SUPPORT_POWER_CUT_FS_H_

@@ -1,4 +1,4 @@
-#include "tests/subprocess.h"
+#include "tests/support/subprocess.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -17,34 +18,65 @@ extern char** environ;
 
 namespace factlog::testing {
 
+std::vector<std::string> ChildEnvironment(
+    const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!absl::StartsWith(*e, "FACTLOG_")) env.emplace_back(*e);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+absl::StatusOr<pid_t> SpawnChild(const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& extra_env,
+                                 int stdout_fd, int stderr_fd) {
+  // Everything the child needs is made before fork: only async-signal-safe
+  // calls happen in it.
+  std::vector<std::string> env = ChildEnvironment(extra_env);
+  std::vector<char*> c_argv;
+  for (const std::string& a : argv)
+    c_argv.push_back(const_cast<char*>(a.c_str()));
+  c_argv.push_back(nullptr);
+  std::vector<char*> c_env;
+  for (std::string& e : env) c_env.push_back(e.data());
+  c_env.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid == 0) {
+    const int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    dup2(stdout_fd, STDOUT_FILENO);
+    dup2(stderr_fd, STDERR_FILENO);
+    execve(c_argv[0], c_argv.data(), c_env.data());
+    const int error = errno;
+    dprintf(STDERR_FILENO, "cannot execute %s: %s\n", c_argv[0],
+            strerror(error));
+    _exit(127);
+  }
+  return pid;
+}
+
+int DecodeWaitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
   }
-  std::vector<char*> args;
-  for (const std::string& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  env_strings.insert(env_strings.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (std::string& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  const pid_t pid = fork();
-  if (pid < 0)
-    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    execve(args[0], args.data(), envp.data());
-    _exit(127);
-  }
+  absl::StatusOr<pid_t> pid = SpawnChild(argv, env, out[1], out[1]);
   close(out[1]);
-  return std::unique_ptr<Subprocess>(new Subprocess(pid, out[0]));
+  if (!pid.ok()) {
+    close(out[0]);
+    return pid.status();
+  }
+  return std::unique_ptr<Subprocess>(new Subprocess(*pid, out[0]));
 }
 
 Subprocess::~Subprocess() {
@@ -116,7 +148,7 @@ int Subprocess::Wait() {
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   exited_ = true;
-  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  exit_code_ = DecodeWaitStatus(status);
   return exit_code_;
 }
 
@@ -138,14 +170,8 @@ RunResult RunToCompletion(const std::vector<std::string>& argv,
 
 absl::StatusOr<FactlogdProcess> StartFactlogd(const std::string& binary,
                                               const std::string& data_dir) {
-  return StartFactlogdOn(binary, data_dir, "127.0.0.1:0");
-}
-
-absl::StatusOr<FactlogdProcess> StartFactlogdOn(const std::string& binary,
-                                                const std::string& data_dir,
-                                                const std::string& listen) {
-  absl::StatusOr<std::unique_ptr<Subprocess>> process =
-      Subprocess::Start({binary, "--listen", listen, "--data-dir", data_dir});
+  absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(
+      {binary, "--listen", "127.0.0.1:0", "--data-dir", data_dir});
   if (!process.ok()) return process.status();
   absl::StatusOr<std::string> line =
       (*process)->WaitForLine("listening on ", absl::Seconds(30));

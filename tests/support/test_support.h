@@ -1,5 +1,5 @@
-#ifndef FACTLOG_TESTS_TEST_SUPPORT_H_
-#define FACTLOG_TESTS_TEST_SUPPORT_H_
+#ifndef FACTLOG_TESTS_SUPPORT_TEST_SUPPORT_H_
+#define FACTLOG_TESTS_SUPPORT_TEST_SUPPORT_H_
 
 #include <atomic>
 #include <functional>
@@ -17,7 +17,7 @@
 #include "rocksdb/db.h"
 #include "server/factlog_server.h"
 #include "storage/event_store.h"
-#include "tests/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace factlog::testing {
 
@@ -102,6 +102,38 @@ v1::RecordClaimRequest NewClaim(const std::string& claim_id,
 v1::AddEvidenceRequest NewEvidence(const std::string& claim_id,
                                    v1::Stance stance, const std::string& name);
 
+// A command for a Writer: RecordClaim of NewClaim(claim_id, text), with
+// `request_id` (none when empty).
+v1::Command RecordCommand(const std::string& claim_id,
+                          const std::string& request_id = "",
+                          const std::string& text = "A claim.");
+// A command for a Writer: AddEvidence of NewEvidence(claim_id, stance,
+// source).
+v1::Command EvidenceCommand(const std::string& claim_id, v1::Stance stance,
+                            const std::string& source);
+
+// The deadline every test call gets unless it needs another: no call, and
+// above all no stream, can keep a test waiting past it.
+inline constexpr absl::Duration kCallDeadline = absl::Seconds(60);
+// Sets `ctx`'s deadline `timeout` from now.
+void SetDeadline(grpc::ClientContext* ctx,
+                 absl::Duration timeout = kCallDeadline);
+
+// ClaimService.RecordClaim over `claims`, with kCallDeadline. `resp` may be
+// null.
+grpc::Status RecordClaim(v1::ClaimService::Stub& claims,
+                         const v1::RecordClaimRequest& req,
+                         v1::CommandResponse* resp = nullptr);
+
+// The store in `dir`, opened with `options`. A store that does not open
+// ends the test program with the reason (it never returns null).
+std::unique_ptr<storage::EventStore> OpenStoreOrDie(
+    const std::string& dir, const storage::StoreOptions& options = {});
+
+// A time given in UTC, as the tests' scenarios write them.
+absl::Time Utc(int year, int month, int day, int hour = 0, int minute = 0,
+               int second = 0);
+
 // One HTTP/1.0 request to 127.0.0.1:`port` over a plain socket (the
 // metrics listener). status is 0 when it could not connect (a test failure
 // is recorded).
@@ -120,4 +152,4 @@ std::map<std::string, double> ParseExposition(const std::string& text);
 
 }  // namespace factlog::testing
 
-#endif  // FACTLOG_TESTS_TEST_SUPPORT_H_
+#endif  // FACTLOG_TESTS_SUPPORT_TEST_SUPPORT_H_

@@ -1,4 +1,4 @@
-#include "tests/power_cut_fs.h"
+#include "tests/support/power_cut_fs.h"
 
 #include <algorithm>
 #include <filesystem>

@@ -1,9 +1,12 @@
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -107,9 +110,55 @@ v1::RecordClaimRequest NewClaim(const std::string& claim_id,
   req.mutable_reported_by()->set_outlet("CNN");
   req.set_subject("russia-troops-ukraine-border");
   req.set_kind(v1::CLAIM_KIND_FACT);
-  *req.mutable_asserted_at() = domain::ToProto(
-      absl::FromCivil(absl::CivilDay(2014, 5, 19), absl::UTCTimeZone()));
+  *req.mutable_asserted_at() = domain::ToProto(Utc(2014, 5, 19));
   return req;
+}
+
+v1::Command RecordCommand(const std::string& claim_id,
+                          const std::string& request_id,
+                          const std::string& text) {
+  v1::Command c;
+  *c.mutable_record_claim() = NewClaim(claim_id, text);
+  c.mutable_record_claim()->set_request_id(request_id);
+  return c;
+}
+
+v1::Command EvidenceCommand(const std::string& claim_id, v1::Stance stance,
+                            const std::string& source) {
+  v1::Command c;
+  *c.mutable_add_evidence() = NewEvidence(claim_id, stance, source);
+  return c;
+}
+
+void SetDeadline(grpc::ClientContext* ctx, absl::Duration timeout) {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+grpc::Status RecordClaim(v1::ClaimService::Stub& claims,
+                         const v1::RecordClaimRequest& req,
+                         v1::CommandResponse* resp) {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  v1::CommandResponse ignored;
+  return claims.RecordClaim(&ctx, req, resp != nullptr ? resp : &ignored);
+}
+
+std::unique_ptr<storage::EventStore> OpenStoreOrDie(
+    const std::string& dir, const storage::StoreOptions& options) {
+  absl::StatusOr<std::unique_ptr<storage::EventStore>> store =
+      storage::EventStore::Open(dir, options);
+  if (!store.ok()) {
+    std::fprintf(stderr, "OpenStoreOrDie(%s): %s\n", dir.c_str(),
+                 store.status().ToString().c_str());
+    std::abort();
+  }
+  return *std::move(store);
+}
+
+absl::Time Utc(int year, int month, int day, int hour, int minute, int second) {
+  return absl::FromCivil(
+      absl::CivilSecond(year, month, day, hour, minute, second),
+      absl::UTCTimeZone());
 }
 
 v1::AddEvidenceRequest NewEvidence(const std::string& claim_id,

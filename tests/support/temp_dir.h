@@ -1,5 +1,5 @@
-#ifndef FACTLOG_TESTS_TEMP_DIR_H_
-#define FACTLOG_TESTS_TEMP_DIR_H_
+#ifndef FACTLOG_TESTS_SUPPORT_TEMP_DIR_H_
+#define FACTLOG_TESTS_SUPPORT_TEMP_DIR_H_
 
 #include <string>
 
@@ -21,4 +21,4 @@ class TempDir {
 
 }  // namespace factlog::testing
 
-#endif  // FACTLOG_TESTS_TEMP_DIR_H_
+#endif  // FACTLOG_TESTS_SUPPORT_TEMP_DIR_H_
