@@ -33,7 +33,9 @@ class RpcGate {
   };
   Unary StartUnary(grpc::CallbackServerContext* ctx,
                    const RpcMethod& method) const {
-    Unary unary{observer_->StartUnary(ctx, method.path.c_str()),
+    // Commands are answered by the writer, on its acks thread.
+    Unary unary{observer_->StartUnary(ctx, method.path.c_str(),
+                                      /*handed_over=*/method.mutates),
                 authorizer_->Authorize(*ctx, method.role, method.name)};
     if (!unary.actor.ok())
       unary.call.Finish(ToGrpcStatus(unary.actor.status()));

@@ -249,6 +249,23 @@ class ObservingInterceptorFactory final
   core::ServerMetrics* const metrics_;
 };
 
+// The reactor of a unary call finished on another thread of ours (the
+// writer's acks thread). gRPC builds the call's finish operation inside
+// Finish, on that thread, and destroys the call after OnDone, on one of its
+// own: libgrpc orders the two (the batch is handed over in
+// grpc_call_start_batch, the call ends once it completed), but it is built
+// without TSan, which sees a write and a destruction with nothing between
+// them. UnaryCall::Finish releases on this reactor's address after Finish
+// returns and OnDone acquires it, which states that order (and nothing
+// more) to TSan. Deletes itself in OnDone.
+class HandedOverReactor final : public grpc::ServerUnaryReactor {
+ public:
+  void OnDone() override {
+    GrpcReact(this);
+    delete this;
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
@@ -257,16 +274,17 @@ RpcObserver::NewInterceptorFactory() const {
 }
 
 RpcObserver::UnaryCall RpcObserver::StartUnary(grpc::CallbackServerContext* ctx,
-                                               const char* full_method) const {
-  return UnaryCall(metrics_, ctx, full_method);
+                                               const char* full_method,
+                                               bool handed_over) const {
+  return UnaryCall(metrics_, ctx, full_method, handed_over);
 }
 
 RpcObserver::UnaryCall::UnaryCall(core::ServerMetrics* metrics,
                                   grpc::CallbackServerContext* ctx,
-                                  const char* full_method)
+                                  const char* full_method, bool handed_over)
     : metrics_(metrics),
       ctx_(ctx),
-      reactor_(ctx->DefaultReactor()),
+      reactor_(handed_over ? new HandedOverReactor() : ctx->DefaultReactor()),
       full_method_(full_method),
       start_(absl::Now()) {
   Notes().Open(ctx, CallersRequestId(ctx->client_metadata()));
@@ -277,7 +295,7 @@ void RpcObserver::UnaryCall::Finish(const grpc::Status& status) {
          static_cast<absl::StatusCode>(status.error_code()),
          status.error_message(), absl::Now() - start_, Notes().Close(ctx_),
          [this] { return ctx_->peer(); });
-  reactor_->Finish(status);
+  GrpcStart(reactor_, [&] { reactor_->Finish(status); });
 }
 
 void NotePrincipal(const grpc::ServerContextBase& ctx,

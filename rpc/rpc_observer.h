@@ -58,17 +58,22 @@ class RpcObserver {
 
   // Starts observing a unary call of a factlog.v1 service; its handler
   // calls this first. `full_method` is "/factlog.v1.Service/Method" and
-  // must outlive the call (a literal).
+  // must outlive the call (a literal). `handed_over`: the call may be
+  // finished on a thread of ours other than the handler's (a command,
+  // answered on the writer's acks thread); it then gets a reactor of its
+  // own, which tells ThreadSanitizer the order gRPC keeps between Finish
+  // and the call's end (rpc/grpc_order.h). Others use the context's
+  // default reactor, which costs no allocation.
   UnaryCall StartUnary(grpc::CallbackServerContext* ctx,
-                       const char* full_method) const;
+                       const char* full_method, bool handed_over) const;
 
  private:
   core::ServerMetrics* const metrics_;
 };
 
-// A unary call its handler observes, answered on the call's default
-// reactor. A small value, passed on to where the call ends (a command's
-// completion, on the writer's thread); finish it exactly once.
+// A unary call its handler observes. A small value, passed on to where
+// the call ends (a command's completion, on the writer's thread); finish it
+// exactly once.
 class RpcObserver::UnaryCall {
  public:
   // What the handler returns to gRPC.
@@ -81,7 +86,7 @@ class RpcObserver::UnaryCall {
  private:
   friend class RpcObserver;
   UnaryCall(core::ServerMetrics* metrics, grpc::CallbackServerContext* ctx,
-            const char* full_method);
+            const char* full_method, bool handed_over);
 
   core::ServerMetrics* metrics_;
   grpc::CallbackServerContext* ctx_;
