@@ -370,6 +370,10 @@ class Background {
   // Sends `signal` and waits (at most 15 s) for the child to exit; returns
   // its exit code (128 + signal when killed by one).
   int SignalAndWait(int signal) {
+    if (pid_ <= 0) {  // never started: kill(-1) would signal everything
+      ADD_FAILURE() << name_ << " was not running";
+      return -1;
+    }
     kill(pid_, signal);
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(15);
