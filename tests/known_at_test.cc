@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "client/format_claims.h"
+#include "client/format_events.h"
 #include "client/import.h"
 #include "domain/evolve.h"
 #include "domain/status.h"
@@ -449,6 +451,56 @@ TEST_F(KnownAtServerTest, BadBoundsAreRefusedNamingTheField) {
   grpc::ClientContext ctx6;
   s = server_.claims().ListClaims(&ctx6, list, &page);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// ---- The CLI's rendering
+// -----------------------------------------------------
+
+TEST(KnownAtCli, TimelineTellsTheStoryInOrder) {
+  v1::ClaimTimeline timeline;
+  timeline.set_claim_id("march");
+  timeline.set_evidence_placed_by_recorded_time(1);
+  v1::TimelineStep* first = timeline.add_steps();
+  *first->mutable_from() = ToProto(Day(2014, 3, 31));
+  first->set_status(v1::CLAIM_STATUS_UNVERIFIED);
+  first->add_causes()->mutable_claim_recorded()->set_claimant(
+      "Russian government");
+  v1::TimelineStep* second = timeline.add_steps();
+  *second->mutable_from() = ToProto(Day(2014, 5, 19, 16));
+  second->set_status(v1::CLAIM_STATUS_CONTRADICTED);
+  v1::EvidenceAdded* refuted = second->add_causes()->mutable_evidence_added();
+  refuted->set_stance(v1::STANCE_REFUTES);
+  refuted->mutable_source()->set_name("NATO");
+  v1::TimelineStep* third = timeline.add_steps();
+  *third->mutable_from() = ToProto(Day(2014, 6, 1));
+  third->set_status(v1::CLAIM_STATUS_OVERDUE);
+
+  const std::string out = cli::RenderTimeline(timeline);
+  EXPECT_NE(out.find("asserted by Russian government"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("REFUTES by NATO (at recorded time)"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("due date passed"), std::string::npos) << out;
+  EXPECT_NE(out.find("UNVERIFIED from 2014-03-31T00:00:00Z; CONTRADICTED from "
+                     "2014-05-19T16:00:00Z; OVERDUE from "
+                     "2014-06-01T00:00:00Z"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("1 evidence item(s) without an observed time"),
+            std::string::npos)
+      << out;
+}
+
+TEST(KnownAtCli, ClaimShowSaysWhatItIsKnownAt) {
+  v1::ClaimView claim;
+  claim.set_claim_id("march");
+  EXPECT_EQ(cli::RenderClaim(claim).find("Known at"), std::string::npos);
+  *claim.mutable_known()->mutable_known_at() = ToProto(Day(2014, 4, 15));
+  claim.mutable_known()->set_events_not_yet_known(2);
+  const std::string out = cli::RenderClaim(claim);
+  EXPECT_NE(out.find("Known at     2014-04-15T00:00:00Z"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("later event(s) not counted"), std::string::npos) << out;
 }
 
 }  // namespace
