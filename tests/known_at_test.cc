@@ -453,6 +453,63 @@ TEST_F(KnownAtServerTest, BadBoundsAreRefusedNamingTheField) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(KnownAtServerTest, SubscribeAgreesWithGetClaimAtEachPosition) {
+  v1::SubscribeRequest req;
+  req.set_from_position(0);
+  req.set_max_events_per_message(4);  // batches and single events alike
+  *req.mutable_known_at() = ToProto(Day(2014, 5, 1));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = server_.events().Subscribe(&ctx, req);
+  std::vector<v1::SubscribedEvent> seen;
+  v1::SubscribeResponse m;
+  while (reader->Read(&m)) {
+    if (m.has_event()) {
+      v1::SubscribedEvent& e = seen.emplace_back();
+      *e.mutable_event() = m.event();
+      e.set_status_after(m.status_after());
+    }
+    for (const v1::SubscribedEvent& e : m.events().events()) {
+      seen.push_back(e);
+    }
+    if (m.has_caught_up()) break;
+  }
+  ctx.TryCancel();
+  reader->Finish();
+  ASSERT_FALSE(seen.empty());
+  int unasserted = 0, unverified = 0;
+  for (const v1::SubscribedEvent& e : seen) {
+    v1::ClaimView view;
+    grpc::Status s =
+        Get(e.event().claim_id(), Day(2014, 5, 1), &view, e.event().position());
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+      EXPECT_EQ(e.status_after(), v1::CLAIM_STATUS_UNSPECIFIED)
+          << e.event().position();
+      ++unasserted;
+    } else {
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      EXPECT_EQ(e.status_after(), view.status()) << e.event().position();
+      unverified += view.status() == v1::CLAIM_STATUS_UNVERIFIED;
+    }
+  }
+  // On 1 May the May statements were not yet made, and nothing was yet
+  // refuted.
+  EXPECT_GT(unasserted, 0);
+  EXPECT_GT(unverified, 0);
+
+  v1::SubscribeRequest bad;
+  bad.mutable_known_at()->set_nanos(-1);
+  grpc::ClientContext bctx;
+  bctx.set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::seconds(30));
+  auto refused = server_.events().Subscribe(&bctx, bad);
+  while (refused->Read(&m)) {
+  }
+  grpc::Status s = refused->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().rfind("known_at: ", 0), 0u) << s.error_message();
+}
+
 // ---- The CLI's rendering
 // -----------------------------------------------------
 
