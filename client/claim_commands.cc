@@ -117,7 +117,7 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
 
 void AddClaimShow(CLI::App* claim, const GlobalOptions* g, Action* action) {
   struct Flags {
-    std::string claim_id, as_of_time;
+    std::string claim_id, as_of_time, known_at;
     uint64_t as_of_position = 0;
   };
   auto f = std::make_shared<Flags>();
@@ -126,14 +126,18 @@ void AddClaimShow(CLI::App* claim, const GlobalOptions* g, Action* action) {
   AddClaimIdArgument(sub, &f->claim_id);
   CLI::Option* position =
       sub->add_option("--as-of-position", f->as_of_position,
-                      "The claim as it stood at log position N")
+                      "The claim as the log had recorded it at position N")
           ->type_name("N");
   AddTimeOption(sub, "--as-of-time", &f->as_of_time,
-                "The claim as it stood at time T")
+                "The claim as the log had recorded it at time T (recorded "
+                "time; for what was known in the world then, --known-at)")
       ->excludes(position);
+  AddKnownAtOption(sub, &f->known_at);
   sub->footer(Examples({
       "factlog claim show putin-orders-withdrawal",
       "factlog claim show putin-orders-withdrawal --as-of-time 2014-05-20",
+      "factlog claim show russia-withdrawal-claim-2014-03 --known-at "
+      "2014-04-15",
       "factlog claim show putin-orders-withdrawal --output json | jq .status",
   }));
   OnRun(sub, action, [f, g, position] {
@@ -143,6 +147,9 @@ void AddClaimShow(CLI::App* claim, const GlobalOptions* g, Action* action) {
     if (!f->as_of_time.empty()) {
       *request.mutable_as_of_time() =
           ParseTimeFlag("--as-of-time", f->as_of_time);
+    }
+    if (!f->known_at.empty()) {
+      *request.mutable_known_at() = ParseTimeFlag("--known-at", f->known_at);
     }
     Connection connection(*g);
     const v1::ClaimView claim =
@@ -154,7 +161,7 @@ void AddClaimShow(CLI::App* claim, const GlobalOptions* g, Action* action) {
 
 void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
   struct Flags {
-    std::string status, subject, claimant, tag, kind;
+    std::string status, subject, claimant, tag, kind, known_at;
     int limit = 50;
     bool all = false, overdue = false;
   };
@@ -175,6 +182,7 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
       ->type_name("TAG");
   AddEnumOption<v1::ClaimKind>(sub, "--kind", &f->kind,
                                "Only claims of this kind");
+  AddKnownAtOption(sub, &f->known_at);
   CLI::Option* limit =
       sub->add_option("--limit", f->limit, "At most N claims (default 50)")
           ->type_name("N")
@@ -199,6 +207,9 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
     request.set_tag(f->tag);
     if (!f->kind.empty()) {
       request.set_kind(ParseEnum<v1::ClaimKind>("--kind", f->kind));
+    }
+    if (!f->known_at.empty()) {
+      *request.mutable_known_at() = ParseTimeFlag("--known-at", f->known_at);
     }
     constexpr int kMaxPage = 1000;
     Connection connection(*g);
@@ -436,6 +447,7 @@ void AddClaimCommands(CLI::App* app, const GlobalOptions* options,
   AddClaimShow(claim, options, action);
   AddClaimList(claim, options, action);
   AddClaimHistory(claim, options, action);
+  AddClaimTimeline(claim, options, action);
   AddClaimProvenance(claim, options, action);
   AddClaimCorrect(claim, options, action);
   AddClaimRetract(claim, options, action);

@@ -50,6 +50,13 @@ CLI::Option* AddTimeOption(CLI::App* sub, const std::string& name,
       ->type_name("TIME");
 }
 
+CLI::Option* AddKnownAtOption(CLI::App* sub, std::string* value) {
+  return AddTimeOption(
+      sub, "--known-at", value,
+      "As the evidence observed by time T implies (the claim asserted, "
+      "evidence observed, verdicts recorded by T): what was known then");
+}
+
 CLI::Option* AddArgument(CLI::App* sub, const std::string& name,
                          std::string* value, const std::string& help) {
   return sub->add_option(name, *value, help)->required()->type_name("");

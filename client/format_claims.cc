@@ -242,6 +242,19 @@ std::string RenderClaim(const ClaimView& claim) {
     out += Field("Tags", absl::StrJoin(claim.tags(), ", "));
   }
   out += Field("Status", StatusText(claim));
+  if (claim.has_known()) {
+    const auto& k = claim.known();
+    std::string known =
+        absl::StrCat(FormatTime(k.known_at()),
+                     " (as the evidence observed by then implies; ",
+                     k.events_not_yet_known(), " later event(s) not counted");
+    if (k.evidence_placed_by_recorded_time() > 0) {
+      absl::StrAppend(&known, "; ", k.evidence_placed_by_recorded_time(),
+                      " evidence item(s) without an observed time placed "
+                      "when recorded");
+    }
+    out += Field("Known at", known + ")");
+  }
   if (claim.has_verdict()) {
     const auto& v = claim.verdict();
     std::string verdict = ShortName(v.rating());

@@ -200,4 +200,49 @@ std::string OverdueLines(const v1::ClaimOverdue& notice, size_t screen_width) {
       FormatOverdueCursor(notice.cursor()), "\n");
 }
 
+namespace {
+
+// What an event did to the story, for a timeline row.
+std::string TimelineCause(const Event& event) {
+  if (event.has_claim_recorded()) {
+    return absl::StrCat("asserted by ", event.claim_recorded().claimant());
+  }
+  if (event.has_evidence_added()) {
+    const auto& e = event.evidence_added();
+    return absl::StrCat(ShortName(e.stance()), " by ", SourceName(e.source()),
+                        e.has_observed_at() ? "" : " (at recorded time)");
+  }
+  return WatchDescription(event);
+}
+
+}  // namespace
+
+std::string RenderTimeline(const factlog::v1::ClaimTimeline& timeline) {
+  Table table(
+      {{"FROM", 30}, {"STATUS", 19}, {"WHAT HAPPENED", kScreenWidth, true}});
+  std::vector<std::string> story;
+  for (const factlog::v1::TimelineStep& step : timeline.steps()) {
+    std::string status = ShortName(step.status());
+    if (step.rating() != factlog::v1::RATING_UNSPECIFIED) {
+      absl::StrAppend(&status, " ", ShortName(step.rating()));
+    }
+    std::vector<std::string> causes;
+    for (const Event& e : step.causes()) causes.push_back(TimelineCause(e));
+    if (causes.empty()) causes.push_back("due date passed");
+    table.AddRow(
+        {FormatTime(step.from()), status, absl::StrJoin(causes, "; ")});
+    story.push_back(absl::StrCat(status, " from ", FormatTime(step.from())));
+  }
+  std::string out =
+      absl::StrCat("Timeline of ", timeline.claim_id(),
+                   " (valid time: when things happened)\n", table.Render(),
+                   "\n", absl::StrJoin(story, "; "), "\n");
+  if (timeline.evidence_placed_by_recorded_time() > 0) {
+    absl::StrAppend(&out, timeline.evidence_placed_by_recorded_time(),
+                    " evidence item(s) without an observed time placed by "
+                    "when they were recorded\n");
+  }
+  return out;
+}
+
 }  // namespace factlog::cli

@@ -56,6 +56,13 @@ std::string WatchLine(const factlog::v1::Event& event,
 std::string OverdueLines(const factlog::v1::ClaimOverdue& notice,
                          size_t screen_width = kScreenWidth);
 
+// `factlog claim timeline`: the claim's status at each change of valid
+// time, one row per step (from, status, what happened then), then the
+// steps in one sentence ("UNVERIFIED from 2014-03-31; CONTRADICTED from
+// 2014-05-19"), and a note when evidence without an observed time was
+// placed by its recorded time.
+std::string RenderTimeline(const factlog::v1::ClaimTimeline& timeline);
+
 }  // namespace factlog::cli
 
 #endif  // FACTLOG_CLIENT_FORMAT_EVENTS_H_

@@ -43,6 +43,9 @@ using Action = std::function<int()>;
 // link.
 void AddClaimCommands(CLI::App* app, const GlobalOptions* options,
                       Action* action);
+// timeline_commands.cc: `claim timeline`, added to the `claim` group.
+void AddClaimTimeline(CLI::App* claim, const GlobalOptions* options,
+                      Action* action);
 
 // evidence_commands.cc: evidence add|withdraw.
 void AddEvidenceCommands(CLI::App* app, const GlobalOptions* options,
@@ -116,6 +119,10 @@ CLI::Option* AddEnumOption(CLI::App* sub, const std::string& name,
 // An option taking a time as ParseTime (values.h) accepts it.
 CLI::Option* AddTimeOption(CLI::App* sub, const std::string& name,
                            std::string* value, const std::string& help);
+
+// --known-at T: the answer as the evidence observed by T implies (valid
+// time), as against --as-of-* (what the log had recorded). Sets *value.
+CLI::Option* AddKnownAtOption(CLI::App* sub, std::string* value);
 
 // A required positional argument; --help shows it as `name`, with no type.
 CLI::Option* AddArgument(CLI::App* sub, const std::string& name,

@@ -40,12 +40,20 @@ absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
 }
 
 std::string ListScope(const v1::ListClaimsRequest& req) {
-  return absl::StrCat("claims\x1f", req.status(), "\x1f", req.subject(), "\x1f",
-                      req.claimant(), "\x1f", req.tag(), "\x1f", req.kind());
+  std::string scope =
+      absl::StrCat("claims\x1f", req.status(), "\x1f", req.subject(), "\x1f",
+                   req.claimant(), "\x1f", req.tag(), "\x1f", req.kind());
+  if (req.has_known_at()) {
+    absl::StrAppend(&scope, "\x1fknown_at\x1f", req.known_at().seconds(), ".",
+                    req.known_at().nanos());
+  }
+  return scope;
 }
 
-bool MatchesFilters(const v1::ListClaimsRequest& req,
-                    const v1::ClaimView& view) {
+}  // namespace
+
+bool ClaimQueries::MatchesListFilters(const v1::ListClaimsRequest& req,
+                                      const v1::ClaimView& view) {
   if (req.status() != v1::CLAIM_STATUS_UNSPECIFIED &&
       view.status() != req.status()) {
     return false;
@@ -64,6 +72,8 @@ bool MatchesFilters(const v1::ListClaimsRequest& req,
   }
   return true;
 }
+
+namespace {
 
 void AddStatusCounts(const std::map<int, uint64_t>& counts,
                      google::protobuf::RepeatedPtrField<v1::StatusCount>* out) {
@@ -117,6 +127,7 @@ ClaimQueries::ClaimQueries(const storage::EventStore* store,
 absl::StatusOr<std::string> ClaimQueries::GetClaimEncoded(
     const v1::GetClaimRequest& req) const {
   if (req.as_of_case() == v1::GetClaimRequest::AS_OF_NOT_SET &&
+      !req.has_known_at() &&
       domain::ValidateSlug("claim_id", req.claim_id(), limits_).ok()) {
     absl::StatusOr<std::optional<std::string>> stored =
         store_->GetClaimBytes(req.claim_id());
@@ -140,7 +151,8 @@ absl::StatusOr<v1::ClaimView> ClaimQueries::GetClaim(
     return s;
   }
   const absl::Time now = clock_();
-  if (req.as_of_case() == v1::GetClaimRequest::AS_OF_NOT_SET) {
+  if (req.as_of_case() == v1::GetClaimRequest::AS_OF_NOT_SET &&
+      !req.has_known_at()) {
     absl::StatusOr<std::optional<v1::ClaimView>> view =
         store_->GetClaim(req.claim_id());
     if (!view.ok()) return view.status();
@@ -152,44 +164,41 @@ absl::StatusOr<v1::ClaimView> ClaimQueries::GetClaim(
     return **std::move(view);
   }
 
-  std::optional<absl::Time> until_time;
-  uint64_t until_position = UINT64_MAX;
-  std::string bound;
+  RecordedBound recorded;
   if (req.has_as_of_time()) {
     if (auto s = domain::ValidatePastTime("as_of_time", req.as_of_time(), now);
         !s.ok()) {
       return s;
     }
-    until_time = domain::FromProto(req.as_of_time());
-    bound = domain::Rfc3339(*until_time);
-  } else {
+    recorded.time = domain::FromProto(req.as_of_time());
+    recorded.name = domain::Rfc3339(*recorded.time);
+  } else if (req.as_of_case() == v1::GetClaimRequest::kAsOfPosition) {
     if (req.as_of_position() == 0) {
       return Invalid("as_of_position", "must be at least 1");
     }
-    until_position = req.as_of_position();
-    bound = absl::StrCat("position ", until_position);
+    recorded.position = req.as_of_position();
+    recorded.name = absl::StrCat("position ", recorded.position);
   }
-  v1::ClaimView view;
-  bool any = false;
-  absl::Status s =
-      store_->ReadClaimEvents(req.claim_id(), 1, [&](const v1::Event& e) {
-        if (e.position() > until_position) return false;
-        if (until_time && domain::FromProto(e.recorded_at()) > *until_time) {
-          return false;
-        }
-        domain::Evolve(e, &view);
-        any = true;
-        return true;
-      });
-  if (!s.ok()) return s;
-  if (!any) {
-    return absl::NotFoundError(absl::StrFormat(
-        "claim \"%s\" did not exist at %s", req.claim_id(), bound));
+  std::optional<absl::Time> known_at;
+  if (req.has_known_at()) {
+    if (auto s = domain::ValidateKnownAt("known_at", req.known_at()); !s.ok()) {
+      return s;
+    }
+    known_at = domain::FromProto(req.known_at());
+    // Nothing recorded by as_of_time was observed after it (observed_at is
+    // never in the future when recorded), so a later known_at would ask
+    // for what the bound cannot hold.
+    if (recorded.time && *known_at > *recorded.time) {
+      return Invalid(
+          "known_at",
+          absl::StrFormat("%s is after as_of_time %s: what was "
+                          "recorded by then cannot show what was "
+                          "known later; use a known_at at or "
+                          "before as_of_time",
+                          domain::Rfc3339(*known_at), recorded.name));
+    }
   }
-  // OVERDUE is judged at the bound, not today.
-  domain::PresentAt(until_time.value_or(domain::FromProto(view.updated_at())),
-                    &view);
-  return view;
+  return ReplayClaim(req.claim_id(), recorded, known_at);
 }
 
 absl::StatusOr<v1::ListClaimsResponse> ClaimQueries::ListClaims(
@@ -209,10 +218,19 @@ absl::StatusOr<v1::ListClaimsResponse> ClaimQueries::ListClaims(
       return s;
     }
   }
+  if (req.has_known_at()) {
+    if (auto s = domain::ValidateKnownAt("known_at", req.known_at()); !s.ok()) {
+      return s;
+    }
+  }
   const std::string scope = ListScope(req);
   absl::StatusOr<std::string> after =
       DecodePageToken(store_->token_secret(), req.page_token(), scope);
   if (!after.ok()) return after.status();
+  if (req.has_known_at()) {
+    return ListClaimsKnownAt(req, *page_size, domain::FromProto(req.known_at()),
+                             *after, scope);
+  }
 
   const absl::Time now = clock_();
   v1::ListClaimsResponse response;
@@ -229,7 +247,7 @@ absl::StatusOr<v1::ListClaimsResponse> ClaimQueries::ListClaims(
     ++scanned;
     last_scanned = view.claim_id();
     domain::PresentAt(now, &view);
-    if (MatchesFilters(req, view)) *response.add_claims() = std::move(view);
+    if (MatchesListFilters(req, view)) *response.add_claims() = std::move(view);
     return true;
   };
 
@@ -353,8 +371,15 @@ absl::StatusOr<v1::ClaimantView> ClaimQueries::GetClaimant(
     return Invalid("claimant", absl::StrFormat("too long, at most %d bytes",
                                                limits_.max_name_bytes));
   }
+  std::optional<absl::Time> known_at;
+  if (req.has_known_at()) {
+    if (auto s = domain::ValidateKnownAt("known_at", req.known_at()); !s.ok()) {
+      return s;
+    }
+    known_at = domain::FromProto(req.known_at());
+  }
   constexpr int kMaxIds = 1000;
-  const absl::Time now = clock_();
+  const absl::Time now = known_at.value_or(clock_());
   v1::ClaimantView out;
   out.set_claimant(req.claimant());
   std::map<int, uint64_t> by_status, by_rating;
@@ -366,9 +391,22 @@ absl::StatusOr<v1::ClaimantView> ClaimQueries::GetClaimant(
     std::vector<std::string> repeats;  // REPEATS links either way
   };
   std::map<std::string, Member> members;
+  absl::Status replay;
   absl::Status s = ForEachIndexedClaim(
       *store_, storage::ClaimIndex::kClaimant, req.claimant(), "",
-      [&](const v1::ClaimView& claim) {
+      [&](const v1::ClaimView& current) {
+        std::optional<v1::ClaimView> as_known;
+        if (known_at) {
+          absl::StatusOr<v1::ClaimView> known =
+              ReplayClaim(current.claim_id(), RecordedBound(), known_at);
+          if (absl::IsNotFound(known.status())) return true;  // later
+          if (!known.ok()) {
+            replay = known.status();
+            return false;
+          }
+          as_known = *std::move(known);
+        }
+        const v1::ClaimView& claim = as_known ? *as_known : current;
         out.set_claim_count(out.claim_count() + 1);
         Member& m = members[claim.claim_id()];
         m.asserted_at = domain::FromProto(claim.asserted_at());
@@ -384,10 +422,17 @@ absl::StatusOr<v1::ClaimantView> ClaimQueries::GetClaimant(
         if (out.claim_ids_size() < kMaxIds) out.add_claim_ids(claim.claim_id());
         return true;
       });
+  if (s.ok()) s = replay;
   if (!s.ok()) return s;
   if (out.claim_count() == 0) {
-    return absl::NotFoundError(absl::StrFormat(
-        "claimant \"%s\" has no claims (names match exactly)", req.claimant()));
+    return absl::NotFoundError(
+        known_at ? absl::StrFormat(
+                       "claimant \"%s\" had asserted no claims by known_at %s "
+                       "(names match exactly)",
+                       req.claimant(), domain::Rfc3339(*known_at))
+                 : absl::StrFormat(
+                       "claimant \"%s\" has no claims (names match exactly)",
+                       req.claimant()));
   }
   AddStatusCounts(by_status, out.mutable_by_status());
   AddRatingCounts(by_rating, out.mutable_by_rating());

@@ -2,6 +2,8 @@
 #define FACTLOG_CORE_CLAIM_QUERIES_H_
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -40,7 +42,8 @@ class ClaimQueries {
       double similarity_threshold = domain::kDefaultSimilarityThreshold);
 
   // The claim's current projection, or its state as of a position or time
-  // (replaying its events up to that bound).
+  // (replaying its events up to that bound), or as known at a valid time
+  // (known_at, domain/known_at.h), or both.
   absl::StatusOr<v1::ClaimView> GetClaim(const v1::GetClaimRequest& req) const;
   // The same answer, encoded. The current projection goes out as stored
   // when presenting it changes nothing (no overdue episode, so the stored
@@ -49,14 +52,23 @@ class ClaimQueries {
       const v1::GetClaimRequest& req) const;
   // Claims matching every given filter, ordered by claim_id. The page token
   // is opaque and bound to the filters it was issued for.
+  // With known_at, every claim is replayed as known then and the filters
+  // judge that: a scan in claim id order that looks at no more than
+  // kMaxKnownAtScanPerPage claims per call.
   absl::StatusOr<v1::ListClaimsResponse> ListClaims(
       const v1::ListClaimsRequest& req) const;
+  static constexpr int kMaxKnownAtScanPerPage = 2000;
   absl::StatusOr<v1::GetClaimHistoryResponse> GetClaimHistory(
       const v1::GetClaimHistoryRequest& req) const;
   // The claimant's track record, including the groups of claims joined by
   // REPEATS links (RepeatGroup).
   absl::StatusOr<v1::ClaimantView> GetClaimant(
       const v1::GetClaimantRequest& req) const;
+  // The claim's status at each change of valid time (domain::Timeline),
+  // as recorded up to as_of_position (0 = now). NOT_FOUND for an unknown
+  // claim or one that did not exist at the bound.
+  absl::StatusOr<v1::ClaimTimeline> GetClaimTimeline(
+      const v1::GetClaimTimelineRequest& req) const;
   // Earlier claims by the claim's claimant on its subject whose text has at
   // least the similarity threshold (domain/similarity.h), most similar
   // first; never the claim itself (a retried RecordClaim).
@@ -71,6 +83,28 @@ class ClaimQueries {
       const v1::ListSubjectsRequest& req) const;
 
  private:
+  // A bound on the log's own clock: events with position <= position and
+  // recorded_at <= time count. `name` says it in messages ("position 9").
+  struct RecordedBound {
+    uint64_t position = UINT64_MAX;
+    std::optional<absl::Time> time;
+    std::string name;
+  };
+  // The claim replayed from its events within `recorded`, keeping those
+  // that count at `known_at` when given, presented at the latest instant
+  // the bounds allow (OVERDUE judged then). NOT_FOUND, naming the bound,
+  // when the claim did not exist within them.
+  absl::StatusOr<v1::ClaimView> ReplayClaim(
+      absl::string_view claim_id, const RecordedBound& recorded,
+      std::optional<absl::Time> known_at) const;
+  // True when `view` passes every filter of `req`.
+  static bool MatchesListFilters(const v1::ListClaimsRequest& req,
+                                 const v1::ClaimView& view);
+  // ListClaims with known_at (see there).
+  absl::StatusOr<v1::ListClaimsResponse> ListClaimsKnownAt(
+      const v1::ListClaimsRequest& req, int page_size, absl::Time known_at,
+      absl::string_view after, absl::string_view scope) const;
+
   // ListClaims with status OVERDUE and no subject, claimant or tag filter:
   // driven by the overdue index. Calls `consider` with the page's candidate
   // claims in claim id order; sets *more when claims follow the page.

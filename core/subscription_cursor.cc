@@ -8,8 +8,11 @@
 #include "absl/strings/str_format.h"
 #include "core/subscribe_response.h"
 #include "domain/event_filter.h"
+#include "domain/known_at.h"
 #include "domain/merkle.h"
+#include "domain/status.h"
 #include "domain/time_util.h"
+#include "domain/validation.h"
 
 namespace factlog::core {
 namespace {
@@ -47,6 +50,13 @@ absl::StatusOr<std::shared_ptr<SubscriptionCursor>> SubscriptionCursor::Open(
           domain::ValidateOverdueOptions(request.overdue(), limits);
       !s.ok()) {
     return s;
+  }
+  if (request.has_known_at()) {
+    if (absl::Status s =
+            domain::ValidateKnownAt("known_at", request.known_at());
+        !s.ok()) {
+      return s;
+    }
   }
   // Without a cursor: only episodes that begin from now on, i.e. after a
   // safe time taken now.
@@ -92,6 +102,10 @@ SubscriptionCursor::SubscriptionCursor(const v1::SubscribeRequest& request,
       notify_(request.overdue().notify()),
       events_(!request.overdue().only()),
       safe_time_(sources.safe_time),
+      known_at_(
+          request.has_known_at()
+              ? std::optional<absl::Time>(domain::FromProto(request.known_at()))
+              : std::nullopt),
       next_(start + 1),
       last_sent_(start),
       cursor_(overdue_cursor),
@@ -199,10 +213,34 @@ void SubscriptionCursor::PushControl(const v1::SubscribeResponse& message,
   Push(Encoded(message, covered));
 }
 
+v1::ClaimStatus SubscriptionCursor::KnownStatus(uint64_t position,
+                                                absl::string_view serialized) {
+  v1::Event event;
+  if (!event.ParseFromArray(serialized.data(), serialized.size())) {
+    known_error_ = absl::DataLossError(
+        absl::StrFormat("event %d: stored bytes do not parse", position));
+    return v1::CLAIM_STATUS_UNSPECIFIED;
+  }
+  domain::KnownAtReplay replay(*known_at_);
+  absl::Status s =
+      store_->ReadClaimEvents(event.claim_id(), 1, [&](const v1::Event& e) {
+        if (e.position() > position) return false;
+        replay.Add(e);
+        return true;
+      });
+  if (!s.ok()) {
+    known_error_ = s;
+    return v1::CLAIM_STATUS_UNSPECIFIED;
+  }
+  if (!replay.exists()) return v1::CLAIM_STATUS_UNSPECIFIED;
+  return domain::EffectiveStatus(replay.view(), *known_at_);
+}
+
 // Queues one matching event, encoded as `serialized`.
 void SubscriptionCursor::AddEvent(uint64_t position,
                                   absl::string_view serialized,
                                   v1::ClaimStatus status) {
+  if (known_at_) status = KnownStatus(position, serialized);
   // Room for the event and its few header bytes up front: growing a
   // string byte by byte from empty reallocates it several times.
   constexpr size_t kItemOverhead = 16;
@@ -251,7 +289,7 @@ absl::Status SubscriptionCursor::Refill() {
     std::vector<LiveEventPtr> live;
     switch (hub_->Read(next_, want, &live, shared_from_this())) {
       case Hub::ReadResult::kEvents:
-        if (live.empty()) return absl::OkStatus();
+        if (live.empty()) return known_error_;
         for (const LiveEventPtr& e : live) {
           next_ = e->event.position() + 1;
           ++scanned;
@@ -269,7 +307,7 @@ absl::Status SubscriptionCursor::Refill() {
           message.mutable_caught_up()->set_position(next_ - 1);
           PushControl(message, next_ - 1);
         }
-        return absl::OkStatus();
+        return known_error_;
       case Hub::ReadResult::kFellBehind:
         if (live_) {
           live_ = false;
@@ -282,7 +320,7 @@ absl::Status SubscriptionCursor::Refill() {
     }
     FlushBatch();
   }
-  return absl::OkStatus();
+  return known_error_;
 }
 
 // The catch-up half of Refill: the events from next_ on, as stored, until

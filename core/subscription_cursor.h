@@ -53,7 +53,9 @@ struct EncodedResponse {
 //    One `event` per message, or `events` batches with
 //    max_events_per_message > 1 (up to that many, at most 1024, and about
 //    256 KiB). Live events carry status_after; events read from the store
-//    carry none. With overdue.only, no events (the cursor still moves).
+//    carry none. With known_at, every event carries the status of its
+//    claim as known then, as recorded up to the event (a replay each). With
+//    overdue.only, no events (the cursor still moves).
 //  * caught_up when it first reaches the end of the log, and again after
 //    each fell_behind; fell_behind when the window has moved past it while
 //    it was live. Both after the events before them.
@@ -104,9 +106,9 @@ class SubscriptionCursor final
 
   // Validates `request` against `limits` and opens a cursor registered with the
   // hub, from the request's start (from_end: the last published position).
-  // INVALID_ARGUMENT for the filter or overdue options (the message names
-  // the field), OUT_OF_RANGE for a from_position beyond the log's last
-  // position, RESOURCE_EXHAUSTED beyond the hub's subscriber limits,
+  // INVALID_ARGUMENT for the filter, overdue options or known_at (the
+  // message names the field), OUT_OF_RANGE for a from_position beyond the log's
+  // last position, RESOURCE_EXHAUSTED beyond the hub's subscriber limits,
   // UNAVAILABLE once the hub shuts down. `peer` names the client in stats
   // and limits. The hub may call the cursor as soon as this returns.
   static absl::StatusOr<std::shared_ptr<SubscriptionCursor>> Open(
@@ -156,6 +158,10 @@ class SubscriptionCursor final
   void Push(EncodedResponse message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PushControl(const v1::SubscribeResponse& message, uint64_t covered)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The status of `serialized`'s claim as known at known_at_, as recorded
+  // up to `position`; UNSPECIFIED when not yet asserted then.
+  v1::ClaimStatus KnownStatus(uint64_t position, absl::string_view serialized)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddEvent(uint64_t position, absl::string_view serialized,
                 v1::ClaimStatus status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -179,6 +185,7 @@ class SubscriptionCursor final
   const bool notify_;  // overdue.notify
   const bool events_;  // !overdue.only
   const std::function<absl::Time()> safe_time_;
+  const std::optional<absl::Time> known_at_;  // SubscribeRequest.known_at
 
   mutable absl::Mutex mu_;
   std::weak_ptr<Listener> listener_ ABSL_GUARDED_BY(mu_);
@@ -192,6 +199,8 @@ class SubscriptionCursor final
   // Events gathered for a batch, not yet queued.
   EncodedResponse batch_ ABSL_GUARDED_BY(mu_);
   v1::Event scratch_ ABSL_GUARDED_BY(mu_);  // parses stored events to filter
+  // The first error computing a status for known_at_ (ends the stream).
+  absl::Status known_error_ ABSL_GUARDED_BY(mu_);
   // The message Next gave out, until WriteDone.
   size_t writing_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t writing_covered_ ABSL_GUARDED_BY(mu_) = 0;

@@ -246,8 +246,9 @@ absl::Status ValidatePastTime(absl::string_view field,
   return absl::OkStatus();
 }
 
-absl::Status ValidateDueTime(absl::string_view field,
-                             const google::protobuf::Timestamp& ts) {
+// [EarliestTimestamp, LatestDueTime): due dates and valid-time bounds.
+static absl::Status ValidateBoundedTime(absl::string_view field,
+                                        const google::protobuf::Timestamp& ts) {
   if (ts.nanos() < 0 || ts.nanos() > 999999999) {
     return Invalid(field, "nanos out of range");
   }
@@ -258,6 +259,16 @@ absl::Status ValidateDueTime(absl::string_view field,
                             Rfc3339(LatestDueTime()), ": ", Rfc3339(t)));
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateDueTime(absl::string_view field,
+                             const google::protobuf::Timestamp& ts) {
+  return ValidateBoundedTime(field, ts);
+}
+
+absl::Status ValidateKnownAt(absl::string_view field,
+                             const google::protobuf::Timestamp& ts) {
+  return ValidateBoundedTime(field, ts);
 }
 
 absl::Status ValidateRecordClaim(const v1::RecordClaimRequest& req,

@@ -42,6 +42,11 @@ absl::Status ValidatePastTime(absl::string_view field,
 // A due date: [EarliestTimestamp, LatestDueTime].
 absl::Status ValidateDueTime(absl::string_view field,
                              const google::protobuf::Timestamp& ts);
+// A valid-time bound of a query ("what was known at"): the same range as a
+// due date, so that any instant a claim can refer to, and a far-future
+// bound meaning "everything", can be asked about.
+absl::Status ValidateKnownAt(absl::string_view field,
+                             const google::protobuf::Timestamp& ts);
 
 // Whole-request checks: every field of the request, no stored state.
 absl::Status ValidateRecordClaim(const v1::RecordClaimRequest& req,

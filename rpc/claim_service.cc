@@ -264,6 +264,7 @@ FACTLOG_QUERY(GetClaim, GetClaimRequest, GetClaimEncoded)
 FACTLOG_QUERY(ListClaims, ListClaimsRequest, ListClaims)
 FACTLOG_QUERY(GetClaimHistory, GetClaimHistoryRequest, GetClaimHistory)
 FACTLOG_QUERY(GetClaimant, GetClaimantRequest, GetClaimant)
+FACTLOG_QUERY(GetClaimTimeline, GetClaimTimelineRequest, GetClaimTimeline)
 FACTLOG_QUERY(ListSubjects, ListSubjectsRequest, ListSubjects)
 #undef FACTLOG_QUERY
 

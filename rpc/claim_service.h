@@ -18,20 +18,20 @@ namespace factlog::rpc {
 // string with invalid UTF-8, is INVALID_ARGUMENT naming the field instead
 // of an opaque transport error.
 using RawClaimService = v1::ClaimService::WithRawCallbackMethod_RecordClaim<
-    v1::ClaimService::WithRawCallbackMethod_AddEvidence<
-        v1::ClaimService::WithRawCallbackMethod_WithdrawEvidence<
-            v1::ClaimService::WithRawCallbackMethod_IssueVerdict<
-                v1::ClaimService::WithRawCallbackMethod_CorrectClaim<
-                    v1::ClaimService::WithRawCallbackMethod_RetractClaim<
-                        v1::ClaimService::WithRawCallbackMethod_LinkClaims<
-                            v1::ClaimService::WithRawCallbackMethod_GetClaim<
-                                v1::ClaimService::WithRawCallbackMethod_ListClaims<
-                                    v1::ClaimService::WithRawCallbackMethod_GetClaimHistory<
-                                        v1::ClaimService::WithRawCallbackMethod_GetClaimant<
+    v1::ClaimService::WithRawCallbackMethod_AddEvidence<v1::ClaimService::WithRawCallbackMethod_WithdrawEvidence<
+        v1::ClaimService::WithRawCallbackMethod_IssueVerdict<
+            v1::ClaimService::WithRawCallbackMethod_CorrectClaim<
+                v1::ClaimService::WithRawCallbackMethod_RetractClaim<
+                    v1::ClaimService::WithRawCallbackMethod_LinkClaims<
+                        v1::ClaimService::WithRawCallbackMethod_GetClaim<
+                            v1::ClaimService::WithRawCallbackMethod_ListClaims<
+                                v1::ClaimService::WithRawCallbackMethod_GetClaimHistory<
+                                    v1::ClaimService::WithRawCallbackMethod_GetClaimant<
+                                        v1::ClaimService::WithRawCallbackMethod_GetClaimTimeline<
                                             v1::ClaimService::WithRawCallbackMethod_ListSubjects<
                                                 v1::ClaimService::WithRawCallbackMethod_Import<
                                                     v1::ClaimService::
-                                                        CallbackService>>>>>>>>>>>>>;
+                                                        CallbackService>>>>>>>>>>>>>>;
 
 class ClaimServiceImpl final : public RawClaimService {
  public:
@@ -59,6 +59,7 @@ class ClaimServiceImpl final : public RawClaimService {
   FACTLOG_RAW_UNARY(ListClaims)
   FACTLOG_RAW_UNARY(GetClaimHistory)
   FACTLOG_RAW_UNARY(GetClaimant)
+  FACTLOG_RAW_UNARY(GetClaimTimeline)
   FACTLOG_RAW_UNARY(ListSubjects)
 #undef FACTLOG_RAW_UNARY
 

@@ -37,6 +37,7 @@ constexpr Rule kRules[] = {
     {v1::ListClaimsRequest::descriptor, Role::kReader, kReads},
     {v1::GetClaimHistoryRequest::descriptor, Role::kReader, kReads},
     {v1::GetClaimantRequest::descriptor, Role::kReader, kReads},
+    {v1::GetClaimTimelineRequest::descriptor, Role::kReader, kReads},
     {v1::ListSubjectsRequest::descriptor, Role::kReader, kReads},
     {v1::Command::descriptor, Role::kReporter, kMutates},  // Import
     {v1::ExportClaimReviewsRequest::descriptor, Role::kReader, kReads},

@@ -179,6 +179,13 @@ TEST_F(SecurityTest, EveryMethodAllowsExactlyTheRolesThatMayCallIt) {
          v1::ClaimantView r;
          return claims.GetClaimant(c, q, &r);
        }},
+      {"GetClaimTimeline", Role::kReader,
+       [&](grpc::ClientContext* c) {
+         v1::GetClaimTimelineRequest q;
+         q.set_claim_id("seed");
+         v1::ClaimTimeline r;
+         return claims.GetClaimTimeline(c, q, &r);
+       }},
       {"ListSubjects", Role::kReader,
        [&](grpc::ClientContext* c) {
          v1::ListSubjectsResponse r;
