@@ -18,7 +18,7 @@
 #include "domain/time_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "tests/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {
@@ -26,11 +26,7 @@ namespace {
 using domain::FromProto;
 using domain::ToProto;
 using google::protobuf::util::MessageDifferencer;
-
-absl::Time Day(int year, int month, int day, int hour = 0) {
-  return absl::FromCivil(absl::CivilSecond(year, month, day, hour, 0, 0),
-                         absl::UTCTimeZone());
-}
+using testing::Utc;
 
 // ---- The rules, on random event sequences ----------------------------------
 
@@ -39,7 +35,7 @@ absl::Time Day(int year, int month, int day, int hour = 0) {
 // observed_at anywhere before their recording (or unset).
 std::vector<v1::Event> RandomClaimEvents(std::mt19937& rng) {
   auto pick = [&](int n) { return static_cast<int>(rng() % n); };
-  const absl::Time start = Day(2014, 3, 1);
+  const absl::Time start = Utc(2014, 3, 1);
   absl::Time recorded = start + absl::Hours(24 * pick(60));
   // Valid times fall in a narrow window so that they collide and
   // interleave, up to the clock skew validation allows after recording.
@@ -127,7 +123,7 @@ TEST(KnownAtRules, FarFutureEqualsTheCurrentProjection) {
   std::mt19937 rng(20261207);
   for (int round = 0; round < 2000; ++round) {
     const std::vector<v1::Event> events = RandomClaimEvents(rng);
-    domain::KnownAtReplay known = KnownAt(events, Day(2199, 12, 31));
+    domain::KnownAtReplay known = KnownAt(events, Utc(2199, 12, 31));
     ASSERT_TRUE(known.exists());
     EXPECT_EQ(known.events_not_yet_known(), 0u);
     std::string diff;
@@ -160,7 +156,7 @@ TEST(KnownAtRules, TimelineAgreesWithKnownAtEverywhere) {
       if (i + 1 < steps.size()) {
         probes.push_back(steps[i + 1].from - absl::Nanoseconds(1));
       } else {
-        probes.push_back(Day(2199, 1, 1));
+        probes.push_back(Utc(2199, 1, 1));
       }
       for (absl::Time t : probes) {
         if (t < steps[i].from) continue;  // adjacent nanoseconds
@@ -178,29 +174,29 @@ TEST(KnownAtRules, TimelineAgreesWithKnownAtEverywhere) {
     // The last step is today's status (judged long after every due date).
     const v1::ClaimView current = Replay(events);
     EXPECT_EQ(steps.back().status,
-              domain::EffectiveStatus(current, Day(2199, 1, 1)));
+              domain::EffectiveStatus(current, Utc(2199, 1, 1)));
   }
 }
 
 TEST(KnownAtRules, EvidenceWithoutObservedTimeCountsFromItsRecording) {
   std::vector<v1::Event> events(2);
   events[0].set_version(1);
-  *events[0].mutable_recorded_at() = ToProto(Day(2014, 6, 1));
+  *events[0].mutable_recorded_at() = ToProto(Utc(2014, 6, 1));
   events[0].mutable_claim_recorded()->set_text("t");
   *events[0].mutable_claim_recorded()->mutable_asserted_at() =
-      ToProto(Day(2014, 5, 19));
+      ToProto(Utc(2014, 5, 19));
   events[1].set_version(2);
-  *events[1].mutable_recorded_at() = ToProto(Day(2014, 6, 10));
+  *events[1].mutable_recorded_at() = ToProto(Utc(2014, 6, 10));
   events[1].mutable_evidence_added()->set_evidence_id("e");
   events[1].mutable_evidence_added()->set_stance(v1::STANCE_REFUTES);
   events[1].mutable_evidence_added()->mutable_source()->set_name("NATO");
 
-  domain::KnownAtReplay before = KnownAt(events, Day(2014, 6, 9));
+  domain::KnownAtReplay before = KnownAt(events, Utc(2014, 6, 9));
   ASSERT_TRUE(before.exists());
   EXPECT_EQ(before.view().status(), v1::CLAIM_STATUS_UNVERIFIED);
   EXPECT_EQ(before.evidence_placed_by_recorded_time(), 0u);
   EXPECT_EQ(before.events_not_yet_known(), 1u);
-  domain::KnownAtReplay after = KnownAt(events, Day(2014, 6, 10));
+  domain::KnownAtReplay after = KnownAt(events, Utc(2014, 6, 10));
   EXPECT_EQ(after.view().status(), v1::CLAIM_STATUS_CONTRADICTED);
   EXPECT_EQ(after.evidence_placed_by_recorded_time(), 1u);
 }
@@ -261,16 +257,16 @@ TEST_F(KnownAtServerTest, TheMarchStatementBeforeAndAfterItsRefutation) {
   const std::string march = "russia-withdrawal-claim-2014-03";
   // Asserted at the end of March; the U.S. official's refutation was
   // observed on 19 May.
-  EXPECT_EQ(StatusKnownAt(march, Day(2014, 4, 15)),
+  EXPECT_EQ(StatusKnownAt(march, Utc(2014, 4, 15)),
             v1::CLAIM_STATUS_UNVERIFIED);
-  EXPECT_EQ(StatusKnownAt(march, Day(2014, 5, 18, 23)),
+  EXPECT_EQ(StatusKnownAt(march, Utc(2014, 5, 18, 23)),
             v1::CLAIM_STATUS_UNVERIFIED);
-  EXPECT_EQ(StatusKnownAt(march, Day(2014, 5, 20)),
+  EXPECT_EQ(StatusKnownAt(march, Utc(2014, 5, 20)),
             v1::CLAIM_STATUS_CONTRADICTED);
   // Before it was asserted it did not exist, and the reason says when it
   // counts from.
   v1::ClaimView view;
-  grpc::Status s = Get(march, Day(2014, 3, 1), &view);
+  grpc::Status s = Get(march, Utc(2014, 3, 1), &view);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_NE(s.error_message().find("2014-03-31T00:00:00Z"), std::string::npos)
       << s.error_message();
@@ -278,17 +274,17 @@ TEST_F(KnownAtServerTest, TheMarchStatementBeforeAndAfterItsRefutation) {
 
 TEST_F(KnownAtServerTest, TheMayStatementsOnTheDayTheyWereMade) {
   v1::ClaimView view;
-  EXPECT_EQ(Get("russia-withdrawal-started-2014-05-19", Day(2014, 5, 18), &view)
+  EXPECT_EQ(Get("russia-withdrawal-started-2014-05-19", Utc(2014, 5, 18), &view)
                 .error_code(),
             grpc::StatusCode::NOT_FOUND);
   // NATO and the White House refuted it the same day.
   ASSERT_TRUE(
-      Get("russia-withdrawal-started-2014-05-19", Day(2014, 5, 20), &view)
+      Get("russia-withdrawal-started-2014-05-19", Utc(2014, 5, 20), &view)
           .ok());
   EXPECT_EQ(view.status(), v1::CLAIM_STATUS_CONTRADICTED);
   EXPECT_EQ(view.refuting_sources_size(), 2);
   ASSERT_TRUE(view.has_known());
-  EXPECT_EQ(FromProto(view.known().known_at()), Day(2014, 5, 20));
+  EXPECT_EQ(FromProto(view.known().known_at()), Utc(2014, 5, 20));
   EXPECT_EQ(view.known().evidence_placed_by_recorded_time(), 0u);
   // The bare command without known_at still answers the current claim.
   v1::GetClaimRequest plain;
@@ -306,24 +302,24 @@ TEST_F(KnownAtServerTest,
   v1::Command record;
   *record.mutable_record_claim() = testing::NewClaim("late-evidence");
   *record.mutable_record_claim()->mutable_asserted_at() =
-      ToProto(Day(2014, 5, 19, 10));
+      ToProto(Utc(2014, 5, 19, 10));
   const v1::CommandResponse recorded = Apply(record);
   v1::Command add;
   *add.mutable_add_evidence() =
       testing::NewEvidence("late-evidence", v1::STANCE_REFUTES, "NATO");
   *add.mutable_add_evidence()->mutable_observed_at() =
-      ToProto(Day(2014, 5, 19, 16));
+      ToProto(Utc(2014, 5, 19, 16));
   Apply(add);
 
   v1::ClaimView before_it_arrived, now;
-  ASSERT_TRUE(Get("late-evidence", Day(2014, 5, 20), &before_it_arrived,
+  ASSERT_TRUE(Get("late-evidence", Utc(2014, 5, 20), &before_it_arrived,
                   recorded.last_position())
                   .ok());
-  ASSERT_TRUE(Get("late-evidence", Day(2014, 5, 20), &now).ok());
+  ASSERT_TRUE(Get("late-evidence", Utc(2014, 5, 20), &now).ok());
   EXPECT_EQ(before_it_arrived.status(), v1::CLAIM_STATUS_UNVERIFIED);
   EXPECT_EQ(now.status(), v1::CLAIM_STATUS_CONTRADICTED);
   // Known by the morning of the 19th, as recorded now: not yet refuted.
-  EXPECT_EQ(StatusKnownAt("late-evidence", Day(2014, 5, 19, 12)),
+  EXPECT_EQ(StatusKnownAt("late-evidence", Utc(2014, 5, 19, 12)),
             v1::CLAIM_STATUS_UNVERIFIED);
 
   v1::GetClaimTimelineRequest treq;
@@ -332,9 +328,9 @@ TEST_F(KnownAtServerTest,
   v1::ClaimTimeline timeline;
   ASSERT_TRUE(server_.claims().GetClaimTimeline(&ctx, treq, &timeline).ok());
   ASSERT_EQ(timeline.steps_size(), 2);
-  EXPECT_EQ(FromProto(timeline.steps(0).from()), Day(2014, 5, 19, 10));
+  EXPECT_EQ(FromProto(timeline.steps(0).from()), Utc(2014, 5, 19, 10));
   EXPECT_EQ(timeline.steps(0).status(), v1::CLAIM_STATUS_UNVERIFIED);
-  EXPECT_EQ(FromProto(timeline.steps(1).from()), Day(2014, 5, 19, 16));
+  EXPECT_EQ(FromProto(timeline.steps(1).from()), Utc(2014, 5, 19, 16));
   EXPECT_EQ(timeline.steps(1).status(), v1::CLAIM_STATUS_CONTRADICTED);
   ASSERT_EQ(timeline.steps(1).causes_size(), 1);
   EXPECT_EQ(timeline.steps(1).causes(0).evidence_added().source().name(),
@@ -348,7 +344,7 @@ TEST_F(KnownAtServerTest,
 
 TEST_F(KnownAtServerTest, ListClaimsAndGetClaimantAgreeWithGetClaim) {
   for (absl::Time t :
-       {Day(2014, 4, 1), Day(2014, 5, 19), Day(2014, 5, 20), Day(2199, 1, 1)}) {
+       {Utc(2014, 4, 1), Utc(2014, 5, 19), Utc(2014, 5, 20), Utc(2199, 1, 1)}) {
     v1::ListClaimsRequest lreq;
     *lreq.mutable_known_at() = ToProto(t);
     lreq.set_page_size(3);  // pages, to walk the token
@@ -370,8 +366,8 @@ TEST_F(KnownAtServerTest, ListClaimsAndGetClaimantAgreeWithGetClaim) {
         ++by_status[v1::ClaimStatus_Name(c.status())];
     }
     // Every claim of the demo is listed once it was asserted.
-    if (t == Day(2014, 4, 1)) EXPECT_EQ(listed.size(), 1u);
-    if (t == Day(2199, 1, 1)) EXPECT_EQ(listed.size(), 10u);
+    if (t == Utc(2014, 4, 1)) EXPECT_EQ(listed.size(), 1u);
+    if (t == Utc(2199, 1, 1)) EXPECT_EQ(listed.size(), 10u);
 
     v1::GetClaimantRequest creq;
     creq.set_claimant("Vladimir Putin");
@@ -395,7 +391,7 @@ TEST_F(KnownAtServerTest, ListClaimsAndGetClaimantAgreeWithGetClaim) {
 TEST_F(KnownAtServerTest, StatusFilterJudgesTheClaimAsKnownThen) {
   v1::ListClaimsRequest req;
   req.set_status(v1::CLAIM_STATUS_CONTRADICTED);
-  *req.mutable_known_at() = ToProto(Day(2014, 4, 15));
+  *req.mutable_known_at() = ToProto(Utc(2014, 4, 15));
   grpc::ClientContext ctx;
   v1::ListClaimsResponse page;
   ASSERT_TRUE(server_.claims().ListClaims(&ctx, req, &page).ok());
@@ -424,8 +420,8 @@ TEST_F(KnownAtServerTest, BadBoundsAreRefusedNamingTheField) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   // Known at a time after the recorded bound: contradictory.
-  *req.mutable_known_at() = ToProto(Day(2014, 5, 20));
-  *req.mutable_as_of_time() = ToProto(Day(2014, 5, 1));
+  *req.mutable_known_at() = ToProto(Utc(2014, 5, 20));
+  *req.mutable_as_of_time() = ToProto(Utc(2014, 5, 1));
   grpc::ClientContext ctx3;
   s = server_.claims().GetClaim(&ctx3, req, &view);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -441,13 +437,13 @@ TEST_F(KnownAtServerTest, BadBoundsAreRefusedNamingTheField) {
   EXPECT_EQ(s.error_message().rfind("known_at: ", 0), 0u) << s.error_message();
 
   // A page token is bound to its known_at.
-  *list.mutable_known_at() = ToProto(Day(2014, 5, 20));
+  *list.mutable_known_at() = ToProto(Utc(2014, 5, 20));
   list.set_page_size(1);
   grpc::ClientContext ctx5;
   ASSERT_TRUE(server_.claims().ListClaims(&ctx5, list, &page).ok());
   ASSERT_FALSE(page.next_page_token().empty());
   list.set_page_token(page.next_page_token());
-  *list.mutable_known_at() = ToProto(Day(2014, 5, 21));
+  *list.mutable_known_at() = ToProto(Utc(2014, 5, 21));
   grpc::ClientContext ctx6;
   s = server_.claims().ListClaims(&ctx6, list, &page);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -457,7 +453,7 @@ TEST_F(KnownAtServerTest, SubscribeAgreesWithGetClaimAtEachPosition) {
   v1::SubscribeRequest req;
   req.set_from_position(0);
   req.set_max_events_per_message(4);  // batches and single events alike
-  *req.mutable_known_at() = ToProto(Day(2014, 5, 1));
+  *req.mutable_known_at() = ToProto(Utc(2014, 5, 1));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   auto reader = server_.events().Subscribe(&ctx, req);
@@ -481,7 +477,7 @@ TEST_F(KnownAtServerTest, SubscribeAgreesWithGetClaimAtEachPosition) {
   for (const v1::SubscribedEvent& e : seen) {
     v1::ClaimView view;
     grpc::Status s =
-        Get(e.event().claim_id(), Day(2014, 5, 1), &view, e.event().position());
+        Get(e.event().claim_id(), Utc(2014, 5, 1), &view, e.event().position());
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
       EXPECT_EQ(e.status_after(), v1::CLAIM_STATUS_UNSPECIFIED)
           << e.event().position();
@@ -518,18 +514,18 @@ TEST(KnownAtCli, TimelineTellsTheStoryInOrder) {
   timeline.set_claim_id("march");
   timeline.set_evidence_placed_by_recorded_time(1);
   v1::TimelineStep* first = timeline.add_steps();
-  *first->mutable_from() = ToProto(Day(2014, 3, 31));
+  *first->mutable_from() = ToProto(Utc(2014, 3, 31));
   first->set_status(v1::CLAIM_STATUS_UNVERIFIED);
   first->add_causes()->mutable_claim_recorded()->set_claimant(
       "Russian government");
   v1::TimelineStep* second = timeline.add_steps();
-  *second->mutable_from() = ToProto(Day(2014, 5, 19, 16));
+  *second->mutable_from() = ToProto(Utc(2014, 5, 19, 16));
   second->set_status(v1::CLAIM_STATUS_CONTRADICTED);
   v1::EvidenceAdded* refuted = second->add_causes()->mutable_evidence_added();
   refuted->set_stance(v1::STANCE_REFUTES);
   refuted->mutable_source()->set_name("NATO");
   v1::TimelineStep* third = timeline.add_steps();
-  *third->mutable_from() = ToProto(Day(2014, 6, 1));
+  *third->mutable_from() = ToProto(Utc(2014, 6, 1));
   third->set_status(v1::CLAIM_STATUS_OVERDUE);
 
   const std::string out = cli::RenderTimeline(timeline);
@@ -552,7 +548,7 @@ TEST(KnownAtCli, ClaimShowSaysWhatItIsKnownAt) {
   v1::ClaimView claim;
   claim.set_claim_id("march");
   EXPECT_EQ(cli::RenderClaim(claim).find("Known at"), std::string::npos);
-  *claim.mutable_known()->mutable_known_at() = ToProto(Day(2014, 4, 15));
+  *claim.mutable_known()->mutable_known_at() = ToProto(Utc(2014, 4, 15));
   claim.mutable_known()->set_events_not_yet_known(2);
   const std::string out = cli::RenderClaim(claim);
   EXPECT_NE(out.find("Known at     2014-04-15T00:00:00Z"), std::string::npos)
