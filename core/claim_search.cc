@@ -128,9 +128,10 @@ absl::StatusOr<v1::SearchClaimsResponse> ClaimSearch::SearchClaims(
         "min_position: ", req.min_position(), " is beyond the end of the log (",
         store_->LastPosition(), ")"));
   }
+  // Waits are bounded by the real clock (clock_ may be a test's).
   if (req.min_position() > 0 &&
       !index_->WaitForPosition(req.min_position(),
-                               std::min(deadline, clock_() + kMaxWait))) {
+                               std::min(deadline, absl::Now() + kMaxWait))) {
     return absl::DeadlineExceededError(
         absl::StrCat("min_position: the search index reflects position ",
                      index_->Position(), ", not yet ", req.min_position()));
@@ -186,7 +187,7 @@ absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimSearch::SimilarClaims(
       1,
       static_cast<int>(std::ceil(
           similarity_threshold_ * static_cast<double>(terms.size()) - 1e-9)));
-  index_->WaitForPosition(store_->LastPosition(), clock_() + kSimilarWait);
+  index_->WaitForPosition(store_->LastPosition(), absl::Now() + kSimilarWait);
 
   // One group: the best candidates passing `filters`, those alike enough,
   // at most `max`, best first.

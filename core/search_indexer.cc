@@ -46,20 +46,28 @@ class TouchedClaims {
 
 }  // namespace
 
-// Wakes the indexer thread when the hub publishes what it waits for.
+// Wakes the indexer thread when the hub publishes what it waits for. The
+// hub may hold it after the indexer has stopped: Detach() makes it inert.
 class SearchIndexer::Waiter final : public HubSubscriber {
  public:
   explicit Waiter(SearchIndexer* indexer) : indexer_(indexer) {}
   void Wake() override {
-    absl::MutexLock lock(&indexer_->mu_);
+    absl::MutexLock lock(&mu_);
+    if (indexer_ == nullptr) return;
+    absl::MutexLock indexer_lock(&indexer_->mu_);
     indexer_->woken_ = true;
+  }
+  void Detach() {
+    absl::MutexLock lock(&mu_);
+    indexer_ = nullptr;
   }
   void Stop(const absl::Status&) override { Wake(); }
   v1::SubscriberStats Stats() const override { return {}; }
   size_t BufferedBytes() const override { return 0; }
 
  private:
-  SearchIndexer* const indexer_;
+  absl::Mutex mu_;
+  SearchIndexer* indexer_ ABSL_GUARDED_BY(mu_);
 };
 
 absl::StatusOr<uint64_t> IndexFromLog(const storage::EventStore& store,
@@ -186,6 +194,7 @@ void SearchIndexer::Stop() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  if (waiter_) waiter_->Detach();
 }
 
 bool SearchIndexer::Sleep(absl::Duration timeout) {

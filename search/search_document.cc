@@ -8,10 +8,11 @@
 namespace factlog::search {
 namespace {
 
-// Appends `part` to `column`, one line each, skipping empty parts.
+// Appends `part` to `column`, skipping empty parts; parts are separated by
+// " · ", which snippets show.
 void Add(std::string* column, const std::string& part) {
   if (part.empty()) return;
-  if (!column->empty()) column->push_back('\n');
+  if (!column->empty()) column->append(" \xC2\xB7 ");
   column->append(part);
 }
 

@@ -7,11 +7,13 @@
 
 #include <atomic>
 #include <fstream>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "core/search_indexer.h"
@@ -138,6 +140,44 @@ TEST_F(SearchIndexTest, AnUnreadableFileIsReplacedByAnEmptyIndex) {
   auto reopened = search::SearchIndex::Open(dir_.path() + "/search.sqlite");
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_EQ((*reopened)->Position(), 0u);
+}
+
+// Fuzz-style: random strings over FTS5's operator alphabet are answered
+// with hits or INVALID_ARGUMENT naming the query, in FTS5 syntax; plain
+// words always with hits.
+TEST_F(SearchIndexTest, RandomQueriesAreAnsweredOrRefusedNeverFail) {
+  Add({View("a", "Troops pulled back \"to\" bases (NEAR)."),
+       View("b", "Всё ещё ёлка; café AND naïf OR NOT.")},
+      2);
+  const std::vector<std::string> atoms = {
+      "troops", "bases",  "\"",  "(",  ")",        "*",           "^", ":",
+      "{",      "}",      "AND", "OR", "NOT",      "NEAR(",       ",", "5",
+      "text",   "people", "-",   "+",  "\xD1\x91", "caf\xC3\xA9", " ", "  "};
+  std::mt19937_64 rng(12);
+  int refused = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string q;
+    const int n = 1 + rng() % 12;
+    for (int j = 0; j < n; ++j) q += atoms[rng() % atoms.size()];
+    search::IndexQuery fts;
+    fts.expression = q;
+    auto hits = index_->Search(fts);
+    if (!hits.ok()) {
+      ++refused;
+      EXPECT_EQ(hits.status().code(), absl::StatusCode::kInvalidArgument)
+          << q << ": " << hits.status();
+      EXPECT_TRUE(absl::StartsWith(hits.status().message(), "query: "))
+          << q << ": " << hits.status();
+    }
+    search::WordsQuery words = search::AnyOfWords(q);
+    if (words.expression.empty()) continue;
+    search::IndexQuery plain;
+    plain.expression = words.expression;
+    plain.min_matched_phrases = search::MinWordsMatched(words.words.size());
+    auto plain_hits = index_->Search(plain);
+    EXPECT_TRUE(plain_hits.ok()) << q << ": " << plain_hits.status();
+  }
+  EXPECT_GT(refused, 0);  // the alphabet does make bad queries
 }
 
 TEST(SearchQueryTest, PlainWordsNeverHoldOperatorsAndDropStopWords) {
