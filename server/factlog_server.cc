@@ -212,8 +212,10 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   server->writer_ = core::Writer::Start(server->store_.get(), writer_options);
   server->queries_ = std::make_unique<core::ClaimQueries>(
       server->store_.get(), options.limits, options.clock);
-  server->indexer_ = core::SearchIndexer::Start(
-      server->store_.get(), server->hub_.get(), server->search_index_.get());
+  if (options.search_indexer) {
+    server->indexer_ = core::SearchIndexer::Start(
+        server->store_.get(), server->hub_.get(), server->search_index_.get());
+  }
   server->search_ = std::make_unique<core::ClaimSearch>(
       server->search_index_.get(), server->store_.get(), options.clock,
       options.similarity_threshold);
