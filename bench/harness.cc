@@ -17,7 +17,11 @@ namespace factlog::bench {
 
 absl::StatusOr<std::unique_ptr<InProcessServer>> InProcessServer::Start(
     const std::string& data_dir) {
-  server::ServerOptions options;  // the defaults: sync=true
+  return Start(data_dir, server::ServerOptions());  // the defaults: sync=true
+}
+
+absl::StatusOr<std::unique_ptr<InProcessServer>> InProcessServer::Start(
+    const std::string& data_dir, server::ServerOptions options) {
   options.listen = "127.0.0.1:0";
   options.data_dir = data_dir;
   auto server = server::FactlogServer::Start(options);

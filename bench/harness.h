@@ -46,6 +46,8 @@ struct Config {
   uint64_t burst_events = 50000;
   int idle_subscribers = 1000;
   int stall_clients = 16;
+  uint64_t search_claims = 1000000;  // search, search-import
+  int search_clients = 16;
   std::vector<PeerResult> pg;
 };
 
@@ -56,6 +58,9 @@ class InProcessServer {
   // `data_dir` may already hold a store (e.g. a preload).
   static absl::StatusOr<std::unique_ptr<InProcessServer>> Start(
       const std::string& data_dir);
+  // The same with `options` (listen and data_dir are set here).
+  static absl::StatusOr<std::unique_ptr<InProcessServer>> Start(
+      const std::string& data_dir, server::ServerOptions options);
   ~InProcessServer();
   server::FactlogServer& server() { return *server_; }
   const std::string& data_dir() const { return data_dir_; }

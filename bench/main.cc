@@ -27,8 +27,9 @@ using factlog::bench::Harness;
 using factlog::bench::PeerResult;
 
 const std::vector<std::string> kWorkloads = {
-    "disk",  "echo",   "durable-echo", "append",   "import",  "get",    "list",
-    "stall", "fanout", "fanout-burst", "idle-sub", "rebuild", "catchup"};
+    "disk",     "echo",    "durable-echo", "append", "import",
+    "get",      "list",    "stall",        "fanout", "fanout-burst",
+    "idle-sub", "rebuild", "catchup",      "search", "search-import"};
 
 // "CLIENTS:TPS[:P50:P99[:P999]]" as bench/pg/run-peer prints it.
 bool ParsePeer(const std::string& text, PeerResult* out) {
@@ -109,6 +110,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--stall-clients", config.stall_clients,
                  "closed-loop append clients in stall")
+      ->capture_default_str();
+  app.add_option("--search-claims", config.search_claims,
+                 "claims imported for search and search-import")
+      ->capture_default_str();
+  app.add_option("--search-clients", config.search_clients,
+                 "concurrent SearchClaims clients")
       ->capture_default_str();
   app.add_option("--pg", pg,
                  "PostgreSQL peer result CLIENTS:TPS[:P50:P99[:P999]] "
@@ -193,6 +200,10 @@ int main(int argc, char** argv) {
     run("fanout-burst", [&] { return RunFanoutBurst(h); });
   }
   if (has("idle-sub")) run("idle-sub", [&] { return RunIdleSubscribers(h); });
+  if (has("search") || has("search-import")) {
+    run("search",
+        [&] { return RunSearch(h, has("search"), has("search-import")); });
+  }
   if (has("rebuild") || has("catchup")) {
     run("rebuild/catchup", [&] {
       return RunRebuildAndCatchup(h, has("rebuild"), has("catchup"));

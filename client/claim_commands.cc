@@ -97,6 +97,8 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
     });
     if (!f->link_repeats) return kExitOk;
     for (const v1::SimilarClaim& similar : recorded.similar_claims()) {
+      // Only the claimant's own statements are repeats.
+      if (similar.match() != v1::SIMILAR_MATCH_OWN_STATEMENT) continue;
       v1::LinkClaimsRequest link;
       link.set_claim_id(recorded.claim_id());
       link.set_other_claim_id(similar.claim_id());

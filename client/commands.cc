@@ -167,6 +167,7 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
   AddVerdictCommand(&app, options, action);
   AddClaimantCommands(&app, options, action);
   AddSubjectsCommand(&app, options, action);
+  AddSearchCommand(&app, options, action);
   AddEventCommands(&app, options, action);
   AddImportExportCommands(&app, options, action);
   AddHealthCommand(&app, options, action);

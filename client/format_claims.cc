@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "client/format.h"
 #include "client/values.h"
 
@@ -315,15 +316,69 @@ std::string RenderCommandResult(absl::string_view action,
 }
 
 std::string RenderSimilarClaims(const CommandResponse& response) {
-  if (response.similar_claims().empty()) return "";
-  std::string out =
-      "possible repeats (same claimant and subject, most similar first):\n";
+  std::string own, checked;
   for (const factlog::v1::SimilarClaim& s : response.similar_claims()) {
+    std::string* group = s.match() == factlog::v1::SIMILAR_MATCH_ALREADY_CHECKED
+                             ? &checked
+                             : &own;
+    std::string status = ShortName(s.status());
+    if (s.rating() != factlog::v1::RATING_UNSPECIFIED) {
+      absl::StrAppend(&status, " ", ShortName(s.rating()));
+    }
     absl::StrAppend(
-        &out, absl::StrFormat("  %-38s %.2f  %-12s %s  %s\n", s.claim_id(),
-                              s.similarity(), ShortName(s.status()),
-                              FormatTime(s.asserted_at()).substr(0, 10),
-                              Truncate(s.text(), 60)));
+        group, absl::StrFormat("  %-38s %.2f  %-12s %s  %s\n", s.claim_id(),
+                               s.similarity(), status,
+                               FormatTime(s.asserted_at()).substr(0, 10),
+                               Truncate(s.text(), 60)));
+    if (group == &checked) {
+      absl::StrAppend(group, "      by ", Truncate(s.claimant(), 40), ";");
+    } else {
+      absl::StrAppend(group, "     ");
+    }
+    absl::StrAppend(group, " matched: ", absl::StrJoin(s.matched_words(), ", "),
+                    "\n");
+  }
+  std::string out;
+  if (!own.empty()) {
+    absl::StrAppend(&out,
+                    "possible repeats (same claimant and subject, best match "
+                    "first):\n",
+                    own);
+  }
+  if (!checked.empty()) {
+    absl::StrAppend(&out,
+                    "already checked (other claimants, with a verdict or "
+                    "evidence):\n",
+                    checked);
+  }
+  return out;
+}
+
+std::string RenderSearchHits(const std::vector<factlog::v1::SearchHit>& hits) {
+  Table table({{"CLAIM", 38},
+               {"SCORE", 6, false, true},
+               {"STATUS", 20},
+               {"CLAIMANT", kScreenWidth, /*flexible=*/true}});
+  std::vector<std::string> snippets;
+  for (const factlog::v1::SearchHit& h : hits) {
+    std::string status = ShortName(h.status());
+    if (h.rating() != factlog::v1::RATING_UNSPECIFIED) {
+      absl::StrAppend(&status, " ", ShortName(h.rating()));
+    }
+    table.AddRow({h.claim_id(), absl::StrFormat("%.2f", h.score()), status,
+                  h.claimant()});
+    std::string snippet;
+    for (const std::string& line : Wrap(Sanitize(h.snippet()), 74)) {
+      absl::StrAppend(&snippet, "    ", line, "\n");
+    }
+    snippets.push_back(std::move(snippet));
+  }
+  // Each hit's row, then its snippet (matches between « and ») under it.
+  const std::vector<std::string> rows =
+      absl::StrSplit(table.Render(), '\n', absl::SkipEmpty());
+  std::string out = rows.empty() ? "" : rows[0] + "\n";
+  for (size_t i = 1; i < rows.size() && i - 1 < snippets.size(); ++i) {
+    absl::StrAppend(&out, rows[i], "\n", snippets[i - 1]);
   }
   return out;
 }

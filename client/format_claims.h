@@ -41,9 +41,15 @@ std::string RenderCommandResult(absl::string_view action,
                                 const factlog::v1::CommandResponse& response,
                                 absl::string_view detail = "");
 
-// The possible repeats a RecordClaim found (CommandResponse.similar_claims),
-// one line each, under a heading; "" when there are none.
+// What a RecordClaim found alike (CommandResponse.similar_claims): the
+// possible repeats, then the claims of others already checked, each under
+// a heading, two lines a claim (the second: why it matched); "" when there
+// are none.
 std::string RenderSimilarClaims(const factlog::v1::CommandResponse& response);
+
+// One row per search hit (claim, score, status and rating, claimant), each
+// followed by its snippet, indented, with its matches between « and ».
+std::string RenderSearchHits(const std::vector<factlog::v1::SearchHit>& hits);
 
 // A claimant's track record: claims by status and rating, their ids, and
 // the groups of statements that repeat one another.

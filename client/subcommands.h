@@ -59,6 +59,10 @@ void AddVerdictCommand(CLI::App* app, const GlobalOptions* options,
 void AddClaimantCommands(CLI::App* app, const GlobalOptions* options,
                          Action* action);
 
+// search_commands.cc: search.
+void AddSearchCommand(CLI::App* app, const GlobalOptions* options,
+                      Action* action);
+
 // subject_commands.cc: subjects.
 void AddSubjectsCommand(CLI::App* app, const GlobalOptions* options,
                         Action* action);

@@ -49,4 +49,10 @@ factlog_forbid_links(factlog_common "${_grpc}" "common/ knows no gRPC")
 factlog_forbid_links(factlog_common "${_rocksdb}" "common/ knows no RocksDB")
 factlog_forbid_links(factlog_storage "${_grpc}" "storage/ knows no gRPC")
 factlog_forbid_links(factlog_core "${_grpc}" "core/ knows no gRPC")
+factlog_forbid_links(factlog_search "${_grpc}" "search/ knows no gRPC")
+factlog_forbid_links(factlog_search "${_rocksdb}" "search/ knows no RocksDB")
+factlog_forbid_links(factlog_search "^factlog_core$"
+  "search/ does not know the layers above it")
+factlog_forbid_links(factlog_storage "^factlog_search$|^SQLite::"
+  "storage/ knows nothing of the search index")
 factlog_forbid_links(factlog_messages "${_grpc}" "the messages know no gRPC")

@@ -16,7 +16,6 @@
 #include "core/page_token.h"
 #include "domain/evolve.h"
 #include "domain/overdue.h"
-#include "domain/similarity.h"
 #include "domain/status.h"
 #include "domain/time_util.h"
 #include "domain/validation.h"
@@ -117,12 +116,8 @@ absl::Status ForEachIndexedClaim(
 
 ClaimQueries::ClaimQueries(const storage::EventStore* store,
                            domain::Limits limits,
-                           std::function<absl::Time()> clock,
-                           double similarity_threshold)
-    : store_(store),
-      limits_(limits),
-      clock_(std::move(clock)),
-      similarity_threshold_(similarity_threshold) {}
+                           std::function<absl::Time()> clock)
+    : store_(store), limits_(limits), clock_(std::move(clock)) {}
 
 absl::StatusOr<std::string> ClaimQueries::GetClaimEncoded(
     const v1::GetClaimRequest& req) const {
@@ -482,50 +477,6 @@ absl::StatusOr<v1::ClaimantView> ClaimQueries::GetClaimant(
                    });
   for (v1::RepeatGroup& g : groups) *out.add_repeats() = std::move(g);
   return out;
-}
-
-absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimQueries::SimilarClaims(
-    const v1::RecordClaimRequest& claim) const {
-  std::vector<v1::SimilarClaim> similar;
-  if (claim.claimant().empty() || claim.text().empty()) return similar;
-  // Candidates are judged from the claimant index alone (subject and word
-  // hashes); only the most similar few are read.
-  const std::vector<uint32_t> words = domain::ContentWordHashes(claim.text());
-  std::vector<std::pair<double, std::string>> found;  // in claim_id order
-  int scanned = 0;
-  absl::Status s = store_->ScanClaimant(
-      claim.claimant(), [&](const storage::EventStore::ClaimantEntry& other) {
-        if (++scanned > kMaxSimilarScan) return false;
-        if (other.claim_id == claim.claim_id()) return true;
-        if (other.subject != claim.subject()) return true;
-        const double similarity =
-            domain::HashSetSimilarity(words, other.word_hashes);
-        if (similarity >= similarity_threshold_) {
-          found.emplace_back(similarity, std::string(other.claim_id));
-        }
-        return true;
-      });
-  if (!s.ok()) return s;
-  std::stable_sort(
-      found.begin(), found.end(),
-      [](const auto& a, const auto& b) { return a.first > b.first; });
-  if (found.size() > kMaxSimilar) found.resize(kMaxSimilar);
-
-  const absl::Time now = clock_();
-  for (const auto& [similarity, claim_id] : found) {
-    absl::StatusOr<std::optional<v1::ClaimView>> other =
-        store_->GetClaim(claim_id);
-    if (!other.ok()) return other.status();
-    if (!other->has_value()) continue;  // the index is read without a snapshot
-    v1::SimilarClaim& out = similar.emplace_back();
-    out.set_claim_id(claim_id);
-    out.set_text((*other)->text());
-    out.set_similarity(similarity);
-    out.set_status(domain::EffectiveStatus(**other, now));
-    out.set_rating((*other)->rating());
-    *out.mutable_asserted_at() = (*other)->asserted_at();
-  }
-  return similar;
 }
 
 absl::StatusOr<std::vector<v1::ClaimView>> ClaimQueries::RatedClaims(

@@ -8,7 +8,6 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "domain/limits.h"
-#include "domain/similarity.h"
 #include "factlog/v1/service.pb.h"
 #include "factlog/v1/views.pb.h"
 #include "storage/event_store.h"
@@ -31,15 +30,8 @@ class ClaimQueries {
   // next_page_token. Keeps one call's cost bounded whatever the filters.
   static constexpr int kMaxScanPerPage = 20000;
 
-  // SimilarClaims returns at most this many, looking at no more than
-  // kMaxSimilarScan of the claimant's claims.
-  static constexpr int kMaxSimilar = 10;
-  static constexpr int kMaxSimilarScan = 5000;
-
-  ClaimQueries(
-      const storage::EventStore* store, domain::Limits limits,
-      std::function<absl::Time()> clock,
-      double similarity_threshold = domain::kDefaultSimilarityThreshold);
+  ClaimQueries(const storage::EventStore* store, domain::Limits limits,
+               std::function<absl::Time()> clock);
 
   // The claim's current projection, or its state as of a position or time
   // (replaying its events up to that bound), or as known at a valid time
@@ -69,11 +61,6 @@ class ClaimQueries {
   // claim or one that did not exist at the bound.
   absl::StatusOr<v1::ClaimTimeline> GetClaimTimeline(
       const v1::GetClaimTimelineRequest& req) const;
-  // Earlier claims by the claim's claimant on its subject whose text has at
-  // least the similarity threshold (domain/similarity.h), most similar
-  // first; never the claim itself (a retried RecordClaim).
-  absl::StatusOr<std::vector<v1::SimilarClaim>> SimilarClaims(
-      const v1::RecordClaimRequest& claim) const;
   // Up to `max` RATED claims matching `req`, in claim id order after
   // `start_after` ("" = from the first).
   absl::StatusOr<std::vector<v1::ClaimView>> RatedClaims(
@@ -116,7 +103,6 @@ class ClaimQueries {
   const storage::EventStore* const store_;
   const domain::Limits limits_;
   const std::function<absl::Time()> clock_;
-  const double similarity_threshold_;
 };
 
 }  // namespace factlog::core

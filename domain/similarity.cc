@@ -7,7 +7,6 @@
 #include "absl/strings/match.h"
 
 namespace factlog::domain {
-namespace {
 
 bool IsStopWord(absl::string_view word) {
   static const auto* const kStopWords =
@@ -22,9 +21,11 @@ bool IsStopWord(absl::string_view word) {
           "into",   "than",  "then", "there", "which", "who",   "whom",
           "what",   "so",    "such", "also",  "very",  "said",  "says",
           "say",    "do",    "does", "did",   "not",   "no",    "if",
-          "about",  "up"};
+          "about",  "up",    "s",    "we",    "our",   "i",     "you"};
   return kStopWords->contains(word);
 }
+
+namespace {
 
 // Strips one suffix of `word` in place.
 void Stem(std::string* word) {
@@ -71,22 +72,6 @@ void ForEachContentWord(absl::string_view text, Fn fn) {
 
 }  // namespace
 
-std::set<std::string> ContentWords(absl::string_view text) {
-  std::set<std::string> words;
-  ForEachContentWord(text, [&](absl::string_view w) { words.emplace(w); });
-  return words;
-}
-
-double TextSimilarity(absl::string_view a, absl::string_view b) {
-  const std::set<std::string> wa = ContentWords(a);
-  const std::set<std::string> wb = ContentWords(b);
-  if (wa.empty() && wb.empty()) return 0;
-  size_t common = 0;
-  for (const std::string& w : wa) common += wb.count(w);
-  return static_cast<double>(common) /
-         static_cast<double>(wa.size() + wb.size() - common);
-}
-
 std::vector<uint32_t> ContentWordHashes(absl::string_view text) {
   std::vector<uint32_t> hashes;
   ForEachContentWord(text, [&](absl::string_view word) {
@@ -100,25 +85,6 @@ std::vector<uint32_t> ContentWordHashes(absl::string_view text) {
   std::sort(hashes.begin(), hashes.end());
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
   return hashes;
-}
-
-double HashSetSimilarity(const std::vector<uint32_t>& a,
-                         const std::vector<uint32_t>& b) {
-  if (a.empty() && b.empty()) return 0;
-  size_t common = 0;
-  for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
-    if (a[i] < b[j]) {
-      ++i;
-    } else if (b[j] < a[i]) {
-      ++j;
-    } else {
-      ++common;
-      ++i;
-      ++j;
-    }
-  }
-  return static_cast<double>(common) /
-         static_cast<double>(a.size() + b.size() - common);
 }
 
 }  // namespace factlog::domain

@@ -1,17 +1,19 @@
-// Repeated-claim detection: how alike two claim texts are.
+// Content words: what a claim's text is about, for the claimant index
+// (storage/claim_indexes.h) and the search index's "checked before?"
+// queries (search/search_query.h).
 //
-// A text becomes a set of content words: lower-cased runs of letters and
-// digits, a trailing "'s" dropped, common English function words removed,
-// and crude suffix stripping ("troops" -> "troop", "ordered" -> "order",
-// "pulling" -> "pull") so that a claimant's restatements in other words
-// still overlap. Similarity is the Jaccard index of the two sets (0..1).
-// Cheap and explainable rather than clever: it runs only against one
-// claimant's claims on one subject.
+// A content word is a lower-cased run of letters and digits that is not a
+// common English function word ("the", "of", "has", ...). The claimant
+// index keeps, per claim, the hashes of its content words after a trailing
+// "'s" is dropped and crude suffix stripping ("troops" -> "troop").
+//
+// RecordClaim's similar claims used to be the Jaccard index of these sets;
+// they now come from the search index (README "Search"), which found the
+// labelled set's known repeats twice as often (tests/repeats_test.cc).
 #ifndef FACTLOG_DOMAIN_SIMILARITY_H_
 #define FACTLOG_DOMAIN_SIMILARITY_H_
 
 #include <cstdint>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -19,24 +21,13 @@
 
 namespace factlog::domain {
 
-// The default threshold of factlogd --similarity-threshold.
-inline constexpr double kDefaultSimilarityThreshold = 0.25;
-
-std::set<std::string> ContentWords(absl::string_view text);
-
-// |A ∩ B| / |A ∪ B| of the content words; 0 when both are empty.
-double TextSimilarity(absl::string_view a, absl::string_view b);
+// True for common English function words. `word` in lower case.
+bool IsStopWord(absl::string_view word);
 
 // The content words of `text` as their 32-bit FNV-1a hashes, sorted and
-// distinct: what the claimant index keeps per claim, so that a new claim is
-// compared with a claimant's earlier ones without reading their texts. Two
-// different words share a hash with probability about 2^-32.
+// distinct: what the claimant index keeps per claim. Two different words
+// share a hash with probability about 2^-32.
 std::vector<uint32_t> ContentWordHashes(absl::string_view text);
-
-// Jaccard index of two ContentWordHashes results: TextSimilarity of the
-// texts, but for hash collisions.
-double HashSetSimilarity(const std::vector<uint32_t>& a,
-                         const std::vector<uint32_t>& b);
 
 }  // namespace factlog::domain
 

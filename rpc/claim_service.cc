@@ -159,8 +159,9 @@ class ExportReactor final : public ChunkedWriteReactor<v1::ClaimView> {
 
 ClaimServiceImpl::ClaimServiceImpl(core::Writer* writer,
                                    const core::ClaimQueries* queries,
+                                   const core::ClaimSearch* search,
                                    RpcGate gate)
-    : writer_(writer), queries_(queries), gate_(gate) {}
+    : writer_(writer), queries_(queries), search_(search), gate_(gate) {}
 
 template <typename Request>
 RpcGate::Unary ClaimServiceImpl::Admit(grpc::CallbackServerContext* ctx,
@@ -184,13 +185,13 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
   NoteRequestId(*ctx, typed.request_id());
-  // Found before the claim is committed (so it is never its own match) and
-  // on this thread, not the writer's. Best effort: a read error only leaves
-  // the list empty.
+  // Found in the search index before the claim is committed (so it is
+  // never its own match) and on this thread, not the writer's. Best effort:
+  // a read error only leaves the list empty.
   std::vector<v1::SimilarClaim> similar;
   if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
     absl::StatusOr<std::vector<v1::SimilarClaim>> found =
-        queries_->SimilarClaims(typed);
+        search_->SimilarClaims(typed);
     if (found.ok()) similar = *std::move(found);
   }
   std::vector<v1::Command> command(1);
@@ -267,6 +268,17 @@ FACTLOG_QUERY(GetClaimant, GetClaimantRequest, GetClaimant)
 FACTLOG_QUERY(GetClaimTimeline, GetClaimTimelineRequest, GetClaimTimeline)
 FACTLOG_QUERY(ListSubjects, ListSubjectsRequest, ListSubjects)
 #undef FACTLOG_QUERY
+
+grpc::ServerUnaryReactor* ClaimServiceImpl::SearchClaims(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  const absl::Time deadline = absl::FromChrono(ctx->deadline());
+  return Answer<v1::SearchClaimsRequest>(
+      ctx, request, response,
+      [this, deadline](const v1::SearchClaimsRequest& r) {
+        return search_->SearchClaims(r, deadline);
+      });
+}
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(
     grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) {

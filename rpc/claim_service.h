@@ -2,6 +2,7 @@
 #define FACTLOG_RPC_CLAIM_SERVICE_H_
 
 #include "core/claim_queries.h"
+#include "core/claim_search.h"
 #include "core/writer.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "rpc/rpc_gate.h"
@@ -17,30 +18,34 @@ namespace factlog::rpc {
 // (rpc/proto_decode.h), so a request gRPC could not decode, such as a
 // string with invalid UTF-8, is INVALID_ARGUMENT naming the field instead
 // of an opaque transport error.
-using RawClaimService = v1::ClaimService::WithRawCallbackMethod_RecordClaim<
-    v1::ClaimService::WithRawCallbackMethod_AddEvidence<v1::ClaimService::WithRawCallbackMethod_WithdrawEvidence<
-        v1::ClaimService::WithRawCallbackMethod_IssueVerdict<
-            v1::ClaimService::WithRawCallbackMethod_CorrectClaim<
-                v1::ClaimService::WithRawCallbackMethod_RetractClaim<
-                    v1::ClaimService::WithRawCallbackMethod_LinkClaims<
-                        v1::ClaimService::WithRawCallbackMethod_GetClaim<
-                            v1::ClaimService::WithRawCallbackMethod_ListClaims<
-                                v1::ClaimService::WithRawCallbackMethod_GetClaimHistory<
-                                    v1::ClaimService::WithRawCallbackMethod_GetClaimant<
+using RawClaimServiceBase = v1::ClaimService::WithRawCallbackMethod_RecordClaim<
+    v1::ClaimService::WithRawCallbackMethod_AddEvidence<
+        v1::ClaimService::WithRawCallbackMethod_WithdrawEvidence<
+            v1::ClaimService::WithRawCallbackMethod_IssueVerdict<
+                v1::ClaimService::WithRawCallbackMethod_CorrectClaim<
+                    v1::ClaimService::WithRawCallbackMethod_RetractClaim<
+                        v1::ClaimService::WithRawCallbackMethod_LinkClaims<
+                            v1::ClaimService::WithRawCallbackMethod_GetClaim<
+                                v1::ClaimService::WithRawCallbackMethod_ListClaims<
+                                    v1::ClaimService::WithRawCallbackMethod_GetClaimHistory<
+                                        v1::ClaimService::WithRawCallbackMethod_GetClaimant<
                                         v1::ClaimService::WithRawCallbackMethod_GetClaimTimeline<
                                             v1::ClaimService::WithRawCallbackMethod_ListSubjects<
                                                 v1::ClaimService::WithRawCallbackMethod_Import<
                                                     v1::ClaimService::
                                                         CallbackService>>>>>>>>>>>>>>;
+using RawClaimService =
+    v1::ClaimService::WithRawCallbackMethod_SearchClaims<RawClaimServiceBase>;
 
 class ClaimServiceImpl final : public RawClaimService {
  public:
   // Commands sent per writer submission by Import.
   static constexpr size_t kImportChunk = 256;
 
-  // `writer`, `queries` and what `gate` refers to must outlive the service.
+  // `writer`, `queries`, `search` and what `gate` refers to must outlive
+  // the service.
   ClaimServiceImpl(core::Writer* writer, const core::ClaimQueries* queries,
-                   RpcGate gate);
+                   const core::ClaimSearch* search, RpcGate gate);
 
   // Each takes an encoded request and fills an encoded response of the
   // types in service.proto.
@@ -61,6 +66,7 @@ class ClaimServiceImpl final : public RawClaimService {
   FACTLOG_RAW_UNARY(GetClaimant)
   FACTLOG_RAW_UNARY(GetClaimTimeline)
   FACTLOG_RAW_UNARY(ListSubjects)
+  FACTLOG_RAW_UNARY(SearchClaims)
 #undef FACTLOG_RAW_UNARY
 
   // Applies the streamed commands (raw factlog.v1.Command messages, decoded
@@ -102,6 +108,7 @@ class ClaimServiceImpl final : public RawClaimService {
 
   core::Writer* const writer_;
   const core::ClaimQueries* const queries_;
+  const core::ClaimSearch* const search_;
   const RpcGate gate_;
 };
 

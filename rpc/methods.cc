@@ -41,6 +41,7 @@ constexpr Rule kRules[] = {
     {v1::ListSubjectsRequest::descriptor, Role::kReader, kReads},
     {v1::Command::descriptor, Role::kReporter, kMutates},  // Import
     {v1::ExportClaimReviewsRequest::descriptor, Role::kReader, kReads},
+    {v1::SearchClaimsRequest::descriptor, Role::kReader, kReads},
     // EventService
     {v1::ReadEventsRequest::descriptor, Role::kReader, kReads},
     {v1::SubscribeRequest::descriptor, Role::kReader, kReads},

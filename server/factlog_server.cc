@@ -10,6 +10,8 @@
 #include "absl/strings/strip.h"
 #include "common/logging.h"
 #include "core/claim_queries.h"
+#include "core/claim_search.h"
+#include "core/search_indexer.h"
 #include "core/server_metrics.h"
 #include "core/writer.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -23,6 +25,7 @@
 #include "rpc/claim_service.h"
 #include "rpc/event_service.h"
 #include "rpc/rpc_observer.h"
+#include "search/search_index.h"
 #include "server/metrics_http.h"
 #include "storage/backup_path.h"
 
@@ -185,6 +188,11 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       storage::EventStore::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
+  absl::StatusOr<std::unique_ptr<search::SearchIndex>> search_index =
+      search::SearchIndex::Open(
+          absl::StrCat(options.data_dir, "/", search::kIndexFileName));
+  if (!search_index.ok()) return search_index.status();
+  server->search_index_ = *std::move(search_index);
 
   server->hub_ =
       std::make_unique<core::Hub>(server->store_->LastPosition(), options.hub);
@@ -205,11 +213,18 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   writer_options.before_commit = options.writer_before_commit;
   server->writer_ = core::Writer::Start(server->store_.get(), writer_options);
   server->queries_ = std::make_unique<core::ClaimQueries>(
-      server->store_.get(), options.limits, options.clock,
+      server->store_.get(), options.limits, options.clock);
+  if (options.search_indexer) {
+    server->indexer_ = core::SearchIndexer::Start(
+        server->store_.get(), server->hub_.get(), server->search_index_.get());
+  }
+  server->search_ = std::make_unique<core::ClaimSearch>(
+      server->search_index_.get(), server->store_.get(), options.clock,
       options.similarity_threshold);
   const rpc::RpcGate gate(server->authorizer_.get(), server->observer_.get());
   server->claim_service_ = std::make_unique<rpc::ClaimServiceImpl>(
-      server->writer_.get(), server->queries_.get(), gate);
+      server->writer_.get(), server->queries_.get(), server->search_.get(),
+      gate);
   server->log_heads_ = std::make_unique<core::LogHeads>(
       server->store_.get(), std::move(signer), options.clock);
   server->event_service_ = std::make_unique<rpc::EventServiceImpl>(
@@ -299,6 +314,7 @@ void FactlogServer::Shutdown(absl::Duration grace) {
     grpc_server_->Wait();
   }
   if (writer_) writer_->Stop();
+  if (indexer_) indexer_->Stop();
   hub_.reset();
   store_.reset();
 }

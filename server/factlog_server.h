@@ -9,15 +9,20 @@
 #include "absl/time/time.h"
 #include "core/hub.h"
 #include "domain/limits.h"
-#include "domain/similarity.h"
 #include "storage/event_store.h"
 
 namespace grpc {
 class Server;
 }
 
+namespace factlog::search {
+class SearchIndex;
+}  // namespace factlog::search
+
 namespace factlog::core {
 class ClaimQueries;
+class ClaimSearch;
+class SearchIndexer;
 class Hub;
 class LogHeads;
 class ServerMetrics;
@@ -63,9 +68,12 @@ struct ServerOptions {
   // Allow a non-loopback metrics_listen (refused otherwise: the endpoint
   // has no TLS or authentication; it shows activity, not data).
   bool metrics_allow_remote = false;
-  // RecordClaim answers with earlier claims of the same claimant and
-  // subject at least this similar (domain/similarity.h).
-  double similarity_threshold = domain::kDefaultSimilarityThreshold;
+  // RecordClaim answers with alike claims sharing at least this share of
+  // the new text's content words (SimilarClaim.similarity).
+  double similarity_threshold = 0.25;
+  // Keep the search index in step with the log. Benchmarks only turn it
+  // off (bench search-import's A/B); the index then stays where it was.
+  bool search_indexer = true;
   // PEM Ed25519 private key that signs log heads (`factlogd key new`).
   // Empty: heads are unsigned.
   std::string signing_key_file;
@@ -78,7 +86,8 @@ struct ServerOptions {
   std::function<void()> writer_before_commit;
 };
 
-// A running factlogd: the store, the writer, the subscription hub, the gRPC
+// A running factlogd: the store, the writer, the subscription hub, the
+// search index and its indexer (data_dir/search.sqlite), the gRPC
 // services (plus grpc.health.v1 and server reflection) on one port, every
 // RPC timed and logged (rpc/rpc_observer.h), and optionally Prometheus
 // metrics on a second, HTTP port (core/server_metrics.h).
@@ -109,6 +118,8 @@ class FactlogServer {
   // Re-reads the tokens file; on error the old tokens stay in force.
   absl::Status ReloadTokens();
   core::Hub& hub() { return *hub_; }
+  // The full-text search index (search/search_index.h).
+  search::SearchIndex& search_index() { return *search_index_; }
   // The metrics port actually bound; 0 without ServerOptions::metrics_listen.
   int metrics_port() const { return metrics_port_; }
   core::ServerMetrics& metrics() { return *metrics_; }
@@ -127,6 +138,9 @@ class FactlogServer {
   std::unique_ptr<core::Hub> hub_;
   std::unique_ptr<core::Writer> writer_;
   std::unique_ptr<core::ClaimQueries> queries_;
+  std::unique_ptr<search::SearchIndex> search_index_;
+  std::unique_ptr<core::SearchIndexer> indexer_;
+  std::unique_ptr<core::ClaimSearch> search_;
   std::unique_ptr<rpc::ClaimServiceImpl> claim_service_;
   std::unique_ptr<core::LogHeads> log_heads_;
   std::unique_ptr<rpc::EventServiceImpl> event_service_;

@@ -18,7 +18,9 @@
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "core/access.h"
+#include "core/search_indexer.h"
 #include "domain/signed_head.h"
+#include "search/search_index.h"
 #include "server/factlog_server.h"
 
 namespace {
@@ -33,7 +35,8 @@ constexpr char kFooter[] = R"(Examples:
   factlogd --listen 127.0.0.1:0 --data-dir /tmp/f   pick a free port
   factlogd --verify --data-dir ./data       check projections and the Merkle
                                             tree against the log
-  factlogd --rebuild --data-dir ./data      recompute projections from the log
+  factlogd --rebuild --data-dir ./data      recompute projections (and the
+                                            search index) from the log
   factlogd token new --principal desk-bot --role reporter
   factlogd key new --out head-signing.pem   a key to sign log heads with
   factlogd --restore-from /backups/2026-11-25 --data-dir ./data-restored
@@ -49,6 +52,12 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+absl::StatusOr<std::unique_ptr<factlog::search::SearchIndex>> OpenSearchIndex(
+    const std::string& data_dir) {
+  return factlog::search::SearchIndex::Open(data_dir + "/" +
+                                            factlog::search::kIndexFileName);
+}
+
 int RunVerify(const std::string& data_dir) {
   factlog::storage::StoreOptions options;
   options.repair_projections_on_open = false;
@@ -57,9 +66,26 @@ int RunVerify(const std::string& data_dir) {
   if (!store.ok()) return Fail(store.status());
   auto report = (*store)->Verify();
   if (!report.ok()) return Fail(report.status());
+  // The search index: every claim at its current version, nothing else.
+  // Caught up first, as factlogd does when it starts: the index follows the
+  // log asynchronously, so it may be behind after a crash.
+  auto index = OpenSearchIndex(data_dir);
+  if (!index.ok()) return Fail(index.status());
+  auto caught_up_from =
+      factlog::core::CatchUpSearchIndex(**store, index->get());
+  if (!caught_up_from.ok()) return Fail(caught_up_from.status());
+  auto search = factlog::core::VerifySearchIndex(**store, **index);
+  if (!search.ok()) return Fail(search.status());
+  report->mismatches.insert(report->mismatches.end(), search->begin(),
+                            search->end());
   for (const std::string& line : report->mismatches) {
     std::printf("MISMATCH %s\n", line.c_str());
   }
+  std::printf(
+      "verify: search index caught up from position %llu to %llu, %zu "
+      "differences\n",
+      static_cast<unsigned long long>(*caught_up_from),
+      static_cast<unsigned long long>((*index)->Position()), search->size());
   std::printf(
       "verify: %llu events replayed, %llu claims checked, %llu Merkle tree "
       "nodes checked, %zu mismatches\n",
@@ -98,6 +124,16 @@ int RunRebuild(const std::string& data_dir) {
       absl::FormatDuration(stats->replay).c_str(),
       absl::FormatDuration(stats->write).c_str(),
       absl::FormatDuration(stats->ingest).c_str());
+  // The search index, from the claims just rebuilt.
+  const absl::Time search_start = absl::Now();
+  auto index = OpenSearchIndex(data_dir);
+  if (!index.ok()) return Fail(index.status());
+  auto indexed = factlog::core::BuildSearchIndex(**store, index->get());
+  if (!indexed.ok()) return Fail(indexed.status());
+  std::printf("rebuild: search index of %llu claims at position %llu in %s\n",
+              static_cast<unsigned long long>(stats->claims_written),
+              static_cast<unsigned long long>(*indexed),
+              absl::FormatDuration(absl::Now() - search_start).c_str());
   // A rebuild holds every claim's view in memory: what it took, so that an
   // operator can size the machine for a larger log.
   rusage usage{};
@@ -245,9 +281,9 @@ int main(int argc, char** argv) {
                  "file of 'PRINCIPAL ROLE SHA256' lines; requires a bearer "
                  "token on every call (reloaded on SIGHUP)");
   app.add_option("--similarity-threshold", options.similarity_threshold,
-                 "how alike (0..1, Jaccard of content words) an earlier claim "
-                 "of the same claimant and subject must be to be reported as "
-                 "a possible repeat")
+                 "how alike (0..1: the share of the new text's content words "
+                 "it contains) an earlier claim must be to be reported by "
+                 "claim add as a possible repeat or as already checked")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--signing-key", options.signing_key_file,

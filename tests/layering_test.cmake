@@ -11,7 +11,11 @@ set(rules
   "common|rocksdb/|common/ knows no RocksDB"
   "common|storage/|core/|rpc/|server/|domain/|common/ depends on no layer"
   "storage|grpcpp/|grpc/|.*\\.grpc\\.pb\\.h|storage/ knows no gRPC"
-  "storage|core/|rpc/|server/|storage/ does not know the layers above it"
+  "storage|core/|rpc/|server/|search/|storage/ does not know the layers above it"
+  "search|grpcpp/|grpc/|.*\\.grpc\\.pb\\.h|search/ knows no gRPC"
+  "search|rocksdb/|storage/|search/ knows no RocksDB"
+  "search|core/|rpc/|server/|search/ does not know the layers above it"
+  "domain|search/|sqlite3|domain/ knows no SQLite"
   "core|grpcpp/|grpc/|.*\\.grpc\\.pb\\.h|core/ knows no gRPC"
   "core|rpc/|server/|core/ does not know the layers above it"
   "rpc|server/|rpc/ does not know server/")
@@ -39,4 +43,4 @@ endforeach()
 if(failures GREATER 0)
   message(FATAL_ERROR "${failures} include(s) break the layering")
 endif()
-message(STATUS "layering: every include of domain/, common/, storage/, core/ and rpc/ keeps to its layer")
+message(STATUS "layering: every include of domain/, common/, storage/, search/, core/ and rpc/ keeps to its layer")

@@ -50,6 +50,13 @@ absl::Status RunIdleSubscribers(Harness& h);
 // on it, then one subscriber reading it all from position 0.
 absl::Status RunRebuildAndCatchup(Harness& h, bool rebuild, bool catchup);
 
+// search, search-import (bench/workloads/search.cc): config.search_claims
+// claims of varied texts imported, the indexer's throughput, import with
+// and without the indexer (A/B, alternating), and SearchClaims from
+// config.search_clients clients beside the same queries on a bare FTS5
+// table of the same texts.
+absl::Status RunSearch(Harness& h, bool search, bool import_ab);
+
 // pg-append: the PostgreSQL peer's rows as run-all measured them.
 void AddPeerRows(Harness& h);
 

@@ -1992,6 +1992,50 @@ TEST_F(CliTest, VerifyWithASignedServerChecksClaimsAndTheLog) {
 
 // ---- repeated claims
 
+TEST(CliSearch, FindsTheDemoByWordsInTableAndJson) {
+  Factlogd demo;
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {FACTLOG_PATH, "--server", demo.address()});
+    return RunProcess(std::move(args));
+  };
+  ASSERT_EQ(cli({"import", DEMO_PATH}).exit_code, 0);
+  RunResult r = cli({"search", "pull back troops"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("CLAIM"));
+  EXPECT_THAT(r.out, HasSubstr("russia-withdrawal-claim-2014-03"));
+  EXPECT_THAT(r.out, HasSubstr("\xC2\xAB"));  // « around a match
+
+  r = cli({"search", "withdrawal", "--claimant", "Vladimir Putin", "--since",
+           "2014-05-10", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> ids;
+  for (const v1::SearchHit& hit : ParseJsonLines<v1::SearchHit>(r.out)) {
+    ids.push_back(hit.claim_id());
+    EXPECT_GT(hit.score(), 0);
+  }
+  EXPECT_THAT(ids, ::testing::UnorderedElementsAre(
+                       "putin-orders-troops-back-2014-05-19",
+                       "russia-withdrawal-started-2014-05-19"));
+
+  r = cli({"search", "--fts", "\"unbalanced"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT: query: "));
+  r = cli({"search", "zzzqqq"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("no claims match"));
+
+  // claim add prints both groups: possible repeats, then already checked.
+  r = cli({"claim", "add", "--text",
+           "Russian troops are pulling back from the border to their bases",
+           "--claimant", "Vladimir Putin", "--subject",
+           "russia-troops-ukraine-border"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("possible repeats"));
+  EXPECT_THAT(r.out, HasSubstr("already checked"));
+  EXPECT_LT(r.out.find("possible repeats"), r.out.find("already checked"));
+  EXPECT_THAT(r.out, HasSubstr("matched: "));
+}
+
 TEST(CliRepeats, AFourthWithdrawalStatementNamesTheEarlierThree) {
   Factlogd demo;
   auto cli = [&](std::vector<std::string> args) {
@@ -2010,17 +2054,21 @@ TEST(CliRepeats, AFourthWithdrawalStatementNamesTheEarlierThree) {
   std::vector<v1::CommandResponse> lines =
       ParseJsonLines<v1::CommandResponse>(r.out);
   ASSERT_EQ(lines.size(), 4u) << r.out;  // the claim and three links
-  std::vector<std::string> similar;
+  std::vector<std::string> similar, checked;
   for (const v1::SimilarClaim& s : lines[0].similar_claims()) {
-    similar.push_back(s.claim_id());
+    (s.match() == v1::SIMILAR_MATCH_OWN_STATEMENT ? similar : checked)
+        .push_back(s.claim_id());
     EXPECT_GE(s.similarity(), 0.25);
   }
-  // Putin's three earlier statements on the subject, and not the Russian
-  // government's March statement or his 40,000-troops claim.
+  // Putin's three earlier statements on the subject, and not his
+  // 40,000-troops claim.
   EXPECT_THAT(similar, ::testing::UnorderedElementsAre(
                            "putin-orders-troops-back-2014-05-19",
                            "russia-withdrawal-started-2014-05-19",
                            "putin-troops-pulled-back-2014-05"));
+  // The Russian government's March statement, already contradicted, is
+  // listed as checked before, and not linked.
+  EXPECT_THAT(checked, ::testing::Contains("russia-withdrawal-claim-2014-03"));
   EXPECT_EQ(lines[3].claim().links_size(), 3);
 
   // The track record shows one group of four statements, oldest first.

@@ -1,0 +1,64 @@
+#ifndef FACTLOG_CORE_CLAIM_SEARCH_H_
+#define FACTLOG_CORE_CLAIM_SEARCH_H_
+
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "factlog/v1/service.pb.h"
+#include "search/search_index.h"
+#include "storage/event_store.h"
+
+namespace factlog::core {
+
+// The searches of ClaimService over the search index (README "Search";
+// docs/ARCHITECTURE.md, "Read path"), independent of gRPC. Thread-safe;
+// `index` and `store` must outlive it.
+class ClaimSearch {
+ public:
+  static constexpr int kDefaultPageSize = 20;
+  static constexpr int kMaxPageSize = 100;
+  // The longest a search waits for its min_position.
+  static constexpr absl::Duration kMaxWait = absl::Seconds(10);
+  // RecordClaim's similar claims: at most this many of each group, chosen
+  // among this many best BM25 matches.
+  static constexpr int kMaxOwnStatements = 10;
+  static constexpr int kMaxAlreadyChecked = 5;
+  static constexpr int kSimilarCandidates = 50;
+  // How long RecordClaim's similar claims wait for the index to reflect
+  // the log as it was when the call arrived.
+  static constexpr absl::Duration kSimilarWait = absl::Seconds(2);
+
+  // `similarity_threshold`: SimilarClaim.similarity a similar claim needs.
+  ClaimSearch(const search::SearchIndex* index,
+              const storage::EventStore* store,
+              std::function<absl::Time()> clock, double similarity_threshold);
+
+  // SearchClaims (service.proto), waiting for min_position until
+  // `deadline` at most. Errors: INVALID_ARGUMENT naming the field (query
+  // syntax with FTS5's reason, an unknown enum value, an empty time range,
+  // page_size, page_token); OUT_OF_RANGE for a min_position beyond the
+  // log; DEADLINE_EXCEEDED when the index does not reach it in time;
+  // storage errors as they are.
+  absl::StatusOr<v1::SearchClaimsResponse> SearchClaims(
+      const v1::SearchClaimsRequest& req, absl::Time deadline) const;
+
+  // The similar claims RecordClaim answers with (CommandResponse
+  // .similar_claims): the claimant's own alike statements on the subject,
+  // then other claimants' already-checked alike claims. Never the claim
+  // itself (a retried RecordClaim). Waits up to kSimilarWait for the index
+  // to reflect the log as it is at the call.
+  absl::StatusOr<std::vector<v1::SimilarClaim>> SimilarClaims(
+      const v1::RecordClaimRequest& claim) const;
+
+ private:
+  const search::SearchIndex* const index_;
+  const storage::EventStore* const store_;
+  const std::function<absl::Time()> clock_;
+  const double similarity_threshold_;
+};
+
+}  // namespace factlog::core
+
+#endif  // FACTLOG_CORE_CLAIM_SEARCH_H_

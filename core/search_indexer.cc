@@ -1,0 +1,266 @@
+#include "core/search_indexer.h"
+
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "domain/status.h"
+#include "search/search_document.h"
+
+namespace factlog::core {
+namespace {
+
+constexpr size_t kBuildChunk = 10000;  // documents per transaction
+constexpr absl::Duration kRetryPause = absl::Seconds(1);
+// A wake-up may be lost only to a publication the hub already counted;
+// re-reading this often bounds how long that could go unnoticed.
+constexpr absl::Duration kIdleRecheck = absl::Seconds(1);
+
+// The current documents of `claim_ids` (in that order), read from the store.
+absl::StatusOr<std::vector<search::SearchDocument>> Documents(
+    const storage::EventStore& store,
+    const std::vector<std::string>& claim_ids) {
+  std::vector<search::SearchDocument> docs;
+  docs.reserve(claim_ids.size());
+  for (const std::string& id : claim_ids) {
+    absl::StatusOr<std::optional<v1::ClaimView>> view = store.GetClaim(id);
+    if (!view.ok()) return view.status();
+    if (view->has_value()) docs.push_back(search::DocumentOf(**view));
+  }
+  return docs;
+}
+
+// Collects distinct claim ids in first-seen order.
+class TouchedClaims {
+ public:
+  void Add(const std::string& claim_id) {
+    if (seen_.insert(claim_id).second) ids_.push_back(claim_id);
+  }
+  const std::vector<std::string>& ids() const { return ids_; }
+
+ private:
+  absl::flat_hash_set<std::string> seen_;
+  std::vector<std::string> ids_;
+};
+
+}  // namespace
+
+// Wakes the indexer thread when the hub publishes what it waits for. The
+// hub may hold it after the indexer has stopped: Detach() makes it inert.
+class SearchIndexer::Waiter final : public HubSubscriber {
+ public:
+  explicit Waiter(SearchIndexer* indexer) : indexer_(indexer) {}
+  void Wake() override {
+    absl::MutexLock lock(&mu_);
+    if (indexer_ == nullptr) return;
+    absl::MutexLock indexer_lock(&indexer_->mu_);
+    indexer_->woken_ = true;
+  }
+  void Detach() {
+    absl::MutexLock lock(&mu_);
+    indexer_ = nullptr;
+  }
+  void Stop(const absl::Status&) override { Wake(); }
+  v1::SubscriberStats Stats() const override { return {}; }
+  size_t BufferedBytes() const override { return 0; }
+
+ private:
+  absl::Mutex mu_;
+  SearchIndexer* indexer_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::StatusOr<uint64_t> IndexFromLog(const storage::EventStore& store,
+                                      uint64_t from, size_t max_events,
+                                      search::SearchIndex* index) {
+  TouchedClaims touched;
+  uint64_t last = from - 1;
+  size_t count = 0;
+  absl::Status read = store.ReadEvents(from, [&](const v1::Event& event) {
+    touched.Add(event.claim_id());
+    last = event.position();
+    return ++count < max_events;
+  });
+  if (!read.ok()) return read;
+  if (count == 0) return last;
+  absl::StatusOr<std::vector<search::SearchDocument>> docs =
+      Documents(store, touched.ids());
+  if (!docs.ok()) return docs.status();
+  if (absl::Status s = index->Apply(*docs, last); !s.ok()) return s;
+  return last;
+}
+
+absl::StatusOr<uint64_t> BuildSearchIndex(const storage::EventStore& store,
+                                          search::SearchIndex* index) {
+  const uint64_t position = store.LastPosition();
+  if (absl::Status s = index->Clear(); !s.ok()) return s;
+  std::vector<search::SearchDocument> chunk;
+  absl::Status write;
+  absl::Status scan = store.ScanClaims("", [&](v1::ClaimView view) {
+    chunk.push_back(search::DocumentOf(view));
+    if (chunk.size() < kBuildChunk) return true;
+    // Until the last chunk the index records position 0: a crash midway
+    // leaves an index that starts over.
+    write = index->Apply(chunk, 0);
+    chunk.clear();
+    return write.ok();
+  });
+  if (!scan.ok()) return scan;
+  if (!write.ok()) return write;
+  if (absl::Status s = index->Apply(chunk, position); !s.ok()) return s;
+  return position;
+}
+
+absl::StatusOr<uint64_t> CatchUpSearchIndex(const storage::EventStore& store,
+                                            search::SearchIndex* index) {
+  const uint64_t start = index->Position();
+  if (start == 0) {
+    absl::StatusOr<uint64_t> built = BuildSearchIndex(store, index);
+    if (!built.ok()) return built.status();
+  }
+  while (index->Position() < store.LastPosition()) {
+    absl::StatusOr<uint64_t> last = IndexFromLog(
+        store, index->Position() + 1, SearchIndexer::kMaxEventsPerRound, index);
+    if (!last.ok()) return last.status();
+  }
+  return start;
+}
+
+absl::StatusOr<std::vector<std::string>> VerifySearchIndex(
+    const storage::EventStore& store, const search::SearchIndex& index) {
+  std::vector<std::string> mismatches;
+  if (index.Position() != store.LastPosition()) {
+    mismatches.push_back(
+        absl::StrCat("search: the index reflects position ", index.Position(),
+                     ", the log ends at ", store.LastPosition(),
+                     " (factlogd catches it up when it starts)"));
+  }
+  std::vector<search::IndexEntry> entries;
+  absl::Status s = index.ForEachEntry([&](const search::IndexEntry& entry) {
+    entries.push_back(entry);
+    return true;
+  });
+  if (!s.ok()) return s;
+  size_t next = 0;
+  s = store.ScanClaims("", [&](v1::ClaimView view) {
+    while (next < entries.size() && entries[next].claim_id < view.claim_id()) {
+      mismatches.push_back(absl::StrCat("search: claim ",
+                                        entries[next].claim_id,
+                                        " is indexed but not in the store"));
+      ++next;
+    }
+    if (next == entries.size() || entries[next].claim_id != view.claim_id()) {
+      mismatches.push_back(
+          absl::StrCat("search: claim ", view.claim_id(), " is not indexed"));
+      return true;
+    }
+    const search::IndexEntry& entry = entries[next++];
+    const v1::ClaimStatus status = domain::StoredStatus(view);
+    if (entry.version != view.version() || entry.stored_status != status ||
+        entry.claimant != view.claimant() || entry.subject != view.subject()) {
+      mismatches.push_back(absl::StrCat(
+          "search: claim ", view.claim_id(), " is indexed at version ",
+          entry.version, " (", v1::ClaimStatus_Name(entry.stored_status),
+          "), the store has version ", view.version(), " (",
+          v1::ClaimStatus_Name(status), ")"));
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (; next < entries.size(); ++next) {
+    mismatches.push_back(absl::StrCat("search: claim ", entries[next].claim_id,
+                                      " is indexed but not in the store"));
+  }
+  return mismatches;
+}
+
+SearchIndexer::SearchIndexer(const storage::EventStore* store, Hub* hub,
+                             search::SearchIndex* index)
+    : store_(store), hub_(hub), index_(index) {}
+
+std::unique_ptr<SearchIndexer> SearchIndexer::Start(
+    const storage::EventStore* store, Hub* hub, search::SearchIndex* index) {
+  std::unique_ptr<SearchIndexer> indexer(new SearchIndexer(store, hub, index));
+  indexer->waiter_ = std::make_shared<Waiter>(indexer.get());
+  indexer->thread_ = std::thread([raw = indexer.get()] { raw->Run(); });
+  return indexer;
+}
+
+SearchIndexer::~SearchIndexer() { Stop(); }
+
+void SearchIndexer::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  if (waiter_) waiter_->Detach();
+}
+
+bool SearchIndexer::Sleep(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || woken_;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  woken_ = false;
+  return !stopping_;
+}
+
+absl::StatusOr<bool> SearchIndexer::Round() {
+  const uint64_t from = index_->Position() + 1;
+  std::vector<LiveEventPtr> live;
+  switch (hub_->Read(from, kMaxEventsPerRound, &live, waiter_)) {
+    case Hub::ReadResult::kWaiting:
+      return false;
+    case Hub::ReadResult::kFellBehind: {
+      if (from == 1) {
+        // An empty index behind a log: faster from the claims than by
+        // replaying every event.
+        const absl::Time start = absl::Now();
+        absl::StatusOr<uint64_t> built = BuildSearchIndex(*store_, index_);
+        if (!built.ok()) return built.status();
+        log::Info("search index built",
+                  {{"position", *built},
+                   {"seconds", absl::ToDoubleSeconds(absl::Now() - start)}});
+        return true;
+      }
+      absl::StatusOr<uint64_t> last =
+          IndexFromLog(*store_, from, kMaxEventsPerRound, index_);
+      if (!last.ok()) return last.status();
+      return *last >= from;
+    }
+    case Hub::ReadResult::kEvents:
+      break;
+  }
+  TouchedClaims touched;
+  for (const LiveEventPtr& e : live) touched.Add(e->event.claim_id());
+  absl::StatusOr<std::vector<search::SearchDocument>> docs =
+      Documents(*store_, touched.ids());
+  if (!docs.ok()) return docs.status();
+  if (absl::Status s = index_->Apply(*docs, live.back()->event.position());
+      !s.ok()) {
+    return s;
+  }
+  return true;
+}
+
+void SearchIndexer::Run() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    absl::StatusOr<bool> progressed = Round();
+    if (!progressed.ok()) {
+      log::Warn("search index update failed; retrying",
+                {{"error", progressed.status().message()},
+                 {"position", index_->Position()}});
+      if (!Sleep(kRetryPause)) return;
+    } else if (!*progressed) {
+      if (!Sleep(kIdleRecheck)) return;
+    }
+  }
+}
+
+}  // namespace factlog::core

@@ -1,0 +1,557 @@
+#include "search/search_index.h"
+
+#include <sqlite3.h>
+#include <sys/types.h>
+
+#include <cstdio>
+#include <functional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "search/fts5_extensions.h"
+
+namespace factlog::search {
+namespace {
+
+// Bumped whenever the tables or the tokenizer change: an index of another
+// layout is dropped and rebuilt from the log.
+constexpr int kLayoutVersion = 1;
+// Idle reader connections kept for later searches.
+constexpr size_t kMaxIdleReaders = 32;
+
+absl::Status SqliteError(sqlite3* db, absl::string_view what) {
+  const int code = sqlite3_extended_errcode(db);
+  const std::string message =
+      absl::StrCat("search index: ", what, ": ", sqlite3_errmsg(db));
+  if ((code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR ||
+      (code & 0xff) == SQLITE_BUSY) {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
+
+// A prepared statement, finalized when it goes out of scope.
+class Statement {
+ public:
+  Statement(sqlite3* db, absl::string_view sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()),
+                             &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return stmt_; }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void Bind(int i, absl::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t Int(int column) { return sqlite3_column_int64(stmt_, column); }
+  double Double(int column) { return sqlite3_column_double(stmt_, column); }
+  bool IsNull(int column) {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  }
+  std::string Text(int column) {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    return text == nullptr ? std::string()
+                           : std::string(reinterpret_cast<const char*>(text),
+                                         sqlite3_column_bytes(stmt_, column));
+  }
+
+ private:
+  sqlite3* const db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_OK;
+};
+
+absl::Status Exec(sqlite3* db, const char* sql) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(db, sql);
+  }
+  return absl::OkStatus();
+}
+
+// SQLite running as root hands each new journal file to the database
+// file's owner with fchown. factlogd created both, so that changes
+// nothing, and the call is outside the system calls the systemd unit
+// allows (deploy/systemd/factlogd.service): it is made a no-op, once, for
+// the process.
+int KeepOwner(int, uid_t, gid_t) { return 0; }
+void SkipFchown() {
+  static const bool done = [] {
+    sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
+    if (vfs != nullptr && vfs->iVersion >= 3 && vfs->xSetSystemCall) {
+      vfs->xSetSystemCall(vfs, "fchown",
+                          reinterpret_cast<sqlite3_syscall_ptr>(KeepOwner));
+    }
+    return true;
+  }();
+  (void)done;
+}
+
+absl::StatusOr<sqlite3*> Connect(const std::string& path) {
+  SkipFchown();
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status s = absl::UnavailableError(
+        absl::StrCat("search index: opening ", path, ": ",
+                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    sqlite3_close(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, 10000);
+  absl::Status s = RegisterFts5Extensions(db);
+  if (s.ok()) s = Exec(db, "PRAGMA synchronous=NORMAL");
+  if (!s.ok()) {
+    sqlite3_close(db);
+    return s;
+  }
+  return db;
+}
+
+constexpr char kCreateTables[] = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS claims(
+  id INTEGER PRIMARY KEY,
+  claim_id TEXT NOT NULL UNIQUE,
+  version INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  rating INTEGER NOT NULL,
+  claimant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  asserted_at INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  overdue_from INTEGER);
+CREATE INDEX IF NOT EXISTS claims_by_claimant ON claims(claimant);
+CREATE TABLE IF NOT EXISTS tags(tag TEXT NOT NULL, id INTEGER NOT NULL,
+  PRIMARY KEY(tag, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tags_by_id ON tags(id);
+)sql";
+
+constexpr char kDropTables[] = R"sql(
+DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS tags;
+DROP TABLE IF EXISTS claims; DROP TABLE IF EXISTS meta;
+)sql";
+
+std::string CreateDocsSql() {
+  return absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(",
+                      absl::StrJoin(kColumnNames, ", "), ", tokenize = '",
+                      kTokenizeArgument, "')");
+}
+
+absl::StatusOr<int64_t> ReadMeta(sqlite3* db, absl::string_view key) {
+  Statement st(db, "SELECT value FROM meta WHERE key = ?");
+  if (!st.ok()) return SqliteError(db, "reading meta");
+  st.Bind(1, key);
+  const int rc = st.Step();
+  if (rc == SQLITE_ROW) return st.Int(0);
+  if (rc == SQLITE_DONE) return 0;
+  return SqliteError(db, "reading meta");
+}
+
+absl::Status WriteMeta(sqlite3* db, absl::string_view key, int64_t value) {
+  Statement st(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+  if (!st.ok()) return SqliteError(db, "writing meta");
+  st.Bind(1, key);
+  st.Bind(2, value);
+  if (st.Step() != SQLITE_DONE) return SqliteError(db, "writing meta");
+  return absl::OkStatus();
+}
+
+// Creates the tables when missing; drops an index of another layout.
+absl::Status Prepare(sqlite3* db) {
+  if (absl::Status s = Exec(db, "PRAGMA journal_mode=WAL"); !s.ok()) return s;
+  if (absl::Status s = Exec(db, kCreateTables); !s.ok()) return s;
+  absl::StatusOr<int64_t> layout = ReadMeta(db, "layout");
+  if (!layout.ok()) return layout.status();
+  if (*layout != kLayoutVersion) {
+    if (absl::Status s = Exec(db, kDropTables); !s.ok()) return s;
+    if (absl::Status s = Exec(db, kCreateTables); !s.ok()) return s;
+    if (absl::Status s = WriteMeta(db, "layout", kLayoutVersion); !s.ok()) {
+      return s;
+    }
+  }
+  return Exec(db, CreateDocsSql().c_str());
+}
+
+// The rank expression: BM25 with the columns' weights.
+std::string RankSql() {
+  return absl::StrCat("bm25(docs, ", absl::StrJoin(kColumnWeights, ", "), ")");
+}
+
+// A WHERE clause being built, with its parameters in order.
+class Where {
+ public:
+  template <typename... Params>
+  void Add(std::string condition, Params... params) {
+    conditions_.push_back(std::move(condition));
+    (params_.push_back(Param(std::move(params))), ...);
+  }
+  std::string Sql() const { return absl::StrJoin(conditions_, " AND "); }
+  void BindAll(Statement* st, int first) const {
+    int i = first;
+    for (const auto& p : params_) p(st, i++);
+  }
+
+ private:
+  using Binder = std::function<void(Statement*, int)>;
+  static Binder Param(int64_t v) {
+    return [v](Statement* st, int i) { st->Bind(i, v); };
+  }
+  static Binder Param(double v) {
+    return [v](Statement* st, int i) { st->Bind(i, v); };
+  }
+  static Binder Param(std::string v) {
+    return [v = std::move(v)](Statement* st, int i) { st->Bind(i, v); };
+  }
+  std::vector<std::string> conditions_;
+  std::vector<Binder> params_;
+};
+
+void AddFilters(const IndexFilters& f, Where* where) {
+  const int64_t now = absl::ToUnixMicros(f.now);
+  constexpr char kOverdue[] =
+      "(c.overdue_from IS NOT NULL AND c.overdue_from < ?)";
+  if (f.status == v1::CLAIM_STATUS_OVERDUE) {
+    where->Add(kOverdue, now);
+  } else if (f.status != v1::CLAIM_STATUS_UNSPECIFIED) {
+    where->Add(absl::StrCat("c.status = ? AND NOT ", kOverdue),
+               int64_t{f.status}, now);
+  }
+  if (f.kind != v1::CLAIM_KIND_UNSPECIFIED) {
+    where->Add("c.kind = ?", int64_t{f.kind});
+  }
+  if (f.rating != v1::RATING_UNSPECIFIED) {
+    where->Add("c.rating = ?", int64_t{f.rating});
+  }
+  if (!f.claimant.empty()) where->Add("c.claimant = ?", f.claimant);
+  if (!f.subject.empty()) where->Add("c.subject = ?", f.subject);
+  if (!f.tag.empty()) {
+    where->Add("EXISTS (SELECT 1 FROM tags t WHERE t.tag = ? AND t.id = c.id)",
+               f.tag);
+  }
+  if (f.asserted_from) where->Add("c.asserted_at >= ?", *f.asserted_from);
+  if (f.asserted_to) where->Add("c.asserted_at < ?", *f.asserted_to);
+  if (f.recorded_from) where->Add("c.recorded_at >= ?", *f.recorded_from);
+  if (f.recorded_to) where->Add("c.recorded_at < ?", *f.recorded_to);
+  if (!f.exclude_claim_id.empty()) {
+    where->Add("c.claim_id <> ?", f.exclude_claim_id);
+  }
+  if (!f.exclude_claimant.empty()) {
+    where->Add("c.claimant <> ?", f.exclude_claimant);
+  }
+  if (f.already_checked_only) {
+    std::vector<std::string> checked;
+    for (int s = v1::ClaimStatus_MIN; s <= v1::ClaimStatus_MAX; ++s) {
+      if (AlreadyChecked(static_cast<v1::ClaimStatus>(s))) {
+        checked.push_back(absl::StrCat(s));
+      }
+    }
+    where->Add(absl::StrCat("c.status IN (", absl::StrJoin(checked, ","), ")"));
+  }
+}
+
+}  // namespace
+
+SearchIndex::SearchIndex(std::string path, sqlite3* writer)
+    : path_(std::move(path)), writer_(writer) {}
+
+SearchIndex::~SearchIndex() {
+  absl::MutexLock lock(&mu_);
+  for (sqlite3* db : idle_readers_) sqlite3_close(db);
+  sqlite3_close(writer_);
+}
+
+absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(
+    const std::string& path) {
+  auto connect_and_prepare = [&]() -> absl::StatusOr<sqlite3*> {
+    absl::StatusOr<sqlite3*> db = Connect(path);
+    if (!db.ok()) return db.status();
+    if (absl::Status s = Prepare(*db); !s.ok()) {
+      sqlite3_close(*db);
+      return s;
+    }
+    return db;
+  };
+  absl::StatusOr<sqlite3*> db = connect_and_prepare();
+  if (!db.ok()) {
+    // Not an index this build can use: it is only a projection, so start
+    // over rather than refuse to serve.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::remove(absl::StrCat(path, suffix).c_str());
+    }
+    db = connect_and_prepare();
+    if (!db.ok()) return db.status();
+  }
+  absl::StatusOr<int64_t> position = ReadMeta(*db, "position");
+  if (!position.ok()) {
+    sqlite3_close(*db);
+    return position.status();
+  }
+  std::unique_ptr<SearchIndex> index(new SearchIndex(path, *db));
+  index->SetPosition(static_cast<uint64_t>(*position));
+  return index;
+}
+
+uint64_t SearchIndex::Position() const {
+  absl::MutexLock lock(&mu_);
+  return position_;
+}
+
+void SearchIndex::SetPosition(uint64_t position) {
+  absl::MutexLock lock(&mu_);
+  position_ = position;
+}
+
+bool SearchIndex::WaitForPosition(uint64_t position,
+                                  absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto reached = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return position_ >= position;
+  };
+  return mu_.AwaitWithDeadline(absl::Condition(&reached), deadline);
+}
+
+absl::Status SearchIndex::Apply(const std::vector<SearchDocument>& docs,
+                                uint64_t position) {
+  if (absl::Status s = Exec(writer_, "BEGIN IMMEDIATE"); !s.ok()) return s;
+  absl::Status status = [&]() -> absl::Status {
+    Statement find(writer_, "SELECT id FROM claims WHERE claim_id = ?");
+    Statement update(writer_,
+                     "UPDATE claims SET version = ?2, status = ?3, kind = ?4, "
+                     "rating = ?5, claimant = ?6, subject = ?7, "
+                     "asserted_at = ?8, recorded_at = ?9, overdue_from = ?10 "
+                     "WHERE id = ?1");
+    Statement insert(writer_,
+                     "INSERT INTO claims(claim_id, version, status, kind, "
+                     "rating, claimant, subject, asserted_at, recorded_at, "
+                     "overdue_from) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                     "?9, ?10)");
+    Statement drop_doc(writer_, "DELETE FROM docs WHERE rowid = ?");
+    Statement drop_tags(writer_, "DELETE FROM tags WHERE id = ?");
+    Statement add_doc(writer_, absl::StrCat("INSERT INTO docs(rowid, ",
+                                            absl::StrJoin(kColumnNames, ", "),
+                                            ") VALUES(?, ?, ?, ?, ?, ?, ?)"));
+    Statement add_tag(writer_,
+                      "INSERT OR IGNORE INTO tags(tag, id) VALUES(?, ?)");
+    for (Statement* st :
+         {&find, &update, &insert, &drop_doc, &drop_tags, &add_doc, &add_tag}) {
+      if (!st->ok()) return SqliteError(writer_, "preparing an update");
+    }
+    for (const SearchDocument& doc : docs) {
+      find.Bind(1, doc.claim_id);
+      int rc = find.Step();
+      std::optional<int64_t> id;
+      if (rc == SQLITE_ROW) id = find.Int(0);
+      find.Reset();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return SqliteError(writer_, "finding a claim");
+      }
+      Statement& write = id ? update : insert;
+      if (id) {
+        write.Bind(1, *id);
+      } else {
+        write.Bind(1, doc.claim_id);
+      }
+      write.Bind(2, static_cast<int64_t>(doc.version));
+      write.Bind(3, int64_t{doc.stored_status});
+      write.Bind(4, int64_t{doc.kind});
+      write.Bind(5, int64_t{doc.rating});
+      write.Bind(6, doc.claimant);
+      write.Bind(7, doc.subject);
+      write.Bind(8, doc.asserted_at_micros);
+      write.Bind(9, doc.recorded_at_micros);
+      if (doc.overdue_from_micros) {
+        write.Bind(10, *doc.overdue_from_micros);
+      } else {
+        write.BindNull(10);
+      }
+      rc = write.Step();
+      write.Reset();
+      if (rc != SQLITE_DONE) return SqliteError(writer_, "writing a claim");
+      if (id) {
+        for (Statement* drop : {&drop_doc, &drop_tags}) {
+          drop->Bind(1, *id);
+          rc = drop->Step();
+          drop->Reset();
+          if (rc != SQLITE_DONE) {
+            return SqliteError(writer_, "replacing a claim");
+          }
+        }
+      } else {
+        id = sqlite3_last_insert_rowid(writer_);
+      }
+      add_doc.Bind(1, *id);
+      for (int c = 0; c < kColumnCount; ++c)
+        add_doc.Bind(c + 2, doc.columns[c]);
+      rc = add_doc.Step();
+      add_doc.Reset();
+      if (rc != SQLITE_DONE) return SqliteError(writer_, "indexing a claim");
+      for (const std::string& tag : doc.tags) {
+        add_tag.Bind(1, tag);
+        add_tag.Bind(2, *id);
+        rc = add_tag.Step();
+        add_tag.Reset();
+        if (rc != SQLITE_DONE) return SqliteError(writer_, "indexing a tag");
+      }
+    }
+    return WriteMeta(writer_, "position", static_cast<int64_t>(position));
+  }();
+  if (status.ok()) status = Exec(writer_, "COMMIT");
+  if (!status.ok()) {
+    sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return status;
+  }
+  SetPosition(position);
+  return absl::OkStatus();
+}
+
+absl::Status SearchIndex::Clear() {
+  if (absl::Status s = Exec(writer_, "BEGIN IMMEDIATE"); !s.ok()) return s;
+  absl::Status s = Exec(writer_,
+                        "DELETE FROM docs; DELETE FROM tags; "
+                        "DELETE FROM claims; DELETE FROM meta "
+                        "WHERE key = 'position';");
+  if (s.ok()) s = Exec(writer_, "COMMIT");
+  if (!s.ok()) {
+    sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+  SetPosition(0);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<sqlite3*> SearchIndex::Reader() const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!idle_readers_.empty()) {
+      sqlite3* db = idle_readers_.back();
+      idle_readers_.pop_back();
+      return db;
+    }
+  }
+  return Connect(path_);
+}
+
+void SearchIndex::Release(sqlite3* db) const {
+  absl::MutexLock lock(&mu_);
+  if (idle_readers_.size() < kMaxIdleReaders) {
+    idle_readers_.push_back(db);
+  } else {
+    sqlite3_close(db);
+  }
+}
+
+absl::StatusOr<std::vector<IndexHit>> SearchIndex::Search(
+    const IndexQuery& query) const {
+  const std::string rank = RankSql();
+  Where where;
+  where.Add("docs MATCH ?", query.expression);
+  AddFilters(query.filters, &where);
+  if (query.min_matched_phrases > 1) {
+    where.Add(absl::StrCat(kMatchedPhraseCountFunction, "(docs) >= ?"),
+              int64_t{query.min_matched_phrases});
+  }
+  if (query.after) {
+    where.Add(
+        absl::StrCat("(", rank, " > ? OR (", rank, " = ? AND c.claim_id > ?))"),
+        query.after->rank, query.after->rank, query.after->claim_id);
+  }
+  const std::string sql = absl::StrCat(
+      "SELECT c.claim_id, ", rank,
+      ", snippet(docs, -1, ?, ?, '\xE2\x80\xA6', 24), c.status, c.rating, "
+      "c.claimant, c.subject, docs.text, c.asserted_at, c.overdue_from, ",
+      kMatchedPhrasesFunction,
+      "(docs) FROM docs JOIN claims c ON c.id = docs.rowid WHERE ", where.Sql(),
+      " ORDER BY 2, c.claim_id LIMIT ?");
+  absl::StatusOr<sqlite3*> db = Reader();
+  if (!db.ok()) return db.status();
+  std::vector<IndexHit> hits;
+  absl::Status status = [&]() -> absl::Status {
+    Statement st(*db, sql);
+    if (!st.ok()) return SqliteError(*db, "preparing a search");
+    st.Bind(1, query.highlight_start);
+    st.Bind(2, query.highlight_end);
+    where.BindAll(&st, 3);
+    st.Bind(sqlite3_bind_parameter_count(st.get()),
+            static_cast<int64_t>(query.limit));
+    const int64_t now = absl::ToUnixMicros(query.filters.now);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      IndexHit& hit = hits.emplace_back();
+      hit.claim_id = st.Text(0);
+      hit.rank = st.Double(1);
+      hit.snippet = st.Text(2);
+      hit.status = static_cast<v1::ClaimStatus>(st.Int(3));
+      if (!st.IsNull(9) && st.Int(9) < now) {
+        hit.status = v1::CLAIM_STATUS_OVERDUE;
+      }
+      hit.rating = static_cast<v1::Rating>(st.Int(4));
+      hit.claimant = st.Text(5);
+      hit.subject = st.Text(6);
+      hit.text = st.Text(7);
+      hit.asserted_at_micros = st.Int(8);
+      hit.matched_phrases = static_cast<uint64_t>(st.Int(10));
+    }
+    if (rc == SQLITE_DONE) return absl::OkStatus();
+    const std::string message = sqlite3_errmsg(*db);
+    // FTS5 judges the expression while the statement runs: its complaints
+    // are the query's fault.
+    if (absl::StartsWith(message, "fts5:") ||
+        absl::StrContains(message, "unterminated string") ||
+        absl::StartsWith(message, "no such column") ||
+        absl::StrContains(message, "unknown special query")) {
+      return absl::InvalidArgumentError(absl::StrCat("query: ", message));
+    }
+    return SqliteError(*db, "searching");
+  }();
+  Release(*db);
+  if (!status.ok()) return status;
+  return hits;
+}
+
+absl::Status SearchIndex::ForEachEntry(
+    const std::function<bool(const IndexEntry&)>& fn) const {
+  absl::StatusOr<sqlite3*> db = Reader();
+  if (!db.ok()) return db.status();
+  absl::Status status = [&]() -> absl::Status {
+    Statement st(*db,
+                 "SELECT claim_id, version, status, claimant, subject FROM "
+                 "claims ORDER BY claim_id");
+    if (!st.ok()) return SqliteError(*db, "listing claims");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      IndexEntry entry;
+      entry.claim_id = st.Text(0);
+      entry.version = static_cast<uint64_t>(st.Int(1));
+      entry.stored_status = static_cast<v1::ClaimStatus>(st.Int(2));
+      entry.claimant = st.Text(3);
+      entry.subject = st.Text(4);
+      if (!fn(entry)) return absl::OkStatus();
+    }
+    if (rc != SQLITE_DONE) return SqliteError(*db, "listing claims");
+    return absl::OkStatus();
+  }();
+  Release(*db);
+  return status;
+}
+
+}  // namespace factlog::search

@@ -1,0 +1,158 @@
+// The full-text search index: a projection of the claims into SQLite FTS5
+// (docs/ARCHITECTURE.md, "Read path"), in its own file in the data
+// directory (search.sqlite), apart from RocksDB.
+//
+// One row per claim: the claim's SearchDocument, its text columns in an
+// FTS5 table (tokenizer: search/fold_tokenizer.h), its filter fields in a
+// plain table. The index records the last log position it reflects in the
+// same SQLite transaction as the rows it changed (Apply), so after a crash
+// it is never ahead of or out of step with that position, and whoever
+// feeds it resumes from Position() (core/search_indexer.h). It is derived
+// from the log only and can be dropped at any time (Clear).
+//
+// Thread-safety: one thread at a time may call Apply and Clear (the
+// indexer); Search, ForEachEntry, Position and WaitForPosition may be
+// called from any thread, concurrently with Apply (SQLite's WAL mode: a
+// search reads the last committed transaction). Errors: INVALID_ARGUMENT
+// naming "query" for an expression FTS5 refuses (with FTS5's message);
+// INTERNAL or UNAVAILABLE with SQLite's message for I/O and other errors.
+#ifndef FACTLOG_SEARCH_SEARCH_INDEX_H_
+#define FACTLOG_SEARCH_SEARCH_INDEX_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "factlog/v1/views.pb.h"
+#include "search/search_document.h"
+
+struct sqlite3;
+
+namespace factlog::search {
+
+// The file the index lives in, inside the data directory.
+inline constexpr char kIndexFileName[] = "search.sqlite";
+
+// Filters a search's hits must all pass (unset or empty = any).
+struct IndexFilters {
+  // OVERDUE selects the claims that read OVERDUE at `now`; any other
+  // status the claims whose status reads as that at `now`.
+  v1::ClaimStatus status = v1::CLAIM_STATUS_UNSPECIFIED;
+  v1::ClaimKind kind = v1::CLAIM_KIND_UNSPECIFIED;
+  v1::Rating rating = v1::RATING_UNSPECIFIED;
+  std::string claimant;
+  std::string subject;
+  std::string tag;
+  // Half-open ranges [from, to) in Unix microseconds.
+  std::optional<int64_t> asserted_from, asserted_to;
+  std::optional<int64_t> recorded_from, recorded_to;
+  // RecordClaim's similar claims: leave out one claim, and choose claims
+  // by or not by one claimant, or only already-checked claims.
+  std::string exclude_claim_id;
+  std::string exclude_claimant;
+  bool already_checked_only = false;
+  absl::Time now = absl::UnixEpoch();  // for OVERDUE
+};
+
+// Where a page of hits ended: hits are ordered by rank (BM25: lower is a
+// better match), then claim id.
+struct SearchCursor {
+  double rank = 0;
+  std::string claim_id;
+};
+
+struct IndexQuery {
+  std::string expression;  // an FTS5 query expression
+  IndexFilters filters;
+  std::optional<SearchCursor> after;
+  int limit = 50;
+  // Hits must hold at least this many distinct phrases of the expression
+  // (for an OR of words: how many of the words).
+  int min_matched_phrases = 0;
+  // Snippet markers around each matched term.
+  std::string highlight_start = "\xC2\xAB";  // «
+  std::string highlight_end = "\xC2\xBB";    // »
+};
+
+struct IndexHit {
+  std::string claim_id;
+  double rank = 0;  // bm25() with kColumnWeights: lower is better
+  std::string snippet;
+  v1::ClaimStatus status = v1::CLAIM_STATUS_UNSPECIFIED;  // at filters.now
+  v1::Rating rating = v1::RATING_UNSPECIFIED;
+  std::string claimant;
+  std::string subject;
+  std::string text;
+  int64_t asserted_at_micros = 0;
+  // Bit i set when phrase i of the expression occurs in the row (phrases
+  // numbered from 0 in the order they appear; only the first 64).
+  uint64_t matched_phrases = 0;
+};
+
+// What the index holds of one claim, for --verify.
+struct IndexEntry {
+  std::string claim_id;
+  uint64_t version = 0;
+  v1::ClaimStatus stored_status = v1::CLAIM_STATUS_UNSPECIFIED;
+  std::string claimant;
+  std::string subject;
+};
+
+class SearchIndex {
+ public:
+  // Opens or creates the index at `path`. An index of another layout
+  // version, or a file SQLite cannot read as one, is dropped and created
+  // empty (Position() 0): it is rebuilt from the log.
+  static absl::StatusOr<std::unique_ptr<SearchIndex>> Open(
+      const std::string& path);
+  ~SearchIndex();
+  SearchIndex(const SearchIndex&) = delete;
+  SearchIndex& operator=(const SearchIndex&) = delete;
+
+  // The last log position the index reflects: every event up to it is
+  // reflected (documents may be newer).
+  uint64_t Position() const;
+
+  // Waits until Position() >= position or `deadline` passes; true when
+  // reached.
+  bool WaitForPosition(uint64_t position, absl::Time deadline) const;
+
+  // Replaces the rows of the documents' claims with `docs` and records
+  // `position`, in one transaction. `position` must not be below
+  // Position().
+  absl::Status Apply(const std::vector<SearchDocument>& docs,
+                     uint64_t position);
+
+  // Removes every row; Position() becomes 0.
+  absl::Status Clear();
+
+  // Up to query.limit hits, best first, after query.after.
+  absl::StatusOr<std::vector<IndexHit>> Search(const IndexQuery& query) const;
+
+  // Calls `fn` with every row in claim id order until it returns false.
+  absl::Status ForEachEntry(
+      const std::function<bool(const IndexEntry&)>& fn) const;
+
+ private:
+  SearchIndex(std::string path, sqlite3* writer);
+  absl::StatusOr<sqlite3*> Reader() const;
+  void Release(sqlite3* db) const;
+  void SetPosition(uint64_t position);
+
+  const std::string path_;
+  sqlite3* const writer_;
+  mutable absl::Mutex mu_;
+  uint64_t position_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable std::vector<sqlite3*> idle_readers_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace factlog::search
+
+#endif  // FACTLOG_SEARCH_SEARCH_INDEX_H_
