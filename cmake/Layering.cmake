@@ -50,3 +50,9 @@ factlog_forbid_links(factlog_common "${_rocksdb}" "common/ knows no RocksDB")
 factlog_forbid_links(factlog_storage "${_grpc}" "storage/ knows no gRPC")
 factlog_forbid_links(factlog_core "${_grpc}" "core/ knows no gRPC")
 factlog_forbid_links(factlog_messages "${_grpc}" "the messages know no gRPC")
+factlog_forbid_links(factlog_core "^factlog_etcd$|^factlog_replication$"
+  "core/ knows no etcd: the replicated mode plugs in behind core::CommitLog")
+factlog_forbid_links(factlog_storage "^factlog_etcd$|^factlog_replication$"
+  "storage/ knows no etcd")
+factlog_forbid_links(factlog_etcd "^factlog_"
+  "etcd/ is a client of etcd only and knows nothing of factlog")
