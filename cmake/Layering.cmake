@@ -56,3 +56,5 @@ factlog_forbid_links(factlog_storage "^factlog_etcd$|^factlog_replication$"
   "storage/ knows no etcd")
 factlog_forbid_links(factlog_etcd "^factlog_"
   "etcd/ is a client of etcd only and knows nothing of factlog")
+factlog_forbid_links(factlog_replication "^factlog_rpc$|^factlog_server$"
+  "replication/ plugs in behind core::CommitLog and knows no rpc/ or server/")

@@ -11,12 +11,14 @@
 #include "core/claim_queries.h"
 #include "core/server_metrics.h"
 #include "core/writer.h"
+#include "etcd/client.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "replication/replicated_log.h"
 #include "rpc/admin_service.h"
 #include "rpc/auth.h"
 #include "rpc/claim_service.h"
@@ -197,6 +199,10 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
         hub->Publish(std::move(committed.events), committed.statuses,
                      std::move(committed.serialized));
       };
+  if (!options.etcd_endpoints.empty()) {
+    absl::Status replicated = server->OpenReplicatedLog(&writer_options);
+    if (!replicated.ok()) return replicated;
+  }
   writer_options.limits = options.limits;
   writer_options.max_batch = options.max_batch;
   writer_options.clock = options.clock;
@@ -266,6 +272,37 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   return server;
 }
 
+absl::Status FactlogServer::OpenReplicatedLog(
+    core::WriterOptions* writer_options) {
+  if (options_.node_name.empty()) {
+    return absl::InvalidArgumentError(
+        "--node-name: required with --etcd-endpoints (each node's own name)");
+  }
+  etcd::ClientOptions etcd_options;
+  etcd_options.endpoints = options_.etcd_endpoints;
+  etcd_options.ca_file = options_.etcd_ca_file;
+  etcd_options.cert_file = options_.etcd_cert_file;
+  etcd_options.key_file = options_.etcd_key_file;
+  absl::StatusOr<std::unique_ptr<etcd::Client>> client =
+      etcd::Client::Connect(etcd_options);
+  if (!client.ok()) return client.status();
+  etcd_ = *std::move(client);
+  replication::ReplicatedLogOptions log_options;
+  log_options.etcd = etcd_.get();
+  log_options.prefix = options_.etcd_prefix;
+  log_options.node_name = options_.node_name;
+  // Every node publishes what it applies, its own commits included, in log
+  // order; the writer publishes nothing itself.
+  log_options.on_apply = std::move(writer_options->on_commit);
+  writer_options->on_commit = nullptr;
+  absl::StatusOr<std::unique_ptr<replication::ReplicatedLog>> log =
+      replication::ReplicatedLog::Open(store_.get(), std::move(log_options));
+  if (!log.ok()) return log.status();
+  replicated_log_ = *std::move(log);
+  writer_options->commit_log = replicated_log_.get();
+  return absl::OkStatus();
+}
+
 FactlogServer::~FactlogServer() { Shutdown(); }
 
 absl::Status FactlogServer::ReloadTokens() {
@@ -292,6 +329,7 @@ void FactlogServer::Shutdown(absl::Duration grace) {
     grpc_server_->Wait();
   }
   if (writer_) writer_->Stop();
+  replicated_log_.reset();  // its applier publishes to the hub
   hub_.reset();
   store_.reset();
 }

@@ -14,7 +14,9 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "core/access.h"
@@ -285,6 +287,23 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
 
+  // Replicated mode (README, "Replicated mode").
+  std::string etcd_endpoints;
+  app.add_option("--etcd-endpoints", etcd_endpoints,
+                 "host:port,... of the etcd cluster that holds the log of a "
+                 "replicated factlog cluster; unset: single-node");
+  app.add_option("--etcd-ca", options.etcd_ca_file,
+                 "PEM CA that signed etcd's certificates (TLS to etcd)");
+  app.add_option("--etcd-cert", options.etcd_cert_file,
+                 "PEM client certificate for etcd (with --etcd-key)");
+  app.add_option("--etcd-key", options.etcd_key_file,
+                 "PEM private key of --etcd-cert");
+  app.add_option("--etcd-prefix", options.etcd_prefix,
+                 "every etcd key of this factlog cluster starts with it")
+      ->capture_default_str();
+  app.add_option("--node-name", options.node_name,
+                 "this node's name in the cluster (with --etcd-endpoints)");
+
   std::string restore_from;
   app.add_option("--restore-from", restore_from,
                  "copy a backup (factlog admin backup) into an empty "
@@ -322,6 +341,10 @@ int main(int argc, char** argv) {
   }
 
   options.store.claim_cache_bytes = claim_cache_mib << 20;
+  for (absl::string_view endpoint :
+       absl::StrSplit(etcd_endpoints, ',', absl::SkipWhitespace())) {
+    options.etcd_endpoints.emplace_back(absl::StripAsciiWhitespace(endpoint));
+  }
   options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   options.hub.overdue_sweep_interval = absl::Seconds(sweep_seconds);
   namespace log = factlog::log;

@@ -71,6 +71,9 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(
     return absl::FailedPreconditionError(
         "no etcd binary: scripts/install-deps installs etcd-server");
   }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir));
   absl::Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::unique_ptr<EtcdCluster> cluster(new EtcdCluster());
