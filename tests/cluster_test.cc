@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
@@ -226,6 +227,36 @@ void RunSubscriber(Cluster* cluster, int i, absl::Mutex* addresses_mu,
   }
 }
 
+// Waits until every node serves the same log head; that head.
+absl::StatusOr<v1::LogHead> SameHeadEverywhere(Cluster& cluster,
+                                               uint64_t at_least) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  absl::StatusOr<v1::LogHead> first;
+  while (absl::Now() < deadline) {
+    first = HeadOf(cluster.node(0).address);
+    bool same = first.ok() && first->tree_size() >= at_least;
+    for (int i = 1; i < cluster.size() && same; ++i) {
+      auto head = HeadOf(cluster.node(i).address);
+      same = head.ok() && head->tree_size() == first->tree_size() &&
+             head->root_hash() == first->root_hash();
+    }
+    if (same) return first;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::DeadlineExceededError("the nodes' heads differ");
+}
+
+grpc::Status Record(const std::string& address, const std::string& claim_id,
+                    absl::Duration timeout) {
+  auto stub = ClaimStub(address);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::CommandResponse response;
+  v1::RecordClaimRequest request = testing::NewClaim(claim_id);
+  request.set_request_id(claim_id);
+  return stub->RecordClaim(&context, request, &response);
+}
+
 class ClusterTest : public ::testing::Test {
  protected:
   testing::TempDir dir_;
@@ -307,20 +338,11 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
       << "every command is eventually acknowledged";
 
   // Every node reaches the same head.
-  absl::StatusOr<v1::LogHead> head0;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  bool same = false;
-  while (!same && absl::Now() < deadline) {
-    head0 = HeadOf(cluster.node(0).address);
-    same = head0.ok();
-    for (int i = 1; i < 3 && same; ++i) {
-      auto head = HeadOf(cluster.node(i).address);
-      same = head.ok() && head->tree_size() == head0->tree_size() &&
-             head->root_hash() == head0->root_hash();
-    }
-    if (!same) absl::SleepFor(absl::Milliseconds(50));
-  }
-  ASSERT_TRUE(same) << "the nodes' log heads differ";
+  absl::StatusOr<v1::LogHead> head0 =
+      SameHeadEverywhere(cluster, 2 + 3 * kCommandsPerWriter);
+  ASSERT_TRUE(head0.ok()) << head0.status();
+  std::cout << "acknowledged " << acked() << " commands after "
+            << acks.failures_seen << " refused attempts\n";
 
   // Identical bytes at every position, gapless, every acknowledged request
   // exactly once.
@@ -373,6 +395,55 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
   }
 
   // Each node's projections equal a rebuild from its log.
+  for (int i = 0; i < 3; ++i) {
+    cluster.StopNode(i);
+    testing::RunResult verify = testing::RunToCompletion(
+        {FACTLOGD_PATH, "--verify", "--data-dir", cluster.node(i).data_dir});
+    EXPECT_EQ(verify.exit_code, 0) << verify.output;
+  }
+}
+
+TEST_F(ClusterTest, AFrozenNodeAcknowledgesNothingAndCatchesUpWithoutAFork) {
+  Cluster cluster(dir_.path());
+  absl::Status started = cluster.Start(3);
+  ASSERT_TRUE(started.ok()) << started;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Record(cluster.node(i).address, absl::StrCat("before-", i),
+                       absl::Seconds(15))
+                    .ok());
+  }
+  // Node 2 freezes with a command on its way in (SIGSTOP: it neither
+  // commits nor renews anything); the others go on writing.
+  cluster.node(2).process->Signal(SIGSTOP);
+  grpc::Status frozen_write;
+  std::thread frozen_client([&] {
+    frozen_write =
+        Record(cluster.node(2).address, "to-the-frozen", absl::Seconds(3));
+  });
+  for (int k = 0; k < 20; ++k) {
+    grpc::Status status =
+        Record(cluster.node(k % 2).address, absl::StrCat("while-frozen-", k),
+               absl::Seconds(15));
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  frozen_client.join();
+  EXPECT_EQ(frozen_write.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << "a frozen node acknowledges nothing";
+
+  // It resumes: its queued command is decided against a head that moved on
+  // (superseded, decided again), and it catches up without a fork.
+  cluster.node(2).process->Signal(SIGCONT);
+  ASSERT_TRUE(
+      Record(cluster.node(2).address, "after-thaw", absl::Seconds(15)).ok());
+  absl::StatusOr<v1::LogHead> head = SameHeadEverywhere(cluster, 3 + 20 + 1);
+  ASSERT_TRUE(head.ok()) << head.status();
+  std::vector<v1::Event> log = ReadAll(cluster.node(2).address);
+  std::set<std::string> requests;
+  for (size_t p = 0; p < log.size(); ++p) {
+    EXPECT_EQ(log[p].position(), p + 1);
+    EXPECT_TRUE(requests.insert(log[p].request_id()).second)
+        << "appended twice: " << log[p].request_id();
+  }
   for (int i = 0; i < 3; ++i) {
     cluster.StopNode(i);
     testing::RunResult verify = testing::RunToCompletion(
