@@ -21,6 +21,12 @@
 
 namespace factlog::replication {
 
+// The most commands the Writer puts in one batch in the replicated mode:
+// a batch is one commit record, and etcd refuses requests over 1.5 MiB
+// (64 commands at the largest fields domain::Limits allows, a 16 KiB note
+// and a 2 KiB URL each, stay below it).
+inline constexpr size_t kMaxCommandsPerRecord = 64;
+
 struct ReplicatedLogOptions {
   // The etcd cluster; must outlive the log.
   etcd::Client* etcd = nullptr;

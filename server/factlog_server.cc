@@ -1,5 +1,6 @@
 #include "server/factlog_server.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -205,6 +206,10 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   }
   writer_options.limits = options.limits;
   writer_options.max_batch = options.max_batch;
+  if (server->replicated_log_ != nullptr) {
+    writer_options.max_batch =
+        std::min(writer_options.max_batch, replication::kMaxCommandsPerRecord);
+  }
   writer_options.clock = options.clock;
   writer_options.before_commit = options.writer_before_commit;
   server->writer_ = core::Writer::Start(server->store_.get(), writer_options);

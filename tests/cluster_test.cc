@@ -87,6 +87,20 @@ class Cluster {
         absl::StrCat(node.name, " did not start: ", last.message()));
   }
 
+  // A node more, from the data dir `data_dir` (a restored backup); its
+  // index.
+  absl::StatusOr<int> AddNode(const std::string& data_dir) {
+    Node node;
+    node.name = absl::StrCat("n", nodes_.size());
+    node.data_dir = data_dir;
+    node.log = absl::StrCat(dir_, "/", node.name, ".log");
+    node.address = "127.0.0.1:0";
+    nodes_.push_back(std::move(node));
+    const int i = static_cast<int>(nodes_.size()) - 1;
+    if (absl::Status s = StartNode(i); !s.ok()) return s;
+    return i;
+  }
+
   void KillNode(int i) {
     nodes_[i].process->Signal(SIGKILL);
     nodes_[i].process->Wait();
@@ -403,7 +417,7 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
   }
 }
 
-TEST_F(ClusterTest, AFrozenNodeAcknowledgesNothingAndCatchesUpWithoutAFork) {
+TEST_F(ClusterTest, AFrozenNodeCatchesUpWithoutAForkAndANodeJoinsFromABackup) {
   Cluster cluster(dir_.path());
   absl::Status started = cluster.Start(3);
   ASSERT_TRUE(started.ok()) << started;
@@ -437,14 +451,41 @@ TEST_F(ClusterTest, AFrozenNodeAcknowledgesNothingAndCatchesUpWithoutAFork) {
       Record(cluster.node(2).address, "after-thaw", absl::Seconds(15)).ok());
   absl::StatusOr<v1::LogHead> head = SameHeadEverywhere(cluster, 3 + 20 + 1);
   ASSERT_TRUE(head.ok()) << head.status();
+
+  // A fourth node bootstraps from node 0's backup and applies the rest.
+  const std::string backup = dir_.path() + "/backup";
+  {
+    auto admin = v1::AdminService::NewStub(grpc::CreateChannel(
+        cluster.node(0).address, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    v1::BackupRequest request;
+    request.set_dir(backup);
+    v1::BackupResponse response;
+    grpc::Status status = admin->Backup(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_TRUE(
+      Record(cluster.node(1).address, "after-backup", absl::Seconds(15)).ok());
+  const std::string restored = dir_.path() + "/n3";
+  testing::RunResult restore = testing::RunToCompletion(
+      {FACTLOGD_PATH, "--restore-from", backup, "--data-dir", restored});
+  ASSERT_EQ(restore.exit_code, 0) << restore.output;
+  absl::StatusOr<int> fourth = cluster.AddNode(restored);
+  ASSERT_TRUE(fourth.ok()) << fourth.status();
+  ASSERT_TRUE(
+      Record(cluster.node(*fourth).address, "on-the-fourth", absl::Seconds(15))
+          .ok());
+  head = SameHeadEverywhere(cluster, 3 + 20 + 1 + 2);
+  ASSERT_TRUE(head.ok()) << head.status();
   std::vector<v1::Event> log = ReadAll(cluster.node(2).address);
+  EXPECT_EQ(log.size(), head->tree_size());
   std::set<std::string> requests;
   for (size_t p = 0; p < log.size(); ++p) {
     EXPECT_EQ(log[p].position(), p + 1);
     EXPECT_TRUE(requests.insert(log[p].request_id()).second)
         << "appended twice: " << log[p].request_id();
   }
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < cluster.size(); ++i) {
     cluster.StopNode(i);
     testing::RunResult verify = testing::RunToCompletion(
         {FACTLOGD_PATH, "--verify", "--data-dir", cluster.node(i).data_dir});
