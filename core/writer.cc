@@ -448,9 +448,10 @@ absl::Time Writer::SafeTime() {
 }
 
 std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
-  // Decided again over the caught-up state while another node keeps
-  // extending the log first; each round trip is short, so a few suffice.
-  constexpr int kMaxAttempts = 8;
+  // Decided again over the caught-up state while other nodes keep
+  // extending the log first: with three nodes writing at once each round
+  // is won by one of them, so 32 rounds lose all with odds of (2/3)^32.
+  constexpr int kMaxAttempts = 32;
   for (int attempt = 1;; ++attempt) {
     std::unique_ptr<Completion> done = DecideAndCommit(std::move(items));
     if (!IsSuperseded(done->committed) || attempt == kMaxAttempts) {
@@ -503,7 +504,7 @@ std::unique_ptr<Writer::Completion> Writer::DecideAndCommit(
       batch.KeepStored(commit, std::move(stored.claims));
     }
     EndStamp(stamp);  // committed (visible to readers) or not stored at all
-    if (options_.metrics) {
+    if (options_.metrics && !IsSuperseded(done->committed)) {
       options_.metrics->Committed(commit.events, absl::Now() - commit_start,
                                   done->committed.ok());
     }

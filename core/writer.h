@@ -88,7 +88,7 @@ struct SequenceResult {
 //
 // A batch its CommitLog answers as superseded (another node extended a
 // replicated log first; core/commit_log.h) is decided again over the state
-// the log caught up to, a few times at most, then refused with UNAVAILABLE.
+// the log caught up to, up to 32 times, then refused with UNAVAILABLE.
 //
 // Time: every command of a batch gets the same recorded_at, the batch's
 // stamp = max(clock(), the previous stamp, the last SafeTime() + 1 ns,

@@ -73,6 +73,9 @@ absl::Status ReplicatedLog::Join() {
   for (;;) {
     found = etcd_->Get(key);
     if (found.ok() || !Unreachable(found.status())) break;
+    if (options_.stop_requested && options_.stop_requested()) {
+      return absl::CancelledError("stopped while waiting for etcd");
+    }
     if (absl::Now() >= next_log) {
       log::Warn("waiting for etcd; serving nothing until it answers",
                 {{"error", found.status().message()}});

@@ -42,6 +42,9 @@ struct ReplicatedLogOptions {
   absl::Duration commit_timeout = absl::Seconds(10);
   // While etcd cannot be reached at Open, a log line this often.
   absl::Duration wait_log_interval = absl::Seconds(3);
+  // Polled while Open waits for etcd; true ends the wait with CANCELLED
+  // (factlogd: a stop signal arrived).
+  std::function<bool()> stop_requested;
 };
 
 // The applied state of one node, for status and metrics.
@@ -81,11 +84,11 @@ class ReplicatedLog : public core::CommitLog {
  public:
   // Joins (or founds) the factlog cluster in etcd with `store`, which must
   // outlive the log, and starts the applier. Waits, with a log line every
-  // wait_log_interval, while etcd is unreachable. Refuses (FAILED_
-  // PRECONDITION, changing nothing): a store of another factlog cluster
-  // (naming both ids); a store with events that was never part of a cluster
-  // (a single-node store); a store behind a log whose first records were
-  // trimmed. Founding: an empty store and no cluster in etcd.
+  // wait_log_interval, while etcd is unreachable (until stop_requested).
+  // Refuses (FAILED_ PRECONDITION, changing nothing): a store of another
+  // factlog cluster (naming both ids); a store with events that was never part
+  // of a cluster (a single-node store); a store behind a log whose first
+  // records were trimmed. Founding: an empty store and no cluster in etcd.
   static absl::StatusOr<std::unique_ptr<ReplicatedLog>> Open(
       storage::EventStore* store, ReplicatedLogOptions options);
   ~ReplicatedLog() override;  // stops the applier

@@ -182,6 +182,14 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       log::Warn("rocksdb", {{"error", message}});
     };
   }
+  if (!options.etcd_endpoints.empty()) {
+    // Replicated: a record is durable once etcd committed it (a quorum's
+    // fsynced WAL); each node's store is a copy that re-applies from etcd
+    // whatever a power cut took from its unsynced tail (RocksDB recovers a
+    // consistent prefix, the applied record's number with it). One fsync
+    // per commit instead of two (docs/ARCHITECTURE.md, "Replicated mode").
+    store_options.sync = false;
+  }
   absl::StatusOr<std::unique_ptr<storage::EventStore>> store =
       storage::EventStore::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
@@ -296,6 +304,7 @@ absl::Status FactlogServer::OpenReplicatedLog(
   log_options.etcd = etcd_.get();
   log_options.prefix = options_.etcd_prefix;
   log_options.node_name = options_.node_name;
+  log_options.stop_requested = options_.stop_requested;
   // Every node publishes what it applies, its own commits included, in log
   // order; the writer publishes nothing itself.
   log_options.on_apply = std::move(writer_options->on_commit);

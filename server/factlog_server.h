@@ -94,6 +94,8 @@ struct ServerOptions {
   std::string etcd_prefix = "/factlog/";
   // This node's name in the records it commits; required with etcd.
   std::string node_name;
+  // Polled while Start waits for etcd; true ends Start with CANCELLED.
+  std::function<bool()> stop_requested;
 };
 
 // A running factlogd: the store, the writer, the subscription hub, the gRPC

@@ -363,6 +363,14 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A stop signal while a replicated node waits for etcd at start ends the
+  // wait (the signals stay pending until sigwait otherwise).
+  options.stop_requested = [] {
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGINT) == 1 ||
+           sigismember(&pending, SIGTERM) == 1;
+  };
 
   auto server = factlog::server::FactlogServer::Start(options);
   if (!server.ok()) {

@@ -10,15 +10,21 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "domain/merkle.h"
+#include "etcd/client.h"
+#include "factlog/replication/records.pb.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -539,6 +545,89 @@ TEST_F(ClusterTest, RefusesASingleNodeStoreAndAStoreOfAnotherCluster) {
   EXPECT_NE(other.exit_code, 0);
   EXPECT_NE(other.output.find("belongs to factlog cluster"), std::string::npos)
       << other.output;
+
+  // A record whose Merkle root does not match what its events hash to (a
+  // forked log, forged here straight into etcd): the node stops applying
+  // and writing, and says why.
+  ASSERT_TRUE(cluster.StartNode(0).ok());
+  {
+    etcd::ClientOptions options;
+    options.endpoints = {cluster.etcd().client_address(0)};
+    auto client = etcd::Client::Connect(options);
+    ASSERT_TRUE(client.ok());
+    auto head_kv = (*client)->Get("/factlog/head");
+    ASSERT_TRUE(head_kv.ok()) << head_kv.status();
+    replication::LogHead head;
+    ASSERT_TRUE(head.ParseFromString(head_kv->value()));
+    std::vector<v1::Event> log = ReadAll(cluster.node(0).address);
+    ASSERT_EQ(log.size(), head.last_position());
+    v1::Event forged = log.back();
+    forged.set_position(head.last_position() + 1);
+    forged.set_version(forged.version() + 1);
+    forged.set_event_id("00000000-0000-4000-8000-00000000f0f0");
+    forged.mutable_claim_retracted()->set_reason("forged");
+    replication::CommitRecord record;
+    record.set_commit(head.commit() + 1);
+    record.set_first_position(forged.position());
+    record.add_events(merkle::CanonicalEventBytes(forged));
+    record.set_root_after(std::string(32, '\0'));
+    record.set_node("forger");
+    replication::LogHead forged_head;
+    forged_head.set_commit(record.commit());
+    forged_head.set_last_position(forged.position());
+    forged_head.set_root(record.root_after());
+    etcdserverpb::TxnRequest txn;
+    *txn.add_compare() =
+        etcd::ModRevisionIs("/factlog/head", head_kv->mod_revision());
+    *txn.add_success() =
+        etcd::PutOp("/factlog/head", forged_head.SerializeAsString());
+    *txn.add_success() =
+        etcd::PutOp(absl::StrFormat("/factlog/log/%020d", record.commit()),
+                    record.SerializeAsString());
+    auto forged_txn = (*client)->Txn(txn);
+    ASSERT_TRUE(forged_txn.ok() && forged_txn->succeeded());
+  }
+  grpc::Status after_fork;
+  const absl::Time fork_deadline = absl::Now() + absl::Seconds(20);
+  do {
+    after_fork =
+        Record(cluster.node(0).address, "after-fork", absl::Seconds(5));
+  } while (after_fork.ok() == false &&
+           after_fork.error_message().find("stopped applying") ==
+               std::string::npos &&
+           absl::Now() < fork_deadline);
+  EXPECT_EQ(after_fork.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(after_fork.error_message().find("stopped applying"),
+            std::string::npos)
+      << after_fork.error_message();
+  std::vector<v1::Event> kept = ReadAll(cluster.node(0).address);
+  EXPECT_EQ(kept.size(), 1u) << "the forked record was not applied";
+  cluster.StopNode(0);
+  {
+    std::ifstream in(cluster.node(0).log);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_NE(text.str().find("FORKED LOG"), std::string::npos);
+  }
+
+  // etcd unreachable: factlogd waits, saying so, serves nothing, and a
+  // SIGTERM ends the wait.
+  {
+    auto ports = testing::FreeLoopbackPorts(1);
+    ASSERT_TRUE(ports.ok());
+    auto waiting = Subprocess::Start(
+        {FACTLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
+         dir_.path() + "/waiting", "--etcd-endpoints",
+         absl::StrCat("127.0.0.1:", (*ports)[0]), "--node-name", "w"});
+    ASSERT_TRUE(waiting.ok());
+    auto line = (*waiting)->WaitForLine("waiting for etcd", absl::Seconds(30));
+    ASSERT_TRUE(line.ok()) << line.status();
+    (*waiting)->Signal(SIGTERM);
+    auto rest = (*waiting)->ReadToEnd(absl::Seconds(30));
+    ASSERT_TRUE(rest.ok()) << rest.status();
+    EXPECT_EQ(rest->find("listening on"), std::string::npos) << *rest;
+    EXPECT_NE((*waiting)->Wait(), 0);
+  }
 
   // No --node-name.
   testing::RunResult unnamed = testing::RunToCompletion(

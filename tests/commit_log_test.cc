@@ -7,6 +7,8 @@
 #include <memory>
 
 #include "core/writer.h"
+#include "domain/evolve.h"
+#include "domain/merkle.h"
 #include "domain/time_util.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
@@ -96,6 +98,51 @@ TEST_F(CommitLogTest, StampsAreNeverBelowTheLogsLastRecordedAt) {
   std::vector<v1::Event> events = testing::StoredEvents(*store_);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_GE(domain::FromProto(events[0].recorded_at()), log_->floor);
+}
+
+// The store's side of a replica's apply (storage/event_store.h): the root
+// a record was stamped with is checked before anything is written, and the
+// replica state lands with the events.
+TEST(ReplicaCommitTest, AWrongRootStoresNothingAndTheRightOneStoresTheState) {
+  testing::TempDir dir;
+  auto store = storage::EventStore::Open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  {
+    auto writer = core::Writer::Start(store->get(), {});
+    v1::Command command;
+    *command.mutable_record_claim() = testing::NewClaim("a");
+    ASSERT_TRUE(testing::ApplySync(*writer, command).ok());
+  }
+  // A second event for the same claim, as another node would send it.
+  std::vector<v1::Event> events = testing::StoredEvents(**store);
+  ASSERT_EQ(events.size(), 1u);
+  v1::Event next = events[0];
+  next.set_position(2);
+  next.set_version(2);
+  next.set_event_id("00000000-0000-4000-8000-000000000002");
+  *next.mutable_claim_retracted()->mutable_reason() = "a test";
+  v1::ClaimView after = *(*store)->GetClaim("a").value();
+  storage::ClaimIndexInputs before(after);
+  domain::Evolve(next, &after);
+
+  storage::CommitBatch batch;
+  batch.events = {next};
+  batch.claims = {{&before, &after}};
+  batch.replica_state = "state after record 2";
+  merkle::Hash wrong{};
+  batch.expected_root = wrong;
+  absl::Status refused = (*store)->Commit(batch);
+  EXPECT_TRUE(absl::IsDataLoss(refused)) << refused;
+  EXPECT_NE(refused.message().find("forked"), std::string::npos) << refused;
+  EXPECT_EQ((*store)->LastPosition(), 1u);
+  EXPECT_FALSE((*store)->ReplicaState().value().has_value());
+
+  batch.expected_root = (*store)->RootWith({merkle::CanonicalEventBytes(next)});
+  ASSERT_TRUE((*store)->Commit(batch).ok());
+  EXPECT_EQ((*store)->LastPosition(), 2u);
+  EXPECT_EQ((*store)->RootAt(2).value(), *batch.expected_root);
+  EXPECT_EQ((*store)->ReplicaState().value(),
+            std::optional<std::string>("state after record 2"));
 }
 
 }  // namespace
