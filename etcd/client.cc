@@ -339,6 +339,9 @@ absl::StatusOr<std::unique_ptr<Client::WatchStream>> Client::Watch(
     int64_t start_revision) {
   const size_t at = Current();
   std::unique_ptr<WatchStream> watch(new WatchStream());
+  // A member cut off from its cluster's leader ends the watch instead of
+  // keeping it open with nothing coming (etcd's "require leader").
+  watch->context_.AddMetadata("hasleader", "true");
   watch->stream_ = stubs_[at].watch->Watch(&watch->context_);
   etcdserverpb::WatchRequest request;
   etcdserverpb::WatchCreateRequest* create = request.mutable_create_request();

@@ -105,8 +105,9 @@ class Client {
   absl::StatusOr<int64_t> LeaseKeepAliveOnce(int64_t id);
 
   // One watch of [key, range_end) from `start_revision` on the current
-  // endpoint. Next() blocks for the next response with events (or a
-  // cancellation); Cancel() from any thread ends a blocked Next().
+  // endpoint; it ends (UNAVAILABLE) when that member loses its leader. Next()
+  // blocks for the next response with events (or a cancellation); Cancel() from
+  // any thread ends a blocked Next().
   class WatchStream {
    public:
     ~WatchStream();
