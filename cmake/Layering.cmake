@@ -56,3 +56,11 @@ factlog_forbid_links(factlog_search "^factlog_core$"
 factlog_forbid_links(factlog_storage "^factlog_search$|^SQLite::"
   "storage/ knows nothing of the search index")
 factlog_forbid_links(factlog_messages "${_grpc}" "the messages know no gRPC")
+factlog_forbid_links(factlog_core "^factlog_etcd$|^factlog_replication$"
+  "core/ knows no etcd: the replicated mode plugs in behind core::CommitLog")
+factlog_forbid_links(factlog_storage "^factlog_etcd$|^factlog_replication$"
+  "storage/ knows no etcd")
+factlog_forbid_links(factlog_etcd "^factlog_"
+  "etcd/ is a client of etcd only and knows nothing of factlog")
+factlog_forbid_links(factlog_replication "^factlog_rpc$|^factlog_server$"
+  "replication/ plugs in behind core::CommitLog and knows no rpc/ or server/")

@@ -1,5 +1,8 @@
 #include "core/commit_log.h"
 
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+
 namespace factlog::core {
 namespace {
 
@@ -18,7 +21,20 @@ class LocalCommitLog final : public CommitLog {
   storage::EventStore* const store_;
 };
 
+constexpr char kSupersededPayload[] = "factlog.core/commit-superseded";
+
 }  // namespace
+
+absl::Status Superseded(absl::string_view why) {
+  absl::Status status = absl::AbortedError(
+      absl::StrCat("another node extended the log first: ", why));
+  status.SetPayload(kSupersededPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsSuperseded(const absl::Status& status) {
+  return status.GetPayload(kSupersededPayload).has_value();
+}
 
 std::unique_ptr<CommitLog> NewLocalCommitLog(storage::EventStore* store) {
   return std::make_unique<LocalCommitLog>(store);

@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "storage/event_store.h"
 
 namespace factlog::core {
@@ -31,9 +33,25 @@ class CommitLog {
   // unchanged, and the status says why (UNAVAILABLE for I/O, as
   // storage::EventStore::Commit). When `stored` is set and the commit
   // succeeds, it receives the events' and claims' bytes as stored.
+  //
+  // A replicated log may also answer Superseded() (IsSuperseded): another
+  // node extended the log first, so the batch, decided against a state
+  // that is no longer the last, was not stored; the store has since caught
+  // up, and the Writer decides the batch's commands again.
   virtual absl::Status Commit(const storage::CommitBatch& batch,
                               storage::StoredBytes* stored) = 0;
+
+  // A time no event of the log was recorded after (recorded_at), for logs
+  // that other writers extend too; the Writer stamps later batches no
+  // earlier. InfinitePast when the Writer is the log's only writer.
+  virtual absl::Time LastRecordedAt() const { return absl::InfinitePast(); }
 };
+
+// The status CommitLog::Commit answers when another writer extended the log
+// first (see there), saying `why`; IsSuperseded tells it apart from every
+// other status.
+absl::Status Superseded(absl::string_view why);
+bool IsSuperseded(const absl::Status& status);
 
 // The single-node log: each batch is one WriteBatch and one fsync of
 // `store`, which must outlive it.

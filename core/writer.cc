@@ -422,10 +422,11 @@ absl::Time TruncateToNanos(absl::Time t) {
 
 }  // namespace
 
-absl::Time Writer::BeginStamp() {
+absl::Time Writer::BeginStamp(absl::Time floor) {
   const absl::Time now = TruncateToNanos(options_.clock());
   absl::MutexLock lock(&time_mu_);
-  last_stamp_ = std::max({now, last_stamp_, last_safe_ + absl::Nanoseconds(1)});
+  last_stamp_ =
+      std::max({now, last_stamp_, last_safe_ + absl::Nanoseconds(1), floor});
   in_flight_.push_back(last_stamp_);
   return last_stamp_;
 }
@@ -447,8 +448,23 @@ absl::Time Writer::SafeTime() {
 }
 
 std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
+  // Decided again over the caught-up state while other nodes keep
+  // extending the log first: with three nodes writing at once each round
+  // is won by one of them, so 32 rounds lose all with odds of (2/3)^32.
+  constexpr int kMaxAttempts = 32;
+  for (int attempt = 1;; ++attempt) {
+    std::unique_ptr<Completion> done = DecideAndCommit(std::move(items));
+    if (!IsSuperseded(done->committed) || attempt == kMaxAttempts) {
+      return done;
+    }
+    items = std::move(done->items);
+  }
+}
+
+std::unique_ptr<Writer::Completion> Writer::DecideAndCommit(
+    std::vector<Item> items) {
   static thread_local absl::BitGen gen;
-  const absl::Time stamp = BeginStamp();
+  const absl::Time stamp = BeginStamp(log_->LastRecordedAt());
   auto done = std::make_unique<Completion>();
   done->batch = std::make_unique<Batch>(store_, options_, &gen, stamp,
                                         log_->LastPosition() + 1);
@@ -488,11 +504,13 @@ std::unique_ptr<Writer::Completion> Writer::Process(std::vector<Item> items) {
       batch.KeepStored(commit, std::move(stored.claims));
     }
     EndStamp(stamp);  // committed (visible to readers) or not stored at all
-    if (options_.metrics) {
+    if (options_.metrics && !IsSuperseded(done->committed)) {
       options_.metrics->Committed(commit.events, absl::Now() - commit_start,
                                   done->committed.ok());
     }
-    if (!done->committed.ok()) {
+    if (IsSuperseded(done->committed)) {
+      // Decided again by Process; not a failure of the store.
+    } else if (!done->committed.ok()) {
       ++failed_commits_;
       log::Error("commit failed; its commands are refused with UNAVAILABLE",
                  {{"error", done->committed.message()},

@@ -86,8 +86,13 @@ struct SequenceResult {
 // thread lets the next batch be decided and synced meanwhile. Batches are
 // published and completed in commit order.
 //
+// A batch its CommitLog answers as superseded (another node extended a
+// replicated log first; core/commit_log.h) is decided again over the state
+// the log caught up to, up to 32 times, then refused with UNAVAILABLE.
+//
 // Time: every command of a batch gets the same recorded_at, the batch's
-// stamp = max(clock(), the previous stamp, the last SafeTime() + 1 ns), so
+// stamp = max(clock(), the previous stamp, the last SafeTime() + 1 ns,
+// the log's LastRecordedAt()), so
 // recorded_at never decreases along the log (also across restarts: the
 // first stamp is at least the last stored recorded_at) even when the clock
 // goes backwards; positions and versions are ordered regardless.
@@ -151,11 +156,13 @@ class Writer {
   Writer(storage::EventStore* store, WriterOptions options);
   void Run();
   std::unique_ptr<Completion> Process(std::vector<Item> items);
+  // Decides `items` as one batch and commits it once.
+  std::unique_ptr<Completion> DecideAndCommit(std::vector<Item> items);
   void RunCompleter();
   void Complete(Completion& done);
   // The recorded_at of a batch about to be decided; it stays in flight
   // (holding SafeTime() below it) until EndStamp.
-  absl::Time BeginStamp();
+  absl::Time BeginStamp(absl::Time floor);
   void EndStamp(absl::Time stamp);
 
   // Reads: the state commands are decided against.

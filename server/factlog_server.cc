@@ -1,5 +1,6 @@
 #include "server/factlog_server.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,12 +15,14 @@
 #include "core/search_indexer.h"
 #include "core/server_metrics.h"
 #include "core/writer.h"
+#include "etcd/client.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "replication/replicated_log.h"
 #include "rpc/admin_service.h"
 #include "rpc/auth.h"
 #include "rpc/claim_service.h"
@@ -184,6 +187,14 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       log::Warn("rocksdb", {{"error", message}});
     };
   }
+  if (!options.etcd_endpoints.empty()) {
+    // Replicated: a record is durable once etcd committed it (a quorum's
+    // fsynced WAL); each node's store is a copy that re-applies from etcd
+    // whatever a power cut took from its unsynced tail (RocksDB recovers a
+    // consistent prefix, the applied record's number with it). One fsync
+    // per commit instead of two (docs/ARCHITECTURE.md, "Replicated mode").
+    store_options.sync = false;
+  }
   absl::StatusOr<std::unique_ptr<storage::EventStore>> store =
       storage::EventStore::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
@@ -207,8 +218,16 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
         hub->Publish(std::move(committed.events), committed.statuses,
                      std::move(committed.serialized));
       };
+  if (!options.etcd_endpoints.empty()) {
+    absl::Status replicated = server->OpenReplicatedLog(&writer_options);
+    if (!replicated.ok()) return replicated;
+  }
   writer_options.limits = options.limits;
   writer_options.max_batch = options.max_batch;
+  if (server->replicated_log_ != nullptr) {
+    writer_options.max_batch =
+        std::min(writer_options.max_batch, replication::kMaxCommandsPerRecord);
+  }
   writer_options.clock = options.clock;
   writer_options.before_commit = options.writer_before_commit;
   server->writer_ = core::Writer::Start(server->store_.get(), writer_options);
@@ -288,6 +307,38 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   return server;
 }
 
+absl::Status FactlogServer::OpenReplicatedLog(
+    core::WriterOptions* writer_options) {
+  if (options_.node_name.empty()) {
+    return absl::InvalidArgumentError(
+        "--node-name: required with --etcd-endpoints (each node's own name)");
+  }
+  etcd::ClientOptions etcd_options;
+  etcd_options.endpoints = options_.etcd_endpoints;
+  etcd_options.ca_file = options_.etcd_ca_file;
+  etcd_options.cert_file = options_.etcd_cert_file;
+  etcd_options.key_file = options_.etcd_key_file;
+  absl::StatusOr<std::unique_ptr<etcd::Client>> client =
+      etcd::Client::Connect(etcd_options);
+  if (!client.ok()) return client.status();
+  etcd_ = *std::move(client);
+  replication::ReplicatedLogOptions log_options;
+  log_options.etcd = etcd_.get();
+  log_options.prefix = options_.etcd_prefix;
+  log_options.node_name = options_.node_name;
+  log_options.stop_requested = options_.stop_requested;
+  // Every node publishes what it applies, its own commits included, in log
+  // order; the writer publishes nothing itself.
+  log_options.on_apply = std::move(writer_options->on_commit);
+  writer_options->on_commit = nullptr;
+  absl::StatusOr<std::unique_ptr<replication::ReplicatedLog>> log =
+      replication::ReplicatedLog::Open(store_.get(), std::move(log_options));
+  if (!log.ok()) return log.status();
+  replicated_log_ = *std::move(log);
+  writer_options->commit_log = replicated_log_.get();
+  return absl::OkStatus();
+}
+
 FactlogServer::~FactlogServer() { Shutdown(); }
 
 absl::Status FactlogServer::ReloadTokens() {
@@ -315,6 +366,7 @@ void FactlogServer::Shutdown(absl::Duration grace) {
   }
   if (writer_) writer_->Stop();
   if (indexer_) indexer_->Stop();
+  replicated_log_.reset();  // its applier publishes to the hub
   hub_.reset();
   store_.reset();
 }

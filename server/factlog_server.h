@@ -4,10 +4,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/hub.h"
+#include "core/writer.h"
 #include "domain/limits.h"
 #include "storage/event_store.h"
 
@@ -29,6 +31,14 @@ class ServerMetrics;
 class TokenStore;
 class Writer;
 }  // namespace factlog::core
+
+namespace factlog::etcd {
+class Client;
+}  // namespace factlog::etcd
+
+namespace factlog::replication {
+class ReplicatedLog;
+}  // namespace factlog::replication
 
 namespace factlog::rpc {
 class AdminServiceImpl;
@@ -84,6 +94,20 @@ struct ServerOptions {
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Tests only: WriterOptions::before_commit.
   std::function<void()> writer_before_commit;
+
+  // Replicated mode (docs/ARCHITECTURE.md, "Replicated mode"): the etcd
+  // cluster's client endpoints ("host:port"); empty: single-node.
+  std::vector<std::string> etcd_endpoints;
+  // TLS to etcd: CA (PEM), and optionally a client certificate and key.
+  std::string etcd_ca_file;
+  std::string etcd_cert_file;
+  std::string etcd_key_file;
+  // Every etcd key of this factlog cluster starts with it.
+  std::string etcd_prefix = "/factlog/";
+  // This node's name in the records it commits; required with etcd.
+  std::string node_name;
+  // Polled while Start waits for etcd; true ends Start with CANCELLED.
+  std::function<bool()> stop_requested;
 };
 
 // A running factlogd: the store, the writer, the subscription hub, the
@@ -123,6 +147,8 @@ class FactlogServer {
   // The metrics port actually bound; 0 without ServerOptions::metrics_listen.
   int metrics_port() const { return metrics_port_; }
   core::ServerMetrics& metrics() { return *metrics_; }
+  // The replicated mode's log; null in the single-node mode.
+  replication::ReplicatedLog* replicated_log() { return replicated_log_.get(); }
 
   // Idempotent. In-flight RPCs get up to `grace` to finish before they are
   // cancelled.
@@ -130,12 +156,17 @@ class FactlogServer {
 
  private:
   FactlogServer();
+  // With ServerOptions::etcd_endpoints: joins the cluster and makes
+  // `writer_options` commit through the replicated log.
+  absl::Status OpenReplicatedLog(core::WriterOptions* writer_options);
 
   ServerOptions options_;
   std::unique_ptr<storage::EventStore> store_;
   std::unique_ptr<core::TokenStore> tokens_;
   std::unique_ptr<rpc::Authorizer> authorizer_;
   std::unique_ptr<core::Hub> hub_;
+  std::unique_ptr<etcd::Client> etcd_;
+  std::unique_ptr<replication::ReplicatedLog> replicated_log_;
   std::unique_ptr<core::Writer> writer_;
   std::unique_ptr<core::ClaimQueries> queries_;
   std::unique_ptr<search::SearchIndex> search_index_;

@@ -14,7 +14,9 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "core/access.h"
@@ -326,6 +328,23 @@ int main(int argc, char** argv) {
                  "(DIR is taken relative to it; paths outside it, '..' and "
                  "symlinks out are refused); default: `backups` next to "
                  "--data-dir");
+  // Replicated mode (README, "Replicated mode").
+  std::string etcd_endpoints;
+  app.add_option("--etcd-endpoints", etcd_endpoints,
+                 "host:port,... of the etcd cluster that holds the log of a "
+                 "replicated factlog cluster; unset: single-node");
+  app.add_option("--etcd-ca", options.etcd_ca_file,
+                 "PEM CA that signed etcd's certificates (TLS to etcd)");
+  app.add_option("--etcd-cert", options.etcd_cert_file,
+                 "PEM client certificate for etcd (with --etcd-key)");
+  app.add_option("--etcd-key", options.etcd_key_file,
+                 "PEM private key of --etcd-cert");
+  app.add_option("--etcd-prefix", options.etcd_prefix,
+                 "every etcd key of this factlog cluster starts with it")
+      ->capture_default_str();
+  app.add_option("--node-name", options.node_name,
+                 "this node's name in the cluster (with --etcd-endpoints)");
+
   std::string restore_from;
   app.add_option("--restore-from", restore_from,
                  "copy a backup (factlog admin backup) into an empty "
@@ -363,6 +382,10 @@ int main(int argc, char** argv) {
   }
 
   options.store.claim_cache_bytes = claim_cache_mib << 20;
+  for (absl::string_view endpoint :
+       absl::StrSplit(etcd_endpoints, ',', absl::SkipWhitespace())) {
+    options.etcd_endpoints.emplace_back(absl::StripAsciiWhitespace(endpoint));
+  }
   options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   options.hub.overdue_sweep_interval = absl::Seconds(sweep_seconds);
   namespace log = factlog::log;
@@ -381,6 +404,14 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A stop signal while a replicated node waits for etcd at start ends the
+  // wait (the signals stay pending until sigwait otherwise).
+  options.stop_requested = [] {
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGINT) == 1 ||
+           sigismember(&pending, SIGTERM) == 1;
+  };
 
   auto server = factlog::server::FactlogServer::Start(options);
   if (!server.ok()) {

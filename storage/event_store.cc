@@ -411,6 +411,26 @@ size_t EventStore::ClaimCacheBytes() const {
   return state_->claim_cache.charge();
 }
 
+merkle::Hash EventStore::RootWith(
+    const std::vector<std::string>& event_bytes) const {
+  merkle::Frontier frontier = state_->frontier;
+  MerkleNodes ignored;
+  for (const std::string& bytes : event_bytes) {
+    frontier.Append(merkle::LeafHash(bytes), &ignored);
+  }
+  return frontier.Root();
+}
+
+absl::StatusOr<std::optional<std::string>> EventStore::ReplicaState() const {
+  std::string value;
+  rocksdb::Status s =
+      state_->db->Get(rocksdb::ReadOptions(), state_->family(kMeta),
+                      keys::kReplicaState, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (auto st = FromRocks(s, "reading replica_state"); !st.ok()) return st;
+  return value;
+}
+
 absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
   StoreState& st = *state_;
   const uint64_t first = LastPosition() + 1;
@@ -457,6 +477,16 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
   for (const auto& [request_id, record] : batch.requests) {
     record.SerializeToString(&bytes);
     wb.Put(st.family(kRequests), request_id, bytes);
+  }
+  if (batch.expected_root && frontier.Root() != *batch.expected_root) {
+    return absl::DataLossError(absl::StrFormat(
+        "commit: the log's Merkle root after position %d would be %s, the "
+        "batch says %s: this log and the batch's have forked",
+        next - 1, merkle::Hex(frontier.Root()),
+        merkle::Hex(*batch.expected_root)));
+  }
+  if (batch.replica_state) {
+    wb.Put(st.family(kMeta), keys::kReplicaState, *batch.replica_state);
   }
   st.PutMerkleNodes(&wb, nodes);
   MerkleTail tail = MerkleTail::Of(frontier);

@@ -69,6 +69,15 @@ struct CommitBatch {
   std::vector<v1::Event> events;
   std::vector<ClaimUpdate> claims;
   std::vector<std::pair<std::string, v1::RequestRecord>> requests;
+  // Replicated mode (docs/ARCHITECTURE.md, "Replicated mode"). When set,
+  // the commit is refused with DATA_LOSS, storing nothing, unless the log's
+  // Merkle root after the batch equals it: the root the cluster's record
+  // of this batch was stamped with.
+  std::optional<merkle::Hash> expected_root;
+  // When set, stored under keys::kReplicaState in the same WriteBatch (which
+  // record of the cluster's log the store has applied); ReplicaState()
+  // reads it.
+  std::optional<std::string> replica_state;
 };
 
 // What a commit stored, for callers that pass it on without encoding it
@@ -146,6 +155,15 @@ class EventStore {
   // When `stored` is set and the commit succeeds, it receives what was
   // stored of the events and the claims.
   absl::Status Commit(const CommitBatch& batch, StoredBytes* stored = nullptr);
+
+  // The Merkle root the log would have with events of these bytes
+  // (merkle::CanonicalEventBytes) appended. Only the thread that calls
+  // Commit may call it.
+  merkle::Hash RootWith(const std::vector<std::string>& event_bytes) const;
+
+  // What the last commit stored as CommitBatch::replica_state; nullopt in
+  // a store no replicated commit was ever applied to.
+  absl::StatusOr<std::optional<std::string>> ReplicaState() const;
 
   // The current projection of `claim_id`, or nullopt when there is none.
   absl::StatusOr<std::optional<v1::ClaimView>> GetClaim(

@@ -47,6 +47,10 @@ inline constexpr char kProjectionPosition[] = "projection_position";
 inline constexpr char kSchemaVersion[] = "schema_version";
 inline constexpr char kTokenSecret[] = "token_secret";
 inline constexpr char kMerkleTail[] = "merkle_tail";
+// Replicated mode only: which commit record of the cluster's log this store
+// has applied, written with that record's events (CommitBatch::
+// replica_state; its bytes are the replication layer's).
+inline constexpr char kReplicaState[] = "replica_state";
 // Kept in the default column family's memtable so that RocksDB always has a
 // memtable to flush when it resumes after a failed write (event_store.cc).
 inline constexpr char kWalGuard[] = "wal_guard";

@@ -18,7 +18,11 @@ set(rules
   "domain|search/|sqlite3|domain/ knows no SQLite"
   "core|grpcpp/|grpc/|.*\\.grpc\\.pb\\.h|core/ knows no gRPC"
   "core|rpc/|server/|core/ does not know the layers above it"
-  "rpc|server/|rpc/ does not know server/")
+  "rpc|server/|rpc/ does not know server/"
+  "storage|etcd/|replication/|storage/ knows no etcd"
+  "core|etcd/|replication/|core/ knows no etcd"
+  "etcd|common/|domain/|storage/|core/|rpc/|server/|replication/|factlog/|etcd/ knows nothing of factlog"
+  "replication|rpc/|server/|replication/ does not know rpc/ or server/")
 set(failures 0)
 foreach(rule IN LISTS rules)
   string(REPLACE "|" ";" parts "${rule}")
