@@ -1,5 +1,8 @@
 #include "rpc/admin_service.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "rpc/grpc_status.h"
 
 namespace factlog::rpc {
@@ -33,7 +36,12 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Backup(
   }
   absl::StatusOr<uint64_t> position = store_->Backup(req->dir());
   if (position.ok()) {
-    resp->set_dir(req->dir());
+    // The path as the server resolved it: a relative `dir` is under
+    // factlogd's working directory, which the caller may not know.
+    std::error_code error;
+    const std::filesystem::path absolute =
+        std::filesystem::absolute(req->dir(), error);
+    resp->set_dir(error ? req->dir() : absolute.lexically_normal().string());
     resp->set_last_position(*position);
   }
   call.Finish(ToGrpcStatus(position.status()));
