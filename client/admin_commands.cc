@@ -2,8 +2,10 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/format.h"
 #include "client/format_stats.h"
 #include "client/subcommands.h"
@@ -45,9 +47,12 @@ void AddAdminBackup(CLI::App* admin, const GlobalOptions* g, Action* action) {
       "Online, consistent backup of the server's data into a new directory "
       "on the server's filesystem (writes go on meanwhile)");
   AddArgument(sub, "DIR", dir.get(),
-              "directory on the server host; must not exist yet");
+              "directory on the server host; must not exist yet. A relative "
+              "DIR is relative to factlogd's working directory, not yours");
   sub->footer(
-      "\nRestore on the server host with:\n"
+      "\nDIR is a path on the server host: a relative one lands under the\n"
+      "directory factlogd was started in. The reply names the absolute path\n"
+      "used. Restore on the server host with:\n"
       "  factlogd --restore-from DIR --data-dir NEW-DIR\n" +
       Examples({"factlog admin backup /var/backups/factlog/2026-11-25"}));
   OnRun(sub, action, [g, dir] {
@@ -90,7 +95,8 @@ void AddAdminCommands(CLI::App* app, const GlobalOptions* options,
 // Prints the serving status on stdout ("SERVING", "NOT_SERVING", ...) or,
 // with --output json, the HealthCheckResponse. Exit codes follow
 // connection.h: 0 only for SERVING; 1 for any other status and for a
-// refused check (an unknown --service is "error: NOT_FOUND: ..."); 3 when
+// refused check (an unknown --service is "error: NOT_FOUND: ...", listing
+// the services there are); 3 when
 // factlogd cannot be reached ("error: cannot reach factlogd at ...").
 void AddHealthCommand(CLI::App* app, const GlobalOptions* options,
                       Action* action) {
@@ -101,7 +107,9 @@ void AddHealthCommand(CLI::App* app, const GlobalOptions* options,
       "Check that factlogd is serving (grpc.health.v1); exit 0 "
       "only when it is");
   sub->add_option("--service", *service,
-                  "Service to ask about (default: the whole server)")
+                  "Service to ask about: factlog.v1.ClaimService, "
+                  "factlog.v1.EventService or factlog.v1.AdminService "
+                  "(default: the whole server)")
       ->type_name("NAME");
   sub->footer(
       "\nPrints SERVING and exits 0, or prints the status (NOT_SERVING, ...)\n"
@@ -121,8 +129,23 @@ void AddHealthCommand(CLI::App* app, const GlobalOptions* options,
     auto stub = health::Health::NewStub(connection.channel());
     health::HealthCheckRequest request;
     request.set_service(*service);
-    const health::HealthCheckResponse response =
-        connection.Call(*stub, &health::Health::Stub::Check, request);
+    grpc::ClientContext context;
+    connection.PrepareUnary(&context);
+    health::HealthCheckResponse response;
+    const grpc::Status status = stub->Check(&context, request, &response);
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      const std::vector<std::string> services = {
+          v1::ClaimService::service_full_name(),
+          v1::EventService::service_full_name(),
+          v1::AdminService::service_full_name()};
+      throw CommandError(kExitRefused,
+                         absl::StrCat("NOT_FOUND: no service \"", *service,
+                                      "\"; --service takes one of ",
+                                      absl::StrJoin(services, ", "),
+                                      ", or nothing for the whole server"),
+                         "NOT_FOUND");
+    }
+    connection.Check(status);
     if (probe.json()) {
       std::cout << JsonLine(response);
     } else {

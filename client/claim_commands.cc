@@ -43,7 +43,11 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
       ->type_name("OUTLET");
   sub->add_option("--reported-url", f->reported_url, "URL of the report")
       ->type_name("URL");
-  sub->add_option("--subject", f->subject, "Subject slug")->type_name("SLUG");
+  sub->add_option("--subject", f->subject,
+                  "Subject slug; optional, but a claim without one is not "
+                  "listed under `factlog subjects`, and repeats are only "
+                  "looked for among claims of the same subject")
+      ->type_name("SLUG");
   AddEnumOption<v1::ClaimKind>(sub, "--kind", &f->kind,
                                "Kind of claim (default: fact)");
   AddTimeOption(sub, "--asserted-at", &f->asserted_at,
@@ -58,8 +62,8 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
                 "Link the new claim REPEATS each earlier claim of the same "
                 "claimant and subject the server finds similar");
   sub->footer(Examples({
-      "factlog claim add --id putin-orders-withdrawal \\",
-      "    --text 'Putin ordered the troops back to their bases' \\",
+      "factlog claim add --id peskov-withdrawal-under-way-2014-05-20 \\",
+      "    --text 'The troops are on their way back to their bases' \\",
       "    --claimant 'Vladimir Putin' --reported-by 'Dmitry Peskov' \\",
       "    --reported-outlet CNN --subject russia-troops-ukraine-border \\",
       "    --kind fact --asserted-at 2014-05-19 --tag ukraine",
@@ -92,10 +96,22 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
     Connection connection(*g);
     const v1::CommandResponse recorded =
         connection.Call(connection.claims(), &Stub::RecordClaim, request);
-    PrintCommandResult(*g, recorded, [](const v1::CommandResponse& r) {
-      return RenderCommandResult("recorded claim", r) + RenderSimilarClaims(r);
-    });
-    if (!f->link_repeats) return kExitOk;
+    if (!f->link_repeats) {
+      PrintCommandResult(*g, recorded, [](const v1::CommandResponse& r) {
+        return RenderCommandResult("recorded claim", r) +
+               RenderSimilarClaims(r);
+      });
+      return kExitOk;
+    }
+    // With links, -o json prints one array: the claim's response, then each
+    // link's.
+    JsonList json(g->json_lines());
+    if (g->json()) {
+      std::cout << json.Add(recorded);
+    } else {
+      std::cout << RenderCommandResult("recorded claim", recorded)
+                << RenderSimilarClaims(recorded);
+    }
     for (const v1::SimilarClaim& similar : recorded.similar_claims()) {
       // Only the claimant's own statements are repeats.
       if (similar.match() != v1::SIMILAR_MATCH_OWN_STATEMENT) continue;
@@ -108,11 +124,15 @@ void AddClaimAdd(CLI::App* claim, const GlobalOptions* g, Action* action) {
                                        "/repeats/", similar.claim_id()));
       const v1::CommandResponse linked =
           connection.Call(connection.claims(), &Stub::LinkClaims, link);
-      PrintCommandResult(*g, linked, [&](const v1::CommandResponse& r) {
-        return RenderCommandResult(
-            "linked claim", r, absl::StrCat("REPEATS ", similar.claim_id()));
-      });
+      if (g->json()) {
+        std::cout << json.Add(linked);
+      } else {
+        std::cout << RenderCommandResult(
+            "linked claim", linked,
+            absl::StrCat("REPEATS ", similar.claim_id()));
+      }
     }
+    if (g->json()) std::cout << json.Finish();
     return kExitOk;
   });
 }
@@ -128,7 +148,8 @@ void AddClaimShow(CLI::App* claim, const GlobalOptions* g, Action* action) {
   AddClaimIdArgument(sub, &f->claim_id);
   CLI::Option* position =
       sub->add_option("--as-of-position", f->as_of_position,
-                      "The claim as the log had recorded it at position N")
+                      "The claim as the log had recorded it at position N "
+                      "(beyond the log: OUT_OF_RANGE, as for watch --from)")
           ->type_name("N");
   AddTimeOption(sub, "--as-of-time", &f->as_of_time,
                 "The claim as the log had recorded it at time T (recorded "
@@ -136,11 +157,13 @@ void AddClaimShow(CLI::App* claim, const GlobalOptions* g, Action* action) {
       ->excludes(position);
   AddKnownAtOption(sub, &f->known_at);
   sub->footer(Examples({
-      "factlog claim show putin-orders-withdrawal",
-      "factlog claim show putin-orders-withdrawal --as-of-time 2014-05-20",
+      "factlog claim show russia-withdrawal-started-2014-05-19",
+      "factlog claim show russia-withdrawal-started-2014-05-19 "
+      "--as-of-position 2",
       "factlog claim show russia-withdrawal-claim-2014-03 --known-at "
       "2014-04-15",
-      "factlog claim show putin-orders-withdrawal --output json | jq .status",
+      "factlog claim show putin-orders-troops-back-2014-05-19 --output json "
+      "| jq .status",
   }));
   OnRun(sub, action, [f, g, position] {
     v1::GetClaimRequest request;
@@ -196,7 +219,7 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
       "factlog claim list --status contradicted --all",
       "factlog claim list --overdue --all",
       "factlog claim list --claimant 'Vladimir Putin' --output json | jq "
-      ".claimId",
+      "'.[].claimId'",
   }));
   OnRun(sub, action, [f, g] {
     v1::ListClaimsRequest request;
@@ -216,6 +239,7 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
     constexpr int kMaxPage = 1000;
     Connection connection(*g);
     std::vector<v1::ClaimView> claims;  // table mode only
+    JsonList json(g->json_lines());
     int count = 0;
     bool more = false;  // stopped at --limit with claims left
     while (true) {
@@ -229,7 +253,7 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
           break;
         }
         if (g->json()) {
-          std::cout << JsonLine(c);  // one claim per line
+          std::cout << json.Add(c);
         } else {
           claims.push_back(std::move(c));
         }
@@ -242,11 +266,16 @@ void AddClaimList(CLI::App* claim, const GlobalOptions* g, Action* action) {
       }
       request.set_page_token(page.next_page_token());
     }
-    if (!g->json()) {
+    if (g->json()) {
+      std::cout << json.Finish();
+    } else {
       if (claims.empty()) {
         std::cout << "no claims\n";
+        if (!f->claimant.empty()) {
+          std::cout << FindClaimantHint(connection, f->claimant);
+        }
       } else {
-        std::cout << RenderClaimList(claims);
+        std::cout << RenderClaimList(claims, g->screen_width);
         if (more) {
           std::cout << "(more claims: raise --limit or use --all)\n";
         }
@@ -263,16 +292,18 @@ void AddClaimHistory(CLI::App* claim, const GlobalOptions* g, Action* action) {
       claim->add_subcommand("history", "Every event of a claim, oldest first");
   AddClaimIdArgument(sub, claim_id.get());
   sub->footer(Examples({
-      "factlog claim history putin-orders-withdrawal",
-      "factlog claim history putin-orders-withdrawal --output json",
+      "factlog claim history putin-troops-pulled-back-2014-05",
+      "factlog claim history putin-troops-pulled-back-2014-05 --output json",
   }));
   OnRun(sub, action, [claim_id, g] {
     Connection connection(*g);
     const std::vector<v1::Event> events = FetchHistory(connection, *claim_id);
     if (g->json()) {
-      for (const v1::Event& e : events) std::cout << JsonLine(e);
+      JsonList json(g->json_lines());
+      for (const v1::Event& e : events) std::cout << json.Add(e);
+      std::cout << json.Finish();
     } else {
-      std::cout << RenderHistory(events);
+      std::cout << RenderHistory(events, g->screen_width);
     }
     return kExitOk;
   });
@@ -293,7 +324,8 @@ void AddClaimProvenance(CLI::App* claim, const GlobalOptions* g,
       "agents for who appended them; see client/provenance.h.\n" +
       Examples({
           "factlog claim provenance putin-orders-troops-back-2014-05-19",
-          "factlog claim provenance ID | jq '.\"@graph\"[] | "
+          "factlog claim provenance ukraine-24-servicemen-killed | jq "
+          "'.\"@graph\"[] | "
           "select(.\"@type\" == \"prov:Activity\")'",
       }));
   // The lambda owns `format` too: CLI11 writes into it while parsing.
@@ -337,10 +369,11 @@ void AddClaimCorrect(CLI::App* claim, const GlobalOptions* g, Action* action) {
       ->required();
   AddMutationFlags(sub, &f->mutation);
   sub->footer(Examples({
-      "factlog claim correct putin-orders-withdrawal \\",
-      "    --text 'Putin said he ordered the troops back' \\",
-      "    --reason 'Quote was paraphrased'",
-      "factlog claim correct some-promise --clear-due-at --reason 'No date'",
+      "factlog claim correct putin-orders-troops-back-2014-05-19 \\",
+      "    --due-at 2014-05-26 --reason 'Peskov: within a week'",
+      "factlog claim correct putin-orders-troops-back-2014-05-19 "
+      "--clear-due-at \\",
+      "    --reason 'No date was given'",
   }));
   OnRun(sub, action,
         [f, g, text, subject, tags, clear_tags, due_at, clear_due_at] {
@@ -386,7 +419,7 @@ void AddClaimRetract(CLI::App* claim, const GlobalOptions* g, Action* action) {
       ->required();
   AddMutationFlags(sub, &f->mutation);
   sub->footer(Examples({
-      "factlog claim retract putin-orders-withdrawal \\",
+      "factlog claim retract putin-amassed-40000-troops \\",
       "    --reason 'Misattributed: the statement was by Peskov'",
   }));
   OnRun(sub, action, [f, g] {
@@ -415,8 +448,8 @@ void AddClaimLink(CLI::App* claim, const GlobalOptions* g, Action* action) {
       ->required();
   AddMutationFlags(sub, &f->mutation);
   sub->footer(Examples({
-      "factlog claim link peskov-repeats-withdrawal putin-orders-withdrawal \\",
-      "    --relation repeats",
+      "factlog claim link putin-troops-pulled-back-2014-05 \\",
+      "    russia-withdrawal-claim-2014-03 --relation repeats",
   }));
   OnRun(sub, action, [f, g] {
     v1::LinkClaimsRequest request;
@@ -442,7 +475,7 @@ void AddClaimCommands(CLI::App* app, const GlobalOptions* options,
       Examples({
           "factlog claim add --text 'Unemployment fell to 5%' \\",
           "    --claimant 'Minister' --kind statistic",
-          "factlog claim show putin-orders-withdrawal",
+          "factlog claim show russia-withdrawal-started-2014-05-19",
           "factlog claim list --status contradicted",
       }));
   AddClaimAdd(claim, options, action);

@@ -2,7 +2,9 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/format.h"
 #include "client/format_claims.h"
 #include "client/subcommands.h"
@@ -34,14 +36,52 @@ void AddClaimantShow(CLI::App* claimant, const GlobalOptions* g,
       *request.mutable_known_at() = ParseTimeFlag("--known-at", f->known_at);
     }
     Connection connection(*g);
-    const v1::ClaimantView view = connection.Call(
-        connection.claims(), &v1::ClaimService::Stub::GetClaimant, request);
+    v1::ClaimantView view;
+    try {
+      view = connection.Call(connection.claims(),
+                             &v1::ClaimService::Stub::GetClaimant, request);
+    } catch (const CommandError& e) {
+      if (e.code() != "NOT_FOUND") throw;
+      // Say which names there are: the refusal says only that none match.
+      std::string hint = FindClaimantHint(connection, *name);
+      hint.pop_back();  // its newline
+      throw CommandError(e.exit_code(), absl::StrCat(e.what(), "; ", hint),
+                         e.code());
+    }
     std::cout << (g->json() ? JsonLine(view) : RenderClaimant(view));
+    if (!g->json() && view.claim_count() == 0) {
+      std::cout << FindClaimantHint(connection, *name);
+    }
     return kExitOk;
   });
 }
 
 }  // namespace
+
+std::string FindClaimantHint(Connection& connection, const std::string& name) {
+  // A contains-match over the claimants of the claims, in pages: enough
+  // for a hint, bounded for a large log.
+  constexpr int kPage = 1000, kMaxClaims = 10000;
+  v1::ListClaimsRequest request;
+  request.set_page_size(kPage);
+  std::vector<std::string> claimants;
+  int seen = 0;
+  bool complete = false;
+  while (seen < kMaxClaims) {
+    const v1::ListClaimsResponse page = connection.Call(
+        connection.claims(), &v1::ClaimService::Stub::ListClaims, request);
+    for (const v1::ClaimView& claim : page.claims()) {
+      claimants.push_back(claim.claimant());
+    }
+    seen += page.claims_size();
+    if (page.next_page_token().empty()) {
+      complete = true;
+      break;
+    }
+    request.set_page_token(page.next_page_token());
+  }
+  return ClaimantHint(name, ClaimantsContaining(name, claimants), complete);
+}
 
 void AddClaimantCommands(CLI::App* app, const GlobalOptions* options,
                          Action* action) {

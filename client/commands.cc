@@ -94,6 +94,52 @@ void PrintCommandResult(const GlobalOptions& options,
   std::cout << (options.json() ? JsonLine(response) : describe(response));
 }
 
+// ---- Unknown commands -------------------------------------------------------
+
+std::string UnknownCommandMessage(CLI::App& app,
+                                  const std::vector<std::string>& args) {
+  CLI::App* current = &app;
+  std::string path = app.get_name();
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() > 1 && arg[0] == '-') {
+      if (arg.find('=') != std::string::npos) continue;
+      // An option taking a value (of this command or one above it, as
+      // global options may follow a subcommand) swallows the next word.
+      for (CLI::App* owner = current; owner != nullptr;
+           owner = owner->get_parent()) {
+        const CLI::Option* option = owner->get_option_no_throw(arg);
+        if (option != nullptr) {
+          if (option->get_expected_min() > 0) ++i;
+          break;
+        }
+      }
+      continue;
+    }
+    std::vector<std::string> names;
+    CLI::App* next = nullptr;
+    for (CLI::App* sub :
+         current->get_subcommands([](const CLI::App*) { return true; })) {
+      names.push_back(sub->get_name());
+      if (sub->check_name(arg)) next = sub;
+    }
+    if (next != nullptr) {
+      current = next;
+      absl::StrAppend(&path, " ", next->get_name());
+      continue;
+    }
+    if (names.empty()) return "";  // a command's own argument
+    const std::string closest = ClosestWord(arg, names);
+    return absl::StrCat("unknown command \"", arg, "\" for '", path, "'",
+                        closest.empty() ? ""
+                                        : absl::StrCat("; did you mean '", path,
+                                                       " ", closest, "'?"),
+                        " (commands: ", absl::StrJoin(names, ", "), ")");
+  }
+  return "";
+}
+
 // ---- The command tree -------------------------------------------------------
 
 void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
@@ -105,15 +151,19 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
   app.fallthrough();  // global options may follow the subcommand
   app.set_version_flag("--version", "factlog 0.1.0");
   app.add_option("--server", options->server,
-                 "factlogd address; prefix https:// for TLS "
-                 "(env FACTLOG_SERVER)")
+                 "factlogd address: HOST, HOST:PORT or [IPv6]:PORT (port "
+                 "default 50051); prefix https:// for TLS, http:// is "
+                 "accepted (env FACTLOG_SERVER)")
       ->envname("FACTLOG_SERVER")
       ->capture_default_str()
       ->type_name("HOST:PORT");
-  app.add_option("-o,--output", options->output, "Output format")
-      ->check(CLI::IsMember({"table", "json"}).description(""))
+  app.add_option("-o,--output", options->output,
+                 "Output format: json is one JSON document (a list is an "
+                 "array), jsonl one JSON object per line; errors are JSON "
+                 "too, on stderr")
+      ->check(CLI::IsMember({"table", "json", "jsonl"}).description(""))
       ->capture_default_str()
-      ->type_name("{table|json}");
+      ->type_name("{table|json|jsonl}");
   app.add_option("--timeout", options->timeout_seconds,
                  "Seconds to wait for the server")
       ->check(CLI::PositiveNumber.description(""))
@@ -139,7 +189,12 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
       ->type_name("FILE");
   app.footer(
       "\nExit codes: 0 ok, 1 the server refused (error: CODE: message),\n"
-      "2 usage error, 3 server unreachable.\n"
+      "2 usage error, 3 server unreachable, 4 verify found the log or a\n"
+      "proof does not check out.\n"
+      "\n"
+      "Output: tables fit the terminal (COLUMNS overrides its width); piped,\n"
+      "nothing is cut. With -o json or -o jsonl an error is printed on stderr\n"
+      "as {\"error\": {\"code\": ..., \"message\": ..., \"exitCode\": ...}}.\n"
       "\n"
       "Security:\n"
       "  TLS is used when --tls-ca is given or --server starts with\n"
@@ -155,10 +210,11 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
       "  factlog --server factlog.example:50051 --tls-ca ca.pem \\\n"
       "      --token-file ~/.factlog-token claim list\n" +
       Examples({
-          "factlog claim add --id x --text 'The bridge opens in May' \\",
-          "    --claimant Mayor --kind prediction --due-at 2025-05-31",
-          "factlog evidence add x --stance refutes --source 'City Hall'",
-          "factlog claim show x",
+          "factlog claim list",
+          "factlog claim show russia-withdrawal-started-2014-05-19",
+          "factlog evidence add putin-orders-troops-back-2014-05-19 \\",
+          "    --stance refutes --source NATO --note 'No sign of troops "
+          "returning.'",
           "FACTLOG_SERVER=factlog.example:50051 factlog claim list -o json",
       }));
 

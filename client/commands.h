@@ -13,6 +13,8 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "client/connection.h"
 
@@ -21,6 +23,13 @@ namespace factlog::cli {
 // `options` and `action` must outlive `app`.
 void BuildCli(CLI::App& app, GlobalOptions* options,
               std::function<int()>* action);
+
+// For a command line `app` refused (`args`: argv without the program
+// name): when a word stands where a subcommand of `app` (built by BuildCli)
+// belongs but names none, "unknown command \"claims\" for 'factlog'; did
+// you mean 'factlog claim'? (commands: claim, evidence, ...)"; else "".
+std::string UnknownCommandMessage(CLI::App& app,
+                                  const std::vector<std::string>& args);
 
 }  // namespace factlog::cli
 

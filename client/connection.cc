@@ -9,6 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
@@ -214,11 +215,58 @@ std::shared_ptr<grpc::Channel> MakeChannel(
 
 }  // namespace
 
-std::string StripScheme(const std::string& server, bool* https) {
-  absl::string_view address = server;
-  *https = absl::ConsumePrefix(&address, "https://");
-  if (*https) absl::ConsumeSuffix(&address, "/");
-  return std::string(address);
+std::string ServerTarget(const std::string& server, bool* https) {
+  auto refuse = [&server](absl::string_view why) {
+    return CommandError(
+        kExitUsage,
+        absl::StrCat("--server \"", server, "\": ", why,
+                     "; expected HOST[:PORT] (e.g. localhost:50051), "
+                     "optionally after https://"));
+  };
+  absl::string_view address = absl::StripAsciiWhitespace(server);
+  *https = false;
+  if (absl::StartsWith(address, "unix:")) return std::string(address);
+  if (absl::ConsumePrefix(&address, "https://")) {
+    *https = true;
+  } else if (!absl::ConsumePrefix(&address, "http://") &&
+             absl::StrContains(address, "://")) {
+    throw refuse("unsupported scheme (https:// or none)");
+  }
+  absl::ConsumeSuffix(&address, "/");
+  if (absl::StrContains(address, '/')) throw refuse("an address has no path");
+  absl::string_view host = address;
+  absl::string_view port;
+  if (absl::ConsumePrefix(&host, "[")) {  // [IPv6] or [IPv6]:PORT
+    const size_t end = host.find(']');
+    if (end == absl::string_view::npos) throw refuse("no ']' after '['");
+    absl::string_view rest = host.substr(end + 1);
+    host = host.substr(0, end);
+    if (!rest.empty() && !absl::ConsumePrefix(&rest, ":")) {
+      throw refuse("expected ':' after ']'");
+    }
+    port = rest;
+  } else if (std::count(host.begin(), host.end(), ':') == 1) {
+    const size_t colon = host.find(':');
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  const bool ipv6 = absl::StrContains(host, ':');
+  if (host.empty()) throw refuse("no host");
+  for (char c : host) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '-' && c != '_' && !(ipv6 && (c == ':' || c == '%'))) {
+      throw refuse(
+          absl::StrCat("'", std::string(1, c), "' cannot be in a host name"));
+    }
+  }
+  int port_number = kDefaultPort;
+  if (!port.empty() &&
+      (!absl::SimpleAtoi(port, &port_number) || port_number < 1 ||
+       port_number > 65535 || !absl::ascii_isdigit(port[0]))) {
+    throw refuse("the port must be a number from 1 to 65535");
+  }
+  return ipv6 ? absl::StrCat("[", host, "]:", port_number)
+              : absl::StrCat(host, ":", port_number);
 }
 
 std::string TokenFromText(const std::string& content,
@@ -243,11 +291,11 @@ std::string TokenFromText(const std::string& content,
 Connection::Connection(const GlobalOptions& options, ConnectionKind kind)
     : options_(options) {
   bool https = false;
-  const std::string target = StripScheme(options.server, &https);
+  target_ = ServerTarget(options.server, &https);
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       MakeCredentials(options, https);
   authorization_ = Authorization(options);
-  channel_ = MakeChannel(target, credentials, kind);
+  channel_ = MakeChannel(target_, credentials, kind);
   claims_ = factlog::v1::ClaimService::NewStub(channel_);
   events_ = factlog::v1::EventService::NewStub(channel_);
   admin_ = factlog::v1::AdminService::NewStub(channel_);
@@ -279,11 +327,10 @@ bool Connection::AwaitConnected(const std::function<bool()>& stopped) {
     if (stopped()) return false;
     const auto now = std::chrono::system_clock::now();
     if (now >= deadline) {
-      throw CommandError(
-          kExitUnreachable,
-          absl::StrCat("cannot reach factlogd at ", options_.server,
-                       ": no connection within ", options_.timeout_seconds,
-                       "s"));
+      throw CommandError(kExitUnreachable,
+                         absl::StrCat("cannot reach factlogd at ", target_,
+                                      ": no connection within ",
+                                      options_.timeout_seconds, "s"));
     }
     channel_->WaitForStateChange(
         state, std::min(deadline, now + std::chrono::milliseconds(100)));
@@ -307,8 +354,7 @@ bool Connection::IsUnreachable(const grpc::Status& status) {
 std::string Connection::UnreachableMessage(const grpc::Status& status) const {
   std::string reason = OneLine(status.error_message());
   if (reason.empty()) reason = StatusCodeName(status.error_code());
-  return absl::StrCat("cannot reach factlogd at ", options_.server, ": ",
-                      reason);
+  return absl::StrCat("cannot reach factlogd at ", target_, ": ", reason);
 }
 
 void Connection::Check(const grpc::Status& status) {
@@ -318,7 +364,8 @@ void Connection::Check(const grpc::Status& status) {
   }
   throw CommandError(kExitRefused,
                      absl::StrCat(StatusCodeName(status.error_code()), ": ",
-                                  OneLine(status.error_message())));
+                                  OneLine(status.error_message())),
+                     StatusCodeName(status.error_code()));
 }
 
 }  // namespace factlog::cli

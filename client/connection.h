@@ -6,6 +6,7 @@
 //   1 the server refused the request ("error: CODE_NAME: message")
 //   2 usage error (bad flag, value, time, enum, unreadable file)
 //   3 the server could not be reached ("error: cannot reach factlogd at ...")
+//   4 verify: the log or a proof does not check out
 #ifndef FACTLOG_CLIENT_CONNECTION_H_
 #define FACTLOG_CLIENT_CONNECTION_H_
 
@@ -15,6 +16,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "factlog/v1/service.grpc.pb.h"
 
@@ -30,7 +32,8 @@ enum ExitCode : int {
 // Options shared by every subcommand. A plain value; set by the parser.
 struct GlobalOptions {
   std::string server = "localhost:50051";  // "https://" prefix: use TLS
-  std::string output = "table";            // "table" or "json"
+  // "table", "json" (one JSON document) or "jsonl" (JSON Lines).
+  std::string output = "table";
   double timeout_seconds = 10;
 
   // Transport security (see "Security" in `factlog --help`). TLS is used
@@ -42,18 +45,30 @@ struct GlobalOptions {
   // environment variable, if set, holds the token itself.
   std::string token_file;
 
-  bool json() const { return output == "json"; }
+  // What tables and lines must fit (format.h's OutputWidth; set by main()).
+  size_t screen_width = 80;
+
+  // JSON of either kind.
+  bool json() const { return output == "json" || output == "jsonl"; }
+  bool json_lines() const { return output == "jsonl"; }
 };
 
-// Ends the command with `exit_code`; main() prints "error: <what>" on stderr.
+// Ends the command with `exit_code`; main() prints "error: <what>" on stderr
+// (or, with -o json/jsonl, a JSON object with `code` and the message).
+// `code` is the gRPC status name ("NOT_FOUND") when the server refused;
+// `message` then starts with "CODE: " (which the JSON form leaves out).
 class CommandError : public std::runtime_error {
  public:
-  CommandError(int exit_code, const std::string& message)
-      : std::runtime_error(message), exit_code_(exit_code) {}
+  CommandError(int exit_code, const std::string& message, std::string code = "")
+      : std::runtime_error(message),
+        exit_code_(exit_code),
+        code_(std::move(code)) {}
   int exit_code() const { return exit_code_; }
+  const std::string& code() const { return code_; }
 
  private:
   int exit_code_;
+  std::string code_;
 };
 
 // "NOT_FOUND" for grpc::StatusCode::NOT_FOUND.
@@ -62,9 +77,17 @@ std::string StatusCodeName(grpc::StatusCode code);
 // `text` on one line: line breaks and tabs become single spaces.
 std::string OneLine(const std::string& text);
 
-// `server` without a leading "https://" (and a trailing "/"); sets `*https`
-// to whether it had one.
-std::string StripScheme(const std::string& server, bool* https);
+// The port factlogd listens on by default, and --server's when it has none.
+inline constexpr int kDefaultPort = 50051;
+
+// The gRPC target --server names: "HOST:PORT" from HOST, HOST:PORT,
+// [IPv6]:PORT or a bare IPv6 address, each optionally after "https://"
+// (sets `*https`: use TLS) or "http://" and before a "/"; the port defaults
+// to kDefaultPort. "unix:PATH" passes as it is. Throws CommandError
+// (kExitUsage) saying what is wrong and what is expected for anything
+// else: another scheme, a path, an empty or malformed host, a port that is
+// not 1-65535.
+std::string ServerTarget(const std::string& server, bool* https);
 
 // The bearer token in a token file's `content`: surrounding whitespace and
 // line breaks removed. Throws CommandError (kExitUsage) naming `source`, but
@@ -133,7 +156,7 @@ class Connection {
   // DEADLINE_EXCEEDED while the channel is not connected.
   bool IsUnreachable(const grpc::Status& status);
 
-  // "cannot reach factlogd at HOST:PORT: <reason>".
+  // "cannot reach factlogd at HOST:PORT: <reason>" (the target dialled).
   std::string UnreachableMessage(const grpc::Status& status) const;
 
   // Returns when `status` is OK; otherwise throws CommandError: exit 3 with
@@ -179,6 +202,7 @@ class Connection {
 
  private:
   GlobalOptions options_;
+  std::string target_;         // ServerTarget(options_.server)
   std::string authorization_;  // "Bearer <token>", or empty for none
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<factlog::v1::ClaimService::Stub> claims_;

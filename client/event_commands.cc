@@ -65,7 +65,7 @@ void AddEvents(CLI::App* app, const GlobalOptions* g, Action* action) {
   AddEventFilterFlags(sub, &f->filter);
   sub->footer(Examples({
       "factlog events --from 100 --limit 20",
-      "factlog events --claim putin-orders-withdrawal",
+      "factlog events --claim putin-troops-pulled-back-2014-05",
       "factlog events --type evidence-added,verdict-issued --output json",
   }));
   OnRun(sub, action, [f, g] {
@@ -75,18 +75,19 @@ void AddEvents(CLI::App* app, const GlobalOptions* g, Action* action) {
     *request.mutable_filter() = MakeEventFilter(f->filter);
     Connection connection(*g);
     size_t count = 0;
-    connection.ReadStream(connection.events(),
-                          &v1::EventService::Stub::ReadEvents, request,
-                          [&](const v1::Event& event) {
-                            if (g->json()) {
-                              std::cout << JsonLine(event);
-                            } else {
-                              if (count == 0) std::cout << EventsHeader();
-                              std::cout << EventRow(event);
-                            }
-                            ++count;
-                          });
-    if (!g->json() && count == 0) std::cout << "no events\n";
+    JsonList json(g->json_lines());
+    EventTable table(g->screen_width);
+    connection.ReadStream(
+        connection.events(), &v1::EventService::Stub::ReadEvents, request,
+        [&](const v1::Event& event) {
+          std::cout << (g->json() ? json.Add(event) : table.Add(event));
+          ++count;
+        });
+    if (g->json()) {
+      std::cout << json.Finish();
+    } else {
+      std::cout << (count == 0 ? std::string("no events\n") : table.Finish());
+    }
     return kExitOk;
   });
 }
@@ -124,9 +125,11 @@ void AddWatch(CLI::App* app, const GlobalOptions* g, Action* action) {
   sub->footer(
       "\nTable output: one line per event (position, recorded time, claim,\n"
       "what happened, \"\u2192 STATUS\" when the server knows the status\n"
-      "after it); \"-- caught up --\" and reconnection notices go to stderr.\n"
-      "JSON output: every SubscribeResponse as one line (events, checkpoints,\n"
-      "caughtUp, fellBehind, overdue), flushed as it arrives.\n"
+      "after it, with the rating when RATED); \"-- caught up --\" and\n"
+      "reconnection notices go to stderr.\n"
+      "JSON output (-o json or jsonl; a stream is JSON Lines either way):\n"
+      "every SubscribeResponse as one line (events, checkpoints, caughtUp,\n"
+      "fellBehind, overdue), flushed as it arrives.\n"
       "\n"
       "Overdue notices (--overdue, --overdue-only): \"OVERDUE CLAIM ...\" "
       "when\n"
@@ -154,7 +157,7 @@ void AddWatch(CLI::App* app, const GlobalOptions* g, Action* action) {
       "log) exit 1.\n" +
       Examples({
           "factlog watch",
-          "factlog watch --from 0 --claim putin-orders-withdrawal",
+          "factlog watch --from 0 --claim putin-orders-troops-back-2014-05-19",
           "factlog watch --subject russia-troops-ukraine-border \\",
           "    --type evidence-added,verdict-issued",
           "factlog watch --from 1200 -o json | jq -c 'select(.event)'",

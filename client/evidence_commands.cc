@@ -38,7 +38,8 @@ void AddEvidenceAdd(CLI::App* evidence, const GlobalOptions* g,
       ->type_name("EVIDENCE_ID");
   AddMutationFlags(sub, &f->mutation);
   sub->footer(Examples({
-      "factlog evidence add putin-orders-withdrawal --stance refutes \\",
+      "factlog evidence add putin-orders-troops-back-2014-05-19 \\",
+      "    --stance refutes \\",
       "    --source NATO --outlet Reuters --observed-at 2014-05-20T09:00:00Z "
       "\\",
       "    --note 'NATO sees no sign of withdrawal' --id nato-no-sign",
@@ -77,7 +78,8 @@ void AddEvidenceWithdraw(CLI::App* evidence, const GlobalOptions* g,
   sub->add_option("--reason", f->reason, "Why it is withdrawn");
   AddMutationFlags(sub, &f->mutation);
   sub->footer(Examples({
-      "factlog evidence withdraw putin-orders-withdrawal nato-no-sign \\",
+      "factlog evidence withdraw russia-withdrawal-started-2014-05-19 \\",
+      "    nato-rasmussen-no-withdrawal-seen \\",
       "    --reason 'Report was about a different unit'",
   }));
   OnRun(sub, action, [f, g] {
@@ -102,8 +104,11 @@ void AddEvidenceCommands(CLI::App* app, const GlobalOptions* options,
   CLI::App* evidence = AddCommandGroup(
       app, "evidence", "Add or withdraw evidence on a claim",
       Examples({
-          "factlog evidence add x --stance supports --source 'Reuters'",
-          "factlog evidence withdraw x ev-1 --reason 'Wrong story'",
+          "factlog evidence add ukraine-24-servicemen-killed --stance "
+          "supports \\",
+          "    --source Reuters",
+          "factlog evidence withdraw russia-withdrawal-started-2014-05-19 \\",
+          "    nato-rasmussen-no-withdrawal-seen --reason 'Wrong story'",
       }));
   AddEvidenceAdd(evidence, options, action);
   AddEvidenceWithdraw(evidence, options, action);

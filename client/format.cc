@@ -1,10 +1,14 @@
 #include "client/format.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -43,6 +47,18 @@ std::string JsonLine(const google::protobuf::Message& message) {
   }
   json += '\n';
   return json;
+}
+
+std::string JsonList::Add(const google::protobuf::Message& message) {
+  std::string line = JsonLine(message);
+  if (lines_) return line;
+  line.pop_back();  // the newline; the separator brings its own
+  return absl::StrCat(count_++ == 0 ? "[\n" : ",\n", line);
+}
+
+std::string JsonList::Finish() const {
+  if (lines_) return "";
+  return count_ == 0 ? "[]\n" : "\n]\n";
 }
 
 std::string FormatTime(const google::protobuf::Timestamp& ts) {
@@ -141,14 +157,36 @@ void Table::AddRow(std::vector<std::string> cells) {
   rows_.push_back(std::move(cells));
 }
 
-std::string Table::Render(size_t screen_width) const {
+std::vector<size_t> Table::Widths(size_t screen_width) const {
   constexpr size_t kGap = 2;
   const size_t n = columns_.size();
   std::vector<size_t> widths(n);
+  size_t natural = n > 0 ? kGap * (n - 1) : 0;
   for (size_t i = 0; i < n; ++i) {
     size_t w = DisplayWidth(columns_[i].header);
     for (const auto& row : rows_) w = std::max(w, DisplayWidth(row[i]));
-    widths[i] = std::min(w, columns_[i].max_width);
+    widths[i] = w;
+    natural += w;
+  }
+  if (natural <= screen_width) return widths;  // everything fits
+  // Caps apply only when the flexible column would be left less than a
+  // comfortable width: on a wide terminal the other columns stay whole.
+  constexpr size_t kFlexibleComfort = 40;
+  size_t others = n > 0 ? kGap * (n - 1) : 0;
+  bool has_flexible = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (columns_[i].flexible) {
+      has_flexible = true;
+    } else {
+      others += widths[i];
+    }
+  }
+  const bool comfortable =
+      has_flexible && others + kFlexibleComfort <= screen_width;
+  for (size_t i = 0; i < n && !comfortable; ++i) {
+    if (!columns_[i].id && !columns_[i].flexible) {
+      widths[i] = std::min(widths[i], columns_[i].max_width);
+    }
   }
   constexpr size_t kFlexibleMin = 10;
   size_t fixed = n > 0 ? kGap * (n - 1) : 0;
@@ -163,7 +201,9 @@ std::string Table::Render(size_t screen_width) const {
   // Too wide: shrinkable columns give up room, rightmost first.
   for (size_t i = n; i-- > 0 && fixed + flexible_needs > screen_width;) {
     const Column& c = columns_[i];
-    if (c.flexible || c.min_width == 0 || widths[i] <= c.min_width) continue;
+    if (c.flexible || c.id || c.min_width == 0 || widths[i] <= c.min_width) {
+      continue;
+    }
     const size_t take = std::min(widths[i] - c.min_width,
                                  fixed + flexible_needs - screen_width);
     widths[i] -= take;
@@ -175,20 +215,46 @@ std::string Table::Render(size_t screen_width) const {
       widths[i] = std::min(widths[i], std::max(room, kFlexibleMin));
     }
   }
-  auto render_row = [&](const std::vector<std::string>& cells) {
-    std::string line;
-    for (size_t i = 0; i < n; ++i) {
-      if (i > 0) line += std::string(kGap, ' ');
-      line += Pad(Truncate(cells[i], widths[i]), widths[i],
-                  columns_[i].align_right);
-    }
-    return StripTrailingSpaces(std::move(line)) + "\n";
-  };
+  return widths;
+}
+
+std::string Table::RenderRow(std::vector<std::string> cells,
+                             const std::vector<size_t>& widths,
+                             size_t screen_width) const {
+  constexpr size_t kGap = 2;
+  cells.resize(columns_.size());
+  std::string line;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (i > 0) line += std::string(kGap, ' ');
+    const bool cut = !columns_[i].id && screen_width != kNoWidthLimit;
+    const std::string cell = Sanitize(cells[i]);
+    line += Pad(cut ? Truncate(cell, widths[i]) : cell, widths[i],
+                columns_[i].align_right);
+  }
+  return StripTrailingSpaces(std::move(line)) + "\n";
+}
+
+std::string Table::Render(size_t screen_width) const {
+  const std::vector<size_t> widths = Widths(screen_width);
   std::vector<std::string> headers;
   for (const Column& c : columns_) headers.push_back(c.header);
-  std::string out = render_row(headers);
-  for (const auto& row : rows_) out += render_row(row);
+  std::string out = RenderRow(headers, widths, screen_width);
+  for (const auto& row : rows_) out += RenderRow(row, widths, screen_width);
   return out;
+}
+
+size_t OutputWidth(int fd) {
+  constexpr size_t kMinColumns = 20;
+  if (const char* columns = std::getenv("COLUMNS"); columns != nullptr) {
+    size_t n = 0;
+    if (absl::SimpleAtoi(columns, &n) && n >= kMinColumns) return n;
+  }
+  if (::isatty(fd) == 0) return kNoWidthLimit;
+  struct winsize size {};
+  if (::ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col >= kMinColumns) {
+    return size.ws_col;
+  }
+  return kScreenWidth;
 }
 
 }  // namespace factlog::cli

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -81,7 +83,7 @@ std::string RenderEvidence(const ClaimView& claim) {
                      FormatTime(e->observed_at()), "  ",
                      Pad(ShortName(e->stance()), 8, false), "  ");
     // The id goes at the end of the line when source and id fit, else on a
-    // line of its own: neither the source nor the id is cut needlessly.
+    // line of its own. Nothing is cut: the source and URL may overflow.
     const std::string source = SourceName(e->source());
     const std::string id = absl::StrCat("[", e->evidence_id(), "]");
     const std::string withdrawn = e->withdrawn() ? " (withdrawn)" : "";
@@ -90,19 +92,15 @@ std::string RenderEvidence(const ClaimView& claim) {
     if (one_line <= kScreenWidth) {
       out += absl::StrCat(head, source, " ", id, withdrawn, "\n");
     } else {
-      const size_t used = DisplayWidth(head) + DisplayWidth(withdrawn);
-      out += StripTrailingSpaces(absl::StrCat(
-          head, Truncate(source, used < kScreenWidth ? kScreenWidth - used : 0),
-          withdrawn));
+      out +=
+          StripTrailingSpaces(absl::StrCat(head, Sanitize(source), withdrawn));
       out += '\n';
-      out += absl::StrCat(std::string(kDetailIndent, ' '),
-                          Truncate(id, kScreenWidth - kDetailIndent), "\n");
+      out += absl::StrCat(std::string(kDetailIndent, ' '), Sanitize(id), "\n");
     }
     if (!e->note().empty()) out += Indented(e->note(), kDetailIndent);
     if (!e->source().url().empty()) {
-      out += absl::StrCat(
-          std::string(kDetailIndent, ' '),
-          Truncate(e->source().url(), kScreenWidth - kDetailIndent), "\n");
+      out += absl::StrCat(std::string(kDetailIndent, ' '),
+                          Sanitize(e->source().url()), "\n");
     }
     if (e->withdrawn()) {
       out += Indented(absl::StrCat("withdrawn ", FormatTime(e->withdrawn_at()),
@@ -123,11 +121,7 @@ std::string RenderLinks(const ClaimView& claim) {
     const std::string tail = absl::StrCat("  ", ShortName(link.relation()),
                                           "  ", FormatTime(link.linked_at()));
     const std::string arrow = incoming ? "  <- " : "  -> ";
-    out += absl::StrCat(
-        arrow,
-        Truncate(link.other_claim_id(),
-                 kScreenWidth - DisplayWidth(arrow) - DisplayWidth(tail)),
-        tail, "\n");
+    out += absl::StrCat(arrow, Sanitize(link.other_claim_id()), tail, "\n");
   }
   return out;
 }
@@ -156,10 +150,7 @@ std::string RenderCorrections(const ClaimView& claim) {
         2);
     const auto& prev = c.previous();
     auto was = [&](absl::string_view what, absl::string_view value) {
-      out += absl::StrCat(
-          "      ",
-          Truncate(absl::StrCat("was ", what, ": ", value), kScreenWidth - 6),
-          "\n");
+      out += Indented(absl::StrCat("was ", what, ": ", value), 6);
     };
     if (prev.text() != after.text()) was("text", prev.text());
     if (prev.subject() != after.subject()) was("subject", prev.subject());
@@ -285,17 +276,18 @@ std::string RenderClaim(const ClaimView& claim) {
   return out;
 }
 
-std::string RenderClaimList(const std::vector<ClaimView>& claims) {
-  // Ids are what a reader copies into the next command: never cut (slugs
-  // have at most 64 characters), the claimant and the text give way.
-  Table table({{"CLAIM", 64},
+std::string RenderClaimList(const std::vector<ClaimView>& claims,
+                            size_t screen_width) {
+  // Ids are what a reader copies into the next command: never cut; the
+  // claimant and the text give way.
+  Table table({{"CLAIM", 64, false, false, 0, /*id=*/true},
                {"STATUS", 19},
                {"CLAIMANT", 14, false, false, /*min_width=*/8},
                {"TEXT", kScreenWidth, /*flexible=*/true}});
   for (const ClaimView& c : claims) {
     table.AddRow({c.claim_id(), StatusText(c), c.claimant(), c.text()});
   }
-  return table.Render();
+  return table.Render(screen_width);
 }
 
 std::string RenderCommandResult(absl::string_view action,
@@ -402,16 +394,49 @@ std::string RenderClaimant(const factlog::v1::ClaimantView& claimant) {
   return out;
 }
 
+std::vector<std::string> ClaimantsContaining(
+    absl::string_view name, const std::vector<std::string>& claimants) {
+  const std::string word =
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(name));
+  std::vector<std::string> out;
+  if (word.empty()) return out;
+  for (const std::string& claimant : claimants) {
+    if (claimant == name ||
+        !absl::StrContains(absl::AsciiStrToLower(claimant), word) ||
+        std::find(out.begin(), out.end(), claimant) != out.end()) {
+      continue;
+    }
+    out.push_back(claimant);
+  }
+  return out;
+}
+
+std::string ClaimantHint(absl::string_view name,
+                         const std::vector<std::string>& similar,
+                         bool complete) {
+  const std::string word(absl::StripAsciiWhitespace(name));
+  std::string out = "claimant names match exactly (case too); ";
+  if (similar.empty()) {
+    absl::StrAppend(&out, "no claimant contains \"", word, "\"");
+  } else {
+    absl::StrAppend(&out, "claimants containing \"", word,
+                    "\": ", absl::StrJoin(similar, ", "));
+  }
+  if (!complete) absl::StrAppend(&out, " (among the first claims only)");
+  return out + "\n";
+}
+
 std::string RenderSubjects(
-    const std::vector<factlog::v1::SubjectSummary>& subjects) {
-  Table table({{"SUBJECT", 40},
+    const std::vector<factlog::v1::SubjectSummary>& subjects,
+    size_t screen_width) {
+  Table table({{"SUBJECT", 64, false, false, 0, /*id=*/true},
                {"CLAIMS", 8, false, true},
                {"BY STATUS", kScreenWidth, true}});
   for (const auto& s : subjects) {
     table.AddRow({s.subject(), absl::StrCat(s.claim_count()),
                   StatusCounts(s.by_status())});
   }
-  return table.Render();
+  return table.Render(screen_width);
 }
 
 }  // namespace factlog::cli

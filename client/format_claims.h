@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "client/format.h"
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/service.pb.h"
 #include "factlog/v1/views.pb.h"
@@ -29,8 +30,10 @@ std::string SourceName(const factlog::v1::Source& source);
 // pieces marked), "Supported by:" / "Refuted by:", links and corrections.
 std::string RenderClaim(const factlog::v1::ClaimView& claim);
 
-// One row per claim: id, status, claimant, text.
-std::string RenderClaimList(const std::vector<factlog::v1::ClaimView>& claims);
+// One row per claim: id (never cut), status, claimant, text, fit to
+// `screen_width` (format.h's Table).
+std::string RenderClaimList(const std::vector<factlog::v1::ClaimView>& claims,
+                            size_t screen_width = kScreenWidth);
 
 // The one line a mutating command prints, e.g.
 // "recorded claim putin-orders v1 (position 12) status UNVERIFIED".
@@ -55,9 +58,26 @@ std::string RenderSearchHits(const std::vector<factlog::v1::SearchHit>& hits);
 // the groups of statements that repeat one another.
 std::string RenderClaimant(const factlog::v1::ClaimantView& claimant);
 
-// One row per subject: name, number of claims, claims by status.
+// The claimants among `claimants` whose name contains `name`, ignoring
+// case and surrounding spaces, each once, in the order first seen; `name`
+// itself (exact) is left out.
+std::vector<std::string> ClaimantsContaining(
+    absl::string_view name, const std::vector<std::string>& claimants);
+
+// What to say when no claim has the claimant `name`: that names match
+// exactly, and the `similar` ones (ClaimantsContaining), e.g.
+//   "claimant names match exactly; claimants containing \"putin\":
+//   Vladimir Putin" (one line, with a newline). `complete` is false when
+// only part of the claims were looked at.
+std::string ClaimantHint(absl::string_view name,
+                         const std::vector<std::string>& similar,
+                         bool complete);
+
+// One row per subject: name (never cut), number of claims, claims by
+// status, fit to `screen_width`.
 std::string RenderSubjects(
-    const std::vector<factlog::v1::SubjectSummary>& subjects);
+    const std::vector<factlog::v1::SubjectSummary>& subjects,
+    size_t screen_width = kScreenWidth);
 
 }  // namespace factlog::cli
 

@@ -13,23 +13,12 @@ namespace {
 namespace v1 = factlog::v1;
 using factlog::v1::Event;
 
-// Fixed widths for streamed event rows: position, claim, version, type.
-constexpr size_t kPosWidth = 7, kClaimWidth = 22, kVersionWidth = 3,
-                 kTypeWidth = 18;
-
-std::string EventLine(absl::string_view pos, absl::string_view claim,
-                      absl::string_view version, absl::string_view type,
-                      absl::string_view detail) {
-  constexpr size_t kDetailWidth =
-      kScreenWidth - (kPosWidth + kClaimWidth + kVersionWidth + kTypeWidth) -
-      4 * 2;
-  return StripTrailingSpaces(absl::StrCat(
-             Pad(Truncate(pos, kPosWidth), kPosWidth, true), "  ",
-             Pad(Truncate(claim, kClaimWidth), kClaimWidth, false), "  ",
-             Pad(Truncate(version, kVersionWidth), kVersionWidth, true), "  ",
-             Pad(Truncate(type, kTypeWidth), kTypeWidth, false), "  ",
-             Truncate(detail, kDetailWidth))) +
-         "\n";
+Table NewEventTable() {
+  return Table({{"POS", 10, false, true},
+                {"CLAIM", 64, false, false, 0, /*id=*/true},
+                {"V", 6, false, true},
+                {"TYPE", 18},
+                {"DETAIL", kScreenWidth, /*flexible=*/true}});
 }
 
 }  // namespace
@@ -101,7 +90,8 @@ std::string EventDetail(const Event& event) {
   return "";
 }
 
-std::string RenderHistory(const std::vector<Event>& events) {
+std::string RenderHistory(const std::vector<Event>& events,
+                          size_t screen_width) {
   Table table({{"V", 6, false, true},
                {"POS", 10, false, true},
                {"RECORDED", 20},
@@ -112,17 +102,30 @@ std::string RenderHistory(const std::vector<Event>& events) {
                   FormatTime(e.recorded_at()), EventTypeName(e),
                   EventDetail(e)});
   }
-  return table.Render();
+  return table.Render(screen_width);
 }
 
-std::string EventsHeader() {
-  return EventLine("POS", "CLAIM", "V", "TYPE", "DETAIL");
+EventTable::EventTable(size_t screen_width)
+    : screen_width_(screen_width), table_(NewEventTable()) {}
+
+std::string EventTable::Add(const Event& event) {
+  std::vector<std::string> cells = {
+      absl::StrCat(event.position()), event.claim_id(),
+      absl::StrCat(event.version()), EventTypeName(event), EventDetail(event)};
+  if (!widths_.empty()) {
+    return table_.RenderRow(std::move(cells), widths_, screen_width_);
+  }
+  table_.AddRow(std::move(cells));
+  if (table_.row_count() < kLayoutRows) return "";
+  return Finish();
 }
 
-std::string EventRow(const Event& event) {
-  return EventLine(absl::StrCat(event.position()), event.claim_id(),
-                   absl::StrCat(event.version()), EventTypeName(event),
-                   EventDetail(event));
+std::string EventTable::Finish() {
+  if (!widths_.empty() || table_.row_count() == 0) return "";
+  widths_ = table_.Widths(screen_width_);
+  std::string out = table_.Render(screen_width_);
+  table_ = NewEventTable();  // the rows are out; keep only the columns
+  return out;
 }
 
 std::string WatchDescription(const Event& event) {
@@ -165,7 +168,7 @@ std::string WatchDescription(const Event& event) {
 }
 
 std::string WatchLine(const Event& event, v1::ClaimStatus status_after,
-                      size_t screen_width) {
+                      v1::Rating rating_after, size_t screen_width) {
   constexpr size_t kPositionWidth = 5;  // grows for positions past 99999
   constexpr size_t kMinDescription = 12;
   const std::string head = absl::StrCat(
@@ -174,7 +177,11 @@ std::string WatchLine(const Event& event, v1::ClaimStatus status_after,
   const std::string tail =
       status_after == v1::CLAIM_STATUS_UNSPECIFIED
           ? ""
-          : absl::StrCat(" \u2192 ", ShortName(status_after));
+          : absl::StrCat(" \u2192 ", ShortName(status_after),
+                         status_after == v1::CLAIM_STATUS_RATED &&
+                                 rating_after != v1::RATING_UNSPECIFIED
+                             ? absl::StrCat(" ", ShortName(rating_after))
+                             : "");
   const size_t used = DisplayWidth(head) + DisplayWidth(tail);
   const size_t room = screen_width > used ? screen_width - used : 0;
   return absl::StrCat(

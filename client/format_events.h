@@ -25,12 +25,31 @@ std::string EventTypeName(const factlog::v1::Event& event);
 std::string EventDetail(const factlog::v1::Event& event);
 
 // A claim's history: one row per event (version, position, time, type,
-// detail).
-std::string RenderHistory(const std::vector<factlog::v1::Event>& events);
+// detail), fit to `screen_width` (format.h's Table).
+std::string RenderHistory(const std::vector<factlog::v1::Event>& events,
+                          size_t screen_width = kScreenWidth);
 
-// The events command prints rows as they arrive, so its columns are fixed.
-std::string EventsHeader();
-std::string EventRow(const factlog::v1::Event& event);
+// The rows of `factlog events` (position, claim, version, type, detail) as
+// they arrive: the first kLayoutRows rows are held back to size the columns
+// (format.h's Table), later rows use those widths. Claim ids are never cut;
+// with kNoWidthLimit nothing is. A value; not thread-safe.
+class EventTable {
+ public:
+  static constexpr size_t kLayoutRows = 1000;
+
+  explicit EventTable(size_t screen_width);
+  // Takes the next event; returns the text to print now ("" while rows are
+  // held back).
+  std::string Add(const factlog::v1::Event& event);
+  // The rows still held back, with the header when they are the first; ""
+  // when there were no events at all.
+  std::string Finish();
+
+ private:
+  size_t screen_width_;
+  Table table_;
+  std::vector<size_t> widths_;  // set once the layout is settled
+};
 
 // What an event did, in words, for WatchLine: "claim recorded: <text>",
 // "evidence added e1 REFUTES by NATO", "verdict FALSE by Desk A",
@@ -38,13 +57,16 @@ std::string EventRow(const factlog::v1::Event& event);
 std::string WatchDescription(const factlog::v1::Event& event);
 
 // One line of `factlog watch` for an event, e.g.
-//   "   31 2014-05-20T09:00:00Z refuted evidence added e1 REFUTES… → RATED"
+//   "   31 2014-05-20T09:00:00Z refuted evidence added e1 REFUTES… → RATED
+//   FALSE"
 // The position and the claim id are never cut; the description is truncated
 // to fit `screen_width`, but keeps at least 12 columns (so a very long claim
 // id makes the line wider). " → STATUS" is appended when `status_after` is
-// known (not UNSPECIFIED).
+// known (not UNSPECIFIED), with the rating in force when it is RATED and
+// `rating_after` is known: "→ RATED BROKEN", as `claim list` shows it.
 std::string WatchLine(const factlog::v1::Event& event,
                       factlog::v1::ClaimStatus status_after,
+                      factlog::v1::Rating rating_after,
                       size_t screen_width = kScreenWidth);
 
 // Two lines of `factlog watch` for an overdue notice: the claim, e.g.

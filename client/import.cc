@@ -134,6 +134,24 @@ std::optional<std::pair<size_t, std::string>> SplitCommandIndex(
       index, std::string(absl::StripLeadingAsciiWhitespace(message)));
 }
 
+std::string ImportSummary(const factlog::v1::ImportResponse& response) {
+  const uint64_t total = response.applied() + response.deduplicated();
+  if (total == 0) return "nothing to import\n";
+  // last_position is where the file's commands reached, which is the log's
+  // end only when they appended the last events: say which it is.
+  if (response.applied() == 0) {
+    return absl::StrCat("nothing new: all ", total,
+                        total == 1 ? " command was" : " commands were",
+                        " already applied (the last at position ",
+                        response.last_position(), ")\n");
+  }
+  return absl::StrCat("imported ", total, total == 1 ? " command" : " commands",
+                      ": ", response.applied(), " recorded, ",
+                      response.deduplicated(),
+                      " already applied; the last at position ",
+                      response.last_position(), "\n");
+}
+
 int RunImport(const std::string& path, const GlobalOptions& options) {
   return SendImport(ParseImportFile(path), path == "-" ? "<stdin>" : path,
                     options);
@@ -170,23 +188,27 @@ int SendImport(const std::vector<ImportItem>& items, const std::string& name,
       auto indexed = SplitCommandIndex(message);
       if (indexed.has_value() && indexed->first >= 1 &&
           indexed->first <= items.size()) {
+        // The server applies commands in order and stops at the refused
+        // one: every command before it is in the log (or already was).
+        const size_t before = indexed->first - 1;
         throw CommandError(
             kExitRefused,
-            absl::StrCat(name, ":", items[indexed->first - 1].line, ": ", code,
-                         ": ", indexed->second));
+            absl::StrCat(name, ":", items[before].line, ": ", code, ": ",
+                         indexed->second, " (the ", before,
+                         before == 1 ? " command" : " commands",
+                         " before it are applied, nothing after it; fix "
+                         "this line and import the file again)"),
+            code);
       }
       throw CommandError(kExitRefused,
-                         absl::StrCat(name, ": ", code, ": ", message));
+                         absl::StrCat(name, ": ", code, ": ", message), code);
     }
   }
 
   if (options.json()) {
     std::cout << JsonLine(response);
   } else {
-    std::cout << "imported " << response.applied() + response.deduplicated()
-              << " commands (" << response.deduplicated()
-              << " already applied), last position " << response.last_position()
-              << "\n";
+    std::cout << ImportSummary(response);
   }
   return kExitOk;
 }

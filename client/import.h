@@ -50,10 +50,17 @@ std::vector<ImportItem> ParseImportFile(const std::string& path);
 std::optional<std::pair<size_t, std::string>> SplitCommandIndex(
     absl::string_view message);
 
-// Parses `path`, sends its commands and prints the outcome
-// ("imported N commands (M already applied), last position P", or the
-// ImportResponse as JSON). Returns the exit code; throws UsageError and
-// CommandError like every command.
+// The line an import ends with: "imported N commands: A recorded, D
+// already applied; the last at position P", or, when every command had
+// been applied before, "nothing new: all N commands were already applied
+// (the last at position P)" (P is where the file's commands reached, not
+// necessarily the log's end).
+std::string ImportSummary(const factlog::v1::ImportResponse& response);
+
+// Parses `path`, sends its commands and prints the outcome (ImportSummary,
+// or the ImportResponse as JSON). A refused command is reported as
+// "NAME:LINE: CODE: message (the K commands before it are applied, ...)".
+// Returns the exit code; throws UsageError and CommandError like every command.
 int RunImport(const std::string& path, const GlobalOptions& options);
 
 // Sends `items` over one Import call and prints the outcome as RunImport

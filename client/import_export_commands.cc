@@ -33,8 +33,10 @@ void AddImport(CLI::App* app, const GlobalOptions* g, Action* action) {
       "derived from its content (import:<FNV-1a-64 hex>), so commands that\n"
       "were applied before are recognised and not recorded twice: fix the\n"
       "rejected line and run the same file again.\n"
-      "On success prints: imported N commands (M already applied), last\n"
-      "position P.\n" +
+      "On success prints: imported N commands: A recorded, D already\n"
+      "applied; the last at position P (or, when all were applied before:\n"
+      "nothing new: all N commands were already applied). P is where the\n"
+      "file's commands reached, not necessarily the end of the log.\n" +
       Examples({
           "factlog import claims.jsonl",
           "where claims.jsonl contains lines such as",

@@ -3,7 +3,9 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "client/format_events.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -20,10 +22,23 @@ std::string Time(const google::protobuf::Timestamp& ts) {
 json Ref(const std::string& id) { return {{"@id", id}}; }
 
 std::string AgentId(const std::string& name) {
-  return absl::StrCat("factlog:agent/", name);
+  return absl::StrCat("factlog:agent/", IriSegment(name));
 }
 
 }  // namespace
+
+std::string IriSegment(absl::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' ||
+        c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      absl::StrAppendFormat(&out, "%%%02X", c);
+    }
+  }
+  return out;
+}
 
 json ProvenanceJsonLd(const std::vector<v1::Event>& events) {
   json graph = json::array();

@@ -62,6 +62,10 @@ void AddClaimantCommands(CLI::App* app, const GlobalOptions* options,
 // search_commands.cc: search.
 void AddSearchCommand(CLI::App* app, const GlobalOptions* options,
                       Action* action);
+// claimant_commands.cc: the hint for a claimant no claim has
+// (format_claims.h's ClaimantHint), from the claimants of at most the first
+// 10,000 claims. Throws CommandError as Connection::Call does.
+std::string FindClaimantHint(Connection& connection, const std::string& name);
 
 // subject_commands.cc: subjects.
 void AddSubjectsCommand(CLI::App* app, const GlobalOptions* options,

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <random>
@@ -11,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "domain/enum_words.h"
 
 namespace factlog::cli {
 namespace {
@@ -29,45 +30,12 @@ bool IsPlainDate(absl::string_view s) {
   return true;
 }
 
-// The prefix every value name of `type` carries: "CLAIM_STATUS_" for
-// CLAIM_STATUS_UNSPECIFIED, else the upper-snake enum name plus '_'.
-std::string EnumPrefix(const EnumDescriptor* type) {
-  for (int i = 0; i < type->value_count(); ++i) {
-    const std::string& name = type->value(i)->name();
-    constexpr absl::string_view kUnspecified = "UNSPECIFIED";
-    if (absl::EndsWith(name, kUnspecified)) {
-      return name.substr(0, name.size() - kUnspecified.size());
-    }
-  }
-  return "";
-}
-
 std::string ShortUpper(const EnumDescriptor* type,
                        const EnumValueDescriptor* value) {
-  const std::string prefix = EnumPrefix(type);
+  const std::string prefix = domain::EnumPrefix(type);
   const std::string& name = value->name();
   if (absl::StartsWith(name, prefix)) return name.substr(prefix.size());
   return name;
-}
-
-bool IsUnspecified(const EnumValueDescriptor* value) {
-  return value->number() == 0;
-}
-
-std::string FlagSpelling(const EnumDescriptor* type,
-                         const EnumValueDescriptor* value) {
-  return absl::StrReplaceAll(absl::AsciiStrToLower(ShortUpper(type, value)),
-                             {{"_", "-"}});
-}
-
-const EnumValueDescriptor* FindBySpelling(const EnumDescriptor* type,
-                                          absl::string_view text) {
-  for (int i = 0; i < type->value_count(); ++i) {
-    const EnumValueDescriptor* value = type->value(i);
-    if (IsUnspecified(value)) continue;
-    if (FlagSpelling(type, value) == text) return value;
-  }
-  return nullptr;
 }
 
 std::string UnknownEnumMessage(const EnumDescriptor* type,
@@ -168,18 +136,12 @@ CLI::Validator TimeValidator() {
 }
 
 std::vector<std::string> EnumFlagValues(const EnumDescriptor* type) {
-  std::vector<std::string> values;
-  for (int i = 0; i < type->value_count(); ++i) {
-    if (!IsUnspecified(type->value(i))) {
-      values.push_back(FlagSpelling(type, type->value(i)));
-    }
-  }
-  return values;
+  return domain::EnumWords(type);
 }
 
 int ParseEnumFlag(const EnumDescriptor* type, absl::string_view flag,
                   absl::string_view text) {
-  const EnumValueDescriptor* value = FindBySpelling(type, text);
+  const EnumValueDescriptor* value = domain::FindEnumWord(type, text);
   if (value == nullptr) {
     throw UsageError(absl::StrCat(flag, ": ", UnknownEnumMessage(type, text)));
   }
@@ -189,7 +151,7 @@ int ParseEnumFlag(const EnumDescriptor* type, absl::string_view flag,
 CLI::Validator EnumValidator(const EnumDescriptor* type) {
   return CLI::Validator(
       [type](std::string& text) -> std::string {
-        if (FindBySpelling(type, text) != nullptr) return "";
+        if (domain::FindEnumWord(type, text) != nullptr) return "";
         return UnknownEnumMessage(type, text);
       },
       "", type->name());
@@ -200,6 +162,48 @@ std::string EnumShortName(const EnumDescriptor* type, int value) {
   const EnumValueDescriptor* descriptor = type->FindValueByNumber(value);
   if (descriptor == nullptr) return absl::StrCat(value);
   return ShortUpper(type, descriptor);
+}
+
+namespace {
+
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      const bool same =
+          absl::ascii_tolower(static_cast<unsigned char>(a[i - 1])) ==
+          absl::ascii_tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] =
+          std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string ClosestWord(absl::string_view word,
+                        const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_distance = SIZE_MAX;
+  for (const std::string& candidate : candidates) {
+    size_t distance = EditDistance(word, candidate);
+    const bool prefix =
+        word.size() >= 2 && (absl::StartsWithIgnoreCase(candidate, word) ||
+                             absl::StartsWithIgnoreCase(word, candidate));
+    if (!prefix && (distance > 2 || 2 * distance >= word.size())) continue;
+    if (prefix) distance = std::min<size_t>(distance, 1);
+    if (distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
 }
 
 std::string NewRequestId() {

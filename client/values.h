@@ -61,9 +61,12 @@ CLI::Validator OverdueCursorValidator();
 
 // ---- Enums ------------------------------------------------------------------
 
-// The command-line spelling of a proto enum value is its name without the
-// enum's prefix, lower-case, '_' replaced by '-':
+// The command-line spelling of a proto enum value is its word
+// (domain/enum_words.h): its name without the enum's prefix, lower-case,
+// '_' replaced by '-':
 //   RATING_MOSTLY_TRUE -> "mostly-true", LINK_RELATION_SAME_AS -> "same-as".
+// Input is taken in any case, with '_' or '-', with or without the prefix
+// ("FACT", "claim_kind_fact"), so what a table prints can be typed back.
 // Tables show the short upper-case name: CLAIM_STATUS_CONTRADICTED ->
 // "CONTRADICTED". The *_UNSPECIFIED value has no spelling.
 
@@ -71,8 +74,8 @@ CLI::Validator OverdueCursorValidator();
 std::vector<std::string> EnumFlagValues(
     const google::protobuf::EnumDescriptor* type);
 
-// The value spelled `text`; throws UsageError listing the accepted
-// spellings when there is none.
+// The value spelled `text` (any case, prefix optional); throws UsageError
+// listing the accepted spellings when there is none.
 int ParseEnumFlag(const google::protobuf::EnumDescriptor* type,
                   absl::string_view flag, absl::string_view text);
 
@@ -101,6 +104,16 @@ std::string ShortName(E value) {
   return EnumShortName(google::protobuf::GetEnumDescriptor<E>(),
                        static_cast<int>(value));
 }
+
+// ---- Words ------------------------------------------------------------------
+
+// The candidate closest to `word` by edit distance (Levenshtein, case
+// ignored), when it is close enough to be a typo of it: at most 2 edits, and
+// fewer than half of `word`'s letters; a candidate that starts with `word`
+// or that `word` starts with ("claims" for "claim") counts as close. ""
+// when none is.
+std::string ClosestWord(absl::string_view word,
+                        const std::vector<std::string>& candidates);
 
 // ---- Request ids ------------------------------------------------------------
 

@@ -35,10 +35,12 @@ void AddVerdictCommand(CLI::App* app, const GlobalOptions* g, Action* action) {
       "\nFact, statistic and prediction claims take the truth scale (true ..\n"
       "unproven); promises take the promise scale (kept .. not-yet-rated).\n" +
       Examples({
-          "factlog verdict putin-orders-withdrawal --rating false \\",
+          "factlog verdict russia-withdrawal-started-2014-05-19 --rating "
+          "false \\",
           "    --summary 'No withdrawal observed' --reviewer 'Desk A'",
-          "factlog verdict build-the-bridge --rating kept \\",
-          "    --summary 'Opened on time' --reviewer 'Desk B'",
+          "factlog verdict putin-orders-troops-back-2014-05-19 --rating "
+          "broken \\",
+          "    --summary 'Troops stayed' --reviewer 'Desk B'",
       }));
   OnRun(sub, action, [f, g] {
     v1::IssueVerdictRequest request;

@@ -67,18 +67,46 @@ std::string ResumeText(const ResumePoint& resume) {
              : std::string("from the end");
 }
 
-void Print(const v1::SubscribeResponse& message, bool json) {
-  if (json) {
+// The rating in force right after `message`'s event when the claim is
+// RATED then: a verdict's own rating, else the claim's as it stood at the
+// event's position (GetClaim as_of_position, a read that cannot change).
+// UNSPECIFIED when the claim is not RATED, or the read fails (the line then
+// shows the status alone).
+v1::Rating RatingAfter(Connection& connection,
+                       const v1::SubscribeResponse& message) {
+  if (message.status_after() != v1::CLAIM_STATUS_RATED) {
+    return v1::RATING_UNSPECIFIED;
+  }
+  const v1::Event& event = message.event();
+  if (event.has_verdict_issued()) return event.verdict_issued().rating();
+  v1::GetClaimRequest request;
+  request.set_claim_id(event.claim_id());
+  request.set_as_of_position(event.position());
+  grpc::ClientContext context;
+  connection.PrepareUnary(&context);
+  v1::ClaimView claim;
+  if (!connection.claims().GetClaim(&context, request, &claim).ok()) {
+    return v1::RATING_UNSPECIFIED;
+  }
+  return claim.rating();
+}
+
+void Print(const v1::SubscribeResponse& message, const GlobalOptions& options,
+           Connection& connection) {
+  if (options.json()) {  // a stream is never one document: JSON Lines
     std::cout << JsonLine(message) << std::flush;
     return;
   }
   switch (message.message_case()) {
     case v1::SubscribeResponse::kEvent:
-      std::cout << WatchLine(message.event(), message.status_after())
+      std::cout << WatchLine(message.event(), message.status_after(),
+                             RatingAfter(connection, message),
+                             options.screen_width)
                 << std::flush;
       break;
     case v1::SubscribeResponse::kOverdue:
-      std::cout << OverdueLines(message.overdue()) << std::flush;
+      std::cout << OverdueLines(message.overdue(), options.screen_width)
+                << std::flush;
       break;
     case v1::SubscribeResponse::kCaughtUp:
       std::cerr << "-- caught up at position " << message.caught_up().position()
@@ -219,12 +247,12 @@ int RunWatch(const WatchOptions& watch, const GlobalOptions& options) {
           v1::SubscribeResponse single;
           single.mutable_event()->Swap(item.mutable_event());
           single.set_status_after(item.status_after());
-          Print(single, options.json());
+          Print(single, options, connection);
           resume.Note(single);
         }
         continue;
       }
-      Print(message, options.json());
+      Print(message, options, connection);
       resume.Note(message);
     }
     const grpc::Status status = reader->Finish();

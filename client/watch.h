@@ -41,14 +41,15 @@ struct WatchOptions {
 
 // Runs `factlog watch` until SIGINT or SIGTERM, then returns kExitOk.
 //
-// Table mode prints one WatchLine() per event and OverdueLines() per
-// overdue notice on stdout, and a short notice on stderr for caught_up and
-// fell_behind; JSON mode prints every
-// SubscribeResponse (checkpoints included) as one JSON line. Output is
-// flushed line by line. When the stream ends with UNAVAILABLE, or the
-// server cancels it (CANCELLED that the watch did not ask for) or ends it
-// without an error, the watch says so on stderr and reconnects with
-// exponential backoff, resuming as described above.
+// Table mode prints one WatchLine() per event (with the rating when the
+// claim is RATED, read with GetClaim as of the event's position unless the
+// event is the verdict) and OverdueLines() per overdue notice on stdout, and a
+// short notice on stderr for caught_up and fell_behind; JSON mode (-o json and
+// -o jsonl alike: a stream is not one document) prints every SubscribeResponse
+// (checkpoints included) as one JSON line. Output is flushed line by line. When
+// the stream ends with UNAVAILABLE, or the server cancels it (CANCELLED that
+// the watch did not ask for) or ends it without an error, the watch says so on
+// stderr and reconnects with exponential backoff, resuming as described above.
 //
 // Throws CommandError: kExitUnreachable when the server cannot be reached at
 // the start (within --timeout); kExitRefused for any other error

@@ -171,6 +171,16 @@ absl::StatusOr<v1::ClaimView> ClaimQueries::GetClaim(
     if (req.as_of_position() == 0) {
       return Invalid("as_of_position", "must be at least 1");
     }
+    // A position not yet written is refused, as Subscribe refuses a
+    // from_position beyond the log and as_of_time refuses the future: an
+    // answer "as of" it would be today's claim, and a later read with the
+    // same position could differ, so the read would not be repeatable.
+    if (const uint64_t last = store_->LastPosition();
+        req.as_of_position() > last) {
+      return absl::OutOfRangeError(absl::StrFormat(
+          "as_of_position: %d is beyond the last committed position %d",
+          req.as_of_position(), last));
+    }
     recorded.position = req.as_of_position();
     recorded.name = absl::StrCat("position ", recorded.position);
   }

@@ -1,9 +1,13 @@
 #include "domain/decider.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "domain/enum_words.h"
 #include "domain/status.h"
 #include "domain/time_util.h"
 #include "domain/validation.h"
@@ -202,10 +206,18 @@ absl::StatusOr<Decision> DecideVerdict(const v1::IssueVerdictRequest& req,
   const v1::ClaimView& view = **found;
   if (!RatingFitsKind(req.rating(), view.kind())) {
     const bool promise = view.kind() == v1::CLAIM_KIND_PROMISE;
+    // "it has true, mostly-true, ...": the words the CLI takes.
+    const auto* ratings = google::protobuf::GetEnumDescriptor<v1::Rating>();
+    std::vector<std::string> scale;
+    for (int i = 0; i < ratings->value_count(); ++i) {
+      const auto rating = static_cast<v1::Rating>(ratings->value(i)->number());
+      if (RatingFitsKind(rating, view.kind()))
+        scale.push_back(EnumWord(rating));
+    }
     return absl::InvalidArgumentError(absl::StrFormat(
-        "rating: %s is not on the %s scale used for %s claims",
-        v1::Rating_Name(req.rating()), promise ? "promise" : "truth",
-        v1::ClaimKind_Name(view.kind())));
+        "rating: %s is not on the %s scale used for %s claims; it has %s",
+        EnumWord(req.rating()), promise ? "promise" : "truth",
+        EnumWord(view.kind()), absl::StrJoin(scale, ", ")));
   }
   if (auto s = CheckVersion(view, req.has_expected_version(),
                             req.expected_version());
@@ -310,8 +322,8 @@ absl::StatusOr<Decision> DecideLink(const v1::LinkClaimsRequest& req,
         link.relation() == req.relation() &&
         link.direction() == v1::LINK_DIRECTION_OUTGOING) {
       return absl::AlreadyExistsError(absl::StrFormat(
-          "claim \"%s\" already %s \"%s\"", req.claim_id(),
-          v1::LinkRelation_Name(req.relation()), req.other_claim_id()));
+          "claim \"%s\" is already linked %s \"%s\"", req.claim_id(),
+          EnumWord(req.relation()), req.other_claim_id()));
     }
   }
   Decision d;

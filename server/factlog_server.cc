@@ -29,6 +29,7 @@
 #include "rpc/event_service.h"
 #include "rpc/rpc_observer.h"
 #include "search/search_index.h"
+#include "server/listen_check.h"
 #include "server/metrics_http.h"
 #include "storage/backup_path.h"
 
@@ -153,6 +154,9 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
         "see factlogd's activity",
         options.metrics_listen));
   }
+  // Before the data dir is opened (and created): an address in use must
+  // leave nothing behind.
+  if (absl::Status s = CheckListenAddress(options.listen); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       Credentials(options);
   if (!credentials.ok()) return credentials.status();
@@ -185,6 +189,11 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   if (!store_options.rocksdb_log) {
     store_options.rocksdb_log = [](absl::string_view message) {
       log::Warn("rocksdb", {{"error", message}});
+    };
+  }
+  if (!store_options.rocksdb_routine_log) {
+    store_options.rocksdb_routine_log = [](absl::string_view message) {
+      log::Debug("rocksdb", {{"detail", message}});
     };
   }
   if (!options.etcd_endpoints.empty()) {
@@ -303,7 +312,16 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
         "cannot listen on %s (address in use or not resolvable?)",
         options.listen));
   }
-  server->grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  grpc::HealthCheckServiceInterface* health =
+      server->grpc_server_->GetHealthCheckService();
+  // The whole server (""), and each of factlog's services by name, so a
+  // probe may ask about one (`factlog health --service NAME`).
+  for (const char* service : {v1::ClaimService::service_full_name(),
+                              v1::EventService::service_full_name(),
+                              v1::AdminService::service_full_name()}) {
+    health->SetServingStatus(service, true);
+  }
+  health->SetServingStatus(true);
   return server;
 }
 

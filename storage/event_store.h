@@ -41,10 +41,13 @@ struct StoreOptions {
   // Run a projection rebuild on open when the stored projections are behind
   // the log (an interrupted --rebuild). When false, Open fails instead.
   bool repair_projections_on_open = true;
-  // Where RocksDB's own warnings and errors go, one message per call, from
-  // RocksDB's threads (must be thread-safe). Empty: stderr, prefixed
-  // "rocksdb: ".
+  // Where RocksDB's own errors go, one message per call, from RocksDB's
+  // threads (must be thread-safe). Empty: stderr, prefixed "rocksdb: ".
   std::function<void(absl::string_view message)> rocksdb_log;
+  // Where RocksDB's warnings go: routine here ("File Deletions Disabled" on
+  // every backup, an open refused for a lock the caller reports). Empty:
+  // nowhere. Same threading as rocksdb_log.
+  std::function<void(absl::string_view message)> rocksdb_routine_log;
   // After a failed write, how often a later Commit may try to resume
   // writing (see Commit).
   absl::Duration resume_interval = absl::Seconds(1);

@@ -61,32 +61,49 @@ rocksdb::ColumnFamilyOptions FamilyOptions(
 // RocksDB's own diagnostics go to stderr, not to a LOG file in the data
 // dir: a LOG file shares the data dir's disk, and Debian's RocksDB asserts
 // when it keeps logging to a file whose last write failed (disk full).
+//
+// RocksDB's WARN lines are routine for factlogd: "File Deletions
+// Disabled" on every backup, "DB::Open() failed" for a locked data dir that
+// factlogd reports itself. They go to `routine` (factlogd: its debug
+// level), or nowhere; ERROR and FATAL go to `sink`.
 class StderrLogger final : public rocksdb::Logger {
  public:
-  explicit StderrLogger(std::function<void(absl::string_view)> sink)
+  StderrLogger(std::function<void(absl::string_view)> sink,
+               std::function<void(absl::string_view)> routine)
       : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL),
-        sink_(std::move(sink)) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
+        sink_(std::move(sink)),
+        routine_(std::move(routine)) {}
+
+  void Logv(const rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override {
+    if (level < rocksdb::InfoLogLevel::WARN_LEVEL ||
+        level == rocksdb::InfoLogLevel::HEADER_LEVEL) {
+      return;
+    }
     // Files from SstFileWriter (a rebuild's) carry no unique id in 7.8, so
     // RocksDB warns once per process that it opened one it cannot check
     // against the MANIFEST. Expected here, and not the operator's concern.
     if (std::strstr(format, "opened without unique ID to verify") != nullptr) {
       return;
     }
-    if (sink_) {
-      char message[1024];
-      std::vsnprintf(message, sizeof(message), format, ap);
+    const bool routine = level == rocksdb::InfoLogLevel::WARN_LEVEL;
+    if (routine && !routine_) return;
+    char message[1024];
+    std::vsnprintf(message, sizeof(message), format, ap);
+    if (routine) {
+      routine_(message);
+    } else if (sink_) {
       sink_(message);
-      return;
+    } else {
+      std::fprintf(stderr, "rocksdb: %s\n", message);
     }
-    std::fputs("rocksdb: ", stderr);
-    std::vfprintf(stderr, format, ap);
-    std::fputc('\n', stderr);
   }
+  // Lines without a level are informational: not logged.
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
 
  private:
   const std::function<void(absl::string_view)> sink_;
+  const std::function<void(absl::string_view)> routine_;
 };
 
 }  // namespace
@@ -137,8 +154,9 @@ void WriteErrorListener::OnErrorRecoveryBegin(
 }
 
 std::shared_ptr<rocksdb::Logger> NewRocksDbLogger(
-    std::function<void(absl::string_view)> sink) {
-  return std::make_shared<StderrLogger>(std::move(sink));
+    std::function<void(absl::string_view)> sink,
+    std::function<void(absl::string_view)> routine) {
+  return std::make_shared<StderrLogger>(std::move(sink), std::move(routine));
 }
 
 rocksdb::DBOptions StoreDatabaseOptions(
@@ -150,7 +168,8 @@ rocksdb::DBOptions StoreDatabaseOptions(
   db.keep_log_file_num = 5;
   db.paranoid_checks = true;
   db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  db.info_log = NewRocksDbLogger(options.rocksdb_log);
+  db.info_log =
+      NewRocksDbLogger(options.rocksdb_log, options.rocksdb_routine_log);
   if (options.env != nullptr) db.env = options.env;
   // Every flush commits all column families in one MANIFEST write. Without
   // it, a crash while Resume() flushes them one by one after a failed write

@@ -78,10 +78,13 @@ class WriteErrorListener final : public rocksdb::EventListener {
   std::atomic<bool> wal_write_failed_{false};
 };
 
-// A logger for RocksDB's own warnings and errors: each goes to `sink`, or,
-// when it is empty, to stderr prefixed "rocksdb: " (StoreOptions::rocksdb_log).
+// A logger for RocksDB's own lines: its errors go to `sink`, or, when it is
+// empty, to stderr prefixed "rocksdb: " (StoreOptions::rocksdb_log); its
+// warnings, routine for factlogd, to `routine`, or nowhere when it is empty
+// (StoreOptions::rocksdb_routine_log); nothing below.
 std::shared_ptr<rocksdb::Logger> NewRocksDbLogger(
-    std::function<void(absl::string_view)> sink);
+    std::function<void(absl::string_view)> sink,
+    std::function<void(absl::string_view)> routine = {});
 
 // The database options EventStore::Open opens with; `listener` is added to
 // its listeners.

@@ -18,6 +18,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "domain/decider.h"
+#include "domain/enum_words.h"
 #include "domain/event_filter.h"
 #include "domain/evolve.h"
 #include "domain/limits.h"
@@ -555,6 +556,50 @@ TEST_F(DomainTest, EachKindAcceptsRatingsFromItsOwnScale) {
       IsInvalid(Rejected(VerdictRequest("statistic", v1::RATING_NOT_YET_RATED)),
                 "rating"));
   EXPECT_EQ(View("promise").rating(), v1::RATING_BROKEN);
+}
+
+// Refusals read like the CLI that caused them: enum words, not proto
+// identifiers, and the ratings the claim's scale does have.
+TEST_F(DomainTest, WrongScaleRefusalNamesTheScaleInCliWords) {
+  Given(PromiseRequest("troops-back-in-week", Utc(2014, 5, 26)));
+  const std::string message(
+      Rejected(VerdictRequest("troops-back-in-week", v1::RATING_FALSE))
+          .message());
+  EXPECT_EQ(message,
+            "rating: false is not on the promise scale used for promise "
+            "claims; it has kept, compromise, in-progress, stalled, broken, "
+            "not-yet-rated");
+}
+
+TEST_F(DomainTest, RepeatedLinkRefusalReadsLikeTheCli) {
+  Given(ClaimRequest("a", v1::CLAIM_KIND_FACT));
+  Given(ClaimRequest("b", v1::CLAIM_KIND_FACT));
+  Given(LinkRequest("a", "b", v1::LINK_RELATION_SAME_AS));
+  const absl::Status s =
+      Rejected(LinkRequest("a", "b", v1::LINK_RELATION_SAME_AS));
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(), "claim \"a\" is already linked same-as \"b\"");
+}
+
+TEST(EnumWordsTest, AnyCaseWithOrWithoutPrefixNamesTheValue) {
+  const auto* kinds = google::protobuf::GetEnumDescriptor<v1::ClaimKind>();
+  for (const char* text : {"fact", "FACT", "Fact", "claim_kind_fact",
+                           "CLAIM_KIND_FACT", "claim-kind-fact", " fact "}) {
+    const auto* value = domain::FindEnumWord(kinds, text);
+    ASSERT_NE(value, nullptr) << text;
+    EXPECT_EQ(value->number(), v1::CLAIM_KIND_FACT) << text;
+  }
+  const auto* ratings = google::protobuf::GetEnumDescriptor<v1::Rating>();
+  EXPECT_EQ(domain::FindEnumWord(ratings, "MOSTLY_TRUE")->number(),
+            v1::RATING_MOSTLY_TRUE);
+  EXPECT_EQ(domain::FindEnumWord(ratings, "Rating_Mostly-True")->number(),
+            v1::RATING_MOSTLY_TRUE);
+  for (const char* text :
+       {"", "unspecified", "CLAIM_KIND_UNSPECIFIED", "claim-kind-", "facts"}) {
+    EXPECT_EQ(domain::FindEnumWord(kinds, text), nullptr) << text;
+  }
+  EXPECT_EQ(domain::EnumWord(v1::RATING_PANTS_ON_FIRE), "pants-on-fire");
+  EXPECT_EQ(domain::EnumWord(v1::LINK_RELATION_SAME_AS), "same-as");
 }
 
 TEST(RatingFitsKindTest, TruthScaleForFactsPromiseScaleForPromises) {

@@ -3,7 +3,9 @@
 // real factlogd binary is then run over it.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +27,7 @@ namespace {
 
 using testing::ApplySync;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::RunToCompletion;
 using testing::TempDir;
 
@@ -110,6 +113,65 @@ TEST_F(FactlogdCliTest, LockedDataDirIsRefusedWithOneClearLine) {
       {FACTLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir", data_dir_});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("is locked: is another factlogd using it?"));
+  // Only our line: RocksDB's own WARN about the lock is routine (debug).
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr("rocksdb")));
+}
+
+// An address in use is found before the data directory is touched, and
+// said in one line of ours (no gRPC dump).
+TEST_F(FactlogdCliTest, AnAddressInUseIsRefusedBeforeTheDataDirIsCreated) {
+  auto first = testing::StartFactlogd(FACTLOGD_PATH, data_dir_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string fresh = dir_.path() + "/never-created";
+  testing::RunResult r = RunToCompletion(
+      {FACTLOGD_PATH, "--listen", first->address, "--data-dir", fresh});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output,
+              HasSubstr("cannot listen on " + first->address +
+                        ": the address is in use (is another factlogd "
+                        "running? give another --listen port)"));
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(fresh));
+}
+
+// A backup is routine: RocksDB's "File Deletions Disabled" WARNs stay out
+// of the log at the default level, and show at debug.
+TEST_F(FactlogdCliTest, BackupsLogNoRocksDbWarnings) {
+  for (const bool debug : {false, true}) {
+    auto server = testing::Subprocess::Start(
+        {FACTLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir", data_dir_,
+         "--log-level", debug ? "debug" : "info"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    absl::StatusOr<std::string> line =
+        (*server)->WaitForLine("listening on ", absl::Seconds(30));
+    ASSERT_TRUE(line.ok()) << line.status();
+    // "factlogd listening on 127.0.0.1:PORT (data dir ...)"
+    const size_t start = line->find("listening on ") + 13;
+    const std::string address =
+        line->substr(start, line->find(' ', start) - start);
+    {  // the channel is closed before factlogd is stopped
+      auto channel =
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+      auto admin = v1::AdminService::NewStub(channel);
+      grpc::ClientContext ctx;
+      v1::BackupRequest req;
+      req.set_dir(dir_.path() + (debug ? "/backup-debug" : "/backup"));
+      v1::BackupResponse resp;
+      ASSERT_TRUE(admin->Backup(&ctx, req, &resp).ok());
+    }
+    (*server)->Signal(SIGTERM);
+    absl::StatusOr<std::string> output =
+        (*server)->ReadToEnd(absl::Seconds(30));
+    ASSERT_TRUE(output.ok()) << output.status();
+    EXPECT_EQ((*server)->Wait(), 0);
+    if (debug) {
+      EXPECT_THAT(*output, HasSubstr("DEBUG rocksdb detail="));
+    } else {
+      EXPECT_THAT(*output, Not(HasSubstr("rocksdb"))) << *output;
+      EXPECT_THAT(*output, Not(HasSubstr("WARN"))) << *output;
+    }
+  }
 }
 
 TEST_F(FactlogdCliTest, UnusableDataDirNamesThePath) {

@@ -80,15 +80,32 @@ struct RunResult {
 using factlog::testing::ChildEnvironment;
 using factlog::testing::DecodeWaitStatus;
 
+// What a child sees when its output goes to a pipe: no COLUMNS, so that
+// nothing is cut.
+const std::vector<std::string> kPiped = {"COLUMNS="};
+
+// `extra` with COLUMNS=80 (a classic terminal, what the README's
+// transcripts show) unless it sets COLUMNS itself.
+std::vector<std::string> WithColumns(std::vector<std::string> extra) {
+  if (std::none_of(extra.begin(), extra.end(), [](const std::string& e) {
+        return absl::StartsWith(e, "COLUMNS=");
+      })) {
+    extra.emplace_back("COLUMNS=80");
+  }
+  return extra;
+}
+
 // Starts argv (tests/support/subprocess.h: the environment and stdin every
 // test child gets) with stdout and stderr into the write ends of
-// `out_pipe`/`err_pipe`, which are closed here in the parent. -1 when it
-// cannot (a test failure is recorded).
+// `out_pipe`/`err_pipe`, which are closed here in the parent; tables 80
+// columns wide unless `extra_env` sets COLUMNS. -1 when it cannot (a test
+// failure is recorded).
 pid_t Spawn(const std::vector<std::string>& argv,
             const std::vector<std::string>& extra_env, int out_pipe[2],
             int err_pipe[2]) {
   absl::StatusOr<pid_t> pid =
-      factlog::testing::SpawnChild(argv, extra_env, out_pipe[1], err_pipe[1]);
+      factlog::testing::SpawnChild(argv, WithColumns(extra_env), out_pipe[1],
+                                   err_pipe[1]);
   close(out_pipe[1]);
   close(err_pipe[1]);
   if (!pid.ok()) {
@@ -462,10 +479,16 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+// JSON Lines (-o jsonl), or a list as -o json prints it: one array, one
+// element per line ("[", "{...},", ..., "{...}", "]"; "[]" when empty).
 template <typename M>
 std::vector<M> ParseJsonLines(const std::string& text) {
   std::vector<M> out;
-  for (const std::string& line : Lines(text)) out.push_back(ParseJson<M>(line));
+  for (std::string line : Lines(text)) {
+    if (line == "[" || line == "]" || line == "[]") continue;
+    if (!line.empty() && line.back() == ',') line.pop_back();
+    out.push_back(ParseJson<M>(line));
+  }
   return out;
 }
 
@@ -1501,14 +1524,14 @@ TEST_F(CliTest, ImportTwiceRecordsOnce) {
 )");
   RunResult r = Cli({"import", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out,
-              MatchesRegex("imported 4 commands \\(0 already applied\\), "
-                           "last position [0-9]+\n"));
+  EXPECT_THAT(r.out, MatchesRegex("imported 4 commands: 4 recorded, 0 "
+                                  "already applied; the last at position "
+                                  "[0-9]+\n"));
   r = Cli({"import", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out,
-              MatchesRegex("imported 4 commands \\(4 already applied\\), "
-                           "last position [0-9]+\n"));
+              MatchesRegex("nothing new: all 4 commands were already "
+                           "applied \\(the last at position [0-9]+\\)\n"));
   auto response =
       ParseJson<v1::ImportResponse>(Ok({"import", file, "-o", "json"}));
   EXPECT_EQ(response.applied(), 0u);
@@ -1554,6 +1577,10 @@ TEST_F(CliTest, ImportStopsAtFirstRejectedCommand) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err,
               StartsWith(absl::StrCat("error: ", file, ":5: NOT_FOUND: ")));
+  // How far the import got: the two commands before it are in the log.
+  EXPECT_THAT(r.err, HasSubstr("(the 2 commands before it are applied, "
+                               "nothing after it; fix this line and import "
+                               "the file again)"));
   ExpectOneErrorLine(r);
   std::vector<v1::Event> events = HistoryJson("import-stop");
   ASSERT_EQ(events.size(), 2u);  // recorded + evidence; no verdict
@@ -1566,7 +1593,8 @@ TEST_F(CliTest, ImportStopsAtFirstRejectedCommand) {
   std::ofstream(file) << fixed;
   r = Cli({"import", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("imported 4 commands (2 already applied)"));
+  EXPECT_THAT(r.out, HasSubstr("imported 4 commands: 2 recorded, 2 already "
+                               "applied"));
   EXPECT_EQ(HistoryJson("import-stop").size(), 4u);
   EXPECT_EQ(ShowJson("import-stop").status(), v1::CLAIM_STATUS_RATED);
 }
@@ -1785,7 +1813,7 @@ TEST_F(CliSecurityTest, BearerTokensAuthenticateAndAuthorize) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ParseJson<v1::ClaimView>(r.out).created_by(), "alice");
   // Streaming calls carry the token too.
-  r = Cli(host, {"--token-file", bob_file, "events", "-o", "json"});
+  r = Cli(host, {"--token-file", bob_file, "events", "-o", "jsonl"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Lines(r.out).size(), 1u) << r.out;
 
@@ -2157,10 +2185,12 @@ TEST(CliClaimReview, DemoVerdictsExportImportIntoAnEmptyServerAndBack) {
   RunResult first = cli(empty, import);
   EXPECT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(first.out,
-            "imported 6 commands (0 already applied), last position 6\n");
+            "imported 6 commands: 6 recorded, 0 already applied; the last at "
+            "position 6\n");
   RunResult again = cli(empty, import);  // a review imported twice: one claim
   EXPECT_EQ(again.out,
-            "imported 6 commands (6 already applied), last position 6\n");
+            "nothing new: all 6 commands were already applied (the last at "
+            "position 6)\n");
 
   const auto round_trip = Reviews(cli(empty, {"export"}).out);
   ASSERT_EQ(round_trip.size(), reviews.size());
@@ -2239,7 +2269,7 @@ TEST(CliProvenance, ClaimHistoryAsProvJsonLd) {
   EXPECT_EQ(Str(Obj(v1, "prov:wasGeneratedBy"), "@id"), "factlog:event/1");
   const std::string report = Str(Obj(v1, "prov:wasQuotedFrom"), "@id");
   EXPECT_EQ(Str(Obj(by_id.at(report), "prov:wasAttributedTo"), "@id"),
-            "factlog:agent/Dmitry Peskov");
+            "factlog:agent/Dmitry%20Peskov");
   const auto& v5 =
       by_id.at("factlog:claim/putin-orders-troops-back-2014-05-19/v5");
   EXPECT_EQ(Str(Obj(v5, "prov:wasDerivedFrom"), "@id"),
@@ -2436,6 +2466,413 @@ TEST(CliHelp, EveryCommandHasHelpWithExamples) {
                            "--token-file", "FACTLOG_TOKEN", "https://"}) {
     EXPECT_THAT(r.out, HasSubstr(text));
   }
+}
+
+// ---- What tripped new users ----------------------------------------------
+
+// A factlogd with the demo story loaded, and a factlog to run against it.
+class DemoTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new Factlogd();
+    const RunResult r = RunProcess(
+        {FACTLOG_PATH, "--server", server_->address(), "import", DEMO_PATH});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  RunResult Cli(std::vector<std::string> args,
+                const std::vector<std::string>& env = {}) {
+    args.insert(args.begin(), {FACTLOG_PATH, "--server", server_->address()});
+    return RunProcess(std::move(args), env);
+  }
+  static Factlogd* server_;
+};
+
+Factlogd* DemoTest::server_ = nullptr;
+
+// Waits (at most 15 s) until a table-mode watch says on stderr that it
+// caught up: events committed from then on reach it live, with their
+// status after them.
+bool WaitUntilWatching(Background& watch) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (!absl::StrContains(watch.err(), "watching live --")) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// The demo's claim ids, from the seed file itself.
+std::vector<std::string> DemoClaimIds() {
+  std::ifstream in(DEMO_PATH);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<std::string> ids;
+  for (absl::string_view line : absl::StrSplit(text.str(), '\n')) {
+    const size_t at = line.find("\"recordClaim\"");
+    if (at == absl::string_view::npos) continue;
+    const size_t key = line.find("\"claimId\":\"", at);
+    if (key == absl::string_view::npos) continue;
+    const size_t start = key + std::strlen("\"claimId\":\"");
+    ids.emplace_back(line.substr(start, line.find('"', start) - start));
+  }
+  return ids;
+}
+
+TEST_F(DemoTest, PipedTablesAreNeverCut) {
+  RunResult r = Cli({"claim", "list"}, kPiped);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("\u2026")));
+  EXPECT_THAT(r.out, HasSubstr("Valentyn Nalyvaichenko"));
+  EXPECT_THAT(r.out, HasSubstr("The withdrawal of the Russian troops from near "
+                               "the Ukraine border has started, and could take "
+                               "some time to finish."));
+  r = Cli({"events"}, kPiped);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("\u2026")));
+  for (const std::string& id : DemoClaimIds()) {
+    EXPECT_THAT(r.out, HasSubstr("  " + id + "  ")) << "events cut " << id;
+  }
+}
+
+TEST_F(DemoTest, TablesFitTheWidthTheyAreGivenWithIdsWhole) {
+  for (const char* columns : {"80", "132"}) {
+    for (const std::vector<std::string>& command :
+         {std::vector<std::string>{"claim", "list"},
+          std::vector<std::string>{"events"},
+          std::vector<std::string>{"claim", "history",
+                                   "putin-troops-pulled-back-2014-05"}}) {
+      RunResult r = Cli(command, {absl::StrCat("COLUMNS=", columns)});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      for (const std::string& line : Lines(r.out)) {
+        EXPECT_LE(CodePoints(line), std::stoul(columns)) << line;
+      }
+    }
+  }
+  // The events table at 80 columns still shows every claim id whole.
+  const RunResult r = Cli({"events"}, {"COLUMNS=80"});
+  for (const std::string& id : DemoClaimIds()) {
+    EXPECT_THAT(r.out, HasSubstr(id)) << "events cut " << id;
+  }
+}
+
+TEST_F(DemoTest, JsonIsOneDocumentAndJsonlOneObjectPerLine) {
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"claim", "list"},
+        std::vector<std::string>{"events"},
+        std::vector<std::string>{"subjects"},
+        std::vector<std::string>{"claim", "history",
+                                 "putin-troops-pulled-back-2014-05"}}) {
+    std::vector<std::string> args = command;
+    args.insert(args.end(), {"-o", "json"});
+    RunResult r = Cli(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // What `| python3 -m json.tool` needs: a single JSON value.
+    google::protobuf::ListValue list;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &list).ok())
+        << absl::StrJoin(command, " ") << ":\n"
+        << r.out.substr(0, 300);
+    EXPECT_GT(list.values_size(), 0);
+
+    args.back() = "jsonl";
+    r = Cli(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::vector<std::string> lines = Lines(r.out);
+    EXPECT_EQ(lines.size(), static_cast<size_t>(list.values_size()));
+    for (const std::string& line : lines) {
+      google::protobuf::Struct object;
+      EXPECT_TRUE(
+          google::protobuf::util::JsonStringToMessage(line, &object).ok())
+          << line;
+    }
+  }
+  // An empty list is still a document.
+  EXPECT_EQ(Cli({"claim", "list", "--tag", "no-such-tag", "-o", "json"}).out,
+            "[]\n");
+}
+
+TEST_F(DemoTest, WithJsonOutputErrorsAreJsonToo) {
+  auto error_of = [](const RunResult& r) {
+    google::protobuf::Struct parsed;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(r.err, &parsed).ok())
+        << r.err;
+    return parsed.fields().at("error").struct_value();
+  };
+  RunResult r = Cli({"claim", "show", "no-such-claim", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  auto error = error_of(r);
+  EXPECT_EQ(error.fields().at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(error.fields().at("message").string_value(),
+            "claim \"no-such-claim\" not found");
+  EXPECT_EQ(error.fields().at("exitCode").number_value(), 1);
+
+  r = Cli({"claim", "list", "--kind", "rumour", "-o", "jsonl"});
+  EXPECT_EQ(r.exit_code, 2);
+  error = error_of(r);
+  EXPECT_EQ(error.fields().at("code").string_value(), "USAGE");
+  EXPECT_THAT(error.fields().at("message").string_value(),
+              HasSubstr("allowed: fact, promise"));
+
+  DeadPort dead;
+  r = RunProcess({FACTLOG_PATH, "--server", dead.address(), "--timeout", "2",
+                  "--output=json", "claim", "list"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(error_of(r).fields().at("code").string_value(), "UNREACHABLE");
+}
+
+TEST(CliHelp, TopLevelHelpListsEveryExitCode) {
+  const RunResult r = RunProcess({FACTLOG_PATH, "--help"});
+  EXPECT_THAT(r.out, HasSubstr("3 server unreachable, 4 verify found the log"));
+  EXPECT_THAT(r.out, HasSubstr("{table|json|jsonl}"));
+}
+
+TEST(CliHelp, ExamplesUseTheDemoIds) {
+  const std::vector<std::string> ids = DemoClaimIds();
+  ASSERT_EQ(ids.size(), 10u);
+  const std::vector<std::vector<std::string>> commands = {
+      {},
+      {"claim"},
+      {"claim", "show"},
+      {"claim", "list"},
+      {"claim", "history"},
+      {"claim", "provenance"},
+      {"claim", "correct"},
+      {"claim", "retract"},
+      {"claim", "link"},
+      {"evidence"},
+      {"evidence", "add"},
+      {"evidence", "withdraw"},
+      {"verdict"},
+      {"events"},
+      {"watch"},
+      {"verify", "claim"},
+  };
+  // A word after a command that takes a claim id, or after --claim.
+  const std::vector<std::string> takes_id = {
+      "show", "history",  "provenance", "correct", "retract", "link",
+      "add",  "withdraw", "verdict",    "--claim", "claim"};
+  for (const auto& command : commands) {
+    std::vector<std::string> argv = {FACTLOG_PATH};
+    argv.insert(argv.end(), command.begin(), command.end());
+    argv.push_back("--help");
+    const RunResult r = RunProcess(argv);
+    const std::string examples = r.out.substr(r.out.find("Examples:"));
+    std::vector<std::string> words =
+        absl::StrSplit(examples, absl::ByAnyChar(" \n\\"), absl::SkipEmpty());
+    for (size_t i = 0; i + 1 < words.size(); ++i) {
+      const std::string& next = words[i + 1];
+      if (std::find(takes_id.begin(), takes_id.end(), words[i]) ==
+              takes_id.end() ||
+          next.empty() || next[0] == '-' || next == "ID" ||
+          next.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
+              std::string::npos ||
+          next.find('-') == std::string::npos) {
+        continue;  // not a claim id
+      }
+      EXPECT_NE(std::find(ids.begin(), ids.end(), next), ids.end())
+          << absl::StrJoin(command, " ") << " --help: \"" << next
+          << "\" is not a claim of the demo";
+    }
+  }
+}
+
+TEST(CliHelp, ClaimAddSaysWhatASubjectIsFor) {
+  const RunResult r = RunProcess({FACTLOG_PATH, "claim", "add", "--help"});
+  EXPECT_THAT(r.out, HasSubstr("optional"));
+  EXPECT_THAT(r.out, HasSubstr("without one"));
+}
+
+TEST(CliHelp, AdminBackupSaysWhereARelativePathLands) {
+  const RunResult r = RunProcess({FACTLOG_PATH, "admin", "backup", "--help"});
+  EXPECT_THAT(r.out, HasSubstr("factlogd's working directory"));
+}
+
+TEST_F(DemoTest, AMisspeltCommandIsNamedWithTheClosestOne) {
+  RunResult r = Cli({"claims", "list"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("error: unknown command \"claims\" for "
+                                "'factlog'; did you mean 'factlog claim'?"));
+  r = Cli({"claim", "lst"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("error: unknown command \"lst\" for 'factlog "
+                                "claim'; did you mean 'factlog claim list'?"));
+  // Global options before the word are skipped over, values included.
+  r = Cli({"--timeout", "5", "-o", "json", "evidense", "add"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("did you mean 'factlog evidence'?"));
+  // Nothing close: the commands there are.
+  r = Cli({"frobnicate"});
+  EXPECT_THAT(r.err, HasSubstr("unknown command \"frobnicate\""));
+  EXPECT_THAT(r.err, HasSubstr("(commands: claim, evidence, verdict"));
+}
+
+TEST_F(DemoTest, EnumWordsAreTakenAsTheyArePrinted) {
+  // The table prints FACT and CONTRADICTED; typing them back works.
+  RunResult r = Cli({"claim", "list", "--kind", "FACT", "--status",
+                     "CONTRADICTED", "-o", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto claims = ParseJsonLines<v1::ClaimView>(r.out);
+  EXPECT_EQ(claims.size(), 3u);
+  r = Cli({"claim", "list", "--kind", "claim_kind_promise", "-o", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseJsonLines<v1::ClaimView>(r.out).size(), 2u);
+  r = Cli({"events", "--type", "EVIDENCE_ADDED,Claim-Linked", "-o", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 15 pieces of evidence, 3 links of an event on each of their claims.
+  EXPECT_EQ(Lines(r.out).size(), 21u);
+}
+
+TEST_F(DemoTest, RefusalsReadLikeTheCli) {
+  // The demo's promise takes ratings of the promise scale only.
+  RunResult r = Cli({"verdict", "putin-orders-troops-back-2014-05-19",
+                     "--rating", "false", "--summary", "s", "--reviewer", "r"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "error: INVALID_ARGUMENT: rating: false is not on the promise "
+            "scale used for promise claims; it has kept, compromise, "
+            "in-progress, stalled, broken, not-yet-rated\n");
+  r = Cli({"claim", "link", "russia-withdrawal-started-2014-05-19",
+           "putin-troops-pulled-back-2014-05", "--relation", "repeats"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "error: ALREADY_EXISTS: claim "
+            "\"russia-withdrawal-started-2014-05-19\" is already linked "
+            "repeats \"putin-troops-pulled-back-2014-05\"\n");
+}
+
+TEST_F(DemoTest, AnUnknownClaimantGetsAHint) {
+  RunResult r = Cli({"claim", "list", "--claimant", "Putin"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "no claims\nclaimant names match exactly (case too); claimants "
+            "containing \"Putin\": Vladimir Putin\n");
+  r = Cli({"claim", "list", "--claimant", "vladimir putin"});
+  EXPECT_THAT(r.out, HasSubstr("containing \"vladimir putin\": Vladimir "
+                               "Putin\n"));
+  r = Cli({"claimant", "show", "putin"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "error: NOT_FOUND: claimant \"putin\" has no claims (names match "
+            "exactly); claimant names match exactly (case too); claimants "
+            "containing \"putin\": Vladimir Putin\n");
+}
+
+// A read "as of" a position must not change later: beyond the log it is
+// OUT_OF_RANGE, as `watch --from` is.
+TEST_F(DemoTest, AsOfPositionBeyondTheLogIsOutOfRangeLikeWatchFrom) {
+  RunResult r = Cli({"claim", "show", "russia-withdrawal-started-2014-05-19",
+                     "--as-of-position", "9999"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("error: OUT_OF_RANGE: as_of_position: 9999 is "
+                                "beyond the last committed position"));
+  r = Cli({"watch", "--from", "9999"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("error: OUT_OF_RANGE: from_position: 9999 is "
+                                "beyond the last committed position"));
+  // Up to the end, the past is there.
+  r = Cli({"claim", "show", "russia-withdrawal-started-2014-05-19",
+           "--as-of-position", "2", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseJson<v1::ClaimView>(r.out).status(),
+            v1::CLAIM_STATUS_UNVERIFIED);
+}
+
+TEST_F(DemoTest, ServerAddressesAreReadAsPeopleWriteThem) {
+  const std::string port = server_->port();
+  for (const std::string& server :
+       {"http://127.0.0.1:" + port, "127.0.0.1:" + port + "/",
+        "http://localhost:" + port + "/"}) {
+    const RunResult r =
+        RunProcess({FACTLOG_PATH, "--server", server, "health"});
+    EXPECT_EQ(r.exit_code, 0) << server << ": " << r.err;
+  }
+  RunResult r =
+      RunProcess({FACTLOG_PATH, "--server", "ftp://localhost", "health"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("error: --server \"ftp://localhost\": "
+                                "unsupported scheme"));
+  r = RunProcess({FACTLOG_PATH, "--server", "localhost:5o051", "health"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("the port must be a number from 1 to 65535"));
+}
+
+TEST_F(DemoTest, HealthOfAnUnknownServiceListsTheServices) {
+  const RunResult r = Cli({"health", "--service", "nope"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "error: NOT_FOUND: no service \"nope\"; --service takes one of "
+            "factlog.v1.ClaimService, factlog.v1.EventService, "
+            "factlog.v1.AdminService, or nothing for the whole server\n");
+  for (const char* service :
+       {"factlog.v1.ClaimService", "factlog.v1.EventService",
+        "factlog.v1.AdminService"}) {
+    EXPECT_EQ(Cli({"health", "--service", service}).out, "SERVING\n");
+  }
+}
+
+TEST_F(DemoTest, ProvenanceIrisAreEncoded) {
+  const RunResult r =
+      Cli({"claim", "provenance", "ukraine-24-servicemen-killed"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"factlog:agent/Valentyn%20Nalyvaichenko\""));
+  EXPECT_THAT(r.out, Not(HasSubstr("agent/Valentyn Nalyvaichenko")));
+}
+
+TEST_F(DemoTest, ReimportingSaysNothingNewWasRecorded) {
+  const RunResult r = Cli({"import", DEMO_PATH});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "nothing new: all 28 commands were already applied (the last at "
+            "position 31)\n");
+}
+
+TEST(CliBackup, ARelativePathIsAnsweredAbsolute) {
+  TempDir cwd;
+  // factlogd runs in `cwd`: a relative backup path lands there.
+  const std::string old_cwd = std::filesystem::current_path().string();
+  std::filesystem::current_path(cwd.path());
+  Factlogd server;
+  std::filesystem::current_path(old_cwd);
+  const RunResult r = RunProcess({FACTLOG_PATH, "--server", server.address(),
+                                  "admin", "backup", "relative-backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string absolute = cwd.path() + "/relative-backup";
+  EXPECT_EQ(r.out,
+            "backed up events 1..0 to " + absolute + " (on the server host)\n");
+  EXPECT_TRUE(std::filesystem::exists(absolute));
+}
+
+TEST_F(DemoTest, WatchShowsTheRatingOfARatedClaim) {
+  Background watch({FACTLOG_PATH, "--server", server_->address(), "watch",
+                    "--claim", "putin-amassed-40000-troops"});
+  // Once the watch is live, rate the claim, then add evidence to it.
+  ASSERT_TRUE(WaitUntilWatching(watch));
+  ASSERT_EQ(Cli({"verdict", "putin-amassed-40000-troops", "--rating",
+                 "mostly-false", "--summary", "s", "--reviewer", "Desk"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Cli({"evidence", "add", "putin-amassed-40000-troops", "--stance",
+                 "context", "--source", "Desk"})
+                .exit_code,
+            0);
+  std::vector<std::string> lines;
+  // The demo ends at position 31: the verdict is 32, the evidence 33.
+  ASSERT_TRUE(watch.ReadUntil(
+      [](const std::string& line) { return absl::StartsWith(line, "   33 "); },
+      &lines))
+      << watch.err() << absl::StrJoin(lines, "\n");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("putin-amassed-40000-troops verdict "));
+  EXPECT_THAT(lines[0], EndsWith("\u2192 RATED MOSTLY_FALSE"));
+  EXPECT_THAT(lines[1], HasSubstr("putin-amassed-40000-troops evidence "));
+  EXPECT_THAT(lines[1], EndsWith("\u2192 RATED MOSTLY_FALSE"));
+  EXPECT_EQ(watch.SignalAndWait(SIGINT), 0) << watch.err();
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 #include <gmock/gmock.h>
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,9 +15,11 @@
 #include "absl/strings/str_split.h"
 #include "client/connection.h"
 #include "client/format.h"
+#include "client/format_claims.h"
 #include "client/format_events.h"
 #include "client/format_stats.h"
 #include "client/import.h"
+#include "client/provenance.h"
 #include "client/values.h"
 #include "client/watch.h"
 
@@ -144,19 +148,20 @@ v1::Event EvidenceEvent(uint64_t position, const std::string& claim_id) {
 TEST(Format, WatchLineShowsWhatHappenedAndTheStatusAfter) {
   EXPECT_EQ(
       WatchLine(EvidenceEvent(31, "refuted"), v1::CLAIM_STATUS_CONTRADICTED,
-                /*screen_width=*/120),
+                v1::RATING_UNSPECIFIED, /*screen_width=*/120),
       "   31 2014-05-20T09:00:00Z refuted evidence added nato-no-sign "
       "REFUTES by NATO \u2192 CONTRADICTED\n");
-  EXPECT_EQ(
-      WatchLine(EvidenceEvent(31, "refuted"), v1::CLAIM_STATUS_UNSPECIFIED),
-      "   31 2014-05-20T09:00:00Z refuted evidence added nato-no-sign "
-      "REFUTES by NATO\n");
+  EXPECT_EQ(WatchLine(EvidenceEvent(31, "refuted"),
+                      v1::CLAIM_STATUS_UNSPECIFIED, v1::RATING_UNSPECIFIED),
+            "   31 2014-05-20T09:00:00Z refuted evidence added nato-no-sign "
+            "REFUTES by NATO\n");
 }
 
 TEST(Format, WatchLineCutsTheDescriptionNeverTheIdOrPosition) {
   const std::string id = "putin-troops-ukraine";
   const std::string line =
-      WatchLine(EvidenceEvent(1234567, id), v1::CLAIM_STATUS_CONTRADICTED);
+      WatchLine(EvidenceEvent(1234567, id), v1::CLAIM_STATUS_CONTRADICTED,
+                v1::RATING_UNSPECIFIED);
   EXPECT_THAT(line, ::testing::StartsWith("1234567 2014-05-20T09:00:00Z " + id +
                                           " evidence"));
   EXPECT_THAT(line, HasSubstr("\u2026 \u2192 CONTRADICTED\n"));
@@ -164,8 +169,170 @@ TEST(Format, WatchLineCutsTheDescriptionNeverTheIdOrPosition) {
 
   // Too long an id to fit: the line grows rather than cutting the id.
   const std::string long_id(64, 'a');
-  EXPECT_THAT(WatchLine(EvidenceEvent(1, long_id), v1::CLAIM_STATUS_RATED),
+  EXPECT_THAT(WatchLine(EvidenceEvent(1, long_id), v1::CLAIM_STATUS_RATED,
+                        v1::RATING_FALSE),
               HasSubstr(long_id + " evidence ad"));
+}
+
+// As `claim list` shows it: "RATED BROKEN", not a bare "RATED".
+TEST(Format, WatchLineShowsTheRatingOfARatedClaim) {
+  EXPECT_THAT(WatchLine(EvidenceEvent(31, "p"), v1::CLAIM_STATUS_RATED,
+                        v1::RATING_BROKEN, kNoWidthLimit),
+              ::testing::EndsWith("by NATO \u2192 RATED BROKEN\n"));
+  // The rating belongs to RATED only.
+  EXPECT_THAT(WatchLine(EvidenceEvent(31, "p"), v1::CLAIM_STATUS_CONTRADICTED,
+                        v1::RATING_BROKEN, kNoWidthLimit),
+              ::testing::EndsWith("\u2192 CONTRADICTED\n"));
+}
+
+// Piped output (kNoWidthLimit) is never cut; on a terminal the line fits.
+TEST(Format, WatchLineIsNotCutWithoutAWidthLimit) {
+  v1::Event event = EvidenceEvent(32, "putin-orders-troops-back-2014-05-19");
+  const std::string whole = WatchLine(event, v1::CLAIM_STATUS_CONTRADICTED,
+                                      v1::RATING_UNSPECIFIED, kNoWidthLimit);
+  EXPECT_THAT(whole, HasSubstr("evidence added nato-no-sign REFUTES by NATO "
+                               "\u2192 CONTRADICTED"));
+  EXPECT_EQ(WatchLine(event, v1::CLAIM_STATUS_CONTRADICTED,
+                      v1::RATING_UNSPECIFIED, 200),
+            whole);
+  EXPECT_EQ(DisplayWidth(WatchLine(event, v1::CLAIM_STATUS_CONTRADICTED,
+                                   v1::RATING_UNSPECIFIED, 90)),
+            91u);
+}
+
+TEST(Format, TableUsesTheWholeWidthAndCutsNothingWithoutALimit) {
+  const std::string text(150, 't');
+  Table table({{"CLAIM", 64, false, false, 0, /*id=*/true},
+               {"WHO", 14, false, false, /*min_width=*/8},
+               {"TEXT", kScreenWidth, true}});
+  table.AddRow({"short-id", "Vasiliy Nikitin the Third", text});
+  // Piped: every cell whole, columns as wide as their cells.
+  const std::vector<std::string> piped =
+      absl::StrSplit(table.Render(kNoWidthLimit), '\n');
+  EXPECT_EQ(piped[1], "short-id  Vasiliy Nikitin the Third  " + text);
+  // A 120-column terminal: every line fills it, the text gives way first.
+  for (absl::string_view line :
+       absl::StrSplit(table.Render(120), '\n', absl::SkipEmpty())) {
+    EXPECT_LE(DisplayWidth(line), 120u) << line;
+  }
+  const std::vector<std::string> wide = absl::StrSplit(table.Render(120), '\n');
+  EXPECT_EQ(DisplayWidth(wide[1]), 120u);
+  EXPECT_THAT(wide[1], HasSubstr("Vasiliy Nikitin the Third"));
+}
+
+TEST(Format, IdColumnsAreNeverCut) {
+  const std::string id(70, 'i');  // wider than the column's cap
+  Table table({{"CLAIM", 22, false, false, 0, /*id=*/true},
+               {"TEXT", kScreenWidth, true}});
+  table.AddRow({id, std::string(100, 't')});
+  const std::vector<std::string> lines = absl::StrSplit(table.Render(80), '\n');
+  EXPECT_THAT(lines[1], ::testing::StartsWith(id + "  ttt"));
+  // Rows rendered later with settled widths keep their ids too.
+  const std::vector<size_t> widths = table.Widths(80);
+  EXPECT_THAT(table.RenderRow({id + "-longer", "x"}, widths, 80),
+              ::testing::StartsWith(id + "-longer  x"));
+}
+
+v1::Event RecordedEvent(uint64_t position, const std::string& claim_id,
+                        const std::string& text) {
+  v1::Event event;
+  event.set_position(position);
+  event.set_version(1);
+  event.set_claim_id(claim_id);
+  event.mutable_claim_recorded()->set_kind(v1::CLAIM_KIND_FACT);
+  event.mutable_claim_recorded()->set_claimant("Vladimir Putin");
+  event.mutable_claim_recorded()->set_text(text);
+  return event;
+}
+
+TEST(Format, EventTableKeepsIdsWholeAndCutsNothingWhenPiped) {
+  const std::string id = "russia-withdrawal-started-2014-05-19";
+  const std::string text(120, 'w');
+  EventTable piped(kNoWidthLimit);
+  EXPECT_EQ(piped.Add(RecordedEvent(1, id, text)), "");  // held for layout
+  const std::string out = piped.Finish();
+  EXPECT_THAT(out, ::testing::StartsWith("POS  CLAIM"));
+  EXPECT_THAT(out, HasSubstr("1  " + id +
+                             "  1  CLAIM_RECORDED  FACT by "
+                             "Vladimir Putin: " +
+                             text + "\n"));
+
+  EventTable terminal(80);
+  terminal.Add(RecordedEvent(1, id, text));
+  const std::string lines = terminal.Finish();
+  EXPECT_THAT(lines, HasSubstr(id));
+  for (absl::string_view line :
+       absl::StrSplit(lines, '\n', absl::SkipEmpty())) {
+    EXPECT_LE(DisplayWidth(line), 80u) << line;
+  }
+}
+
+TEST(Format, EventTableSizesColumnsOnTheFirstRowsThenStreams) {
+  EventTable table(kNoWidthLimit);
+  for (size_t i = 1; i < EventTable::kLayoutRows; ++i) {
+    EXPECT_EQ(table.Add(RecordedEvent(i, "c", "t")), "");
+  }
+  const std::string first = table.Add(RecordedEvent(1000, "c", "t"));
+  EXPECT_EQ(std::count(first.begin(), first.end(), '\n'),
+            static_cast<long>(EventTable::kLayoutRows) + 1);  // and a header
+  // A later, longer id is not cut: the row is wider instead.
+  EXPECT_THAT(table.Add(RecordedEvent(1001, "a-much-longer-claim-id", "t")),
+              HasSubstr("a-much-longer-claim-id"));
+  EXPECT_EQ(table.Finish(), "");
+}
+
+TEST(Format, OutputWidthFollowsColumnsElseCutsNothingWhenNotATerminal) {
+  const char* saved = std::getenv("COLUMNS");
+  const std::string restore = saved == nullptr ? "" : saved;
+  ::unsetenv("COLUMNS");
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  EXPECT_EQ(OutputWidth(fds[1]), kNoWidthLimit);
+  ::setenv("COLUMNS", "132", 1);
+  EXPECT_EQ(OutputWidth(fds[1]), 132u);
+  ::setenv("COLUMNS", "nonsense", 1);
+  EXPECT_EQ(OutputWidth(fds[1]), kNoWidthLimit);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  if (saved != nullptr) {
+    ::setenv("COLUMNS", restore.c_str(), 1);
+  } else {
+    ::unsetenv("COLUMNS");
+  }
+}
+
+TEST(Format, JsonListIsOneDocumentOrJsonLines) {
+  v1::Event a, b;
+  a.set_position(1);
+  b.set_position(2);
+  JsonList document(/*lines=*/false);
+  std::string out = document.Add(a);
+  out += document.Add(b);
+  out += document.Finish();
+  EXPECT_EQ(out, "[\n{\"position\":\"1\"},\n{\"position\":\"2\"}\n]\n");
+  EXPECT_EQ(JsonList(false).Finish(), "[]\n");
+  JsonList lines(/*lines=*/true);
+  out = lines.Add(a);
+  out += lines.Add(b);
+  out += lines.Finish();
+  EXPECT_EQ(out, "{\"position\":\"1\"}\n{\"position\":\"2\"}\n");
+}
+
+TEST(Format, ClaimantHintNamesClaimantsContainingTheWord) {
+  const std::vector<std::string> claimants = {
+      "Vladimir Putin", "CNN", "Vladimir Putin", "Dmitry Peskov"};
+  EXPECT_THAT(ClaimantsContaining("putin", claimants),
+              ::testing::ElementsAre("Vladimir Putin"));
+  EXPECT_THAT(ClaimantsContaining(" vladimir PUTIN ", claimants),
+              ::testing::ElementsAre("Vladimir Putin"));
+  EXPECT_THAT(ClaimantsContaining("Vladimir Putin", claimants),
+              ::testing::IsEmpty());
+  EXPECT_EQ(ClaimantHint("Putin", {"Vladimir Putin"}, true),
+            "claimant names match exactly (case too); claimants containing "
+            "\"Putin\": Vladimir Putin\n");
+  EXPECT_EQ(ClaimantHint("Obama", {}, false),
+            "claimant names match exactly (case too); no claimant contains "
+            "\"Obama\" (among the first claims only)\n");
 }
 
 TEST(Format, WatchDescriptionNamesEachKindOfEvent) {
@@ -364,16 +531,100 @@ TEST(Import, SplitsServerCommandIndex) {
 
 // ---- Connection security helpers ----------------------------------------
 
-TEST(StripScheme, HttpsMeansTlsAndIsNotPartOfTheAddress) {
+TEST(ServerTarget, HttpsMeansTlsAndIsNotPartOfTheAddress) {
   bool https = false;
-  EXPECT_EQ(StripScheme("https://factlog.example:443", &https),
+  EXPECT_EQ(ServerTarget("https://factlog.example:443", &https),
             "factlog.example:443");
   EXPECT_TRUE(https);
-  EXPECT_EQ(StripScheme("https://factlog.example:443/", &https),
+  EXPECT_EQ(ServerTarget("https://factlog.example:443/", &https),
             "factlog.example:443");
   EXPECT_TRUE(https);
-  EXPECT_EQ(StripScheme("localhost:50051", &https), "localhost:50051");
+  EXPECT_EQ(ServerTarget("localhost:50051", &https), "localhost:50051");
   EXPECT_FALSE(https);
+}
+
+TEST(ServerTarget, DefaultsThePortAndAcceptsHttp) {
+  bool https = true;
+  EXPECT_EQ(ServerTarget("localhost", &https), "localhost:50051");
+  EXPECT_FALSE(https);
+  EXPECT_EQ(ServerTarget("http://localhost:50051", &https), "localhost:50051");
+  EXPECT_FALSE(https);
+  EXPECT_EQ(ServerTarget("http://localhost/", &https), "localhost:50051");
+  EXPECT_EQ(ServerTarget("https://factlog.example", &https),
+            "factlog.example:50051");
+  EXPECT_TRUE(https);
+  EXPECT_EQ(ServerTarget("[::1]:6000", &https), "[::1]:6000");
+  EXPECT_EQ(ServerTarget("[::1]", &https), "[::1]:50051");
+  EXPECT_EQ(ServerTarget("::1", &https), "[::1]:50051");
+  EXPECT_EQ(ServerTarget("127.0.0.1:7", &https), "127.0.0.1:7");
+  EXPECT_EQ(ServerTarget("unix:/run/factlogd.sock", &https),
+            "unix:/run/factlogd.sock");
+}
+
+TEST(ServerTarget, RefusesNonsenseSayingWhy) {
+  for (const std::string bad :
+       {"", "local host", "ftp://x", "localhost:http", "localhost:0",
+        "localhost:70000", "localhost:50051/claims", "[::1", ":50051",
+        "http//localhost"}) {
+    bool https = false;
+    try {
+      const std::string target = ServerTarget(bad, &https);
+      ADD_FAILURE() << "accepted \"" << bad << "\" as " << target;
+    } catch (const CommandError& e) {
+      EXPECT_EQ(e.exit_code(), kExitUsage);
+      EXPECT_THAT(e.what(), ::testing::StartsWith("--server \"" + bad));
+      EXPECT_THAT(e.what(), HasSubstr("expected HOST[:PORT]"));
+    }
+  }
+}
+
+// ---- Enum words and typos --------------------------------------------------
+
+TEST(Values, EnumFlagsTakeAnyCaseWithOrWithoutPrefix) {
+  EXPECT_EQ(ParseEnum<v1::ClaimKind>("--kind", "FACT"), v1::CLAIM_KIND_FACT);
+  EXPECT_EQ(ParseEnum<v1::ClaimKind>("--kind", "claim_kind_promise"),
+            v1::CLAIM_KIND_PROMISE);
+  EXPECT_EQ(ParseEnum<v1::Rating>("--rating", "MOSTLY_TRUE"),
+            v1::RATING_MOSTLY_TRUE);
+  EXPECT_EQ(ParseEnum<v1::ClaimStatus>("--status", "Contradicted"),
+            v1::CLAIM_STATUS_CONTRADICTED);
+  EXPECT_EQ(ParseEnum<v1::EventType>("--type", "EVIDENCE_ADDED"),
+            v1::EVENT_TYPE_EVIDENCE_ADDED);
+  std::string text = "SAME_AS";
+  EXPECT_EQ(EnumValidator<v1::LinkRelation>()(text), "");
+  EXPECT_THROW(ParseEnum<v1::ClaimKind>("--kind", "facts"), UsageError);
+}
+
+TEST(Values, ClosestWordSuggestsOnlyLikelyTypos) {
+  const std::vector<std::string> commands = {"claim",  "evidence", "verdict",
+                                             "events", "export",   "admin"};
+  EXPECT_EQ(ClosestWord("claims", commands), "claim");
+  EXPECT_EQ(ClosestWord("evidense", commands), "evidence");
+  EXPECT_EQ(ClosestWord("lst", {"add", "show", "list"}), "list");
+  EXPECT_EQ(ClosestWord("ADMIN", commands), "admin");
+  EXPECT_EQ(ClosestWord("zzz", commands), "");
+  EXPECT_EQ(ClosestWord("x", commands), "");
+}
+
+TEST(Import, SummarySaysWhatIsTrue) {
+  v1::ImportResponse response;
+  response.set_applied(28);
+  response.set_last_position(31);
+  EXPECT_EQ(ImportSummary(response),
+            "imported 28 commands: 28 recorded, 0 already applied; the last "
+            "at position 31\n");
+  response.set_applied(0);
+  response.set_deduplicated(28);
+  EXPECT_EQ(ImportSummary(response),
+            "nothing new: all 28 commands were already applied (the last at "
+            "position 31)\n");
+}
+
+TEST(Provenance, IriSegmentsArePercentEncoded) {
+  EXPECT_EQ(IriSegment("Valentyn Nalyvaichenko"), "Valentyn%20Nalyvaichenko");
+  EXPECT_EQ(IriSegment("a/b#c?d"), "a%2Fb%23c%3Fd");
+  EXPECT_EQ(IriSegment("desk-bot_1.x~"), "desk-bot_1.x~");
+  EXPECT_EQ(IriSegment("\xc3\xa9"), "%C3%A9");
 }
 
 TEST(TokenFromText, StripsSurroundingWhitespace) {

@@ -571,7 +571,29 @@ def check_unit(repo, flags, factlogd):
                  "systemd-analyze security --offline unsupported here")
 
 
+def check_demo_references(repo):
+    """deploy/demo/: every file the README and the seed files name exists in
+    the repository, and none points outside it."""
+    demo = os.path.join(repo, "deploy", "demo")
+    for name in sorted(os.listdir(demo)):
+        path = os.path.join(demo, name)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        for outside in ("/work/", "workspace", "DESIGN"):
+            check(outside not in text, f"deploy/demo/{name} refers to {outside!r}, "
+                  "which is not in the repository")
+        for ref in re.findall(r"(?:deploy/demo/|docs/)[A-Za-z0-9._/-]+", text):
+            ref = ref.rstrip(".")
+            check(os.path.exists(os.path.join(repo, ref)),
+                  f"deploy/demo/{name} names {ref}, which does not exist")
+        for ref in re.findall(r"`([A-Za-z0-9_-]+\.jsonl)`", text):
+            check(os.path.exists(os.path.join(demo, ref)),
+                  f"deploy/demo/{name} names {ref}, which is not in deploy/demo")
+    print("deploy/demo references: every one exists")
+
+
 def manifests(args):
+    check_demo_references(args.repo)
     flags = factlogd_flags(args.factlogd)
     check(len(flags) > 10, "could not read factlogd --help")
     check_dockerfile(args.repo, flags)

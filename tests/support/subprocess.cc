@@ -22,7 +22,9 @@ std::vector<std::string> ChildEnvironment(
     const std::vector<std::string>& extra) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "FACTLOG_")) env.emplace_back(*e);
+    if (!absl::StartsWith(*e, "FACTLOG_") && !absl::StartsWith(*e, "COLUMNS=")) {
+      env.emplace_back(*e);
+    }
   }
   env.insert(env.end(), extra.begin(), extra.end());
   return env;

@@ -18,7 +18,8 @@ namespace factlog::testing {
 
 // The environment a child runs with: this process's without the FACTLOG_*
 // variables (so that a developer's server, token or TLS settings cannot
-// leak into a test), plus `extra` ("K=V"), which may set them.
+// leak into a test) and without COLUMNS (so that no table depends on the
+// developer's terminal), plus `extra` ("K=V"), which may set them.
 std::vector<std::string> ChildEnvironment(
     const std::vector<std::string>& extra = {});
 

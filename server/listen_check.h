@@ -1,0 +1,26 @@
+// Whether factlogd can listen where it was asked to, found out before
+// anything else is touched (the data directory above all), so that an
+// address in use ends the start with one clear message and no side effect.
+#ifndef FACTLOG_SERVER_LISTEN_CHECK_H_
+#define FACTLOG_SERVER_LISTEN_CHECK_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace factlog::server {
+
+// For `listen` ("HOST:PORT", "[IPv6]:PORT"), binds a TCP socket to every
+// address HOST resolves to, as gRPC will (without SO_REUSEPORT), and closes
+// it again. OK unless a bind fails because the address is in use, and for
+// port 0 (any free port) and "unix:" addresses, which are not checked.
+// FAILED_PRECONDITION naming the address when it is in use ("is another
+// factlogd running?"); INVALID_ARGUMENT when `listen` is not HOST:PORT or
+// HOST does not resolve. The check is advisory: another process may
+// take the port before gRPC binds it, and gRPC then fails the start.
+// Thread-safe.
+absl::Status CheckListenAddress(const std::string& listen);
+
+}  // namespace factlog::server
+
+#endif  // FACTLOG_SERVER_LISTEN_CHECK_H_
