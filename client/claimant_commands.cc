@@ -41,16 +41,18 @@ void AddClaimantShow(CLI::App* claimant, const GlobalOptions* g,
       view = connection.Call(connection.claims(),
                              &v1::ClaimService::Stub::GetClaimant, request);
     } catch (const CommandError& e) {
-      if (e.code() != "NOT_FOUND") throw;
+      // With --known-at the claimant may exist and only have had no claims
+      // yet; the refusal says so.
+      if (e.code() != "NOT_FOUND" || !f->known_at.empty()) throw;
       // Say which names there are: the refusal says only that none match.
-      std::string hint = FindClaimantHint(connection, *name);
+      std::string hint = FindClaimantHint(connection, f->name);
       hint.pop_back();  // its newline
       throw CommandError(e.exit_code(), absl::StrCat(e.what(), "; ", hint),
                          e.code());
     }
     std::cout << (g->json() ? JsonLine(view) : RenderClaimant(view));
     if (!g->json() && view.claim_count() == 0) {
-      std::cout << FindClaimantHint(connection, *name);
+      std::cout << FindClaimantHint(connection, f->name);
     }
     return kExitOk;
   });

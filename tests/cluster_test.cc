@@ -28,10 +28,10 @@
 #include "factlog/v1/service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "tests/etcd_cluster.h"
-#include "tests/subprocess.h"
-#include "tests/temp_dir.h"
-#include "tests/test_support.h"
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {

@@ -12,8 +12,8 @@
 #include "domain/time_util.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
-#include "tests/temp_dir.h"
-#include "tests/test_support.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_support.h"
 
 namespace factlog {
 namespace {

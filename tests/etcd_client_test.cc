@@ -8,8 +8,8 @@
 #include "absl/time/clock.h"
 #include "etcd/client.h"
 #include "gtest/gtest.h"
-#include "tests/etcd_cluster.h"
-#include "tests/temp_dir.h"
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/temp_dir.h"
 
 namespace factlog {
 namespace {

@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "tests/subprocess.h"
+#include "tests/support/subprocess.h"
 
 namespace factlog::testing {
 

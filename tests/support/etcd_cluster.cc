@@ -1,4 +1,4 @@
-#include "tests/etcd_cluster.h"
+#include "tests/support/etcd_cluster.h"
 
 #include <netinet/in.h>
 #include <signal.h>
