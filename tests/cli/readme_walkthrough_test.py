@@ -38,10 +38,15 @@ def matches(want, got):
 
 
 def transcripts(readme):
-    """(command, expected output) for each `$ factlog` line of the demo story."""
+    """(command, expected output) for each `$ factlog` line of the demo story
+    and of the two-clocks walkthrough."""
     text = open(readme, encoding="utf-8").read()
-    section = text[text.index("## The demo story"):text.index("## The CLI")]
-    for block in re.findall(r"```text\n(.*?)```", section, re.S):
+    sections = []
+    for heading in ("## The demo story", "## What was known when"):
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        sections.append(text[start:end if end >= 0 else len(text)])
+    for block in re.findall(r"```text\n(.*?)```", "\n".join(sections), re.S):
         for part in re.split(r"^\$ ", block, flags=re.M)[1:]:
             lines = part.rstrip("\n").split("\n")
             command = lines.pop(0)
