@@ -1,5 +1,6 @@
 #include "core/search_indexer.h"
 
+#include <filesystem>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -13,6 +14,9 @@ namespace {
 
 constexpr size_t kBuildChunk = 10000;  // documents per transaction
 constexpr absl::Duration kRetryPause = absl::Seconds(1);
+// Free space below which the indexer pauses (twice what the event log
+// needs to resume writing after a full disk).
+constexpr uintmax_t kMinFreeBytesToIndex = 16 << 20;
 // A wake-up may be lost only to a publication the hub already counted;
 // re-reading this often bounds how long that could go unnoticed.
 constexpr absl::Duration kIdleRecheck = absl::Seconds(1);
@@ -250,6 +254,16 @@ void SearchIndexer::Run() {
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
+    }
+    // The index is a projection that can catch up later; the log cannot
+    // wait. While the disk is nearly full the indexer writes nothing, so
+    // what space there is goes to the log's own recovery.
+    std::error_code space_error;
+    const std::filesystem::space_info space = std::filesystem::space(
+        std::filesystem::path(index_->path()).parent_path(), space_error);
+    if (!space_error && space.available < kMinFreeBytesToIndex) {
+      if (!Sleep(kRetryPause)) return;
+      continue;
     }
     absl::StatusOr<bool> progressed = Round();
     if (!progressed.ok()) {

@@ -120,6 +120,9 @@ class SearchIndex {
   // reflected (documents may be newer).
   uint64_t Position() const;
 
+  // The index file's path.
+  const std::string& path() const { return path_; }
+
   // Waits until Position() >= position or `deadline` passes; true when
   // reached.
   bool WaitForPosition(uint64_t position, absl::Time deadline) const;

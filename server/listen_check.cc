@@ -60,7 +60,7 @@ absl::Status CheckListenAddress(const std::string& listen) {
     // Other failures (an address family this host cannot bind) are left
     // to gRPC, which serves on the addresses it can bind.
     if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 && errno == EADDRINUSE) {
-      status = absl::FailedPreconditionError(
+      status = absl::UnavailableError(
           absl::StrCat("cannot listen on ", listen,
                        ": the address is in use (is another factlogd "
                        "running? give another --listen port)"));

@@ -14,7 +14,7 @@ namespace factlog::server {
 // address HOST resolves to, as gRPC will (without SO_REUSEPORT), and closes
 // it again. OK unless a bind fails because the address is in use, and for
 // port 0 (any free port) and "unix:" addresses, which are not checked.
-// FAILED_PRECONDITION naming the address when it is in use ("is another
+// UNAVAILABLE naming the address when it is in use ("is another
 // factlogd running?"); INVALID_ARGUMENT when `listen` is not HOST:PORT or
 // HOST does not resolve. The check is advisory: another process may
 // take the port before gRPC binds it, and gRPC then fails the start.

@@ -156,7 +156,9 @@ TEST_F(FactlogdCliTest, BackupsLogNoRocksDbWarnings) {
       auto admin = v1::AdminService::NewStub(channel);
       grpc::ClientContext ctx;
       v1::BackupRequest req;
-      req.set_dir(dir_.path() + (debug ? "/backup-debug" : "/backup"));
+      // Under factlogd's --backup-dir (by default `backups` beside the
+      // data dir).
+      req.set_dir(debug ? "backup-debug" : "backup");
       v1::BackupResponse resp;
       ASSERT_TRUE(admin->Backup(&ctx, req, &resp).ok());
     }
