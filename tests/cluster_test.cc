@@ -459,16 +459,19 @@ TEST_F(ClusterTest, AFrozenNodeCatchesUpWithoutAForkAndANodeJoinsFromABackup) {
   ASSERT_TRUE(head.ok()) << head.status();
 
   // A fourth node bootstraps from node 0's backup and applies the rest.
-  const std::string backup = dir_.path() + "/backup";
+  // Under node 0's --backup-dir (by default `backups` beside its data
+  // dir); the answer names the absolute path.
+  std::string backup;
   {
     auto admin = v1::AdminService::NewStub(grpc::CreateChannel(
         cluster.node(0).address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext context;
     v1::BackupRequest request;
-    request.set_dir(backup);
+    request.set_dir("bootstrap");
     v1::BackupResponse response;
     grpc::Status status = admin->Backup(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
+    backup = response.dir();
   }
   ASSERT_TRUE(
       Record(cluster.node(1).address, "after-backup", absl::Seconds(15)).ok());
