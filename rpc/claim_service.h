@@ -19,16 +19,15 @@ namespace factlog::rpc {
 // string with invalid UTF-8, is INVALID_ARGUMENT naming the field instead
 // of an opaque transport error.
 using RawClaimServiceBase = v1::ClaimService::WithRawCallbackMethod_RecordClaim<
-    v1::ClaimService::WithRawCallbackMethod_AddEvidence<
-        v1::ClaimService::WithRawCallbackMethod_WithdrawEvidence<
-            v1::ClaimService::WithRawCallbackMethod_IssueVerdict<
-                v1::ClaimService::WithRawCallbackMethod_CorrectClaim<
-                    v1::ClaimService::WithRawCallbackMethod_RetractClaim<
-                        v1::ClaimService::WithRawCallbackMethod_LinkClaims<
-                            v1::ClaimService::WithRawCallbackMethod_GetClaim<
-                                v1::ClaimService::WithRawCallbackMethod_ListClaims<
-                                    v1::ClaimService::WithRawCallbackMethod_GetClaimHistory<
-                                        v1::ClaimService::WithRawCallbackMethod_GetClaimant<
+    v1::ClaimService::WithRawCallbackMethod_AddEvidence<v1::ClaimService::WithRawCallbackMethod_WithdrawEvidence<
+        v1::ClaimService::WithRawCallbackMethod_IssueVerdict<
+            v1::ClaimService::WithRawCallbackMethod_CorrectClaim<
+                v1::ClaimService::WithRawCallbackMethod_RetractClaim<
+                    v1::ClaimService::WithRawCallbackMethod_LinkClaims<
+                        v1::ClaimService::WithRawCallbackMethod_GetClaim<
+                            v1::ClaimService::WithRawCallbackMethod_ListClaims<
+                                v1::ClaimService::WithRawCallbackMethod_GetClaimHistory<
+                                    v1::ClaimService::WithRawCallbackMethod_GetClaimant<
                                         v1::ClaimService::WithRawCallbackMethod_GetClaimTimeline<
                                             v1::ClaimService::WithRawCallbackMethod_ListSubjects<
                                                 v1::ClaimService::WithRawCallbackMethod_Import<

@@ -131,16 +131,15 @@ absl::Status RunReads(Harness& h) {
   krow.baseline_ops_per_sec = row.ops_per_sec;
   krow.note = "GetClaim with known_at: the claim's events replayed";
   if (!get_known.first_error.ok()) {
-    krow.note += absl::StrCat("; first error: ",
-                              get_known.first_error.error_message());
+    krow.note +=
+        absl::StrCat("; first error: ", get_known.first_error.error_message());
   }
   h.Add(krow);
 
   // ListClaims with known_at scans claims in id order and replays each; a
   // subject no claim has makes every page scan the most a page may.
-  const int per_page =
-      static_cast<int>(std::min<uint64_t>(
-          claims, core::ClaimQueries::kMaxKnownAtScanPerPage));
+  const int per_page = static_cast<int>(
+      std::min<uint64_t>(claims, core::ClaimQueries::kMaxKnownAtScanPerPage));
   UnaryLoadResult list_known = RunClosedLoop(
       h.pool(), channels, clients, h.config().window, [&](int, uint64_t) {
         v1::ListClaimsRequest req;
@@ -158,8 +157,8 @@ absl::Status RunReads(Harness& h) {
       "pages that scan ", per_page,
       " claims each (known_at in the far future, a subject no claim has)");
   if (!list_known.first_error.ok()) {
-    lkrow.note += absl::StrCat("; first error: ",
-                               list_known.first_error.error_message());
+    lkrow.note +=
+        absl::StrCat("; first error: ", list_known.first_error.error_message());
   }
   h.Add(lkrow);
   return absl::OkStatus();

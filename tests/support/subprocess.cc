@@ -22,7 +22,8 @@ std::vector<std::string> ChildEnvironment(
     const std::vector<std::string>& extra) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "FACTLOG_") && !absl::StartsWith(*e, "COLUMNS=")) {
+    if (!absl::StartsWith(*e, "FACTLOG_") &&
+        !absl::StartsWith(*e, "COLUMNS=")) {
       env.emplace_back(*e);
     }
   }
