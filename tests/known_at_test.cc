@@ -406,7 +406,7 @@ TEST_F(KnownAtServerTest, StatusFilterJudgesTheClaimAsKnownThen) {
 TEST_F(KnownAtServerTest, BadBoundsAreRefusedNamingTheField) {
   v1::GetClaimRequest req;
   req.set_claim_id("russia-withdrawal-claim-2014-03");
-  req.mutable_known_at()->set_seconds(-1LL << 40);  // before 1800
+  req.mutable_known_at()->set_seconds(-(int64_t{1} << 40));  // before 1800
   grpc::ClientContext ctx;
   v1::ClaimView view;
   grpc::Status s = server_.claims().GetClaim(&ctx, req, &view);
