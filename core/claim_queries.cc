@@ -184,12 +184,11 @@ absl::StatusOr<v1::ClaimView> ClaimQueries::GetClaim(
     recorded.position = req.as_of_position();
     recorded.name = absl::StrCat("position ", recorded.position);
   }
-  std::optional<absl::Time> known_at;
-  if (req.has_known_at()) {
-    if (auto s = domain::ValidateKnownAt("known_at", req.known_at()); !s.ok()) {
-      return s;
-    }
-    known_at = domain::FromProto(req.known_at());
+  absl::StatusOr<std::optional<absl::Time>> requested =
+      domain::RequestedKnownAt(req);
+  if (!requested.ok()) return requested.status();
+  const std::optional<absl::Time> known_at = *requested;
+  if (known_at) {
     // Nothing recorded by as_of_time was observed after it (observed_at is
     // never in the future when recorded), so a later known_at would ask
     // for what the bound cannot hold.
@@ -223,18 +222,15 @@ absl::StatusOr<v1::ListClaimsResponse> ClaimQueries::ListClaims(
       return s;
     }
   }
-  if (req.has_known_at()) {
-    if (auto s = domain::ValidateKnownAt("known_at", req.known_at()); !s.ok()) {
-      return s;
-    }
-  }
+  absl::StatusOr<std::optional<absl::Time>> known_at =
+      domain::RequestedKnownAt(req);
+  if (!known_at.ok()) return known_at.status();
   const std::string scope = ListScope(req);
   absl::StatusOr<std::string> after =
       DecodePageToken(store_->token_secret(), req.page_token(), scope);
   if (!after.ok()) return after.status();
-  if (req.has_known_at()) {
-    return ListClaimsKnownAt(req, *page_size, domain::FromProto(req.known_at()),
-                             *after, scope);
+  if (*known_at) {
+    return ListClaimsKnownAt(req, *page_size, **known_at, *after, scope);
   }
 
   const absl::Time now = clock_();
@@ -376,13 +372,10 @@ absl::StatusOr<v1::ClaimantView> ClaimQueries::GetClaimant(
     return Invalid("claimant", absl::StrFormat("too long, at most %d bytes",
                                                limits_.max_name_bytes));
   }
-  std::optional<absl::Time> known_at;
-  if (req.has_known_at()) {
-    if (auto s = domain::ValidateKnownAt("known_at", req.known_at()); !s.ok()) {
-      return s;
-    }
-    known_at = domain::FromProto(req.known_at());
-  }
+  absl::StatusOr<std::optional<absl::Time>> requested =
+      domain::RequestedKnownAt(req);
+  if (!requested.ok()) return requested.status();
+  const std::optional<absl::Time> known_at = *requested;
   constexpr int kMaxIds = 1000;
   const absl::Time now = known_at.value_or(clock_());
   v1::ClaimantView out;

@@ -51,12 +51,8 @@ absl::StatusOr<std::shared_ptr<SubscriptionCursor>> SubscriptionCursor::Open(
       !s.ok()) {
     return s;
   }
-  if (request.has_known_at()) {
-    if (absl::Status s =
-            domain::ValidateKnownAt("known_at", request.known_at());
-        !s.ok()) {
-      return s;
-    }
+  if (absl::Status s = domain::RequestedKnownAt(request).status(); !s.ok()) {
+    return s;
   }
   // Without a cursor: only episodes that begin from now on, i.e. after a
   // safe time taken now.

@@ -1,12 +1,15 @@
 #ifndef FACTLOG_DOMAIN_VALIDATION_H_
 #define FACTLOG_DOMAIN_VALIDATION_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "domain/limits.h"
+#include "domain/time_util.h"
 #include "factlog/v1/service.pb.h"
 
 // Field validation. Every function returns OK or INVALID_ARGUMENT whose
@@ -47,6 +50,16 @@ absl::Status ValidateDueTime(absl::string_view field,
 // bound meaning "everything", can be asked about.
 absl::Status ValidateKnownAt(absl::string_view field,
                              const google::protobuf::Timestamp& ts);
+// A query's known_at, checked by ValidateKnownAt: nullopt when the request
+// has none. Request is any message with has_known_at() and known_at().
+template <typename Request>
+absl::StatusOr<std::optional<absl::Time>> RequestedKnownAt(const Request& req) {
+  if (!req.has_known_at()) return std::optional<absl::Time>();
+  if (absl::Status s = ValidateKnownAt("known_at", req.known_at()); !s.ok()) {
+    return s;
+  }
+  return std::optional<absl::Time>(FromProto(req.known_at()));
+}
 
 // Whole-request checks: every field of the request, no stored state.
 absl::Status ValidateRecordClaim(const v1::RecordClaimRequest& req,

@@ -366,8 +366,12 @@ TEST_F(KnownAtServerTest, ListClaimsAndGetClaimantAgreeWithGetClaim) {
         ++by_status[v1::ClaimStatus_Name(c.status())];
     }
     // Every claim of the demo is listed once it was asserted.
-    if (t == Utc(2014, 4, 1)) EXPECT_EQ(listed.size(), 1u);
-    if (t == Utc(2199, 1, 1)) EXPECT_EQ(listed.size(), 10u);
+    if (t == Utc(2014, 4, 1)) {
+      EXPECT_EQ(listed.size(), 1u);
+    }
+    if (t == Utc(2199, 1, 1)) {
+      EXPECT_EQ(listed.size(), 10u);
+    }
 
     v1::GetClaimantRequest creq;
     creq.set_claimant("Vladimir Putin");
