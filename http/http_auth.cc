@@ -6,10 +6,7 @@ absl::StatusOr<std::string> Authorize(const HttpExchange& exchange,
                                       const core::TokenStore* tokens,
                                       core::Role needed,
                                       absl::string_view method) {
-  if (tokens == nullptr) {
-    std::string subject = exchange.client_subject();
-    return subject.empty() ? std::string("anonymous") : subject;
-  }
+  if (tokens == nullptr) return std::string("anonymous");
   absl::StatusOr<core::TokenStore::Principal> principal =
       core::AuthenticateBearer(*tokens, exchange.header("Authorization"));
   if (!principal.ok()) return principal.status();

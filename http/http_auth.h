@@ -11,8 +11,8 @@
 namespace factlog::http {
 
 // Who an HTTP request acts as, by the rules gRPC calls follow (core/access.h;
-// rpc/auth.h): without `tokens`, the verified client certificate's subject
-// or "anonymous"; with them, the principal of the request's
+// rpc/auth.h): without `tokens`, "anonymous" (the web view has no TLS, so
+// no client certificates); with them, the principal of the request's
 // "Authorization: Bearer <token>" header, which must hold `needed` for
 // `method` (the RPC's name, for messages). UNAUTHENTICATED or
 // PERMISSION_DENIED as core::AuthenticateBearer and core::CheckRole say.

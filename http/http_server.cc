@@ -4,7 +4,6 @@
 #include <civetweb.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -95,14 +94,6 @@ std::string HttpExchange::peer() const {
   return absl::StrCat(info->remote_addr, ":", info->remote_port);
 }
 
-std::string HttpExchange::client_subject() const {
-  const mg_request_info* info = mg_get_request_info(connection_);
-  if (info->client_cert == nullptr || info->client_cert->subject == nullptr) {
-    return "";
-  }
-  return info->client_cert->subject;
-}
-
 absl::StatusOr<std::string> HttpExchange::ReadBody(size_t max_bytes) {
   const long long declared = mg_get_request_info(connection_)->content_length;
   if (declared > static_cast<long long>(max_bytes)) {
@@ -181,23 +172,16 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
                      "got \"",
                      listen, "\""));
   }
-  const bool tls = !options.tls_cert_file.empty();
-  if (tls && !mg_check_feature(MG_FEATURES_SSL)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(options.flag, ": this civetweb has no TLS"));
-  }
   static std::once_flag initialized;
-  std::call_once(initialized, [] { mg_init_library(MG_FEATURES_SSL); });
+  std::call_once(initialized, [] { mg_init_library(0); });
 
   std::unique_ptr<HttpServer> server(
       new HttpServer(std::move(handler), std::move(error_page)));
-  server->options_ = options;
-  const std::string ports = tls ? listen + "s" : listen;
   const std::string threads = std::to_string(options.threads);
   const std::string header_bytes = std::to_string(options.max_header_bytes);
   const std::string timeout = std::to_string(options.request_timeout_ms);
   std::vector<const char*> civet_options = {
-      "listening_ports",    ports.c_str(),
+      "listening_ports",    listen.c_str(),
       "num_threads",        threads.c_str(),
       "request_timeout_ms", timeout.c_str(),
       "enable_keep_alive",  options.keep_alive ? "yes" : "no",
@@ -207,17 +191,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   std::memset(&callbacks, 0, sizeof(callbacks));
   callbacks.log_message = &LogMessage;
   callbacks.http_error = &HttpServer::HandleError;
-  if (tls) callbacks.init_ssl = &HttpServer::InitTls;
   char error_text[256] = "";
   unsigned error_code = 0;
   struct mg_error_data error = {&error_code, error_text, sizeof(error_text)};
   struct mg_init_data init = {&callbacks, server.get(), civet_options.data()};
   server->context_ = mg_start2(&init, &error);
   if (server->context_ == nullptr) {
-    if (!server->tls_error_.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(options.flag, ": ", server->tls_error_));
-    }
     return absl::UnavailableError(
         absl::StrCat("cannot serve HTTP on ", listen, ": ",
                      error_text[0] != '\0' ? error_text : "civetweb failed"));
@@ -233,35 +212,6 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   server->port_ = bound[0].port;
   server->wake_address_ = WakeAddress(listen.substr(0, colon));
   return server;
-}
-
-int HttpServer::InitTls(void* ssl_context, void* self) {
-  auto* server = static_cast<HttpServer*>(self);
-  auto* ctx = static_cast<SSL_CTX*>(ssl_context);
-  const HttpServerOptions& o = server->options_;
-  if (SSL_CTX_use_certificate_chain_file(ctx, o.tls_cert_file.c_str()) != 1) {
-    server->tls_error_ =
-        absl::StrCat("cannot use --tls-cert ", o.tls_cert_file);
-    return -1;
-  }
-  if (SSL_CTX_use_PrivateKey_file(ctx, o.tls_key_file.c_str(),
-                                  SSL_FILETYPE_PEM) != 1 ||
-      SSL_CTX_check_private_key(ctx) != 1) {
-    server->tls_error_ = absl::StrCat("cannot use --tls-key ", o.tls_key_file);
-    return -1;
-  }
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  if (!o.tls_client_ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx, o.tls_client_ca_file.c_str(),
-                                      nullptr) != 1) {
-      server->tls_error_ =
-          absl::StrCat("cannot use --tls-client-ca ", o.tls_client_ca_file);
-      return -1;
-    }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                       nullptr);
-  }
-  return 1;  // set up here; civetweb loads nothing itself
 }
 
 HttpServer::~HttpServer() {

@@ -40,9 +40,6 @@ class HttpExchange {
   std::optional<absl::string_view> header(absl::string_view name) const;
   // "ADDRESS:PORT" of the client.
   std::string peer() const;
-  // The subject of the client certificate the TLS handshake verified
-  // (--tls-client-ca), or "" without one.
-  std::string client_subject() const;
 
   // The whole request body. RESOURCE_EXHAUSTED when it is (or says it is)
   // longer than `max_bytes`; UNAVAILABLE when the client stops sending it.
@@ -77,11 +74,6 @@ struct HttpServerOptions {
   std::string listen;
   // The flag that gave `listen`, for messages ("--http-listen").
   std::string flag = "--http-listen";
-  // TLS: PEM files, as for gRPC. With client_ca, clients must present a
-  // certificate signed by it.
-  std::string tls_cert_file;
-  std::string tls_key_file;
-  std::string tls_client_ca_file;
   // Worker threads: the most connections served at once (an event stream
   // holds one for its life); more wait in the listen queue.
   int threads = 2;
@@ -93,7 +85,10 @@ struct HttpServerOptions {
   int request_timeout_ms = 10000;
 };
 
-// A listener on one address, calling one handler for every request.
+// A listener on one address, calling one handler for every request. Plain
+// HTTP only: Debian 12's civetweb loads OpenSSL at run time and fails to
+// with OpenSSL 3 (its HTTPS connections crash the process), so there is no
+// TLS here (README, "Known limits").
 // Thread-safe; the destructor stops accepting and waits for the requests in
 // progress (a streaming handler must end by itself: see Stop).
 class HttpServer {
@@ -106,8 +101,8 @@ class HttpServer {
 
   // Starts listening. `handler` runs on a worker thread per request and
   // must respond (a handler that does not gets a 500); it and `error_page`
-  // must be thread-safe. INVALID_ARGUMENT for a malformed address or
-  // unreadable TLS files, UNAVAILABLE when it cannot be bound.
+  // must be thread-safe. INVALID_ARGUMENT for a malformed address,
+  // UNAVAILABLE when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const HttpServerOptions& options, Handler handler,
       ErrorPage error_page = nullptr);
@@ -124,12 +119,9 @@ class HttpServer {
   static int Handle(::mg_connection* connection, void* self);
   static int HandleError(::mg_connection* connection, int status,
                          const char* message);
-  static int InitTls(void* ssl_context, void* self);
 
   const Handler handler_;
   const ErrorPage error_page_;
-  HttpServerOptions options_;
-  std::string tls_error_;  // why InitTls failed
   mg_context* context_ = nullptr;
   int port_ = 0;
   // An IPv4 address of the listener that this host can connect to (0 when

@@ -141,10 +141,14 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     return s;
   }
   if (!options.http_listen.empty()) {
-    if (absl::Status s =
-            CheckExposure(options.http_listen, tls, auth, options.insecure);
+    // The web view has no TLS of its own (http/http_server.h).
+    if (absl::Status s = CheckExposure(options.http_listen, /*tls=*/false, auth,
+                                       options.insecure);
         !s.ok()) {
-      return s;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--http-listen: ", s.message(),
+          " (the web view serves plain HTTP only: keep it on loopback "
+          "behind a TLS proxy)"));
     }
   }
   if (!options.metrics_listen.empty() && !IsLoopback(options.metrics_listen) &&
@@ -387,9 +391,6 @@ absl::Status FactlogServer::StartWeb() {
   http::HttpServerOptions http_options;
   http_options.listen = options_.http_listen;
   http_options.flag = "--http-listen";
-  http_options.tls_cert_file = options_.tls_cert_file;
-  http_options.tls_key_file = options_.tls_key_file;
-  http_options.tls_client_ca_file = options_.tls_client_ca_file;
   http_options.threads = options_.http_threads;
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
       http::HttpServer::Start(

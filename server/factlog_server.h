@@ -84,10 +84,10 @@ struct ServerOptions {
   // Allow a non-loopback metrics_listen (refused otherwise: the endpoint
   // has no TLS or authentication; it shows activity, not data).
   bool metrics_allow_remote = false;
-  // HOST:PORT to serve the web view and its JSON API on over HTTP (HTTPS
-  // with tls_cert_file, tokens as for gRPC); empty: off. Port 0 picks one
-  // (http_port()). The same rule as `listen`: a non-loopback address needs
-  // TLS and tokens unless `insecure`.
+  // HOST:PORT to serve the web view and its JSON API on over plain HTTP
+  // (tokens as for gRPC); empty: off. Port 0 picks one (http_port()). The
+  // rule of `listen` (server/listen_check.h), with no TLS: a non-loopback
+  // address needs `insecure`.
   std::string http_listen;
   // The HTTP listener's worker threads: the most connections it serves at
   // once, each event stream holding one.

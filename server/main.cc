@@ -297,9 +297,9 @@ int main(int argc, char** argv) {
                  "host:port to serve Prometheus metrics on at /metrics over "
                  "plain HTTP (off by default; port 0 picks one)");
   app.add_option("--http-listen", options.http_listen,
-                 "host:port to serve the web view and its JSON API on (off "
-                 "by default; HTTPS with --tls-cert, tokens with "
-                 "--auth-tokens; a non-loopback address as --listen)");
+                 "host:port to serve the web view and its JSON API on over "
+                 "plain HTTP (off by default; tokens with --auth-tokens; a "
+                 "non-loopback address needs --insecure)");
   app.add_option("--http-threads", options.http_threads,
                  "most HTTP connections served at once (each open page's "
                  "live updates hold one)")
@@ -446,7 +446,7 @@ int main(int argc, char** argv) {
   std::string web_address;
   if ((*server)->http_port() != 0) {
     web_address = absl::StrFormat(
-        "%s://%s:%d/", options.tls_cert_file.empty() ? "http" : "https",
+        "http://%s:%d/",
         options.http_listen.substr(0, options.http_listen.rfind(':')),
         (*server)->http_port());
     std::printf("factlogd web view on %s\n", web_address.c_str());

@@ -19,9 +19,9 @@
 #include "absl/strings/str_split.h"
 #include "core/access.h"
 #include "domain/time_util.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/test_support.h"
@@ -368,6 +368,14 @@ TEST(HttpApiTest, ListenRuleIsGrpcs) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(refused.status().message(), "0.0.0.0:0"))
       << refused.status();
+  // Tokens do not make it safe: the web view has no TLS.
+  options.auth_tokens_file = dir.path() + "/tokens";
+  WriteTokens(options.auth_tokens_file);
+  auto with_tokens = server::FactlogServer::Start(options);
+  ASSERT_FALSE(with_tokens.ok());
+  EXPECT_EQ(with_tokens.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(with_tokens.status().message(), "plain HTTP"))
+      << with_tokens.status();
   options.insecure = true;
   auto allowed = server::FactlogServer::Start(options);
   ASSERT_TRUE(allowed.ok()) << allowed.status();
