@@ -12,7 +12,8 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn, execFileSync} from 'node:child_process';
-import {mkdtempSync, rmSync, readFileSync} from 'node:fs';
+import {mkdtempSync, rmSync, readFileSync, writeFileSync} from 'node:fs';
+import {createHash, randomBytes} from 'node:crypto';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {createRequire} from 'node:module';
@@ -37,14 +38,14 @@ const REFUTED_TEXT =
 
 let dir, server, browser, grpcAddress, base, httpPort;
 
-// Starts factlogd on the data dir; resolves once it printed both
-// addresses. `http` is the --http-listen address.
-function startServer(http) {
+// Starts factlogd on the data dir (or `dataDir`); resolves once it printed
+// both addresses. `http` is the --http-listen address.
+function startServer(http, extra = [], dataDir = path.join(dir, 'data')) {
   return new Promise((resolve, reject) => {
     const child = spawn(FACTLOGD, [
       '--listen', '127.0.0.1:0', '--http-listen', http,
-      '--data-dir', path.join(dir, 'data'), '--log-level', 'warn',
-      '--checkpoint-interval', '0.2',
+      '--data-dir', dataDir, '--log-level', 'warn',
+      '--checkpoint-interval', '0.2', ...extra,
     ], {stdio: ['ignore', 'pipe', 'inherit']});
     let out = '';
     const timer = setTimeout(() => reject(new Error(`factlogd: ${out}`)), DEADLINE);
@@ -366,4 +367,35 @@ test('the event stream resumes across a restart without gap or repeat', async ()
             resumedWith.some((id) => Number(id) >= Number(head)),
             `reconnected with Last-Event-ID ${resumedWith.join(',')}`);
   await page.close();
+});
+
+test('with tokens, a page asks for one and sends it as a bearer header', async () => {
+  const token = randomBytes(32).toString('base64url');
+  const tokens = path.join(dir, 'tokens');
+  writeFileSync(tokens, `desk reader ${createHash('sha256').update(token).digest('hex')}\n`);
+  const guarded = await startServer('127.0.0.1:0', ['--auth-tokens', tokens],
+                                    path.join(dir, 'guarded'));
+  try {
+    const page = await newPage();
+    await page.goto(guarded.web + '/', {waitUntil: 'domcontentloaded'});
+    await page.waitForSelector('form.token input#token', {timeout: DEADLINE});
+    // A wrong token is refused, and the page asks again saying so.
+    await page.type('#token', 'not-a-token');
+    await page.click('form.token button');
+    await page.waitForFunction(() => /refused the token/.test(
+        document.querySelector('form.token')?.textContent || ''), {timeout: DEADLINE});
+    await page.type('#token', token);
+    await page.click('form.token button');
+    await page.waitForSelector('body[data-ready="true"] table.board', {timeout: DEADLINE});
+    // Live updates carry it too.
+    await page.waitForFunction(
+        () => document.getElementById('live').dataset.state === 'live',
+        {timeout: DEADLINE});
+    // Kept for the tab, not in a cookie.
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('factlog-token')), token);
+    assert.deepEqual(await page.cookies(), []);
+    await page.close();
+  } finally {
+    await stopServer(guarded.child);
+  }
 });

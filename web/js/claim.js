@@ -1,7 +1,7 @@
 // One claim: text, claimant and reporter, status with its reason, the
 // evidence timeline, verdict, corrections, links, a history slider, the
 // verified badge, and the editors' forms. Updates live.
-import {get, enc, authHeaders, ApiError} from './api.js';
+import {get, enc, authHeaders} from './api.js';
 import {h, fill, statusBadge, enumWord, when, link, claimHref,
         claimantHref} from './dom.js';
 import {subscribe} from './events.js';
@@ -155,4 +155,4 @@ export async function renderClaim(app, stops, id) {
   }, {authHeaders}));
 }
 
-export {ApiError};
+
