@@ -64,3 +64,7 @@ factlog_forbid_links(factlog_etcd "^factlog_"
   "etcd/ is a client of etcd only and knows nothing of factlog")
 factlog_forbid_links(factlog_replication "^factlog_rpc$|^factlog_server$"
   "replication/ plugs in behind core::CommitLog and knows no rpc/ or server/")
+factlog_forbid_links(factlog_http "${_grpc}"
+  "http/ knows no gRPC: it sits beside rpc/ over core/")
+factlog_forbid_links(factlog_rpc_methods "${_grpc}"
+  "the method table knows no gRPC: http/ uses it too")

@@ -138,4 +138,33 @@ std::optional<TokenStore::Principal> TokenStore::Authenticate(
   return Principal{match->name, match->role};
 }
 
+absl::StatusOr<TokenStore::Principal> AuthenticateBearer(
+    const TokenStore& tokens, std::optional<absl::string_view> authorization) {
+  if (!authorization.has_value()) {
+    return absl::UnauthenticatedError(
+        "missing authorization: send \"authorization: Bearer <token>\"");
+  }
+  absl::string_view header = *authorization;
+  if (!absl::ConsumePrefix(&header, "Bearer ")) {
+    return absl::UnauthenticatedError(
+        "authorization: expected \"Bearer <token>\"");
+  }
+  std::optional<TokenStore::Principal> principal =
+      tokens.Authenticate(absl::StripAsciiWhitespace(header));
+  if (!principal) {
+    return absl::UnauthenticatedError("authorization: unknown token");
+  }
+  return *std::move(principal);
+}
+
+absl::Status CheckRole(const TokenStore::Principal& principal, Role needed,
+                       absl::string_view method) {
+  if (principal.role < needed) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "%s: principal \"%s\" has role %s; %s needs %s", method, principal.name,
+        RoleName(principal.role), method, RoleName(needed)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace factlog::core

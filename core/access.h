@@ -72,6 +72,19 @@ class TokenStore {
   std::shared_ptr<const std::vector<Entry>> entries_ ABSL_GUARDED_BY(mu_);
 };
 
+// The bearer-token rule every transport applies (gRPC metadata, HTTP
+// headers): `authorization` is the value of the request's authorization
+// header, nullopt when it has none. The principal the token names, or
+// UNAUTHENTICATED saying what is wrong (missing, not "Bearer <token>",
+// unknown token). Thread-safe.
+absl::StatusOr<TokenStore::Principal> AuthenticateBearer(
+    const TokenStore& tokens, std::optional<absl::string_view> authorization);
+
+// OK when `principal` may call `method`, which needs `needed`;
+// PERMISSION_DENIED naming both roles otherwise.
+absl::Status CheckRole(const TokenStore::Principal& principal, Role needed,
+                       absl::string_view method);
+
 }  // namespace factlog::core
 
 #endif  // FACTLOG_CORE_ACCESS_H_

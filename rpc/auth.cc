@@ -1,8 +1,5 @@
 #include "rpc/auth.h"
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/strip.h"
 #include "rpc/rpc_observer.h"
 
 namespace factlog::rpc {
@@ -25,26 +22,16 @@ absl::StatusOr<std::string> Authorizer::Authorize(
   }
   const auto& metadata = ctx.client_metadata();
   auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
-    return absl::UnauthenticatedError(
-        "missing authorization: send \"authorization: Bearer <token>\"");
+  std::optional<absl::string_view> header;
+  if (it != metadata.end()) {
+    header = absl::string_view(it->second.data(), it->second.size());
   }
-  absl::string_view header(it->second.data(), it->second.size());
-  if (!absl::ConsumePrefix(&header, "Bearer ")) {
-    return absl::UnauthenticatedError(
-        "authorization: expected \"Bearer <token>\"");
-  }
-  std::optional<core::TokenStore::Principal> principal =
-      tokens_->Authenticate(absl::StripAsciiWhitespace(header));
-  if (!principal) {
-    return absl::UnauthenticatedError("authorization: unknown token");
-  }
+  absl::StatusOr<core::TokenStore::Principal> principal =
+      core::AuthenticateBearer(*tokens_, header);
+  if (!principal.ok()) return principal.status();
   NotePrincipal(ctx, principal->name);
-  if (principal->role < needed) {
-    return absl::PermissionDeniedError(
-        absl::StrFormat("%s: principal \"%s\" has role %s; %s needs %s", method,
-                        principal->name, core::RoleName(principal->role),
-                        method, core::RoleName(needed)));
+  if (absl::Status s = core::CheckRole(*principal, needed, method); !s.ok()) {
+    return s;
   }
   return principal->name;
 }

@@ -22,6 +22,9 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "http/api_services.h"
+#include "http/http_server.h"
+#include "http/web_handler.h"
 #include "replication/replicated_log.h"
 #include "rpc/admin_service.h"
 #include "rpc/auth.h"
@@ -38,13 +41,6 @@ namespace factlog::server {
 FactlogServer::FactlogServer() = default;
 
 namespace {
-
-bool IsLoopback(absl::string_view listen) {
-  absl::string_view host = listen.substr(0, listen.rfind(':'));
-  absl::ConsumePrefix(&host, "[");
-  absl::ConsumeSuffix(&host, "]");
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
-}
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      absl::string_view what) {
@@ -139,12 +135,21 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     ServerOptions options) {
   const bool tls = !options.tls_cert_file.empty();
   const bool auth = !options.auth_tokens_file.empty();
-  if (!IsLoopback(options.listen) && !(tls && auth) && !options.insecure) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "refusing to serve %s without TLS and authentication: give "
-        "--tls-cert/--tls-key and --auth-tokens, or --insecure if this "
-        "network is trusted",
-        options.listen));
+  if (absl::Status s =
+          CheckExposure(options.listen, tls, auth, options.insecure);
+      !s.ok()) {
+    return s;
+  }
+  if (!options.http_listen.empty()) {
+    // The web view has no TLS of its own (http/http_server.h).
+    if (absl::Status s = CheckExposure(options.http_listen, /*tls=*/false, auth,
+                                       options.insecure);
+        !s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--http-listen: ", s.message(),
+          " (the web view serves plain HTTP only: keep it on loopback "
+          "behind a TLS proxy)"));
+    }
   }
   if (!options.metrics_listen.empty() && !IsLoopback(options.metrics_listen) &&
       !options.metrics_allow_remote) {
@@ -157,6 +162,11 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   // Before the data dir is opened (and created): an address in use must
   // leave nothing behind.
   if (absl::Status s = CheckListenAddress(options.listen); !s.ok()) return s;
+  if (!options.http_listen.empty()) {
+    if (absl::Status s = CheckListenAddress(options.http_listen); !s.ok()) {
+      return s;
+    }
+  }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       Credentials(options);
   if (!credentials.ok()) return credentials.status();
@@ -278,6 +288,12 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     server->metrics_http_ = *std::move(http);
     server->metrics_port_ = server->metrics_http_->port();
   }
+  if (!options.http_listen.empty()) {
+    if (absl::Status s = server->StartWeb(); !s.ok()) {
+      server->writer_->Stop();
+      return s;
+    }
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -357,6 +373,38 @@ absl::Status FactlogServer::OpenReplicatedLog(
   return absl::OkStatus();
 }
 
+absl::Status FactlogServer::StartWeb() {
+  auto services = std::make_unique<http::ApiServices>();
+  services->writer = writer_.get();
+  services->queries = queries_.get();
+  services->search = search_.get();
+  services->heads = log_heads_.get();
+  services->store = store_.get();
+  services->hub = hub_.get();
+  services->tokens = tokens_.get();
+  services->limits = options_.limits;
+  services->checkpoint_interval = options_.hub.checkpoint_interval;
+  services->safe_time = [writer = writer_.get()] { return writer->SafeTime(); };
+  services->max_body_bytes = static_cast<size_t>(options_.max_message_bytes);
+  web_services_ = std::move(services);
+  web_handler_ = std::make_unique<http::WebHandler>(*web_services_);
+  http::HttpServerOptions http_options;
+  http_options.listen = options_.http_listen;
+  http_options.flag = "--http-listen";
+  http_options.threads = options_.http_threads;
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
+      http::HttpServer::Start(
+          http_options,
+          [handler = web_handler_.get()](http::HttpExchange& exchange) {
+            handler->Handle(exchange);
+          },
+          &http::WebHandler::ErrorPage);
+  if (!http.ok()) return http.status();
+  web_http_ = *std::move(http);
+  http_port_ = web_http_->port();
+  return absl::OkStatus();
+}
+
 FactlogServer::~FactlogServer() { Shutdown(); }
 
 absl::Status FactlogServer::ReloadTokens() {
@@ -377,6 +425,7 @@ void FactlogServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   metrics_http_.reset();  // its scrapes read the hub and the store
   if (hub_) hub_->Shutdown();
+  web_http_.reset();  // its event streams have ended with the hub
   if (grpc_server_) {
     grpc_server_->GetHealthCheckService()->SetServingStatus(false);
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));

@@ -48,6 +48,12 @@ class EventServiceImpl;
 class RpcObserver;
 }  // namespace factlog::rpc
 
+namespace factlog::http {
+class HttpServer;
+class WebHandler;
+struct ApiServices;
+}  // namespace factlog::http
+
 namespace factlog::server {
 
 class MetricsHttpServer;
@@ -78,6 +84,14 @@ struct ServerOptions {
   // Allow a non-loopback metrics_listen (refused otherwise: the endpoint
   // has no TLS or authentication; it shows activity, not data).
   bool metrics_allow_remote = false;
+  // HOST:PORT to serve the web view and its JSON API on over plain HTTP
+  // (tokens as for gRPC); empty: off. Port 0 picks one (http_port()). The
+  // rule of `listen` (server/listen_check.h), with no TLS: a non-loopback
+  // address needs `insecure`.
+  std::string http_listen;
+  // The HTTP listener's worker threads: the most connections it serves at
+  // once, each event stream holding one.
+  int http_threads = 64;
   // RecordClaim answers with alike claims sharing at least this share of
   // the new text's content words (SimilarClaim.similarity).
   double similarity_threshold = 0.25;
@@ -122,7 +136,8 @@ struct ServerOptions {
 // without `metrics_allow_remote`; INVALID_ARGUMENT for unreadable TLS or
 // token files or a malformed metrics address; UNAVAILABLE when an address
 // cannot be bound. Shutdown stops the metrics listener first, then ends
-// every subscription with UNAVAILABLE, stops accepting RPCs, lets in-flight
+// every subscription with UNAVAILABLE (event streams too), stops the web
+// view's listener, stops accepting RPCs, lets in-flight
 // ones finish (commands already queued are committed), stops the writer and
 // closes the store. Start and Shutdown
 // are called from one thread; port(), address() and store() from any.
@@ -146,6 +161,9 @@ class FactlogServer {
   search::SearchIndex& search_index() { return *search_index_; }
   // The metrics port actually bound; 0 without ServerOptions::metrics_listen.
   int metrics_port() const { return metrics_port_; }
+  // The web view's port actually bound; 0 without
+  // ServerOptions::http_listen.
+  int http_port() const { return http_port_; }
   core::ServerMetrics& metrics() { return *metrics_; }
   // The replicated mode's log; null in the single-node mode.
   replication::ReplicatedLog* replicated_log() { return replicated_log_.get(); }
@@ -159,6 +177,8 @@ class FactlogServer {
   // With ServerOptions::etcd_endpoints: joins the cluster and makes
   // `writer_options` commit through the replicated log.
   absl::Status OpenReplicatedLog(core::WriterOptions* writer_options);
+  // With ServerOptions::http_listen: serves the web view.
+  absl::Status StartWeb();
 
   ServerOptions options_;
   std::unique_ptr<storage::EventStore> store_;
@@ -180,8 +200,12 @@ class FactlogServer {
   std::unique_ptr<core::ServerMetrics> metrics_;
   std::unique_ptr<rpc::RpcObserver> observer_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;
+  std::unique_ptr<http::ApiServices> web_services_;
+  std::unique_ptr<http::WebHandler> web_handler_;
+  std::unique_ptr<http::HttpServer> web_http_;
   int port_ = 0;
   int metrics_port_ = 0;
+  int http_port_ = 0;
   bool shut_down_ = false;
 };
 

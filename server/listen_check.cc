@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 
 namespace factlog::server {
@@ -69,6 +70,23 @@ absl::Status CheckListenAddress(const std::string& listen) {
   }
   freeaddrinfo(found);
   return status;
+}
+
+bool IsLoopback(absl::string_view listen) {
+  absl::string_view host = listen.substr(0, listen.rfind(':'));
+  absl::ConsumePrefix(&host, "[");
+  absl::ConsumeSuffix(&host, "]");
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+absl::Status CheckExposure(const std::string& listen, bool tls, bool auth,
+                           bool insecure) {
+  if (IsLoopback(listen) || (tls && auth) || insecure) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "refusing to serve %s without TLS and authentication: give "
+      "--tls-cert/--tls-key and --auth-tokens, or --insecure if this "
+      "network is trusted",
+      listen));
 }
 
 }  // namespace factlog::server

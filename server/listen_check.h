@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace factlog::server {
 
@@ -20,6 +21,17 @@ namespace factlog::server {
 // take the port before gRPC binds it, and gRPC then fails the start.
 // Thread-safe.
 absl::Status CheckListenAddress(const std::string& listen);
+
+// True when `listen` ("HOST:PORT", "[IPv6]:PORT") names a loopback host
+// (localhost, 127.x.y.z, ::1).
+bool IsLoopback(absl::string_view listen);
+
+// The rule for every listener that serves the log's data (gRPC's --listen,
+// --http-listen): a non-loopback address needs TLS and bearer tokens,
+// unless `insecure` says this network is trusted. FAILED_PRECONDITION
+// naming the address and what to give otherwise. Thread-safe.
+absl::Status CheckExposure(const std::string& listen, bool tls, bool auth,
+                           bool insecure);
 
 }  // namespace factlog::server
 

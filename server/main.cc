@@ -296,6 +296,15 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-listen", options.metrics_listen,
                  "host:port to serve Prometheus metrics on at /metrics over "
                  "plain HTTP (off by default; port 0 picks one)");
+  app.add_option("--http-listen", options.http_listen,
+                 "host:port to serve the web view and its JSON API on over "
+                 "plain HTTP (off by default; tokens with --auth-tokens; a "
+                 "non-loopback address needs --insecure)");
+  app.add_option("--http-threads", options.http_threads,
+                 "most HTTP connections served at once (each open page's "
+                 "live updates hold one)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 20000));
   app.add_flag("--metrics-allow-remote", options.metrics_allow_remote,
                "allow a non-loopback --metrics-listen (it has no TLS or "
                "authentication)");
@@ -434,6 +443,14 @@ int main(int argc, char** argv) {
     std::printf("factlogd metrics on http://%s/metrics\n",
                 metrics_address.c_str());
   }
+  std::string web_address;
+  if ((*server)->http_port() != 0) {
+    web_address = absl::StrFormat(
+        "http://%s:%d/",
+        options.http_listen.substr(0, options.http_listen.rfind(':')),
+        (*server)->http_port());
+    std::printf("factlogd web view on %s\n", web_address.c_str());
+  }
   std::fflush(stdout);
   log::Info("factlogd started",
             {{"listen", (*server)->address()},
@@ -443,7 +460,8 @@ int main(int argc, char** argv) {
              {"mtls", !options.tls_client_ca_file.empty()},
              {"auth_tokens", !options.auth_tokens_file.empty()},
              {"signed_heads", !options.signing_key_file.empty()},
-             {"metrics", metrics_address}});
+             {"metrics", metrics_address},
+             {"web", web_address}});
 
   int signal_number = 0;
   for (;;) {

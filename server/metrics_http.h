@@ -1,21 +1,18 @@
 #ifndef FACTLOG_SERVER_METRICS_HTTP_H_
 #define FACTLOG_SERVER_METRICS_HTTP_H_
 
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
-
-struct mg_context;
-struct mg_connection;
+#include "http/http_server.h"
 
 namespace factlog::server {
 
-// A plain HTTP/1.1 listener (civetweb, two worker threads) that answers
-// GET /metrics with the Prometheus text exposition format 0.0.4 and
-// nothing else: every other path is 404, every other method 405. It
+// A plain HTTP/1.1 listener (http/http_server.h, two worker threads) that
+// answers GET /metrics with the Prometheus text exposition format 0.0.4
+// and nothing else: every other path is 404, every other method 405. It
 // serves no files. The endpoint has neither TLS nor authentication;
 // FactlogServer decides which addresses it may listen on.
 //
@@ -30,24 +27,15 @@ class MetricsHttpServer {
   // malformed address, UNAVAILABLE when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
       const std::string& listen, std::function<std::string()> render);
-  MetricsHttpServer(const MetricsHttpServer&) = delete;
-  MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
-  ~MetricsHttpServer();
 
   // The port actually bound (resolves port 0).
-  int port() const { return port_; }
+  int port() const { return http_->port(); }
 
  private:
-  explicit MetricsHttpServer(std::function<std::string()> render)
-      : render_(std::move(render)) {}
-  static int Handle(::mg_connection* connection, void* self);
+  explicit MetricsHttpServer(std::unique_ptr<http::HttpServer> http)
+      : http_(std::move(http)) {}
 
-  const std::function<std::string()> render_;
-  mg_context* context_ = nullptr;
-  int port_ = 0;
-  // An IPv4 address of the listener that this host can connect to (0 when
-  // unknown): the destructor connects to it to wake civetweb's accept loop.
-  uint32_t wake_address_ = 0;
+  const std::unique_ptr<http::HttpServer> http_;
 };
 
 }  // namespace factlog::server

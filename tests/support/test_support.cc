@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -222,6 +223,26 @@ uint64_t StoredSchemaVersion(const std::string& dir) {
 
 HttpResponse HttpRequest(int port, const std::string& method,
                          const std::string& path) {
+  return HttpRequest(port, method, path, {}, "");
+}
+
+HttpResponse HttpRequest(int port, const std::string& method,
+                         const std::string& path,
+                         const std::vector<std::string>& headers,
+                         const std::string& body) {
+  std::string request =
+      absl::StrCat(method, " ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n");
+  for (const std::string& header : headers) {
+    absl::StrAppend(&request, header, "\r\n");
+  }
+  if (!body.empty()) {
+    absl::StrAppend(&request, "Content-Length: ", body.size(), "\r\n");
+  }
+  absl::StrAppend(&request, "\r\n", body);
+  return HttpRaw(port, request);
+}
+
+HttpResponse HttpRaw(int port, const std::string& raw_request) {
   HttpResponse response;
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   EXPECT_GE(fd, 0);
@@ -230,18 +251,31 @@ HttpResponse HttpRequest(int port, const std::string& method,
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ADD_FAILURE() << "connect to metrics port " << port << " failed";
+    ADD_FAILURE() << "connect to HTTP port " << port << " failed";
     close(fd);
     return response;
   }
-  const std::string request =
-      absl::StrCat(method, " ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-  EXPECT_EQ(write(fd, request.data(), request.size()),
-            static_cast<ssize_t>(request.size()));
+  // A server may answer (and close) before it read all of a request it
+  // refuses: what it did not read is not an error here.
+  (void)!send(fd, raw_request.data(), raw_request.size(), MSG_NOSIGNAL);
+  // Until the server closes the connection, or the body its
+  // Content-Length announced is complete (a server that refused a request
+  // may wait for the rest of it before closing).
   std::string raw;
   char buffer[65536];
   for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) {
     raw.append(buffer, static_cast<size_t>(n));
+    const size_t end = raw.find("\r\n\r\n");
+    if (end == std::string::npos) continue;
+    const std::string head = absl::AsciiStrToLower(raw.substr(0, end));
+    const size_t at = head.find("\r\ncontent-length: ");
+    size_t length = 0;
+    if (at != std::string::npos &&
+        absl::SimpleAtoi(head.substr(at + 18, head.find('\r', at + 2) - at - 18),
+                         &length) &&
+        raw.size() >= end + 4 + length) {
+      break;
+    }
   }
   close(fd);
   const size_t end = raw.find("\r\n\r\n");

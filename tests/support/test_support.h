@@ -144,6 +144,15 @@ struct HttpResponse {
 };
 HttpResponse HttpRequest(int port, const std::string& method,
                          const std::string& path);
+// The same with request headers ("Name: value" lines without CRLF) and a
+// body (sent with its Content-Length when not empty).
+HttpResponse HttpRequest(int port, const std::string& method,
+                         const std::string& path,
+                         const std::vector<std::string>& headers,
+                         const std::string& body);
+// Sends `raw` as it is (a request, well formed or not) and reads the
+// response until the server closes the connection.
+HttpResponse HttpRaw(int port, const std::string& raw);
 
 // The samples of a Prometheus text exposition by series, "name{labels}"
 // exactly as written; records a test failure for a malformed line or a

@@ -1,0 +1,426 @@
+// factlog-web-bench: the web view's HTTP edge against gRPC on the same real
+// factlogd (README, "Web view"; bench/README.md, "Web view"):
+//   json-get   GetClaim over the JSON API beside gRPC GetClaim, from the
+//              same number of closed-loop clients, in alternating slices;
+//   sse-fanout N event-stream clients while appends arrive at a fixed
+//              rate: every event delivered (gaps, repeats), lag
+//              recorded_at -> received (p50, p99);
+//   idle-sse   factlogd's RSS before and after N idle event streams.
+// gRPC's own fanout is factlog-bench's `fanout` workload, which
+// bench/run-web runs right after this with the same N and rate.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "bench/histogram.h"
+#include "bench/process.h"
+#include "factlog/v1/service.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace factlog::bench {
+namespace {
+
+struct Options {
+  std::string factlogd = "build/server/factlogd";
+  std::string dir = "/tmp";
+  int clients = 8;
+  int claims = 2000;
+  double seconds = 5;
+  int sse_clients = 1000;
+  double rate = 1000;
+  double fanout_seconds = 10;
+};
+
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return fd;
+}
+
+// One GET over a fresh connection (factlogd's HTTP closes after each
+// response); true for a 200.
+bool HttpGet(int port, const std::string& path) {
+  const int fd = Connect(port);
+  if (fd < 0) return false;
+  const std::string request =
+      absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: b\r\n\r\n");
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+    close(fd);
+    return false;
+  }
+  std::string response;
+  char buffer[16384];
+  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) {
+    response.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  return response.rfind("HTTP/1.1 200", 0) == 0;
+}
+
+struct Factlogd {
+  std::unique_ptr<ChildProcess> child;
+  std::string grpc;
+  int http_port = 0;
+};
+
+absl::StatusOr<Factlogd> StartFactlogd(const Options& o, int http_threads) {
+  char dir_template[512];
+  std::snprintf(dir_template, sizeof(dir_template), "%s/web-bench-XXXXXX",
+                o.dir.c_str());
+  if (mkdtemp(dir_template) == nullptr) {
+    return absl::InternalError("cannot make a data dir");
+  }
+  auto child = ChildProcess::Start(
+      {o.factlogd, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+       "--http-threads", std::to_string(http_threads), "--data-dir",
+       std::string(dir_template) + "/data", "--log-level", "warn",
+       "--max-subscribers-per-connection", "100000", "--max-subscribers",
+       "100000"});
+  if (!child.ok()) return child.status();
+  Factlogd f;
+  auto grpc_line = (*child)->WaitForLine("listening on", absl::Seconds(30));
+  if (!grpc_line.ok()) return grpc_line.status();
+  auto web_line = (*child)->WaitForLine("web view on", absl::Seconds(30));
+  if (!web_line.ok()) return web_line.status();
+  std::vector<std::string> words = absl::StrSplit(*grpc_line, ' ');
+  f.grpc = words.size() > 3 ? words[3] : "";
+  const size_t colon = web_line->rfind(':');
+  if (!absl::SimpleAtoi(
+          web_line->substr(colon + 1, web_line->size() - colon - 2),
+          &f.http_port)) {
+    return absl::InternalError("cannot read the web port: " + *web_line);
+  }
+  f.child = *std::move(child);
+  return f;
+}
+
+v1::RecordClaimRequest Claim(int i) {
+  v1::RecordClaimRequest r;
+  r.set_claim_id(absl::StrCat("bench-", i));
+  r.set_text(absl::StrCat("Claim number ", i, " about the border."));
+  r.set_claimant(absl::StrCat("Claimant ", i % 50));
+  r.mutable_reported_by()->set_name("Desk");
+  r.set_subject(absl::StrCat("subject-", i % 20));
+  r.set_kind(v1::CLAIM_KIND_FACT);
+  return r;
+}
+
+// json-get: alternating slices of gRPC and JSON GetClaim, `clients` threads.
+void RunJsonGet(const Options& o, Factlogd& f) {
+  auto channel =
+      grpc::CreateChannel(f.grpc, grpc::InsecureChannelCredentials());
+  auto stub = v1::ClaimService::NewStub(channel);
+  {
+    std::vector<std::thread> loaders;
+    std::atomic<int> next{0};
+    for (int t = 0; t < 8; ++t) {
+      loaders.emplace_back([&] {
+        for (int i; (i = next++) < o.claims;) {
+          grpc::ClientContext ctx;
+          v1::CommandResponse resp;
+          stub->RecordClaim(&ctx, Claim(i), &resp);
+        }
+      });
+    }
+    for (auto& t : loaders) t.join();
+  }
+  constexpr int kSlices = 10;
+  const absl::Duration slice = absl::Seconds(o.seconds) / kSlices;
+  uint64_t calls[2] = {0, 0}, errors[2] = {0, 0};
+  Histogram latency[2];
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 0; c < o.clients; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("bench-channel", c);  // a connection each
+    channels.push_back(grpc::CreateCustomChannel(
+        f.grpc, grpc::InsecureChannelCredentials(), args));
+  }
+  for (int s = 0; s < 2 * kSlices; ++s) {
+    const int kind = s % 2;  // 0 gRPC, 1 JSON
+    const absl::Time end = absl::Now() + slice;
+    std::vector<std::thread> threads;
+    std::vector<uint64_t> n(o.clients), bad(o.clients);
+    std::vector<Histogram> h(o.clients);
+    for (int c = 0; c < o.clients; ++c) {
+      threads.emplace_back([&, c] {
+        std::mt19937 rng(c * 7919 + s);
+        auto client = v1::ClaimService::NewStub(channels[c]);
+        while (absl::Now() < end) {
+          const int i = static_cast<int>(rng() % o.claims);
+          const absl::Time start = absl::Now();
+          bool ok;
+          if (kind == 0) {
+            grpc::ClientContext ctx;
+            v1::GetClaimRequest req;
+            req.set_claim_id(absl::StrCat("bench-", i));
+            v1::ClaimView view;
+            ok = client->GetClaim(&ctx, req, &view).ok();
+          } else {
+            ok = HttpGet(f.http_port, absl::StrCat("/api/v1/claims/bench-", i));
+          }
+          h[c].Record(absl::ToInt64Microseconds(absl::Now() - start));
+          ++n[c];
+          if (!ok) ++bad[c];
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (int c = 0; c < o.clients; ++c) {
+      calls[kind] += n[c];
+      errors[kind] += bad[c];
+      latency[kind].Merge(h[c]);
+    }
+  }
+  const double window = o.seconds;
+  const double grpc_rate = calls[0] / window, json_rate = calls[1] / window;
+  std::printf(
+      "json-get  clients=%d  grpc %.0f calls/s (p50 %.2f ms, p99 %.2f ms, "
+      "errors %llu)  json %.0f calls/s (p50 %.2f ms, p99 %.2f ms, errors "
+      "%llu)  ratio json/grpc %.2f (target >= 0.7)\n",
+      o.clients, grpc_rate, latency[0].QuantileMs(0.5),
+      latency[0].QuantileMs(0.99), static_cast<unsigned long long>(errors[0]),
+      json_rate, latency[1].QuantileMs(0.5), latency[1].QuantileMs(0.99),
+      static_cast<unsigned long long>(errors[1]), json_rate / grpc_rate);
+}
+
+// One event-stream client's reading state.
+struct SseClient {
+  int fd = -1;
+  std::string buffer;
+  bool headers_done = false;
+  uint64_t last = 0;  // last event position
+  uint64_t received = 0, gaps = 0, repeats = 0;
+  bool sample_lag = false;
+};
+
+// Opens `count` streams from the end of the log.
+std::vector<SseClient> OpenStreams(int port, int count, uint64_t from) {
+  std::vector<SseClient> clients(count);
+  const std::string request =
+      absl::StrCat("GET /api/v1/events?fromPosition=", from,
+                   "&maxEventsPerMessage=64 HTTP/1.1\r\nHost: b\r\n\r\n");
+  for (int i = 0; i < count; ++i) {
+    clients[i].fd = Connect(port);
+    clients[i].last = from;
+    clients[i].sample_lag = i % 10 == 0;
+    if (clients[i].fd >= 0) {
+      send(clients[i].fd, request.data(), request.size(), MSG_NOSIGNAL);
+    }
+  }
+  return clients;
+}
+
+// Consumes complete SSE blocks in `c`'s buffer.
+void Consume(SseClient& c, Histogram* lag) {
+  if (!c.headers_done) {
+    const size_t end = c.buffer.find("\r\n\r\n");
+    if (end == std::string::npos) return;
+    c.buffer.erase(0, end + 4);
+    c.headers_done = true;
+  }
+  size_t at = 0;
+  for (size_t end; (end = c.buffer.find("\n\n", at)) != std::string::npos;
+       at = end + 2) {
+    absl::string_view block(c.buffer.data() + at, end - at);
+    if (!absl::StartsWith(block, "id: ")) continue;
+    const size_t nl = block.find('\n');
+    uint64_t id = 0;
+    if (!absl::SimpleAtoi(block.substr(4, nl - 4), &id)) continue;
+    if (block.substr(nl + 1, 13) != "event: event\n") continue;
+    if (id <= c.last) {
+      ++c.repeats;
+    } else {
+      if (id != c.last + 1) ++c.gaps;
+      c.last = id;
+      ++c.received;
+    }
+    if (c.sample_lag) {
+      const size_t r = block.find("\"recordedAt\":\"");
+      const size_t q = block.find('"', r + 14);
+      absl::Time recorded;
+      std::string error;
+      if (r != absl::string_view::npos &&
+          absl::ParseTime(absl::RFC3339_full, block.substr(r + 14, q - r - 14),
+                          &recorded, &error)) {
+        lag->Record(absl::ToInt64Microseconds(absl::Now() - recorded));
+      }
+    }
+  }
+  c.buffer.erase(0, at);
+}
+
+void RunSseFanout(const Options& o, Factlogd& f) {
+  auto channel =
+      grpc::CreateChannel(f.grpc, grpc::InsecureChannelCredentials());
+  auto stub = v1::ClaimService::NewStub(channel);
+  grpc::ClientContext head_ctx;
+  auto events = v1::EventService::NewStub(channel);
+  v1::LogHead head;
+  events->GetLogHead(&head_ctx, v1::GetLogHeadRequest(), &head);
+  const uint64_t start = head.tree_size();
+  const uint64_t rss_before = ProcessRssBytes(f.child->pid());
+  std::vector<SseClient> clients =
+      OpenStreams(f.http_port, o.sse_clients, start);
+  const int epfd = epoll_create1(EPOLL_CLOEXEC);
+  int open_streams = 0;
+  for (size_t i = 0; i < clients.size(); ++i) {
+    if (clients[i].fd < 0) continue;
+    ++open_streams;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(epfd, EPOLL_CTL_ADD, clients[i].fd, &ev);
+  }
+  // Idle: every stream open and answered, nothing appended yet.
+  std::atomic<bool> stop{false};
+  Histogram lag;
+  std::thread reader([&] {
+    epoll_event ready[256];
+    char chunk[65536];
+    while (!stop.load()) {
+      const int n = epoll_wait(epfd, ready, 256, 50);
+      for (int k = 0; k < n; ++k) {
+        SseClient& c = clients[ready[k].data.u64];
+        const ssize_t got = read(c.fd, chunk, sizeof(chunk));
+        if (got <= 0) {
+          epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
+          continue;
+        }
+        c.buffer.append(chunk, static_cast<size_t>(got));
+        Consume(c, &lag);
+      }
+    }
+  });
+  absl::SleepFor(absl::Seconds(3));  // the streams settle (idle-sse)
+  const uint64_t rss_idle = ProcessRssBytes(f.child->pid());
+  std::printf(
+      "idle-sse  streams=%d  factlogd RSS %.1f MiB -> %.1f MiB: %.1f KiB "
+      "per idle stream (target <= 20 KiB)\n",
+      open_streams, rss_before / 1048576.0, rss_idle / 1048576.0,
+      (static_cast<double>(rss_idle) - rss_before) / 1024.0 /
+          std::max(open_streams, 1));
+  // Appends at the rate, paced, from enough threads that a call's latency
+  // (tens of ms under load) does not hold the rate down.
+  const int threads = std::max(8, static_cast<int>(o.rate / 10));
+  const uint64_t total = static_cast<uint64_t>(o.rate * o.fanout_seconds);
+  std::atomic<uint64_t> next{0};
+  const absl::Time begin = absl::Now();
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < threads; ++t) {
+    appenders.emplace_back([&] {
+      for (uint64_t i; (i = next++) < total;) {
+        const absl::Time due = begin + absl::Seconds(i / o.rate);
+        const absl::Duration wait = due - absl::Now();
+        if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
+        grpc::ClientContext ctx;
+        v1::CommandResponse resp;
+        stub->RecordClaim(&ctx, Claim(1000000 + static_cast<int>(i)), &resp);
+      }
+    });
+  }
+  for (auto& t : appenders) t.join();
+  const double append_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
+  // Until every stream has every event, or 10 s.
+  const uint64_t want = start + total;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  auto all_done = [&] {
+    for (const SseClient& c : clients) {
+      if (c.fd >= 0 && c.last < want) return false;
+    }
+    return true;
+  };
+  while (!all_done() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  stop = true;
+  reader.join();
+  uint64_t received = 0, gaps = 0, repeats = 0;
+  for (SseClient& c : clients) {
+    received += c.received;
+    gaps += c.gaps;
+    repeats += c.repeats;
+    if (c.fd >= 0) close(c.fd);
+  }
+  close(epfd);
+  const double expected = static_cast<double>(total) * open_streams;
+  std::printf(
+      "sse-fanout  streams=%d  appends %llu at %.0f/s  delivered %llu of %.0f "
+      "(%.4f)  gaps %llu  repeats %llu  lag p50 %.1f ms p99 %.1f ms (%llu "
+      "samples, every 10th stream)\n",
+      open_streams, static_cast<unsigned long long>(total),
+      total / append_seconds, static_cast<unsigned long long>(received),
+      expected, received / expected, static_cast<unsigned long long>(gaps),
+      static_cast<unsigned long long>(repeats), lag.QuantileMs(0.5),
+      lag.QuantileMs(0.99), static_cast<unsigned long long>(lag.count()));
+}
+
+}  // namespace
+}  // namespace factlog::bench
+
+int main(int argc, char** argv) {
+  factlog::bench::Options o;
+  std::string workloads = "json-get,sse-fanout";
+  CLI::App app("factlog-web-bench: the JSON API and event streams beside gRPC");
+  app.add_option("--factlogd", o.factlogd, "the factlogd binary")
+      ->capture_default_str();
+  app.add_option("--dir", o.dir, "where data dirs go")->capture_default_str();
+  app.add_option("--workloads", workloads, "json-get,sse-fanout")
+      ->capture_default_str();
+  app.add_option("--clients", o.clients, "json-get closed-loop clients")
+      ->capture_default_str();
+  app.add_option("--claims", o.claims, "json-get claims")
+      ->capture_default_str();
+  app.add_option("--seconds", o.seconds, "json-get window")
+      ->capture_default_str();
+  app.add_option("--sse-clients", o.sse_clients, "event-stream clients")
+      ->capture_default_str();
+  app.add_option("--rate", o.rate, "appends/s during sse-fanout")
+      ->capture_default_str();
+  app.add_option("--fanout-seconds", o.fanout_seconds, "sse-fanout window")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  using namespace factlog::bench;
+  if (workloads.find("json-get") != std::string::npos) {
+    auto f = StartFactlogd(o, 64);
+    if (!f.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(f.status().message()).c_str());
+      return 1;
+    }
+    RunJsonGet(o, *f);
+  }
+  if (workloads.find("sse-fanout") != std::string::npos) {
+    auto f = StartFactlogd(o, o.sse_clients + 16);
+    if (!f.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(f.status().message()).c_str());
+      return 1;
+    }
+    RunSseFanout(o, *f);
+  }
+  return 0;
+}

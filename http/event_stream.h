@@ -1,0 +1,64 @@
+// Server-Sent Events at /api/v1/events: a Subscribe stream
+// (core/subscription_cursor.h) written as text/event-stream. Each event's
+// SSE id is its log position, so a browser that reconnects with
+// Last-Event-ID resumes with no gap and no repeat, across server restarts
+// too; checkpoints and caught_up carry their position as the id as well.
+#ifndef FACTLOG_HTTP_EVENT_STREAM_H_
+#define FACTLOG_HTTP_EVENT_STREAM_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "core/subscription_cursor.h"
+#include "factlog/v1/service.pb.h"
+#include "http/api_services.h"
+#include "http/http_server.h"
+
+namespace factlog::http {
+
+// Thread-safe; `services` must outlive it.
+class EventStreams {
+ public:
+  explicit EventStreams(const ApiServices& services);
+
+  // Serves one stream for `request` on the calling worker thread until the
+  // client goes away or the hub shuts down (then an `error` event with
+  // {"code":"UNAVAILABLE",...} ends it, and the browser reconnects). A
+  // request the cursor refuses gets the JSON error instead. A slow client
+  // falls behind as a slow gRPC subscriber does: the writer never waits on
+  // it. Messages, each "event: NAME" with one JSON "data:" line:
+  //   event       SubscribedEvent (the event, status_after), id = position
+  //   checkpoint  Checkpoint, id = its position
+  //   caught_up   CaughtUp, id = its position
+  //   fell_behind FellBehind
+  //   overdue     ClaimOverdue
+  //   error       {"code":...,"message":...}, last
+  // and a comment line every 15 s while idle.
+  void Serve(HttpExchange& exchange, const v1::SubscribeRequest& request);
+
+  // The text/event-stream form of one SubscribeResponse (encoded, as the
+  // cursor yields it). Events are rendered once for all streams (a small
+  // shared cache by position). Exposed for tests.
+  std::string Render(const core::EncodedResponse& message);
+
+ private:
+  // The "id/event/data" block of one event at `position` with `status`.
+  std::string RenderEvent(const v1::Event& event, v1::ClaimStatus status);
+
+  const ApiServices& services_;
+
+  static constexpr size_t kCacheSlots = 4096;
+  struct Rendered {
+    uint64_t position = 0;
+    v1::ClaimStatus status = v1::CLAIM_STATUS_UNSPECIFIED;
+    std::string text;
+  };
+  absl::Mutex cache_mu_;
+  std::vector<Rendered> cache_ ABSL_GUARDED_BY(cache_mu_);
+};
+
+}  // namespace factlog::http
+
+#endif  // FACTLOG_HTTP_EVENT_STREAM_H_
