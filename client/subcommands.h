@@ -93,6 +93,10 @@ void AddVerifyCommands(CLI::App* app, const GlobalOptions* options,
 void AddAdminCommands(CLI::App* app, const GlobalOptions* options,
                       Action* action);
 
+// cluster_commands.cc: cluster status.
+void AddClusterCommands(CLI::App* app, const GlobalOptions* options,
+                        Action* action);
+
 // ---- Declaring subcommands --------------------------------------------------
 
 // A noun that only groups subcommands (`factlog claim ...`): one of them
