@@ -1,6 +1,5 @@
 // `factlog cluster status`: a replicated cluster's nodes, leader, applied
 // positions and lags (README, "Replicated mode").
-#include <iostream>
 #include <memory>
 #include <string>
 
@@ -55,13 +54,8 @@ void AddClusterCommands(CLI::App* app, const GlobalOptions* options,
       "factlog cluster status -o json | jq '.nodes[] | {name, lagPositions}'",
   }));
   OnRun(sub, action, [options] {
-    Connection connection(*options);
-    const v1::ClusterStatus status = connection.Call(
-        connection.admin(), &v1::AdminService::Stub::GetClusterStatus,
-        v1::GetClusterStatusRequest());
-    std::cout << (options->json() ? JsonLine(status)
-                                  : RenderClusterStatus(status));
-    return kExitOk;
+    return PrintAdminAnswer(*options, &v1::AdminService::Stub::GetClusterStatus,
+                            RenderClusterStatus);
   });
 }
 
