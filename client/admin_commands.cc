@@ -31,12 +31,7 @@ void AddAdminStats(CLI::App* admin, const GlobalOptions* g, Action* action) {
       "factlog admin stats -o json | jq '.subscriber[] | {peer, lag}'",
   }));
   OnRun(sub, action, [g] {
-    Connection connection(*g);
-    const v1::GetStatsResponse stats =
-        connection.Call(connection.admin(), &v1::AdminService::Stub::GetStats,
-                        v1::GetStatsRequest());
-    std::cout << (g->json() ? JsonLine(stats) : RenderStats(stats));
-    return kExitOk;
+    return PrintAdminAnswer(*g, &v1::AdminService::Stub::GetStats, RenderStats);
   });
 }
 

@@ -229,6 +229,7 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
   AddHealthCommand(&app, options, action);
   AddVerifyCommands(&app, options, action);
   AddAdminCommands(&app, options, action);
+  AddClusterCommands(&app, options, action);
 }
 
 }  // namespace factlog::cli

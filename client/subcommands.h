@@ -23,11 +23,13 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <iostream>
 #include <string>
 #include <type_traits>
 
 #include "absl/strings/string_view.h"
 #include "client/connection.h"
+#include "client/format.h"
 #include "client/values.h"
 #include "factlog/v1/service.grpc.pb.h"
 
@@ -92,6 +94,25 @@ void AddVerifyCommands(CLI::App* app, const GlobalOptions* options,
 // admin_commands.cc: admin stats|backup.
 void AddAdminCommands(CLI::App* app, const GlobalOptions* options,
                       Action* action);
+
+// Calls the AdminService method that takes no arguments (an empty
+// request) and prints its answer: JSON with --output json, else
+// render(answer). kExitOk; errors throw as Connection::Call does.
+template <typename Request, typename Response, typename Render>
+int PrintAdminAnswer(const GlobalOptions& options,
+                     grpc::Status (v1::AdminService::Stub::*method)(
+                         grpc::ClientContext*, const Request&, Response*),
+                     Render render) {
+  Connection connection(options);
+  const Response answer =
+      connection.Call(connection.admin(), method, Request());
+  std::cout << (options.json() ? JsonLine(answer) : render(answer));
+  return kExitOk;
+}
+
+// cluster_commands.cc: cluster status.
+void AddClusterCommands(CLI::App* app, const GlobalOptions* options,
+                        Action* action);
 
 // ---- Declaring subcommands --------------------------------------------------
 

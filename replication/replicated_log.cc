@@ -2,9 +2,12 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -32,7 +35,32 @@ std::string NewClusterId() {
 
 ReplicatedLog::ReplicatedLog(storage::EventStore* store,
                              ReplicatedLogOptions options)
-    : store_(store), options_(std::move(options)), etcd_(options_.etcd) {}
+    : store_(store), options_(std::move(options)), etcd_(options_.etcd) {
+  if (options_.metrics != nullptr) {
+    const std::vector<double> buckets = {
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    commit_seconds_ =
+        options_.metrics
+            ->AddHistogram("factlog_replication_commit_seconds",
+                           "Time of one commit record's etcd transaction "
+                           "(quorum fsync), as the committing node sees it.",
+                           {}, buckets)
+            ->Get();
+    apply_lag_seconds_ =
+        options_.metrics
+            ->AddHistogram("factlog_replication_apply_lag_seconds",
+                           "From a record's recorded_at (stamped by the node "
+                           "that committed it) until this node applied it.",
+                           {}, buckets)
+            ->Get();
+    records_trimmed_ =
+        options_.metrics
+            ->AddCounter("factlog_replication_records_trimmed_total",
+                         "Commit records this node deleted from etcd while "
+                         "it led (every live node had applied them).")
+            ->Get();
+  }
+}
 
 absl::StatusOr<std::unique_ptr<ReplicatedLog>> ReplicatedLog::Open(
     storage::EventStore* store, ReplicatedLogOptions options) {
@@ -138,6 +166,17 @@ absl::Status ReplicatedLog::Join() {
         "factlog cluster %s. Nothing was changed",
         store_->LastPosition(), cluster_id));
   }
+  absl::StatusOr<std::pair<uint64_t, int64_t>> trimmed = ReadTrimmed();
+  if (!trimmed.ok()) return trimmed.status();
+  if (local.applied_commit() < trimmed->first) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "this store has applied the cluster's log up to commit %d, but etcd "
+        "keeps only the records after commit %d (the older ones were "
+        "trimmed): start this node from a backup of a live node (`factlog "
+        "admin backup` there, then `factlogd --restore-from`), which then "
+        "applies the rest. Nothing was changed",
+        local.applied_commit(), trimmed->first));
+  }
   absl::MutexLock lock(&apply_mu_);
   cluster_id_ = cluster_id;
   applied_commit_ = local.applied_commit();
@@ -152,6 +191,57 @@ absl::Status ReplicatedLog::Join() {
 
 std::string ReplicatedLog::RecordKey(uint64_t commit) const {
   return absl::StrFormat("%slog/%020d", options_.prefix, commit);
+}
+
+absl::StatusOr<std::pair<uint64_t, int64_t>> ReplicatedLog::ReadTrimmed()
+    const {
+  absl::StatusOr<etcdserverpb::KeyValue> kv = etcd_->Get(TrimmedKey());
+  if (absl::IsNotFound(kv.status()))
+    return std::make_pair(uint64_t{0}, int64_t{0});
+  if (!kv.ok()) return kv.status();
+  uint64_t commit = 0;
+  if (!absl::SimpleAtoi(kv->value(), &commit)) {
+    return absl::DataLossError(
+        absl::StrCat("etcd key ", TrimmedKey(), " is not a commit number"));
+  }
+  return std::make_pair(commit, static_cast<int64_t>(kv->mod_revision()));
+}
+
+absl::StatusOr<uint64_t> ReplicatedLog::Trim(uint64_t applied_by_all,
+                                             uint64_t head_commit,
+                                             uint64_t retain_records,
+                                             uint64_t batch) {
+  if (head_commit <= retain_records) return 0;
+  const uint64_t upto = std::min(applied_by_all, head_commit - retain_records);
+  absl::StatusOr<std::pair<uint64_t, int64_t>> trimmed = ReadTrimmed();
+  if (!trimmed.ok()) return trimmed.status();
+  const auto [before, revision] = *trimmed;
+  if (upto < before + std::max<uint64_t>(batch, 1)) return 0;
+  etcdserverpb::TxnRequest txn;
+  // Another node trimming at once: one of the two wins, the bound only
+  // grows.
+  *txn.add_compare() = revision == 0
+                           ? etcd::VersionIs(TrimmedKey(), 0)
+                           : etcd::ModRevisionIs(TrimmedKey(), revision);
+  etcdserverpb::DeleteRangeRequest* deleted =
+      txn.add_success()->mutable_request_delete_range();
+  deleted->set_key(RecordKey(before + 1));
+  deleted->set_range_end(RecordKey(upto + 1));
+  *txn.add_success() = etcd::PutOp(TrimmedKey(), absl::StrCat(upto));
+  absl::StatusOr<etcdserverpb::TxnResponse> response = etcd_->Txn(txn);
+  if (!response.ok()) return response.status();
+  if (!response->succeeded()) return 0;
+  // The deleted records' history goes too: etcd's database stays bounded.
+  if (absl::Status compacted = etcd_->Compact(response->header().revision());
+      !compacted.ok() && !absl::IsOutOfRange(compacted)) {
+    log::Warn("trimmed the log but etcd's compaction failed",
+              {{"error", compacted.message()}});
+  }
+  const uint64_t count = upto - before;
+  if (records_trimmed_ != nullptr) records_trimmed_->Increment(count);
+  log::Info("trimmed the cluster's log in etcd",
+            {{"up_to_commit", upto}, {"records", count}});
+  return count;
 }
 
 absl::Time ReplicatedLog::LastRecordedAt() const {
@@ -184,12 +274,15 @@ absl::Status ReplicatedLog::WaitForPosition(uint64_t position,
                       store_->LastPosition(), position));
 }
 
-void ReplicatedLog::Stop(absl::string_view why) {
+void ReplicatedLog::Stop(absl::string_view why, bool forked) {
   if (!stopped_.empty()) return;
   stopped_ = absl::StrCat(
       "this node stopped applying the cluster's log and refuses writes: ", why);
-  log::Error("FORKED LOG: this node stops applying and committing",
+  log::Error(forked ? "FORKED LOG: this node stops applying and committing"
+                    : "BEHIND THE TRIMMED LOG: this node stops applying and "
+                      "committing",
              {{"why", why}, {"node", options_.node_name}});
+  if (options_.on_stop) options_.on_stop(stopped_);
 }
 
 absl::Status ReplicatedLog::Apply(const CommitRecord& record,
@@ -226,8 +319,12 @@ absl::Status ReplicatedLog::Apply(const CommitRecord& record,
   applied_revision_ = revision;
   std::vector<v1::Event>& events = (*batch)->commit.events;
   if (!events.empty()) {
-    last_recorded_nanos_.store(
-        absl::ToUnixNanos(domain::FromProto(events.back().recorded_at())));
+    const absl::Time recorded = domain::FromProto(events.back().recorded_at());
+    last_recorded_nanos_.store(absl::ToUnixNanos(recorded));
+    if (apply_lag_seconds_ != nullptr) {
+      apply_lag_seconds_->Observe(absl::ToDoubleSeconds(
+          std::max(absl::ZeroDuration(), absl::Now() - recorded)));
+    }
   }
   if (options_.on_apply && !events.empty()) {
     core::CommittedEvents published;
@@ -280,7 +377,11 @@ absl::Status ReplicatedLog::Commit(const storage::CommitBatch& batch,
   *txn.add_success() = etcd::PutOp(HeadKey(), head.SerializeAsString());
   *txn.add_success() = etcd::PutOp(RecordKey(record.commit()), value);
   *txn.add_failure() = etcd::GetOp(HeadKey());
+  const absl::Time sent = absl::Now();
   absl::StatusOr<etcdserverpb::TxnResponse> response = etcd_->Txn(txn);
+  if (commit_seconds_ != nullptr) {
+    commit_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - sent));
+  }
   if (!response.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "the cluster's log could not be extended (",
@@ -349,8 +450,24 @@ absl::StatusOr<int64_t> ReplicatedLog::CatchUp() {
         Stop(absl::StrCat("etcd key ", kv.key(), " is not a commit record"));
         return absl::DataLossError(stopped_);
       }
+      if (record.commit() > next) {
+        // A gap: the records this node lacks were trimmed while it was
+        // away (not live), so it can never apply them.
+        absl::StatusOr<std::pair<uint64_t, int64_t>> trimmed = ReadTrimmed();
+        if (trimmed.ok() && trimmed->first >= next) {
+          absl::MutexLock lock(&apply_mu_);
+          Stop(absl::StrFormat(
+                   "it has applied up to commit %d, and the records after it "
+                   "were trimmed (up to %d) while it was away: start it again "
+                   "from a backup of a live node",
+                   next - 1, trimmed->first),
+               /*forked=*/false);
+          return absl::UnavailableError(stopped_);
+        }
+      }
       absl::MutexLock lock(&apply_mu_);
       if (absl::Status s = Apply(record, kv.mod_revision()); !s.ok()) return s;
+      next = record.commit() + 1;
     }
     if (!page->more()) return page->header().revision();
   }

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/metrics_registry.h"
 #include "core/commit_log.h"
 #include "core/writer.h"
 #include "etcd/client.h"
@@ -45,6 +46,12 @@ struct ReplicatedLogOptions {
   // Polled while Open waits for etcd; true ends the wait with CANCELLED
   // (factlogd: a stop signal arrived).
   std::function<bool()> stop_requested;
+  // Called once, with the apply lock held, when the node stops applying
+  // for good (a forked log), saying why. Must not block.
+  std::function<void(const std::string&)> on_stop;
+  // Where the log registers its metrics (commit latency through etcd, apply
+  // lag); null: none. Must outlive the log.
+  metrics::Registry* metrics = nullptr;
 };
 
 // The applied state of one node, for status and metrics.
@@ -88,7 +95,8 @@ class ReplicatedLog : public core::CommitLog {
   // Refuses (FAILED_ PRECONDITION, changing nothing): a store of another
   // factlog cluster (naming both ids); a store with events that was never part
   // of a cluster (a single-node store); a store behind a log whose first
-  // records were trimmed. Founding: an empty store and no cluster in etcd.
+  // records were trimmed (saying how to bootstrap it from a peer's backup).
+  // Founding: an empty store and no cluster in etcd.
   static absl::StatusOr<std::unique_ptr<ReplicatedLog>> Open(
       storage::EventStore* store, ReplicatedLogOptions options);
   ~ReplicatedLog() override;  // stops the applier
@@ -104,6 +112,17 @@ class ReplicatedLog : public core::CommitLog {
 
   ReplicaStatus status() const;
 
+  // Trimming (docs/ARCHITECTURE.md, "Replicated mode"): deletes the commit
+  // records up to min(`applied_by_all`, the head's commit minus
+  // `retain_records`) from etcd, once that is at least `batch` records past
+  // what was trimmed before, records the new bound under <prefix>trimmed
+  // (in the same transaction) and compacts etcd's history up to it so that
+  // its database stays bounded. `applied_by_all`: the least commit every
+  // live node has applied. Returns how many records it deleted (0: nothing
+  // due); etcd's errors. Called by the leader, from one thread.
+  absl::StatusOr<uint64_t> Trim(uint64_t applied_by_all, uint64_t head_commit,
+                                uint64_t retain_records, uint64_t batch);
+
  private:
   ReplicatedLog(storage::EventStore* store, ReplicatedLogOptions options);
   absl::Status Join();
@@ -115,9 +134,16 @@ class ReplicatedLog : public core::CommitLog {
   // skips one already applied.
   absl::Status Apply(const CommitRecord& record, int64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
-  void Stop(absl::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
+  // Stops applying and committing for good, saying why loudly; `forked`:
+  // a forked log (else: a node behind the trimmed log).
+  void Stop(absl::string_view why, bool forked = true)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   std::string RecordKey(uint64_t commit) const;
   std::string HeadKey() const { return options_.prefix + "head"; }
+  std::string TrimmedKey() const { return options_.prefix + "trimmed"; }
+  // The commit up to which records were trimmed (0: none), and the key's
+  // mod_revision (0: absent).
+  absl::StatusOr<std::pair<uint64_t, int64_t>> ReadTrimmed() const;
 
   storage::EventStore* const store_;
   const ReplicatedLogOptions options_;
@@ -129,6 +155,9 @@ class ReplicatedLog : public core::CommitLog {
   int64_t applied_revision_ ABSL_GUARDED_BY(apply_mu_) = 0;
   std::string stopped_ ABSL_GUARDED_BY(apply_mu_);
   std::atomic<int64_t> last_recorded_nanos_{0};
+  metrics::Histogram* commit_seconds_ = nullptr;     // with options_.metrics
+  metrics::Histogram* apply_lag_seconds_ = nullptr;  // with options_.metrics
+  metrics::Counter* records_trimmed_ = nullptr;      // with options_.metrics
 
   absl::Mutex watch_mu_;
   bool stopping_ ABSL_GUARDED_BY(watch_mu_) = false;

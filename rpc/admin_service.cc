@@ -10,15 +10,16 @@
 
 namespace factlog::rpc {
 
-AdminServiceImpl::AdminServiceImpl(const storage::EventStore* store,
-                                   const core::Hub* hub, RpcGate gate,
-                                   std::string backup_root,
-                                   const core::ServerMetrics* metrics)
+AdminServiceImpl::AdminServiceImpl(
+    const storage::EventStore* store, const core::Hub* hub, RpcGate gate,
+    std::string backup_root, const core::ServerMetrics* metrics,
+    std::function<absl::StatusOr<v1::ClusterStatus>()> cluster_status)
     : store_(store),
       hub_(hub),
       gate_(gate),
       backup_root_(std::move(backup_root)),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      cluster_status_(std::move(cluster_status)) {}
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(
     grpc::CallbackServerContext* ctx, const v1::GetStatsRequest*,
@@ -61,6 +62,24 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Backup(
     resp->set_last_position(*position);
   }
   call.Finish(ToGrpcStatus(position.status()));
+  return call.reactor();
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetClusterStatus(
+    grpc::CallbackServerContext* ctx, const v1::GetClusterStatusRequest*,
+    v1::ClusterStatus* resp) {
+  auto [call, actor] =
+      gate_.StartUnary(ctx, MethodFor<v1::GetClusterStatusRequest>());
+  if (!actor.ok()) return call.reactor();
+  if (!cluster_status_) {
+    call.Finish(ToGrpcStatus(absl::FailedPreconditionError(
+        "this factlogd runs single-node (no --etcd-endpoints): there is no "
+        "cluster")));
+    return call.reactor();
+  }
+  absl::StatusOr<v1::ClusterStatus> status = cluster_status_();
+  if (status.ok()) *resp = *std::move(status);
+  call.Finish(ToGrpcStatus(status.status()));
   return call.reactor();
 }
 

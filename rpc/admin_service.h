@@ -1,6 +1,7 @@
 #ifndef FACTLOG_RPC_ADMIN_SERVICE_H_
 #define FACTLOG_RPC_ADMIN_SERVICE_H_
 
+#include <functional>
 #include <string>
 
 #include "core/hub.h"
@@ -19,9 +20,12 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   // service; `metrics` may be null (GetStats then leaves its counters at
   // 0). Backups are written only below `backup_root` (absolute; factlogd's
   // --backup-dir). Every RPC needs the admin role.
-  AdminServiceImpl(const storage::EventStore* store, const core::Hub* hub,
-                   RpcGate gate, std::string backup_root,
-                   const core::ServerMetrics* metrics = nullptr);
+  // `cluster_status` answers GetClusterStatus (replicated mode; it must
+  // not block); empty: FAILED_PRECONDITION (single-node).
+  AdminServiceImpl(
+      const storage::EventStore* store, const core::Hub* hub, RpcGate gate,
+      std::string backup_root, const core::ServerMetrics* metrics = nullptr,
+      std::function<absl::StatusOr<v1::ClusterStatus>()> cluster_status = {});
 
   // Log end, subscribers with their lag, hub memory, bytes on disk, and the
   // numbers /metrics shows: commands, events by type, rejections by code,
@@ -36,6 +40,10 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* ctx,
                                    const v1::BackupRequest* req,
                                    v1::BackupResponse* resp) override;
+  // The replicated cluster's nodes, leader, applied positions and lags.
+  grpc::ServerUnaryReactor* GetClusterStatus(
+      grpc::CallbackServerContext* ctx, const v1::GetClusterStatusRequest* req,
+      v1::ClusterStatus* resp) override;
 
  private:
   const storage::EventStore* const store_;
@@ -43,6 +51,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   const RpcGate gate_;
   const std::string backup_root_;
   const core::ServerMetrics* const metrics_;
+  const std::function<absl::StatusOr<v1::ClusterStatus>()> cluster_status_;
 };
 
 }  // namespace factlog::rpc

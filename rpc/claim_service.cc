@@ -160,14 +160,31 @@ class ExportReactor final : public ChunkedWriteReactor<v1::ClaimView> {
 ClaimServiceImpl::ClaimServiceImpl(core::Writer* writer,
                                    const core::ClaimQueries* queries,
                                    const core::ClaimSearch* search,
-                                   RpcGate gate)
-    : writer_(writer), queries_(queries), search_(search), gate_(gate) {}
+                                   RpcGate gate, CommandForwarder* forwarder,
+                                   core::AppliedWaiters* waiters)
+    : writer_(writer),
+      queries_(queries),
+      search_(search),
+      gate_(gate),
+      forwarder_(forwarder),
+      waiters_(waiters) {}
+
+// Whether `Request` has a min_position (read-your-writes) that the generic
+// wait of Answer serves. SearchClaims waits for its own index instead.
+template <typename Request, typename = void>
+struct WaitsForMinPosition : std::false_type {};
+template <typename Request>
+struct WaitsForMinPosition<
+    Request, std::void_t<decltype(std::declval<Request>().min_position())>>
+    : std::bool_constant<!std::is_same_v<Request, v1::SearchClaimsRequest>> {};
 
 template <typename Request>
 RpcGate::Unary ClaimServiceImpl::Admit(grpc::CallbackServerContext* ctx,
                                        const grpc::ByteBuffer* request,
                                        Request* typed) {
-  RpcGate::Unary unary = gate_.StartUnary(ctx, MethodFor<Request>());
+  RpcGate::Unary unary = gate_.StartUnary(
+      ctx, MethodFor<Request>(),
+      /*may_wait=*/WaitsForMinPosition<Request>::value && waiters_ != nullptr);
   if (!unary.actor.ok()) return unary;
   if (absl::Status s = DecodeMessage(*request, typed); !s.ok()) {
     unary.call.Finish(ToGrpcStatus(s));
@@ -185,6 +202,32 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
   NoteRequestId(*ctx, typed.request_id());
+  if (forwarder_ != nullptr) {
+    if (std::optional<std::string> leader = forwarder_->Target(*ctx)) {
+      // Replicated mode, another node leads: it decides the command
+      // (README, "Replicated mode").
+      std::vector<v1::Command> command(1);
+      set(&command[0], typed);
+      const bool retry_here = !typed.request_id().empty();
+      forwarder_->Forward(
+          *ctx, *leader, MethodFor<Request>().path, *request,
+          [this, call, response, actor = *actor, retry_here,
+           command = std::move(command)](
+              absl::StatusOr<grpc::ByteBuffer> answer) mutable {
+            if (answer.ok()) {
+              *response = *std::move(answer);
+              call.Finish(grpc::Status::OK);
+            } else if (retry_here && absl::IsUnavailable(answer.status())) {
+              // The leader is gone: decide it here. Its request_id makes it
+              // exactly once even if the leader applied it after all.
+              SubmitHere(std::move(command), actor, call, response, {});
+            } else {
+              call.Finish(ToGrpcStatus(answer.status()));
+            }
+          });
+      return reactor;
+    }
+  }
   // Found in the search index before the claim is committed (so it is
   // never its own match) and on this thread, not the writer's. Best effort:
   // a read error only leaves the list empty.
@@ -196,8 +239,18 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
   }
   std::vector<v1::Command> command(1);
   set(&command[0], std::move(typed));
+  SubmitHere(std::move(command), *std::move(actor), std::move(call), response,
+             std::move(similar));
+  return reactor;
+}
+
+void ClaimServiceImpl::SubmitHere(std::vector<v1::Command> command,
+                                  std::string actor,
+                                  RpcObserver::UnaryCall call,
+                                  grpc::ByteBuffer* response,
+                                  std::vector<v1::SimilarClaim> similar) {
   writer_->SubmitSequence(
-      std::move(command), *std::move(actor),
+      std::move(command), std::move(actor),
       [call = std::move(call), response,
        similar = std::move(similar)](core::SequenceResult result) mutable {
         if (!result.error.ok()) {
@@ -218,7 +271,6 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
         *response = EncodeMessage(std::move(encoded));
         call.Finish(grpc::Status::OK);
       });
-  return reactor;
 }
 
 template <typename Request, typename Query>
@@ -229,6 +281,29 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
   auto [call, actor] = Admit(ctx, request, &typed);
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
+  if constexpr (WaitsForMinPosition<Request>::value) {
+    if (waiters_ != nullptr && typed.min_position() > waiters_->applied()) {
+      // Read-your-writes: answered on the waiters' thread once this node
+      // has applied min_position; no gRPC thread waits.
+      const absl::Time deadline = std::min(absl::FromChrono(ctx->deadline()),
+                                           absl::Now() + kMaxMinPositionWait);
+      const uint64_t position = typed.min_position();  // before the move
+      waiters_->Wait(position, deadline,
+                     [call, response, query,
+                      typed = std::move(typed)](absl::Status applied) mutable {
+                       if (!applied.ok()) {
+                         call.Finish(ToGrpcStatus(applied));
+                         return;
+                       }
+                       auto result = query(typed);
+                       if (result.ok()) {
+                         *response = EncodeMessage(*std::move(result));
+                       }
+                       call.Finish(ToGrpcStatus(result.status()));
+                     });
+      return reactor;
+    }
+  }
   auto result = query(typed);
   if (result.ok()) *response = EncodeMessage(*std::move(result));
   call.Finish(ToGrpcStatus(result.status()));

@@ -1,10 +1,12 @@
 #ifndef FACTLOG_RPC_CLAIM_SERVICE_H_
 #define FACTLOG_RPC_CLAIM_SERVICE_H_
 
+#include "core/applied_waiters.h"
 #include "core/claim_queries.h"
 #include "core/claim_search.h"
 #include "core/writer.h"
 #include "factlog/v1/service.grpc.pb.h"
+#include "rpc/command_forwarder.h"
 #include "rpc/rpc_gate.h"
 
 namespace factlog::rpc {
@@ -41,10 +43,24 @@ class ClaimServiceImpl final : public RawClaimService {
   // Commands sent per writer submission by Import.
   static constexpr size_t kImportChunk = 256;
 
-  // `writer`, `queries`, `search` and what `gate` refers to must outlive
-  // the service.
+  // `writer`, `queries`, `search`, what `gate` refers to and `forwarder`
+  // must outlive the service. With a `forwarder` (replicated mode), the
+  // unary commands go to the cluster's leader when another node leads
+  // (rpc/command_forwarder.h); a forwarded command whose leader cannot be
+  // reached and that carries a request_id is decided here instead. Import
+  // always commits here (the log's head is the fence either way).
+  //
+  // With `waiters`, reads with a min_position wait (asynchronously, up to
+  // the call's deadline or kMaxMinPositionWait) until this node applied it,
+  // then run on the waiters' thread; without, min_position is ignored.
   ClaimServiceImpl(core::Writer* writer, const core::ClaimQueries* queries,
-                   const core::ClaimSearch* search, RpcGate gate);
+                   const core::ClaimSearch* search, RpcGate gate,
+                   CommandForwarder* forwarder = nullptr,
+                   core::AppliedWaiters* waiters = nullptr);
+
+  // The longest a read waits for its min_position without a shorter
+  // deadline.
+  static constexpr absl::Duration kMaxMinPositionWait = absl::Seconds(60);
 
   // Each takes an encoded request and fills an encoded response of the
   // types in service.proto.
@@ -99,6 +115,11 @@ class ClaimServiceImpl final : public RawClaimService {
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response, Set set);
+  // Hands `command` to the writer and finishes `call` with its response
+  // (plus `similar`).
+  void SubmitHere(std::vector<v1::Command> command, std::string actor,
+                  RpcObserver::UnaryCall call, grpc::ByteBuffer* response,
+                  std::vector<v1::SimilarClaim> similar);
   // Admits the call, decodes a `Request` and answers with `query`.
   template <typename Request, typename Query>
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
@@ -109,6 +130,8 @@ class ClaimServiceImpl final : public RawClaimService {
   const core::ClaimQueries* const queries_;
   const core::ClaimSearch* const search_;
   const RpcGate gate_;
+  CommandForwarder* const forwarder_;
+  core::AppliedWaiters* const waiters_;
 };
 
 }  // namespace factlog::rpc

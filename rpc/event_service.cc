@@ -58,14 +58,16 @@ EventServiceImpl::EventServiceImpl(const storage::EventStore* store,
                                    core::Hub* hub, const core::LogHeads* heads,
                                    RpcGate gate, domain::Limits limits,
                                    absl::Duration checkpoint_interval,
-                                   std::function<absl::Time()> safe_time)
+                                   std::function<absl::Time()> safe_time,
+                                   core::AppliedWaiters* waiters)
     : store_(store),
       hub_(hub),
       heads_(heads),
       gate_(gate),
       limits_(limits),
       checkpoint_interval_(checkpoint_interval),
-      safe_time_(std::move(safe_time)) {}
+      safe_time_(std::move(safe_time)),
+      waiters_(waiters) {}
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req) {
@@ -75,7 +77,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
     return Refuse<grpc::ServerWriteReactor<grpc::ByteBuffer>>(actor.status());
   }
   return StartSubscription(ctx, *req, store_, hub_, limits_,
-                           checkpoint_interval_, safe_time_);
+                           checkpoint_interval_, safe_time_, waiters_);
 }
 
 grpc::ServerWriteReactor<v1::Event>* EventServiceImpl::ReadEvents(
@@ -113,8 +115,26 @@ grpc::ServerUnaryReactor* AnswerUnary(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* EventServiceImpl::GetLogHead(
     grpc::CallbackServerContext* ctx, const v1::GetLogHeadRequest* req,
     v1::LogHead* resp) {
-  return AnswerUnary<v1::GetLogHeadRequest>(ctx, gate_, resp,
-                                            [&] { return heads_->Head(0); });
+  if (waiters_ == nullptr || req->min_position() <= waiters_->applied()) {
+    return AnswerUnary<v1::GetLogHeadRequest>(ctx, gate_, resp,
+                                              [&] { return heads_->Head(0); });
+  }
+  // Read-your-writes: answered on the waiters' thread once applied.
+  auto [call, actor] = gate_.StartUnary(ctx, MethodFor<v1::GetLogHeadRequest>(),
+                                        /*may_wait=*/true);
+  if (!actor.ok()) return call.reactor();
+  const absl::Time deadline =
+      std::min(absl::FromChrono(ctx->deadline()),
+               absl::Now() + kMaxSubscribeMinPositionWait);
+  waiters_->Wait(req->min_position(), deadline,
+                 [call, resp, heads = heads_](absl::Status applied) mutable {
+                   absl::StatusOr<v1::LogHead> head =
+                       applied.ok() ? heads->Head(0)
+                                    : absl::StatusOr<v1::LogHead>(applied);
+                   if (head.ok()) *resp = *std::move(head);
+                   call.Finish(ToGrpcStatus(head.status()));
+                 });
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* EventServiceImpl::GetInclusionProof(

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "absl/time/time.h"
+#include "core/applied_waiters.h"
 #include "core/hub.h"
 #include "core/log_heads.h"
 #include "domain/limits.h"
@@ -29,10 +30,14 @@ class EventServiceImpl final
   // service.
   // Every RPC needs the reader role. `safe_time` is the writer's
   // SafeTime(), for Subscribe's overdue notices (rpc/subscription.h).
+  // With `waiters` (outliving the service), Subscribe and GetLogHead
+  // honour min_position (read-your-writes; rpc/subscription.h); without,
+  // they ignore it.
   EventServiceImpl(const storage::EventStore* store, core::Hub* hub,
                    const core::LogHeads* heads, RpcGate gate,
                    domain::Limits limits, absl::Duration checkpoint_interval,
-                   std::function<absl::Time()> safe_time);
+                   std::function<absl::Time()> safe_time,
+                   core::AppliedWaiters* waiters = nullptr);
 
   grpc::ServerWriteReactor<v1::Event>* ReadEvents(
       grpc::CallbackServerContext* ctx,
@@ -58,6 +63,7 @@ class EventServiceImpl final
   const RpcGate gate_;
   const domain::Limits limits_;
   const absl::Duration checkpoint_interval_;
+  core::AppliedWaiters* const waiters_;
   const std::function<absl::Time()> safe_time_;
 };
 

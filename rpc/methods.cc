@@ -51,6 +51,7 @@ constexpr Rule kRules[] = {
     // AdminService
     {v1::GetStatsRequest::descriptor, Role::kAdmin, kReads},
     {v1::BackupRequest::descriptor, Role::kAdmin, kMutates},
+    {v1::GetClusterStatusRequest::descriptor, Role::kAdmin, kReads},
 };
 
 [[noreturn]] void Die(const std::string& why) {

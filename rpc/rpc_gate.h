@@ -31,12 +31,15 @@ class RpcGate {
     // returns call.reactor() and does nothing else.
     absl::StatusOr<std::string> actor;
   };
-  Unary StartUnary(grpc::CallbackServerContext* ctx,
-                   const RpcMethod& method) const {
+  // `may_wait`: the call may be answered on another thread of ours (a read
+  // waiting for its min_position); commands always may.
+  Unary StartUnary(grpc::CallbackServerContext* ctx, const RpcMethod& method,
+                   bool may_wait = false) const {
     // Commands are answered by the writer, on its acks thread.
-    Unary unary{observer_->StartUnary(ctx, method.path.c_str(),
-                                      /*handed_over=*/method.mutates),
-                authorizer_->Authorize(*ctx, method.role, method.name)};
+    Unary unary{
+        observer_->StartUnary(ctx, method.path.c_str(),
+                              /*handed_over=*/method.mutates || may_wait),
+        authorizer_->Authorize(*ctx, method.role, method.name)};
     if (!unary.actor.ok())
       unary.call.Finish(ToGrpcStatus(unary.actor.status()));
     return unary;

@@ -1,6 +1,8 @@
 #include "rpc/subscription.h"
 
+#include <algorithm>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -122,33 +124,100 @@ class SubscriptionStream final
   grpc::ByteBuffer writing_;  // owned by the write in flight
 };
 
+// The reactor of one Subscribe call. Its stream starts at once, or, for a
+// request with a min_position this node has not applied yet, once it has
+// (AppliedWaiters calls back; nothing blocks meanwhile). `state_` is shared
+// with that callback, which may run after the call ended.
 class SubscribeReactor final : public Reactor {
  public:
-  explicit SubscribeReactor(std::shared_ptr<SubscriptionStream> stream)
-      : stream_(std::move(stream)) {
-    stream_->Start(this);
+  struct Opening {
+    v1::SubscribeRequest request;
+    std::string peer;
+    domain::Limits limits;
+    core::SubscriptionCursor::Sources deps;
+  };
+
+  struct State {
+    absl::Mutex mu;
+    SubscribeReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // until OnDone
+    std::shared_ptr<SubscriptionStream> stream ABSL_GUARDED_BY(mu);
+    bool finished ABSL_GUARDED_BY(mu) = false;
+  };
+
+  SubscribeReactor() : state_(std::make_shared<State>()) {
+    state_->reactor = this;
   }
-  // Each reaction starts with GrpcReact, keyed on the reactor as the
-  // stream's operations are (grpc_order.h).
+
+  // Opens the cursor and starts streaming, or finishes with why the cursor
+  // did not open.
+  static void Open(const std::shared_ptr<State>& state, const Opening& opening,
+                   const absl::Status& waited);
+
   void OnWriteDone(bool ok) override {
     GrpcReact(Key());
-    stream_->OnWriteDone(ok);
+    Stream()->OnWriteDone(ok);
   }
   void OnCancel() override {
     GrpcReact(Key());
-    stream_->OnCancel();
+    std::shared_ptr<SubscriptionStream> stream;
+    {
+      absl::MutexLock lock(&state_->mu);
+      stream = state_->stream;
+      if (stream == nullptr && !state_->finished) {
+        // Still waiting for min_position: end the call now.
+        state_->finished = true;
+        GrpcStart(Key(), [&] {
+          Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                              "subscriber cancelled"));
+        });
+      }
+    }
+    if (stream != nullptr) stream->OnCancel();
   }
   void OnDone() override {
     GrpcReact(Key());
-    stream_->OnDone();
+    std::shared_ptr<SubscriptionStream> stream;
+    {
+      absl::MutexLock lock(&state_->mu);
+      stream = state_->stream;
+      state_->reactor = nullptr;
+    }
+    if (stream != nullptr) stream->OnDone();
     delete this;
   }
 
+  const std::shared_ptr<State>& state() const { return state_; }
+
  private:
   const void* Key() { return static_cast<Reactor*>(this); }
+  std::shared_ptr<SubscriptionStream> Stream() {
+    absl::MutexLock lock(&state_->mu);
+    return state_->stream;
+  }
 
-  const std::shared_ptr<SubscriptionStream> stream_;
+  const std::shared_ptr<State> state_;
 };
+
+void SubscribeReactor::Open(const std::shared_ptr<State>& state,
+                            const Opening& opening,
+                            const absl::Status& waited) {
+  absl::MutexLock lock(&state->mu);
+  SubscribeReactor* reactor = state->reactor;
+  if (reactor == nullptr || state->finished) return;
+  absl::StatusOr<std::shared_ptr<core::SubscriptionCursor>> cursor =
+      waited.ok()
+          ? core::SubscriptionCursor::Open(opening.request, opening.peer,
+                                           opening.limits, opening.deps)
+          : absl::StatusOr<std::shared_ptr<core::SubscriptionCursor>>(waited);
+  if (!cursor.ok()) {
+    state->finished = true;
+    GrpcStart(reactor->Key(),
+              [&] { reactor->Finish(ToGrpcStatus(cursor.status())); });
+    return;
+  }
+  state->stream = std::make_shared<SubscriptionStream>(*std::move(cursor));
+  state->stream->Start(reactor);
+}
 
 }  // namespace
 
@@ -157,18 +226,32 @@ Reactor* StartSubscription(grpc::CallbackServerContext* ctx,
                            const storage::EventStore* store, core::Hub* hub,
                            const domain::Limits& limits,
                            absl::Duration checkpoint_interval,
-                           const std::function<absl::Time()>& safe_time) {
-  v1::SubscribeRequest request;
-  if (absl::Status s = DecodeMessage(raw_request, &request); !s.ok()) {
+                           const std::function<absl::Time()>& safe_time,
+                           core::AppliedWaiters* waiters) {
+  SubscribeReactor::Opening opening;
+  if (absl::Status s = DecodeMessage(raw_request, &opening.request); !s.ok()) {
     return Refuse<Reactor>(s);
   }
-  absl::StatusOr<std::shared_ptr<core::SubscriptionCursor>> cursor =
-      core::SubscriptionCursor::Open(
-          request, ctx->peer(), limits,
-          {store, hub, checkpoint_interval, safe_time});
-  if (!cursor.ok()) return Refuse<Reactor>(cursor.status());
-  return new SubscribeReactor(
-      std::make_shared<SubscriptionStream>(*std::move(cursor)));
+  opening.peer = ctx->peer();
+  opening.limits = limits;
+  opening.deps = {store, hub, checkpoint_interval, safe_time};
+  auto* reactor = new SubscribeReactor();
+  const uint64_t min_position = opening.request.min_position();
+  if (waiters == nullptr || min_position <= waiters->applied()) {
+    SubscribeReactor::Open(reactor->state(), opening, absl::OkStatus());
+    return reactor;
+  }
+  // Read-your-writes: the stream starts once this node applied
+  // min_position (its catch-up then includes it), or ends with why not.
+  const absl::Time deadline =
+      std::min(absl::FromChrono(ctx->deadline()),
+               absl::Now() + kMaxSubscribeMinPositionWait);
+  waiters->Wait(min_position, deadline,
+                [state = reactor->state(),
+                 opening = std::move(opening)](absl::Status applied) {
+                  SubscribeReactor::Open(state, opening, applied);
+                });
+  return reactor;
 }
 
 }  // namespace factlog::rpc

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "absl/time/time.h"
+#include "core/applied_waiters.h"
 #include "core/hub.h"
 #include "domain/limits.h"
 #include "factlog/v1/service.grpc.pb.h"
@@ -25,11 +26,19 @@ namespace factlog::rpc {
 // hub, which ends them, before closing the store); `safe_time`
 // (Writer::SafeTime, for overdue notices) must be thread-safe and outlive
 // every stream.
+//
+// A request with a min_position above what `waiters` says is applied starts
+// streaming only once it is (asynchronously, up to the call's deadline or
+// kMaxSubscribeMinPositionWait: DEADLINE_EXCEEDED then, UNAVAILABLE when
+// the node stopped applying). Null `waiters`: min_position is ignored.
+inline constexpr absl::Duration kMaxSubscribeMinPositionWait =
+    absl::Seconds(60);
 grpc::ServerWriteReactor<grpc::ByteBuffer>* StartSubscription(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& request,
     const storage::EventStore* store, core::Hub* hub,
     const domain::Limits& limits, absl::Duration checkpoint_interval,
-    const std::function<absl::Time()>& safe_time);
+    const std::function<absl::Time()>& safe_time,
+    core::AppliedWaiters* waiters = nullptr);
 
 }  // namespace factlog::rpc
 

@@ -10,11 +10,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "common/logging.h"
+#include "core/applied_waiters.h"
 #include "core/claim_queries.h"
 #include "core/claim_search.h"
 #include "core/search_indexer.h"
 #include "core/server_metrics.h"
 #include "core/writer.h"
+#include "domain/time_util.h"
 #include "etcd/client.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -25,10 +27,12 @@
 #include "http/api_services.h"
 #include "http/http_server.h"
 #include "http/web_handler.h"
+#include "replication/membership.h"
 #include "replication/replicated_log.h"
 #include "rpc/admin_service.h"
 #include "rpc/auth.h"
 #include "rpc/claim_service.h"
+#include "rpc/command_forwarder.h"
 #include "rpc/event_service.h"
 #include "rpc/rpc_observer.h"
 #include "search/search_index.h"
@@ -232,10 +236,15 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       std::make_unique<rpc::RpcObserver>(server->metrics_.get());
   core::WriterOptions writer_options;
   writer_options.metrics = server->metrics_.get();
+  server->waiters_ =
+      std::make_unique<core::AppliedWaiters>(server->store_->LastPosition());
   writer_options.on_commit =
-      [hub = server->hub_.get()](core::CommittedEvents committed) {
+      [hub = server->hub_.get(),
+       waiters = server->waiters_.get()](core::CommittedEvents committed) {
+        const uint64_t last = committed.events.back().position();
         hub->Publish(std::move(committed.events), committed.statuses,
                      std::move(committed.serialized));
+        waiters->Advance(last);
       };
   if (!options.etcd_endpoints.empty()) {
     absl::Status replicated = server->OpenReplicatedLog(&writer_options);
@@ -260,22 +269,27 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       server->search_index_.get(), server->store_.get(), options.clock,
       options.similarity_threshold);
   const rpc::RpcGate gate(server->authorizer_.get(), server->observer_.get());
+  if (server->replicated_log_ != nullptr) server->StartForwarder();
   server->claim_service_ = std::make_unique<rpc::ClaimServiceImpl>(
       server->writer_.get(), server->queries_.get(), server->search_.get(),
-      gate);
+      gate, server->forwarder_.get(), server->waiters_.get());
   server->log_heads_ = std::make_unique<core::LogHeads>(
       server->store_.get(), std::move(signer), options.clock);
   server->event_service_ = std::make_unique<rpc::EventServiceImpl>(
       server->store_.get(), server->hub_.get(), server->log_heads_.get(), gate,
       options.limits, options.hub.checkpoint_interval,
-      [writer = server->writer_.get()] { return writer->SafeTime(); });
+      [writer = server->writer_.get()] { return writer->SafeTime(); },
+      server->waiters_.get());
   server->admin_service_ = std::make_unique<rpc::AdminServiceImpl>(
       server->store_.get(), server->hub_.get(), gate,
       options.backup_dir.empty() ? storage::DefaultBackupRoot(options.data_dir)
                                  : std::filesystem::absolute(options.backup_dir)
                                        .lexically_normal()
                                        .string(),
-      server->metrics_.get());
+      server->metrics_.get(),
+      server->replicated_log_ == nullptr
+          ? std::function<absl::StatusOr<v1::ClusterStatus>()>()
+          : [s = server.get()] { return s->ClusterStatusNow(); });
   if (!options.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
         MetricsHttpServer::Start(
@@ -338,7 +352,160 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     health->SetServingStatus(service, true);
   }
   health->SetServingStatus(true);
+  if (server->replicated_log_ != nullptr) server->StartMembership();
   return server;
+}
+
+void FactlogServer::StartForwarder() {
+  if (!options_.tls_client_ca_file.empty() &&
+      options_.auth_tokens_file.empty()) {
+    // The actor is the client certificate's subject, which a forwarded
+    // call cannot carry: every node decides its own commands (fenced).
+    log::Warn(
+        "mTLS without --auth-tokens: commands are not forwarded to "
+        "the leader; each node commits its own (README, \"Replicated "
+        "mode\")");
+    return;
+  }
+  rpc::ForwarderOptions forward;
+  forward.node_name = options_.node_name;
+  forward.waiters = waiters_.get();
+  forward.forward_timeout = options_.lease_ttl;
+  if (options_.tls_cert_file.empty()) {
+    forward.credentials = grpc::InsecureChannelCredentials();
+  } else {
+    // Peers are trusted when their certificate is signed by the CA that
+    // --tls-client-ca names, else when it is signed by (or is) this node's
+    // own --tls-cert chain (one certificate, or one CA, for all nodes);
+    // it must name the host of their --advertise-address. With mTLS this
+    // node presents its own certificate.
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs =
+        options_.tls_client_ca_file.empty()
+            ? ReadFile(options_.tls_cert_file, "--tls-cert").value_or("")
+            : ReadFile(options_.tls_client_ca_file, "--tls-client-ca")
+                  .value_or("");
+    if (!options_.tls_client_ca_file.empty()) {
+      ssl.pem_cert_chain =
+          ReadFile(options_.tls_cert_file, "--tls-cert").value_or("");
+      ssl.pem_private_key =
+          ReadFile(options_.tls_key_file, "--tls-key").value_or("");
+    }
+    forward.credentials = grpc::SslCredentials(ssl);
+  }
+  forward.leader_address = [this]() -> std::optional<std::string> {
+    replication::Membership* membership = membership_.load();
+    if (membership == nullptr) return std::nullopt;
+    std::optional<replication::Membership::Leader> leader =
+        membership->leader();
+    if (!leader.has_value() || leader->self || leader->address.empty()) {
+      return std::nullopt;
+    }
+    return leader->address;
+  };
+  forwarder_ = std::make_unique<rpc::CommandForwarder>(std::move(forward));
+}
+
+absl::StatusOr<v1::ClusterStatus> FactlogServer::ClusterStatusNow() const {
+  replication::Membership* membership = membership_.load();
+  if (membership == nullptr) {
+    return absl::UnavailableError("this node is still starting");
+  }
+  const replication::Membership::View view = membership->view();
+  const replication::ReplicaStatus self = replicated_log_->status();
+  v1::ClusterStatus out;
+  out.set_cluster_id(self.cluster_id);
+  out.set_node(options_.node_name);
+  out.set_leader(view.leader);
+  out.set_head_position(view.head.last_position());
+  out.set_head_commit(view.head.commit());
+  out.set_applied_position(self.applied_position);
+  out.set_stopped(self.stopped);
+  if (view.as_of != absl::InfinitePast()) {
+    *out.mutable_as_of() = domain::ToProto(view.as_of);
+  }
+  for (const replication::NodeInfo& node : view.nodes) {
+    v1::ClusterNode* n = out.add_nodes();
+    n->set_name(node.name());
+    n->set_address(node.address());
+    n->set_applied_position(node.applied_position());
+    n->set_applied_commit(node.applied_commit());
+    n->set_lag_positions(view.head.last_position() > node.applied_position()
+                             ? view.head.last_position() -
+                                   node.applied_position()
+                             : 0);
+    n->set_leader(node.name() == view.leader);
+    *n->mutable_reported_at() =
+        domain::ToProto(absl::FromUnixMillis(node.updated_unix_millis()));
+  }
+  return out;
+}
+
+void FactlogServer::StartMembership() {
+  replication::MembershipOptions options;
+  options.etcd = etcd_.get();
+  options.prefix = options_.etcd_prefix;
+  options.node_name = options_.node_name;
+  options.lease_ttl = options_.lease_ttl;
+  options.advertise_address = options_.advertise_address;
+  if (options.advertise_address.empty()) {
+    const std::string bound = address();
+    if (!absl::StartsWith(bound, "0.0.0.0:") &&
+        !absl::StartsWith(bound, "[::]:")) {
+      options.advertise_address = bound;
+    } else {
+      log::Warn(
+          "no --advertise-address and a wildcard --listen: this node "
+          "never leads (the others cannot reach it)");
+    }
+  }
+  options.applied = [log = replicated_log_.get()] {
+    const replication::ReplicaStatus status = log->status();
+    return std::make_pair(status.applied_commit, status.applied_position);
+  };
+  membership_owner_ = replication::Membership::Start(std::move(options));
+  membership_owner_->set_while_leading(
+      [log = replicated_log_.get(), retain = options_.etcd_retain_records](
+          const replication::Membership::View& view) {
+        if (view.nodes.empty()) return;
+        uint64_t applied_by_all = UINT64_MAX;
+        for (const replication::NodeInfo& node : view.nodes) {
+          applied_by_all = std::min(applied_by_all, node.applied_commit());
+        }
+        absl::StatusOr<uint64_t> trimmed =
+            log->Trim(applied_by_all, view.head.commit(), retain,
+                      std::max<uint64_t>(1, retain / 4));
+        if (!trimmed.ok()) {
+          log::Warn("could not trim the cluster's log",
+                    {{"error", trimmed.status().message()}});
+        }
+      });
+  membership_.store(membership_owner_.get());
+  metrics_->registry().AddCallback(
+      metrics::Type::kCounter, "factlog_replication_leader_changes_total",
+      "How often the cluster's leader this node sees changed.", {}, [this] {
+        replication::Membership* m = membership_.load();
+        return std::vector<metrics::Sample>{
+            {{},
+             m == nullptr ? 0.0 : static_cast<double>(m->leader_changes())}};
+      });
+  metrics_->registry().AddCallback(
+      metrics::Type::kGauge, "factlog_replication_leader",
+      "1 while this node leads the cluster (sequences the writes), else 0.", {},
+      [this] {
+        replication::Membership* m = membership_.load();
+        std::optional<replication::Membership::Leader> leader;
+        if (m != nullptr) leader = m->leader();
+        return std::vector<metrics::Sample>{
+            {{}, leader.has_value() && leader->self ? 1.0 : 0.0}};
+      });
+  metrics_->registry().AddCallback(
+      metrics::Type::kGauge, "factlog_replication_applied_position",
+      "The last log position this node has applied.", {},
+      [waiters = waiters_.get()] {
+        return std::vector<metrics::Sample>{
+            {{}, static_cast<double>(waiters->applied())}};
+      });
 }
 
 absl::Status FactlogServer::OpenReplicatedLog(
@@ -361,6 +528,10 @@ absl::Status FactlogServer::OpenReplicatedLog(
   log_options.prefix = options_.etcd_prefix;
   log_options.node_name = options_.node_name;
   log_options.stop_requested = options_.stop_requested;
+  log_options.on_stop = [waiters = waiters_.get()](const std::string& why) {
+    waiters->Stop(why);
+  };
+  log_options.metrics = &metrics_->registry();
   // Every node publishes what it applies, its own commits included, in log
   // order; the writer publishes nothing itself.
   log_options.on_apply = std::move(writer_options->on_commit);
@@ -433,7 +604,11 @@ void FactlogServer::Shutdown(absl::Duration grace) {
   }
   if (writer_) writer_->Stop();
   if (indexer_) indexer_->Stop();
+  // Hands leadership over at once (revokes the lease).
+  membership_.store(nullptr);
+  membership_owner_.reset();
   replicated_log_.reset();  // its applier publishes to the hub
+  waiters_.reset();
   hub_.reset();
   store_.reset();
 }

@@ -1,6 +1,7 @@
 #ifndef FACTLOG_SERVER_FACTLOG_SERVER_H_
 #define FACTLOG_SERVER_FACTLOG_SERVER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include "core/hub.h"
 #include "core/writer.h"
 #include "domain/limits.h"
+#include "factlog/v1/service.pb.h"
 #include "storage/event_store.h"
 
 namespace grpc {
@@ -22,6 +24,7 @@ class SearchIndex;
 }  // namespace factlog::search
 
 namespace factlog::core {
+class AppliedWaiters;
 class ClaimQueries;
 class ClaimSearch;
 class SearchIndexer;
@@ -37,6 +40,7 @@ class Client;
 }  // namespace factlog::etcd
 
 namespace factlog::replication {
+class Membership;
 class ReplicatedLog;
 }  // namespace factlog::replication
 
@@ -44,6 +48,7 @@ namespace factlog::rpc {
 class AdminServiceImpl;
 class Authorizer;
 class ClaimServiceImpl;
+class CommandForwarder;
 class EventServiceImpl;
 class RpcObserver;
 }  // namespace factlog::rpc
@@ -120,6 +125,16 @@ struct ServerOptions {
   std::string etcd_prefix = "/factlog/";
   // This node's name in the records it commits; required with etcd.
   std::string node_name;
+  // "host:port" where the other nodes reach this one to forward commands
+  // to it while it leads. Empty: the bound listen address, unless that is a
+  // wildcard (0.0.0.0, [::]); a node without one never leads.
+  std::string advertise_address;
+  // The TTL of the node's etcd lease (the leader key's): a dead leader is
+  // replaced within about this long.
+  absl::Duration lease_ttl = absl::Seconds(5);
+  // The leader keeps at least this many of the newest commit records in
+  // etcd and trims older ones once every live node has applied them.
+  uint64_t etcd_retain_records = 10000;
   // Polled while Start waits for etcd; true ends Start with CANCELLED.
   std::function<bool()> stop_requested;
 };
@@ -167,6 +182,9 @@ class FactlogServer {
   core::ServerMetrics& metrics() { return *metrics_; }
   // The replicated mode's log; null in the single-node mode.
   replication::ReplicatedLog* replicated_log() { return replicated_log_.get(); }
+  // The replicated mode's lease, node key and leader; null in the
+  // single-node mode (and until Start returns).
+  replication::Membership* membership() { return membership_.load(); }
 
   // Idempotent. In-flight RPCs get up to `grace` to finish before they are
   // cancelled.
@@ -179,6 +197,12 @@ class FactlogServer {
   absl::Status OpenReplicatedLog(core::WriterOptions* writer_options);
   // With ServerOptions::http_listen: serves the web view.
   absl::Status StartWeb();
+  // The replicated mode's forwarding of commands to the leader.
+  void StartForwarder();
+  // Once the port is bound: registers the node and campaigns for leader.
+  void StartMembership();
+  // GetClusterStatus's answer, from memory (Membership::view()).
+  absl::StatusOr<v1::ClusterStatus> ClusterStatusNow() const;
 
   ServerOptions options_;
   std::unique_ptr<storage::EventStore> store_;
@@ -187,6 +211,10 @@ class FactlogServer {
   std::unique_ptr<core::Hub> hub_;
   std::unique_ptr<etcd::Client> etcd_;
   std::unique_ptr<replication::ReplicatedLog> replicated_log_;
+  std::unique_ptr<core::AppliedWaiters> waiters_;
+  std::unique_ptr<replication::Membership> membership_owner_;
+  std::atomic<replication::Membership*> membership_{nullptr};
+  std::unique_ptr<rpc::CommandForwarder> forwarder_;
   std::unique_ptr<core::Writer> writer_;
   std::unique_ptr<core::ClaimQueries> queries_;
   std::unique_ptr<search::SearchIndex> search_index_;

@@ -353,6 +353,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--node-name", options.node_name,
                  "this node's name in the cluster (with --etcd-endpoints)");
+  app.add_option("--advertise-address", options.advertise_address,
+                 "host:port where the other nodes reach this one to forward "
+                 "commands while it leads (default: the bound --listen "
+                 "address unless it is a wildcard)");
+  app.add_option("--etcd-retain-records", options.etcd_retain_records,
+                 "the leader keeps at least this many of the newest commit "
+                 "records in etcd and trims older ones once every live node "
+                 "has applied them")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  double lease_seconds = 5;
+  app.add_option("--lease-seconds", lease_seconds,
+                 "TTL of the node's etcd lease: a dead leader is replaced "
+                 "within about this long")
+      ->check(CLI::Range(1.0, 60.0));
 
   std::string restore_from;
   app.add_option("--restore-from", restore_from,
@@ -395,6 +409,7 @@ int main(int argc, char** argv) {
        absl::StrSplit(etcd_endpoints, ',', absl::SkipWhitespace())) {
     options.etcd_endpoints.emplace_back(absl::StripAsciiWhitespace(endpoint));
   }
+  options.lease_ttl = absl::Seconds(lease_seconds);
   options.hub.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   options.hub.overdue_sweep_interval = absl::Seconds(sweep_seconds);
   namespace log = factlog::log;

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -72,7 +73,7 @@ class Cluster {
     const std::string command = absl::StrCat(
         "exec ", FACTLOGD_PATH, " --listen ", node.address, " --data-dir ",
         node.data_dir, " --etcd-endpoints ", etcd_->endpoints(),
-        " --node-name ", node.name, " 2>>", node.log);
+        " --node-name ", node.name, " ", extra_flags_, " 2>>", node.log);
     absl::Status last;
     for (int attempt = 0; attempt < 3; ++attempt) {
       auto process = Subprocess::Start({"/bin/sh", "-c", command});
@@ -118,12 +119,15 @@ class Cluster {
     nodes_[i].process.reset();
   }
 
+  // More factlogd flags for every node started from now on.
+  void set_extra_flags(std::string flags) { extra_flags_ = std::move(flags); }
   EtcdCluster& etcd() { return *etcd_; }
   Node& node(int i) { return nodes_[i]; }
   int size() const { return static_cast<int>(nodes_.size()); }
 
  private:
   std::string dir_;
+  std::string extra_flags_;
   std::unique_ptr<EtcdCluster> etcd_;
   std::vector<Node> nodes_;
 };
@@ -277,6 +281,49 @@ grpc::Status Record(const std::string& address, const std::string& claim_id,
   return stub->RecordClaim(&context, request, &response);
 }
 
+// A client of the cluster's etcd (member 0 first, then the others).
+std::unique_ptr<etcd::Client> EtcdOf(Cluster& cluster) {
+  etcd::ClientOptions options;
+  for (int i = 0; i < cluster.etcd().size(); ++i) {
+    options.endpoints.push_back(cluster.etcd().client_address(i));
+  }
+  auto client = etcd::Client::Connect(options);
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+// The index of the node that leads (holds /factlog/leader) once it is one
+// other than `not_node`, waiting up to `timeout`; -1 when none did.
+int WaitForLeader(Cluster& cluster, etcd::Client& etcd, int not_node,
+                  absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  do {
+    auto kv = etcd.Get("/factlog/leader");
+    replication::NodeInfo leader;
+    if (kv.ok() && leader.ParseFromString(kv->value())) {
+      for (int i = 0; i < cluster.size(); ++i) {
+        if (i != not_node && cluster.node(i).name == leader.name()) return i;
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  } while (absl::Now() < deadline);
+  return -1;
+}
+
+// The node that committed the log's last record.
+std::string LastRecordNode(etcd::Client& etcd) {
+  auto head_kv = etcd.Get("/factlog/head");
+  if (!head_kv.ok()) return "(no head)";
+  replication::LogHead head;
+  head.ParseFromString(head_kv->value());
+  auto record_kv =
+      etcd.Get(absl::StrFormat("/factlog/log/%020d", head.commit()));
+  if (!record_kv.ok()) return "(no record)";
+  replication::CommitRecord record;
+  record.ParseFromString(record_kv->value());
+  return record.node();
+}
+
 class ClusterTest : public ::testing::Test {
  protected:
   testing::TempDir dir_;
@@ -287,15 +334,32 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
   absl::Status started = cluster.Start(3);
   ASSERT_TRUE(started.ok()) << started;
 
-  // The claims every writer adds evidence to.
+  std::unique_ptr<etcd::Client> etcd = EtcdOf(cluster);
+  ASSERT_NE(etcd, nullptr);
+  const int leader = WaitForLeader(cluster, *etcd, -1, absl::Seconds(30));
+  ASSERT_GE(leader, 0) << "one node leads";
+  const int follower = (leader + 1) % 3;
+
+  // The claims every writer adds evidence to, sent to a follower: it
+  // forwards them to the leader, which commits them, and answers once it
+  // has applied them itself (read-your-writes on the node asked).
   for (int shared = 0; shared < 2; ++shared) {
-    auto stub = ClaimStub(cluster.node(shared).address);
+    auto stub = ClaimStub(cluster.node(follower).address);
     grpc::ClientContext context;
     v1::CommandResponse response;
     grpc::Status recorded = stub->RecordClaim(
         &context, testing::NewClaim(absl::StrCat("shared-", shared)),
         &response);
     ASSERT_TRUE(recorded.ok()) << recorded.error_message();
+    EXPECT_EQ(LastRecordNode(*etcd), cluster.node(leader).name)
+        << "the leader committed what the follower accepted";
+    grpc::ClientContext read_context;
+    v1::GetClaimRequest get;
+    get.set_claim_id(absl::StrCat("shared-", shared));
+    v1::ClaimView view;
+    grpc::Status read = stub->GetClaim(&read_context, get, &view);
+    ASSERT_TRUE(read.ok()) << read.error_message();
+    EXPECT_EQ(view.version(), response.version());
   }
 
   absl::Mutex addresses_mu;
@@ -334,23 +398,30 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
   wait_acked(60);
   ASSERT_TRUE(cluster.etcd().Restart(etcd_leader).ok());
 
-  // A factlogd node dies mid-write and comes back on its address.
+  // The factlogd leader dies mid-write: another node takes over within
+  // about the lease's TTL, writes go on, and it comes back on its address.
   wait_acked(90);
+  const int dying = WaitForLeader(cluster, *etcd, -1, absl::Seconds(30));
+  ASSERT_GE(dying, 0);
   {
     absl::MutexLock lock(&addresses_mu);
-    cluster.KillNode(1);
+    cluster.KillNode(dying);
   }
+  const int successor = WaitForLeader(cluster, *etcd, dying, absl::Seconds(30));
+  EXPECT_GE(successor, 0) << "a surviving node leads";
   wait_acked(110);
   {
     absl::MutexLock lock(&addresses_mu);
-    ASSERT_TRUE(cluster.StartNode(1).ok());
+    ASSERT_TRUE(cluster.StartNode(dying).ok());
   }
-  // And another.
+  // And a follower.
   wait_acked(140);
   {
     absl::MutexLock lock(&addresses_mu);
-    cluster.KillNode(0);
-    ASSERT_TRUE(cluster.StartNode(0).ok());
+    const int current = WaitForLeader(cluster, *etcd, -1, absl::Seconds(30));
+    const int other = (current + 1) % 3;
+    cluster.KillNode(other);
+    ASSERT_TRUE(cluster.StartNode(other).ok());
   }
 
   for (std::thread& t : writers) t.join();
@@ -423,8 +494,12 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
   }
 }
 
-TEST_F(ClusterTest, AFrozenNodeCatchesUpWithoutAForkAndANodeJoinsFromABackup) {
+TEST_F(ClusterTest, AFrozenLeaderCatchesUpWithoutAForkAndANodeJoinsAfterTrim) {
   Cluster cluster(dir_.path());
+  // etcd keeps the newest 30 records; older ones go once all live nodes
+  // applied them (more than the frozen phase below writes, so that the
+  // frozen node, not live meanwhile, still finds its tail).
+  cluster.set_extra_flags("--etcd-retain-records 30");
   absl::Status started = cluster.Start(3);
   ASSERT_TRUE(started.ok()) << started;
   for (int i = 0; i < 3; ++i) {
@@ -432,31 +507,72 @@ TEST_F(ClusterTest, AFrozenNodeCatchesUpWithoutAForkAndANodeJoinsFromABackup) {
                        absl::Seconds(15))
                     .ok());
   }
-  // Node 2 freezes with a command on its way in (SIGSTOP: it neither
-  // commits nor renews anything); the others go on writing.
-  cluster.node(2).process->Signal(SIGSTOP);
+  // The leader freezes with a command on its way in (SIGSTOP: it neither
+  // commits nor renews its lease); the others forward to it until its
+  // lease runs out, then decide their commands themselves (they carry
+  // request ids), one of them takes over, and writes go on.
+  std::unique_ptr<etcd::Client> etcd = EtcdOf(cluster);
+  ASSERT_NE(etcd, nullptr);
+  const int frozen = WaitForLeader(cluster, *etcd, -1, absl::Seconds(30));
+  ASSERT_GE(frozen, 0);
+  cluster.node(frozen).process->Signal(SIGSTOP);
   grpc::Status frozen_write;
   std::thread frozen_client([&] {
     frozen_write =
-        Record(cluster.node(2).address, "to-the-frozen", absl::Seconds(3));
+        Record(cluster.node(frozen).address, "to-the-frozen", absl::Seconds(3));
   });
   for (int k = 0; k < 20; ++k) {
     grpc::Status status =
-        Record(cluster.node(k % 2).address, absl::StrCat("while-frozen-", k),
-               absl::Seconds(15));
+        Record(cluster.node((frozen + 1 + k % 2) % 3).address,
+               absl::StrCat("while-frozen-", k), absl::Seconds(15));
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   frozen_client.join();
   EXPECT_EQ(frozen_write.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
       << "a frozen node acknowledges nothing";
+  const int successor =
+      WaitForLeader(cluster, *etcd, frozen, absl::Seconds(30));
+  EXPECT_GE(successor, 0) << "another node took over";
+  EXPECT_NE(LastRecordNode(*etcd), cluster.node(frozen).name);
 
   // It resumes: its queued command is decided against a head that moved on
   // (superseded, decided again), and it catches up without a fork.
-  cluster.node(2).process->Signal(SIGCONT);
+  cluster.node(frozen).process->Signal(SIGCONT);
   ASSERT_TRUE(
-      Record(cluster.node(2).address, "after-thaw", absl::Seconds(15)).ok());
+      Record(cluster.node(frozen).address, "after-thaw", absl::Seconds(15))
+          .ok());
   absl::StatusOr<v1::LogHead> head = SameHeadEverywhere(cluster, 3 + 20 + 1);
   ASSERT_TRUE(head.ok()) << head.status();
+
+  // The log grows past what etcd keeps: the leader trims the oldest
+  // records, and a node with an empty data dir can no longer start from
+  // etcd alone (refused, saying how to bootstrap it).
+  constexpr int kMore = 40;
+  for (int k = 0; k < kMore; ++k) {
+    ASSERT_TRUE(Record(cluster.node(k % 3).address, absl::StrCat("more-", k),
+                       absl::Seconds(15))
+                    .ok());
+  }
+  uint64_t trimmed = 0;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       trimmed == 0 && absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(100))) {
+    auto kv = etcd->Get("/factlog/trimmed");
+    if (kv.ok()) ASSERT_TRUE(absl::SimpleAtoi(kv->value(), &trimmed));
+  }
+  ASSERT_GT(trimmed, 0u) << "the leader trimmed etcd's copy of the log";
+  EXPECT_FALSE(etcd->Get(absl::StrFormat("/factlog/log/%020d", 1)).ok())
+      << "the first record is gone from etcd";
+  {
+    testing::RunResult fresh = testing::RunToCompletion(
+        {FACTLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
+         dir_.path() + "/fresh", "--etcd-endpoints", cluster.etcd().endpoints(),
+         "--node-name", "fresh"},
+        absl::Seconds(60));
+    EXPECT_NE(fresh.exit_code, 0);
+    EXPECT_NE(fresh.output.find("were trimmed"), std::string::npos)
+        << fresh.output;
+  }
 
   // A fourth node bootstraps from node 0's backup and applies the rest.
   // Under node 0's --backup-dir (by default `backups` beside its data
@@ -484,7 +600,7 @@ TEST_F(ClusterTest, AFrozenNodeCatchesUpWithoutAForkAndANodeJoinsFromABackup) {
   ASSERT_TRUE(
       Record(cluster.node(*fourth).address, "on-the-fourth", absl::Seconds(15))
           .ok());
-  head = SameHeadEverywhere(cluster, 3 + 20 + 1 + 2);
+  head = SameHeadEverywhere(cluster, 3 + 20 + 1 + kMore + 2);
   ASSERT_TRUE(head.ok()) << head.status();
   std::vector<v1::Event> log = ReadAll(cluster.node(2).address);
   EXPECT_EQ(log.size(), head->tree_size());

@@ -329,6 +329,74 @@ TEST_F(ServerTest, RestartKeepsEverything) {
   EXPECT_EQ(LastPosition(), 2u);
 }
 
+// Read-your-writes (README, "Replicated mode"): a read or Subscribe with a
+// min_position this server has not reached waits for it without holding a
+// gRPC thread, and ends DEADLINE_EXCEEDED when its deadline comes first.
+TEST_F(ServerTest, MinPositionWaitsUntilAppliedOrTheDeadline) {
+  Record(testing::NewClaim("before"));
+  const uint64_t next = LastPosition() + 1;
+  {
+    grpc::ClientContext ctx;
+    testing::SetDeadline(&ctx, absl::Milliseconds(200));
+    v1::GetClaimRequest req;
+    req.set_claim_id("before");
+    req.set_min_position(next);
+    v1::ClaimView view;
+    grpc::Status s = server_.claims().GetClaim(&ctx, req, &view);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+        << s.error_message();
+  }
+  // Several reads wait at once (more than gRPC's callback threads would
+  // allow if each held one), then the write they wait for arrives.
+  constexpr int kReaders = 32;
+  std::vector<grpc::Status> reads(kReaders);
+  std::vector<v1::ClaimView> views(kReaders);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < kReaders; ++i) {
+    readers.emplace_back([&, i] {
+      grpc::ClientContext ctx;
+      testing::SetDeadline(&ctx);
+      v1::GetClaimRequest req;
+      req.set_claim_id("after");
+      req.set_min_position(next);
+      reads[i] = server_.claims().GetClaim(&ctx, req, &views[i]);
+    });
+  }
+  grpc::ClientContext sub_ctx;
+  testing::SetDeadline(&sub_ctx);
+  v1::SubscribeRequest sub;
+  // Resuming after `next`, seen elsewhere: beyond this log (OUT_OF_RANGE
+  // without min_position) until the write arrives.
+  sub.set_from_position(next);
+  sub.set_min_position(next);
+  auto reader = server_.events().Subscribe(&sub_ctx, sub);
+  grpc::ClientContext head_ctx;
+  testing::SetDeadline(&head_ctx);
+  v1::GetLogHeadRequest head_req;
+  head_req.set_min_position(next);
+  v1::LogHead head;
+  std::thread head_reader([&] {
+    grpc::Status s = server_.events().GetLogHead(&head_ctx, head_req, &head);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  });
+  EXPECT_EQ(Record(testing::NewClaim("after")).last_position(), next);
+  for (std::thread& t : readers) t.join();
+  head_reader.join();
+  for (int i = 0; i < kReaders; ++i) {
+    ASSERT_TRUE(reads[i].ok()) << reads[i].error_message();
+    EXPECT_EQ(views[i].claim_id(), "after");
+  }
+  EXPECT_GE(head.tree_size(), next);
+  Record(testing::NewClaim("after-2"));
+  v1::SubscribeResponse first;
+  do {
+    ASSERT_TRUE(reader->Read(&first)) << reader->Finish().error_message();
+  } while (!first.has_event());
+  EXPECT_EQ(first.event().position(), next + 1);
+  sub_ctx.TryCancel();
+  reader->Finish();
+}
+
 TEST_F(ServerTest, ConcurrentWritersGetGaplessPositionsAndVersions) {
   constexpr int kWriters = 16;
   constexpr int kCommandsEach = 500;
