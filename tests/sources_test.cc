@@ -24,7 +24,9 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "storage/event_store.h"
+#include "storage/keys.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_support.h"
 
@@ -601,6 +603,35 @@ TEST_F(SourcesStoreTest, RequestIdsDeduplicateAndBadInputAppendsNothing) {
   }
   EXPECT_EQ(store_->LastPosition(), before);
   EXPECT_TRUE(testing::VerifiesClean(*store_));
+}
+
+// What a schema 5 factlogd left: no sources families. Its free-text
+// evidence stays valid and readable, the registry starts empty, and its
+// claims can be re-attributed once their sources are registered.
+TEST_F(SourcesStoreTest, ASchema5StoreMigratesWithItsEvidenceAsItWas) {
+  Must(Claim("old"));
+  Must(Evidence("old", v1::STANCE_REFUTES, "NATO"));
+  Close();
+  testing::WithRawRocksDb(dir_.path(), [](rocksdb::DB* db, auto families) {
+    ASSERT_TRUE(db->DropColumnFamily(families.at("sources")).ok());
+    ASSERT_TRUE(db->DropColumnFamily(families.at("by_source")).ok());
+    testing::SetSchemaVersion(db, families, 5);
+  });
+  Open();
+  EXPECT_EQ(store_->Sources()->size(), 0u);
+  EXPECT_TRUE(testing::VerifiesClean(*store_));
+  absl::StatusOr<std::optional<v1::ClaimView>> old = store_->GetClaim("old");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ((*old)->evidence(0).source().name(), "NATO");
+  EXPECT_FALSE((*old)->evidence(0).has_attribution());
+  EXPECT_EQ((*old)->status(), v1::CLAIM_STATUS_CONTRADICTED);
+  Must(Organisation("nato", "NATO"));
+  Must(Reattribute("old"));
+  EXPECT_TRUE(testing::VerifiesClean(*store_));
+  Close();
+  EXPECT_EQ(testing::StoredSchemaVersion(dir_.path()),
+            storage::keys::kCurrentSchemaVersion);
+  Open();
 }
 
 }  // namespace
