@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/writer.h"
@@ -144,6 +145,40 @@ absl::StatusOr<uint64_t> PreloadStore(const std::string& dir,
     absl::SleepFor(absl::Milliseconds(100));
   }
   return last;
+}
+
+absl::StatusOr<uint64_t> PreloadSources(const std::string& dir, int count) {
+  storage::StoreOptions store_options;
+  store_options.sync = false;  // preload only; see the header
+  auto store = storage::EventStore::Open(dir, store_options);
+  if (!store.ok()) return store.status();
+  auto writer = core::Writer::Start(store->get(), {});
+  std::vector<v1::Command> commands;
+  for (int i = 0; i < count; ++i) {
+    v1::RegisterSourceRequest* r =
+        commands.emplace_back().mutable_register_source();
+    if (i % 100 == 0) {
+      r->set_source_id(absl::StrFormat("org-%d", i / 100));
+      r->set_name(absl::StrFormat("Org %d", i / 100));
+      r->set_kind(v1::SOURCE_KIND_ORGANISATION);
+    } else {
+      r->set_source_id(absl::StrFormat("src-%d", i));
+      r->set_name(absl::StrCat("Source ", i % 100 - 1 + (i / 100) * 99));
+      r->set_kind(v1::SOURCE_KIND_PERSON);
+      r->set_parent_id(absl::StrFormat("org-%d", i / 100));
+    }
+  }
+  absl::Status failed;
+  absl::Notification done;
+  writer->SubmitSequence(std::move(commands), "factlog-bench",
+                         [&](core::SequenceResult result) {
+                           failed = result.error;
+                           done.Notify();
+                         });
+  done.WaitForNotification();
+  writer->Stop();
+  if (!failed.ok()) return failed;
+  return (*store)->LastPosition();
 }
 
 }  // namespace factlog::bench

@@ -52,6 +52,14 @@ struct PreloadSpec {
 absl::StatusOr<uint64_t> PreloadStore(const std::string& dir,
                                       const PreloadSpec& spec);
 
+// Registers `count` sources in the store in `dir` (created if missing)
+// through core::Writer, without fsync, as PreloadStore: one organisation
+// "Org <j>" for every 100 sources and under them people named "Source <i>"
+// for the rest (so the append mix's evidence, from "Source 0" .. "Source
+// 2", resolves to registered people under an organisation). Returns the
+// store's last position.
+absl::StatusOr<uint64_t> PreloadSources(const std::string& dir, int count);
+
 }  // namespace factlog::bench
 
 #endif  // FACTLOG_BENCH_COMMANDS_H_

@@ -27,9 +27,10 @@ using factlog::bench::Harness;
 using factlog::bench::PeerResult;
 
 const std::vector<std::string> kWorkloads = {
-    "disk",     "echo",    "durable-echo", "append", "import",
-    "get",      "list",    "stall",        "fanout", "fanout-burst",
-    "idle-sub", "rebuild", "catchup",      "search", "search-import"};
+    "disk",    "echo",         "durable-echo",  "append",
+    "import",  "get",          "list",          "stall",
+    "fanout",  "fanout-burst", "idle-sub",      "rebuild",
+    "catchup", "search",       "search-import", "append-sources"};
 
 // "CLIENTS:TPS[:P50:P99[:P999]]" as bench/pg/run-peer prints it.
 bool ParsePeer(const std::string& text, PeerResult* out) {
@@ -192,6 +193,9 @@ int main(int argc, char** argv) {
     });
   }
   if (has("append")) run("append", [&] { return RunAppend(h); });
+  if (has("append-sources")) {
+    run("append-sources", [&] { return RunAppendSources(h); });
+  }
   if (has("import")) run("import", [&] { return RunImport(h); });
   if (has("get") || has("list")) run("get/list", [&] { return RunReads(h); });
   if (has("stall")) run("stall", [&] { return RunStall(h); });

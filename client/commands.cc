@@ -222,6 +222,7 @@ void BuildCli(CLI::App& app, GlobalOptions* options, Action* action) {
   AddEvidenceCommands(&app, options, action);
   AddVerdictCommand(&app, options, action);
   AddClaimantCommands(&app, options, action);
+  AddSourceCommands(&app, options, action);
   AddSubjectsCommand(&app, options, action);
   AddSearchCommand(&app, options, action);
   AddEventCommands(&app, options, action);

@@ -14,7 +14,9 @@ using Stub = v1::ClaimService::Stub;
 void AddEvidenceAdd(CLI::App* evidence, const GlobalOptions* g,
                     Action* action) {
   struct Flags {
-    std::string claim_id, id, stance, source, outlet, url, observed_at, note;
+    std::string claim_id, id, stance, source, source_id, outlet, url,
+        observed_at, note;
+    uint32_t credibility = 0;
     MutationFlags mutation;
   };
   auto f = std::make_shared<Flags>();
@@ -24,9 +26,17 @@ void AddEvidenceAdd(CLI::App* evidence, const GlobalOptions* g,
   AddEnumOption<v1::Stance>(sub, "--stance", &f->stance,
                             "Whether it supports or refutes the claim")
       ->required();
-  sub->add_option("--source", f->source, "Who says so (person or body)")
-      ->required()
+  sub->add_option("--source", f->source,
+                  "Who says so (person or body); resolved through the source "
+                  "registry's names and aliases")
       ->type_name("NAME");
+  sub->add_option("--source-id", f->source_id,
+                  "Who says so, by source registry id (instead of --source)")
+      ->type_name("SOURCE_ID");
+  sub->add_option("--credibility", f->credibility,
+                  "How credible the information is: 1 (confirmed) to 6 "
+                  "(cannot be judged)")
+      ->type_name("1-6");
   sub->add_option("--outlet", f->outlet, "Publication that carried it")
       ->type_name("OUTLET");
   sub->add_option("--url", f->url, "Where to read it")->type_name("URL");
@@ -49,7 +59,12 @@ void AddEvidenceAdd(CLI::App* evidence, const GlobalOptions* g,
     request.set_claim_id(f->claim_id);
     request.set_evidence_id(f->id);
     request.set_stance(ParseEnum<v1::Stance>("--stance", f->stance));
+    if (f->source.empty() && f->source_id.empty()) {
+      throw UsageError("give --source NAME or --source-id SOURCE_ID");
+    }
     *request.mutable_source() = MakeSource(f->source, f->outlet, f->url);
+    request.mutable_source()->set_source_id(f->source_id);
+    request.set_credibility(f->credibility);
     if (!f->observed_at.empty()) {
       *request.mutable_observed_at() =
           ParseTimeFlag("--observed-at", f->observed_at);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/format.h"
+#include "client/format_sources.h"
 #include "client/values.h"
 
 namespace factlog::cli {
@@ -96,6 +97,9 @@ std::string RenderEvidence(const ClaimView& claim) {
           StripTrailingSpaces(absl::StrCat(head, Sanitize(source), withdrawn));
       out += '\n';
       out += absl::StrCat(std::string(kDetailIndent, ' '), Sanitize(id), "\n");
+    }
+    if (const std::string detail = EvidenceSourceDetail(*e); !detail.empty()) {
+      out += Indented(detail, kDetailIndent);
     }
     if (!e->note().empty()) out += Indented(e->note(), kDetailIndent);
     if (!e->source().url().empty()) {
@@ -267,8 +271,12 @@ std::string RenderClaim(const ClaimView& claim) {
   out += Field("Updated", FormatTime(claim.updated_at()));
   out += "\n";
   out += RenderEvidence(claim);
-  out += SourcesLine("Supported by:", claim.supporting_sources());
-  out += SourcesLine("Refuted by:", claim.refuting_sources());
+  if (ReadsByOrganisation(claim)) {
+    out += RenderIndependentSources(claim);
+  } else {
+    out += SourcesLine("Supported by:", claim.supporting_sources());
+    out += SourcesLine("Refuted by:", claim.refuting_sources());
+  }
   const std::string links = RenderLinks(claim);
   if (!links.empty()) absl::StrAppend(&out, "\n", links);
   const std::string corrections = RenderCorrections(claim);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/format_claims.h"
@@ -39,11 +40,76 @@ std::string EventTypeName(const Event& event) {
       return "CLAIM_RETRACTED";
     case Event::kClaimLinked:
       return "CLAIM_LINKED";
+    case Event::kEvidenceReattributed:
+      return "EVIDENCE_REATTRIBUTED";
+    case Event::kSourceRegistered:
+      return "SOURCE_REGISTERED";
+    case Event::kSourceRenamed:
+      return "SOURCE_RENAMED";
+    case Event::kSourceAliasAdded:
+      return "SOURCE_ALIAS_ADDED";
+    case Event::kSourceAffiliated:
+      return "SOURCE_AFFILIATED";
+    case Event::kSourceGraded:
+      return "SOURCE_GRADED";
+    case Event::kDeskPolicySet:
+      return "DESK_POLICY_SET";
     case Event::PAYLOAD_NOT_SET:
       break;
   }
   return "UNKNOWN";
 }
+
+namespace {
+
+// EventDetail of the events a claim's history rarely shows: re-attributions
+// and the registry's.
+std::string SourceEventDetail(const Event& event) {
+  switch (event.payload_case()) {
+    case Event::kEvidenceReattributed: {
+      std::vector<std::string> items;
+      for (const auto& item : event.evidence_reattributed().evidence()) {
+        items.push_back(absl::StrCat("[", item.evidence_id(), "] -> ",
+                                     item.has_attribution()
+                                         ? item.attribution().source_name()
+                                         : "(unregistered)"));
+      }
+      return absl::StrJoin(items, ", ");
+    }
+    case Event::kSourceRegistered: {
+      const auto& e = event.source_registered();
+      return absl::StrCat(ShortName(e.kind()), " ", e.name(), " [",
+                          event.source_id(), "]");
+    }
+    case Event::kSourceRenamed:
+      return absl::StrCat("[", event.source_id(), "] ",
+                          event.source_renamed().previous(), " -> ",
+                          event.source_renamed().name());
+    case Event::kSourceAliasAdded:
+      return absl::StrCat("[", event.source_id(), "] alias ",
+                          event.source_alias_added().alias());
+    case Event::kSourceAffiliated: {
+      const std::string& parent = event.source_affiliated().parent_id();
+      return absl::StrCat("[", event.source_id(), "] -> ",
+                          parent.empty() ? "(independent)" : parent);
+    }
+    case Event::kSourceGraded:
+      return absl::StrCat("[", event.source_id(), "] ",
+                          ShortName(event.source_graded().grade()), ": ",
+                          event.source_graded().reason());
+    case Event::kDeskPolicySet: {
+      const auto& p = event.desk_policy_set().policy();
+      return absl::StrCat(
+          "min ", std::max<uint32_t>(1, p.min_independent_sources()),
+          " independent", p.ignore_unreliable() ? ", E/F ignored" : "", ": ",
+          event.desk_policy_set().reason());
+    }
+    default:
+      return "";
+  }
+}
+
+}  // namespace
 
 std::string EventDetail(const Event& event) {
   switch (event.payload_case()) {
@@ -84,10 +150,9 @@ std::string EventDetail(const Event& event) {
       return absl::StrCat(incoming ? "<- " : "-> ", e.other_claim_id(), " ",
                           ShortName(e.relation()));
     }
-    case Event::PAYLOAD_NOT_SET:
-      break;
+    default:
+      return SourceEventDetail(event);
   }
-  return "";
 }
 
 std::string RenderHistory(const std::vector<Event>& events,
@@ -163,6 +228,9 @@ std::string WatchDescription(const Event& event) {
     }
     case Event::PAYLOAD_NOT_SET:
       break;
+    default:
+      return absl::StrCat(absl::AsciiStrToLower(EventTypeName(event)), " ",
+                          SourceEventDetail(event));
   }
   return "unknown event";
 }
@@ -173,7 +241,10 @@ std::string WatchLine(const Event& event, v1::ClaimStatus status_after,
   constexpr size_t kMinDescription = 12;
   const std::string head = absl::StrCat(
       Pad(absl::StrCat(event.position()), kPositionWidth, true), " ",
-      FormatTime(event.recorded_at()), " ", Sanitize(event.claim_id()), " ");
+      FormatTime(event.recorded_at()), " ",
+      // A registry event names its source (the desk policy's: nothing).
+      Sanitize(event.claim_id().empty() ? event.source_id() : event.claim_id()),
+      " ");
   const std::string tail =
       status_after == v1::CLAIM_STATUS_UNSPECIFIED
           ? ""

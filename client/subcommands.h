@@ -114,6 +114,11 @@ int PrintAdminAnswer(const GlobalOptions& options,
 void AddClusterCommands(CLI::App* app, const GlobalOptions* options,
                         Action* action);
 
+// source_commands.cc: source add|alias|rename|affiliate|grade|policy|
+// reattribute|show|list|suggest.
+void AddSourceCommands(CLI::App* app, const GlobalOptions* options,
+                       Action* action);
+
 // ---- Declaring subcommands --------------------------------------------------
 
 // A noun that only groups subcommands (`factlog claim ...`): one of them
@@ -183,7 +188,8 @@ void AddMutationFlags(CLI::App* sub, MutationFlags* flags,
 // and its request_id: --request-id, or a new random one.
 template <typename Request>
 void ApplyMutationFlags(const MutationFlags& flags, Request* request) {
-  if constexpr (!std::is_same_v<Request, v1::RecordClaimRequest>) {
+  if constexpr (!std::is_same_v<Request, v1::RecordClaimRequest> &&
+                !std::is_same_v<Request, v1::RegisterSourceRequest>) {
     if (flags.expected_version_option != nullptr &&
         flags.expected_version_option->count() > 0) {
       request->set_expected_version(flags.expected_version);

@@ -27,17 +27,6 @@ absl::Status Invalid(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
 }
 
-absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
-                             absl::string_view field = "page_size") {
-  if (requested < 0) return Invalid(field, "must not be negative");
-  if (requested == 0) return default_size;
-  if (requested > max_size) {
-    return Invalid(field,
-                   absl::StrFormat("at most %d, got %d", max_size, requested));
-  }
-  return requested;
-}
-
 std::string ListScope(const v1::ListClaimsRequest& req) {
   std::string scope =
       absl::StrCat("claims\x1f", req.status(), "\x1f", req.subject(), "\x1f",

@@ -69,6 +69,16 @@ class ClaimQueries {
   absl::StatusOr<v1::ListSubjectsResponse> ListSubjects(
       const v1::ListSubjectsRequest& req) const;
 
+  // The source registry (core/claim_queries_sources.cc). GetSource: the
+  // source, its top organisation, the sources affiliated with it and its
+  // track record over the claims its attributed evidence supports or
+  // refutes (the by_source index); NOT_FOUND for an unknown id.
+  // ListSources: sources in id order, and the desk policy in force.
+  absl::StatusOr<v1::GetSourceResponse> GetSource(
+      const v1::GetSourceRequest& req) const;
+  absl::StatusOr<v1::ListSourcesResponse> ListSources(
+      const v1::ListSourcesRequest& req) const;
+
  private:
   // A bound on the log's own clock: events with position <= position and
   // recorded_at <= time count. `name` says it in messages ("position 9").

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace factlog::core {
 namespace {
@@ -53,6 +54,20 @@ absl::StatusOr<std::string> DecodePageToken(const std::string& secret,
         "or start without a token");
   }
   return last_key;
+}
+
+absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
+                             absl::string_view field) {
+  if (requested < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must not be negative"));
+  }
+  if (requested == 0) return default_size;
+  if (requested > max_size) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: at most %d, got %d", field, max_size, requested));
+  }
+  return requested;
 }
 
 }  // namespace factlog::core

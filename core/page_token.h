@@ -26,6 +26,11 @@ absl::StatusOr<std::string> DecodePageToken(const std::string& secret,
                                             absl::string_view token,
                                             absl::string_view scope);
 
+// The page size a listing serves: `default_size` for 0, `requested` up to
+// `max_size`; INVALID_ARGUMENT naming `field` when negative or above it.
+absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
+                             absl::string_view field = "page_size");
+
 }  // namespace factlog::core
 
 #endif  // FACTLOG_CORE_PAGE_TOKEN_H_

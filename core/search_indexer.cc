@@ -38,7 +38,9 @@ absl::StatusOr<std::vector<search::SearchDocument>> Documents(
 // Collects distinct claim ids in first-seen order.
 class TouchedClaims {
  public:
+  // Registry events (no claim_id) touch no claim.
   void Add(const std::string& claim_id) {
+    if (claim_id.empty()) return;
     if (seen_.insert(claim_id).second) ids_.push_back(claim_id);
   }
   const std::vector<std::string>& ids() const { return ids_; }

@@ -61,7 +61,7 @@ class ServerMetrics {
   metrics::Registry& registry() { return registry_; }
 
  private:
-  static constexpr int kEventTypes = 8;    // v1::EventType values
+  static constexpr int kEventTypes = v1::EventType_ARRAYSIZE;  // its values
   static constexpr int kStatusCodes = 17;  // canonical codes 0..16
 
   const storage::EventStore* const store_;

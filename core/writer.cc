@@ -14,6 +14,8 @@
 #include "core/server_metrics.h"
 #include "domain/decider.h"
 #include "domain/evolve.h"
+#include "domain/source_decider.h"
+#include "domain/sources.h"
 #include "domain/status.h"
 #include "domain/time_util.h"
 #include "domain/validation.h"
@@ -112,6 +114,11 @@ class Writer::Batch {
       if (!id.ok()) return id.status();
       context.assigned_claim_id = *std::move(id);
     }
+    context.sources = &sources();
+    if (command.has_register_source() &&
+        command.register_source().source_id().empty()) {
+      context.assigned_source_id = AssignSourceId();
+    }
     domain::ClaimLookup lookup = [this](const std::string& claim_id) {
       return Lookup(claim_id);
     };
@@ -130,6 +137,18 @@ class Writer::Batch {
       *event.mutable_recorded_at() = now;
       event.set_actor(actor);
       event.set_request_id(request_id);
+      if (domain::IsRegistryEvent(event)) {
+        // The batch's own registry: copied from the store's at its first
+        // registry event, so later commands of the batch see this one.
+        if (!changed_sources_) {
+          changed_sources_ =
+              std::make_shared<domain::SourceRegistry>(*stored_sources_);
+        }
+        changed_sources_->Apply(event);
+        events_.push_back(std::move(event));
+        statuses_.push_back(v1::CLAIM_STATUS_UNSPECIFIED);
+        continue;
+      }
       Entry& entry = claims_[event.claim_id()];
       if (!entry.current) entry.current.emplace();
       entry.dirty = true;
@@ -138,7 +157,17 @@ class Writer::Batch {
       statuses_.push_back(entry.current->status());
     }
     response.set_last_position(next_position_ - 1);
-    response.set_version(claims_[decision->claim_id].current->version());
+    if (domain::IsSourceCommand(command)) {
+      response.set_source_id(decision->source_id);
+      if (const v1::SourceView* source = sources().Find(decision->source_id)) {
+        response.set_version(source->version());
+        *response.mutable_source() = *source;
+      } else {
+        response.set_version(sources().policy().version());  // SetDeskPolicy
+      }
+    } else {
+      response.set_version(claims_[decision->claim_id].current->version());
+    }
     if (!request_id.empty()) {
       v1::RequestRecord& record = requests_[request_id];
       record.set_fingerprint(fingerprint);
@@ -180,6 +209,12 @@ class Writer::Batch {
     for (size_t k = 0; k < commit.claims.size() && k < claims.size(); ++k) {
       claims_[commit.claims[k].after->claim_id()].stored = std::move(claims[k]);
     }
+  }
+
+  // The source registry commands are decided against: the store's as of
+  // the batch's start, with the batch's own registry events applied.
+  const domain::SourceRegistry& sources() const {
+    return changed_sources_ ? *changed_sources_ : *stored_sources_;
   }
 
   // Room for the events of `commands` commands, most of which add one.
@@ -239,6 +274,17 @@ class Writer::Batch {
     return store_->GetRequest(request_id);
   }
 
+  // Server-assigned source ids, as claim ids: "s-" and the zero-padded
+  // position of the SourceRegistered event.
+  std::string AssignSourceId() const {
+    const std::string base = absl::StrFormat("s-%012d", next_position_);
+    std::string id = base;
+    for (int n = 2; sources().Find(id) != nullptr; ++n) {
+      id = absl::StrCat(base, "-", n);
+    }
+    return id;
+  }
+
   // Server-assigned ids sort in creation order: "c-" and the zero-padded
   // position of the ClaimRecorded event.
   absl::StatusOr<std::string> AssignClaimId() {
@@ -254,6 +300,9 @@ class Writer::Batch {
 
   storage::EventStore* const store_;
   const WriterOptions& options_;
+  const std::shared_ptr<const domain::SourceRegistry> stored_sources_ =
+      store_->Sources();
+  std::shared_ptr<domain::SourceRegistry> changed_sources_;
   absl::BitGen* const gen_;
   const absl::Time stamp_;
   uint64_t next_position_;
@@ -542,7 +591,8 @@ void Writer::Complete(Completion& done) {
                        "request_id: ",
                        done.committed.message()));
     }
-    if (done.items[i].commands.size() == 1 && result.error.ok()) {
+    if (done.items[i].commands.size() == 1 && result.error.ok() &&
+        !result.responses.back().claim_id().empty()) {
       result.claim = batch.PresentEncoded(result.responses.back().claim_id());
     }
     if (options_.metrics) {

@@ -1,6 +1,7 @@
 #include "domain/decider.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "domain/enum_words.h"
+#include "domain/source_decider.h"
 #include "domain/status.h"
 #include "domain/time_util.h"
 #include "domain/validation.h"
@@ -94,6 +96,21 @@ const v1::EvidenceView* FindEvidence(const v1::ClaimView& view,
   return nullptr;
 }
 
+const SourceRegistry& Sources(const DecideContext& ctx) {
+  static const SourceRegistry* const kEmpty = new SourceRegistry();
+  return ctx.sources != nullptr ? *ctx.sources : *kEmpty;
+}
+
+// Sets the policy an evidence event records: the one in force, left unset
+// when it is the default.
+template <typename Payload>
+void RecordPolicy(const DecideContext& ctx, Payload* payload) {
+  const SourceRegistry& sources = Sources(ctx);
+  if (sources.policy().version() == 0) return;  // never set: the default
+  v1::DeskPolicy policy = RecordedPolicy(sources);
+  if (policy.ByteSizeLong() > 0) *payload->mutable_policy() = policy;
+}
+
 absl::StatusOr<Decision> DecideRecord(const v1::RecordClaimRequest& req,
                                       const ClaimLookup& lookup,
                                       const DecideContext& ctx) {
@@ -137,6 +154,13 @@ absl::StatusOr<Decision> DecideAddEvidence(const v1::AddEvidenceRequest& req,
   const v1::ClaimView& view = **found;
   if (auto s = CheckNotRetracted(view, "evidence"); !s.ok()) return s;
 
+  // Resolved now, recorded in the event: a later alias or affiliation does
+  // not change what this evidence meant (ReattributeEvidence does, by an
+  // event of its own).
+  absl::StatusOr<std::optional<v1::SourceAttribution>> attribution =
+      Attribute(Sources(ctx), req.source());
+  if (!attribution.ok()) return attribution.status();
+
   std::string evidence_id = req.evidence_id();
   if (evidence_id.empty()) {
     // Assigned ids follow the claim version; suffix in the rare case a client
@@ -161,6 +185,9 @@ absl::StatusOr<Decision> DecideAddEvidence(const v1::AddEvidenceRequest& req,
   *a->mutable_observed_at() =
       req.has_observed_at() ? req.observed_at() : ToProto(ctx.now);
   a->set_note(req.note());
+  if (*attribution) *a->mutable_attribution() = **std::move(attribution);
+  a->set_credibility(req.credibility());
+  RecordPolicy(ctx, a);
   return d;
 }
 
@@ -193,6 +220,7 @@ absl::StatusOr<Decision> DecideWithdraw(const v1::WithdrawEvidenceRequest& req,
   v1::EvidenceWithdrawn* w = event.mutable_evidence_withdrawn();
   w->set_evidence_id(req.evidence_id());
   w->set_reason(req.reason());
+  RecordPolicy(ctx, w);
   return d;
 }
 
@@ -339,6 +367,55 @@ absl::StatusOr<Decision> DecideLink(const v1::LinkClaimsRequest& req,
   return d;
 }
 
+bool SameAttribution(const v1::EvidenceView& e,
+                     const std::optional<v1::SourceAttribution>& now) {
+  if (!now) return !e.has_attribution();
+  const v1::SourceAttribution& was = e.attribution();
+  return e.has_attribution() && was.source_id() == now->source_id() &&
+         was.source_name() == now->source_name() &&
+         was.organisation_id() == now->organisation_id() &&
+         was.organisation_name() == now->organisation_name() &&
+         was.grade() == now->grade();
+}
+
+absl::StatusOr<Decision> DecideReattribute(
+    const v1::ReattributeEvidenceRequest& req, const ClaimLookup& lookup,
+    const DecideContext& ctx) {
+  if (auto s = ValidateReattributeEvidence(req, ctx.limits); !s.ok()) return s;
+  absl::StatusOr<const v1::ClaimView*> found = Target(lookup, req);
+  if (!found.ok()) return found.status();
+  const v1::ClaimView& view = **found;
+  if (auto s = CheckNotRetracted(view, "re-attribution"); !s.ok()) return s;
+  Decision d;
+  d.claim_id = view.claim_id();
+  v1::Event event = NextEvent(view);
+  v1::EvidenceReattributed* r = event.mutable_evidence_reattributed();
+  for (const v1::EvidenceView& e : view.evidence()) {
+    if (e.withdrawn()) continue;
+    absl::StatusOr<std::optional<v1::SourceAttribution>> now =
+        Attribute(Sources(ctx), e.source());
+    // A source named by an id no longer registered cannot happen (sources
+    // are never removed); keep what the evidence has.
+    if (!now.ok() || SameAttribution(e, *now)) continue;
+    v1::EvidenceAttribution* item = r->add_evidence();
+    item->set_evidence_id(e.evidence_id());
+    if (*now) *item->mutable_attribution() = **now;
+    if (e.has_attribution()) *item->mutable_previous() = e.attribution();
+  }
+  RecordPolicy(ctx, r);
+  const bool policy_changed =
+      r->policy().SerializeAsString() != view.policy().SerializeAsString();
+  if (r->evidence().empty() && !policy_changed) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "nothing to re-attribute: claim \"%s\"'s evidence and policy are as "
+        "the registry stands",
+        view.claim_id()));
+  }
+  r->set_reason(req.reason());
+  d.events.push_back(std::move(event));
+  return d;
+}
+
 }  // namespace
 
 absl::StatusOr<Decision> Decide(const v1::Command& command,
@@ -359,8 +436,12 @@ absl::StatusOr<Decision> Decide(const v1::Command& command,
       return DecideRetract(command.retract_claim(), lookup, context);
     case v1::Command::kLinkClaims:
       return DecideLink(command.link_claims(), lookup, context);
+    case v1::Command::kReattributeEvidence:
+      return DecideReattribute(command.reattribute_evidence(), lookup, context);
     case v1::Command::COMMAND_NOT_SET:
       break;
+    default:
+      return DecideSourceCommand(command, context);
   }
   return absl::InvalidArgumentError("command: empty, set one of its fields");
 }

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "domain/limits.h"
+#include "domain/sources.h"
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/service.pb.h"
 #include "factlog/v1/views.pb.h"
@@ -28,7 +29,12 @@ struct DecideContext {
   // The id for a RecordClaim without claim_id; chosen by the caller, who must
   // make sure no claim has it.
   std::string assigned_claim_id;
+  // The id for a RegisterSource without source_id; as assigned_claim_id.
+  std::string assigned_source_id;
   Limits limits;
+  // The source registry to decide against (AddEvidence resolves sources
+  // through it, source commands change it). Null: an empty registry.
+  const SourceRegistry* sources = nullptr;
 };
 
 struct Decision {
@@ -38,6 +44,10 @@ struct Decision {
   std::vector<v1::Event> events;
   std::string claim_id;     // the claim the command targeted
   std::string evidence_id;  // AddEvidence: the id used
+  // Source commands: the source targeted (empty for SetDeskPolicy). Their
+  // events carry source_id instead of claim_id (docs/ARCHITECTURE.md,
+  // "Sources"), with version the source's (the policy's) next.
+  std::string source_id;
 };
 
 // Validates `command` completely and checks it against state. Errors:
@@ -47,7 +57,10 @@ struct Decision {
 //   ALREADY_EXISTS      claim id, evidence id or identical link already there
 //   ABORTED             expected_version given and not the current version
 //   FAILED_PRECONDITION the claim is retracted, the evidence already withdrawn,
-//                       or a correction changes nothing
+//                       a correction or re-attribution changes nothing
+// Source commands (domain/source_decider.h): INVALID_ARGUMENT for a bad
+// field or an affiliation cycle, NOT_FOUND for an unknown source or parent,
+// ALREADY_EXISTS for a source id, name or alias already taken.
 // Errors from `lookup` are returned as they are. On error nothing is decided.
 //
 // Events are made of the command's fields, with any unknown fields of its

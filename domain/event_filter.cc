@@ -57,6 +57,20 @@ v1::EventType TypeOf(const v1::Event& event) {
       return v1::EVENT_TYPE_CLAIM_RETRACTED;
     case v1::Event::kClaimLinked:
       return v1::EVENT_TYPE_CLAIM_LINKED;
+    case v1::Event::kEvidenceReattributed:
+      return v1::EVENT_TYPE_EVIDENCE_REATTRIBUTED;
+    case v1::Event::kSourceRegistered:
+      return v1::EVENT_TYPE_SOURCE_REGISTERED;
+    case v1::Event::kSourceRenamed:
+      return v1::EVENT_TYPE_SOURCE_RENAMED;
+    case v1::Event::kSourceAliasAdded:
+      return v1::EVENT_TYPE_SOURCE_ALIAS_ADDED;
+    case v1::Event::kSourceAffiliated:
+      return v1::EVENT_TYPE_SOURCE_AFFILIATED;
+    case v1::Event::kSourceGraded:
+      return v1::EVENT_TYPE_SOURCE_GRADED;
+    case v1::Event::kDeskPolicySet:
+      return v1::EVENT_TYPE_DESK_POLICY_SET;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }

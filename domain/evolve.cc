@@ -24,6 +24,16 @@ void ApplyRecorded(const v1::Event& event, v1::ClaimView* view) {
   view->set_created_by(event.actor());
 }
 
+// The claim's policy is the one its latest evidence event recorded.
+template <typename Payload>
+void SetPolicy(const Payload& payload, v1::ClaimView* view) {
+  if (payload.has_policy()) {
+    *view->mutable_policy() = payload.policy();
+  } else {
+    view->clear_policy();
+  }
+}
+
 void ApplyEvidenceAdded(const v1::Event& event, v1::ClaimView* view) {
   const v1::EvidenceAdded& a = event.evidence_added();
   v1::EvidenceView* e = view->add_evidence();
@@ -35,6 +45,9 @@ void ApplyEvidenceAdded(const v1::Event& event, v1::ClaimView* view) {
   *e->mutable_added_at() = event.recorded_at();
   e->set_added_version(event.version());
   e->set_added_by(event.actor());
+  if (a.has_attribution()) *e->mutable_attribution() = a.attribution();
+  e->set_credibility(a.credibility());
+  SetPolicy(a, view);
 }
 
 void ApplyEvidenceWithdrawn(const v1::Event& event, v1::ClaimView* view) {
@@ -46,6 +59,22 @@ void ApplyEvidenceWithdrawn(const v1::Event& event, v1::ClaimView* view) {
       *e.mutable_withdrawn_at() = event.recorded_at();
     }
   }
+  SetPolicy(w, view);
+}
+
+void ApplyReattributed(const v1::Event& event, v1::ClaimView* view) {
+  const v1::EvidenceReattributed& r = event.evidence_reattributed();
+  for (const v1::EvidenceAttribution& item : r.evidence()) {
+    for (v1::EvidenceView& e : *view->mutable_evidence()) {
+      if (e.evidence_id() != item.evidence_id()) continue;
+      if (item.has_attribution()) {
+        *e.mutable_attribution() = item.attribution();
+      } else {
+        e.clear_attribution();
+      }
+    }
+  }
+  SetPolicy(r, view);
 }
 
 void ApplyVerdict(const v1::Event& event, v1::ClaimView* view) {
@@ -129,7 +158,10 @@ void Evolve(const v1::Event& event, v1::ClaimView* view) {
     case v1::Event::kClaimLinked:
       ApplyLinked(event, view);
       break;
-    case v1::Event::PAYLOAD_NOT_SET:
+    case v1::Event::kEvidenceReattributed:
+      ApplyReattributed(event, view);
+      break;
+    default:  // PAYLOAD_NOT_SET, and registry events (not a claim's)
       break;
   }
   view->set_version(event.version());

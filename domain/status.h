@@ -2,6 +2,7 @@
 #define FACTLOG_DOMAIN_STATUS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -12,9 +13,12 @@
 namespace factlog::domain {
 
 // The stored status of a claim, from its view alone:
-//   retracted -> RETRACTED; a verdict -> RATED; otherwise from the distinct
-//   sources of evidence not withdrawn: none -> UNVERIFIED, only supporting ->
-//   SUPPORTED, only refuting -> CONTRADICTED, both -> DISPUTED.
+//   retracted -> RETRACTED; a verdict -> RATED; otherwise from the
+//   independent sources of evidence not withdrawn (IndependentGroups) that
+//   count under the claim's policy: a side "holds" with at least
+//   policy.min_independent_sources of them (at least one); neither ->
+//   UNVERIFIED, only support -> SUPPORTED, only refutation -> CONTRADICTED,
+//   both -> DISPUTED.
 // Never returns OVERDUE, which depends on the clock.
 v1::ClaimStatus StoredStatus(const v1::ClaimView& view);
 
@@ -36,6 +40,26 @@ void PresentAt(absl::Time now, v1::ClaimView* view);
 // evidence not withdrawn (distinct source names, case-insensitively, in order
 // of first appearance), then view->status via StoredStatus.
 void RefreshStatus(v1::ClaimView* view);
+
+// One independent source among a claim's supporters or refuters: the
+// evidence whose sources share a top organisation (attributed evidence), or
+// a name (SourceKey; evidence that names no registered source).
+struct SourceGroup {
+  std::string organisation;  // its name: the organisation's, or as given
+  // The sources heard within it, other than the organisation itself (the
+  // registry's names), in order of first appearance.
+  std::vector<std::string> members;
+  // False when the claim's policy ignores every item of it (graded E or F).
+  bool counted = true;
+};
+
+// The independent sources of `view`'s evidence not withdrawn with `stance`,
+// in order of first appearance.
+std::vector<SourceGroup> IndependentGroups(const v1::ClaimView& view,
+                                           v1::Stance stance);
+
+// "NATO (Anders Fogh Rasmussen, Jens Stoltenberg)", or "NATO" alone.
+std::string GroupLabel(const SourceGroup& group);
 
 // True when `rating` belongs to the scale of `kind`: the promise scale for
 // PROMISE, the truth scale for FACT, STATISTIC and PREDICTION.

@@ -182,7 +182,7 @@ absl::Status ValidateSource(absl::string_view field, const v1::Source& source,
       !s.ok()) {
     return s;
   }
-  if (source.name().empty() &&
+  if (source.name().empty() && source.source_id().empty() &&
       (!source.outlet().empty() || !source.url().empty())) {
     return Invalid(absl::StrCat(field, ".name"),
                    "required when outlet or url is given");
@@ -287,6 +287,10 @@ absl::Status ValidateRecordClaim(const v1::RecordClaimRequest& req,
       !s.ok()) {
     return s;
   }
+  if (!req.reported_by().source_id().empty()) {
+    return Invalid("reported_by.source_id",
+                   "not taken here; name who reported the claim");
+  }
   if (!req.subject().empty()) {
     if (s = ValidateSlug("subject", req.subject(), limits); !s.ok()) return s;
   }
@@ -323,8 +327,23 @@ absl::Status ValidateAddEvidence(const v1::AddEvidenceRequest& req,
       !v1::Stance_IsValid(req.stance())) {
     return Invalid("stance", "required: SUPPORTS, REFUTES or CONTEXT");
   }
-  if (s = ValidateSource("source", req.source(), true, limits); !s.ok()) {
+  // A source named by registry id needs no name.
+  if (!req.source().source_id().empty()) {
+    if (s = ValidateSlug("source.source_id", req.source().source_id(), limits);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (s = ValidateSource("source", req.source(),
+                         req.source().source_id().empty(), limits);
+      !s.ok()) {
     return s;
+  }
+  if (req.credibility() > 6) {
+    return Invalid("credibility",
+                   absl::StrCat("1 (confirmed) to 6 (cannot be judged), or 0 "
+                                "for none; got ",
+                                req.credibility()));
   }
   if (req.has_observed_at()) {
     if (s = ValidatePastTime("observed_at", req.observed_at(), now); !s.ok()) {
@@ -426,6 +445,104 @@ absl::Status ValidateLinkClaims(const v1::LinkClaimsRequest& req,
   return ValidateRequestId(req.request_id(), limits);
 }
 
+namespace {
+
+absl::Status CheckSourceKind(v1::SourceKind kind) {
+  if (kind == v1::SOURCE_KIND_UNSPECIFIED || !v1::SourceKind_IsValid(kind)) {
+    return Invalid("kind",
+                   "required: organisation, person, publication, document or "
+                   "dataset");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateRegisterSource(const v1::RegisterSourceRequest& req,
+                                    const Limits& limits) {
+  absl::Status s;
+  if (!req.source_id().empty()) {
+    if (s = ValidateSlug("source_id", req.source_id(), limits); !s.ok()) {
+      return s;
+    }
+  }
+  if (s = CheckName("name", req.name(), limits, true); !s.ok()) return s;
+  if (s = CheckSourceKind(req.kind()); !s.ok()) return s;
+  if (s = ValidateUrl("url", req.url(), limits); !s.ok()) return s;
+  if (!req.parent_id().empty()) {
+    if (s = ValidateSlug("parent_id", req.parent_id(), limits); !s.ok()) {
+      return s;
+    }
+  }
+  return ValidateRequestId(req.request_id(), limits);
+}
+
+absl::Status ValidateRenameSource(const v1::RenameSourceRequest& req,
+                                  const Limits& limits) {
+  absl::Status s;
+  if (s = ValidateSlug("source_id", req.source_id(), limits); !s.ok()) return s;
+  if (s = CheckName("name", req.name(), limits, true); !s.ok()) return s;
+  return ValidateRequestId(req.request_id(), limits);
+}
+
+absl::Status ValidateAddSourceAlias(const v1::AddSourceAliasRequest& req,
+                                    const Limits& limits) {
+  absl::Status s;
+  if (s = ValidateSlug("source_id", req.source_id(), limits); !s.ok()) return s;
+  if (s = CheckName("alias", req.alias(), limits, true); !s.ok()) return s;
+  return ValidateRequestId(req.request_id(), limits);
+}
+
+absl::Status ValidateAffiliateSource(const v1::AffiliateSourceRequest& req,
+                                     const Limits& limits) {
+  absl::Status s;
+  if (s = ValidateSlug("source_id", req.source_id(), limits); !s.ok()) return s;
+  if (!req.parent_id().empty()) {
+    if (s = ValidateSlug("parent_id", req.parent_id(), limits); !s.ok()) {
+      return s;
+    }
+  }
+  if (req.parent_id() == req.source_id()) {
+    return Invalid("parent_id", "a source cannot be affiliated with itself");
+  }
+  return ValidateRequestId(req.request_id(), limits);
+}
+
+absl::Status ValidateGradeSource(const v1::GradeSourceRequest& req,
+                                 const Limits& limits) {
+  absl::Status s;
+  if (s = ValidateSlug("source_id", req.source_id(), limits); !s.ok()) return s;
+  if (req.grade() == v1::SOURCE_GRADE_UNSPECIFIED ||
+      !v1::SourceGrade_IsValid(req.grade())) {
+    return Invalid("grade", "required: a, b, c, d, e or f");
+  }
+  if (s = CheckReason("reason", req.reason(), limits); !s.ok()) return s;
+  return ValidateRequestId(req.request_id(), limits);
+}
+
+absl::Status ValidateSetDeskPolicy(const v1::SetDeskPolicyRequest& req,
+                                   const Limits& limits) {
+  absl::Status s;
+  if (req.min_independent_sources() < 1 || req.min_independent_sources() > 10) {
+    return Invalid(
+        "min_independent_sources",
+        absl::StrCat("must be 1 to 10, got ", req.min_independent_sources()));
+  }
+  if (s = CheckReason("reason", req.reason(), limits); !s.ok()) return s;
+  return ValidateRequestId(req.request_id(), limits);
+}
+
+absl::Status ValidateReattributeEvidence(
+    const v1::ReattributeEvidenceRequest& req, const Limits& limits) {
+  absl::Status s;
+  if (s = ValidateSlug("claim_id", req.claim_id(), limits); !s.ok()) return s;
+  if (s = ValidateText("reason", req.reason(), limits.max_reason_bytes, false);
+      !s.ok()) {
+    return s;
+  }
+  return ValidateRequestId(req.request_id(), limits);
+}
+
 const std::string& RequestIdOf(const v1::Command& c) {
   switch (c.command_case()) {
     case v1::Command::kRecordClaim:
@@ -442,6 +559,20 @@ const std::string& RequestIdOf(const v1::Command& c) {
       return c.retract_claim().request_id();
     case v1::Command::kLinkClaims:
       return c.link_claims().request_id();
+    case v1::Command::kRegisterSource:
+      return c.register_source().request_id();
+    case v1::Command::kRenameSource:
+      return c.rename_source().request_id();
+    case v1::Command::kAddSourceAlias:
+      return c.add_source_alias().request_id();
+    case v1::Command::kAffiliateSource:
+      return c.affiliate_source().request_id();
+    case v1::Command::kGradeSource:
+      return c.grade_source().request_id();
+    case v1::Command::kSetDeskPolicy:
+      return c.set_desk_policy().request_id();
+    case v1::Command::kReattributeEvidence:
+      return c.reattribute_evidence().request_id();
     case v1::Command::COMMAND_NOT_SET:
       break;
   }

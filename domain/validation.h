@@ -77,6 +77,21 @@ absl::Status ValidateRetractClaim(const v1::RetractClaimRequest& req,
 absl::Status ValidateLinkClaims(const v1::LinkClaimsRequest& req,
                                 const Limits& limits);
 
+absl::Status ValidateRegisterSource(const v1::RegisterSourceRequest& req,
+                                    const Limits& limits);
+absl::Status ValidateRenameSource(const v1::RenameSourceRequest& req,
+                                  const Limits& limits);
+absl::Status ValidateAddSourceAlias(const v1::AddSourceAliasRequest& req,
+                                    const Limits& limits);
+absl::Status ValidateAffiliateSource(const v1::AffiliateSourceRequest& req,
+                                     const Limits& limits);
+absl::Status ValidateGradeSource(const v1::GradeSourceRequest& req,
+                                 const Limits& limits);
+absl::Status ValidateSetDeskPolicy(const v1::SetDeskPolicyRequest& req,
+                                   const Limits& limits);
+absl::Status ValidateReattributeEvidence(
+    const v1::ReattributeEvidenceRequest& req, const Limits& limits);
+
 // The request_id carried by any command ("" when none).
 const std::string& RequestIdOf(const v1::Command& command);
 

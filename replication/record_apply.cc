@@ -61,6 +61,13 @@ absl::StatusOr<std::unique_ptr<AppliedBatch>> BatchOf(
           record.commit(), position));
     }
     ++position;
+    if (event.claim_id().empty()) {
+      // A source registry event: EventStore::Commit derives the registry
+      // from the events themselves (storage/event_store.h, Sources).
+      out->statuses.push_back(v1::CLAIM_STATUS_UNSPECIFIED);
+      commit.events.push_back(std::move(event));
+      continue;
+    }
     auto it = out->after.find(event.claim_id());
     if (it == out->after.end()) {
       absl::StatusOr<std::optional<v1::ClaimView>> stored =

@@ -326,6 +326,14 @@ FACTLOG_MUTATION(IssueVerdict, IssueVerdictRequest, issue_verdict)
 FACTLOG_MUTATION(CorrectClaim, CorrectClaimRequest, correct_claim)
 FACTLOG_MUTATION(RetractClaim, RetractClaimRequest, retract_claim)
 FACTLOG_MUTATION(LinkClaims, LinkClaimsRequest, link_claims)
+FACTLOG_MUTATION(RegisterSource, RegisterSourceRequest, register_source)
+FACTLOG_MUTATION(RenameSource, RenameSourceRequest, rename_source)
+FACTLOG_MUTATION(AddSourceAlias, AddSourceAliasRequest, add_source_alias)
+FACTLOG_MUTATION(AffiliateSource, AffiliateSourceRequest, affiliate_source)
+FACTLOG_MUTATION(GradeSource, GradeSourceRequest, grade_source)
+FACTLOG_MUTATION(SetDeskPolicy, SetDeskPolicyRequest, set_desk_policy)
+FACTLOG_MUTATION(ReattributeEvidence, ReattributeEvidenceRequest,
+                 reattribute_evidence)
 #undef FACTLOG_MUTATION
 
 #define FACTLOG_QUERY(Method, Request, Query)                            \
@@ -342,6 +350,8 @@ FACTLOG_QUERY(GetClaimHistory, GetClaimHistoryRequest, GetClaimHistory)
 FACTLOG_QUERY(GetClaimant, GetClaimantRequest, GetClaimant)
 FACTLOG_QUERY(GetClaimTimeline, GetClaimTimelineRequest, GetClaimTimeline)
 FACTLOG_QUERY(ListSubjects, ListSubjectsRequest, ListSubjects)
+FACTLOG_QUERY(GetSource, GetSourceRequest, GetSource)
+FACTLOG_QUERY(ListSources, ListSourcesRequest, ListSources)
 #undef FACTLOG_QUERY
 
 grpc::ServerUnaryReactor* ClaimServiceImpl::SearchClaims(

@@ -35,8 +35,22 @@ using RawClaimServiceBase = v1::ClaimService::WithRawCallbackMethod_RecordClaim<
                                                 v1::ClaimService::WithRawCallbackMethod_Import<
                                                     v1::ClaimService::
                                                         CallbackService>>>>>>>>>>>>>>;
+// The source registry's methods (README "Sources").
+using RawSourceMethods = v1::ClaimService::WithRawCallbackMethod_RegisterSource<
+    v1::ClaimService::WithRawCallbackMethod_RenameSource<
+        v1::ClaimService::WithRawCallbackMethod_AddSourceAlias<
+            v1::ClaimService::WithRawCallbackMethod_AffiliateSource<
+                v1::ClaimService::WithRawCallbackMethod_GradeSource<
+                    v1::ClaimService::WithRawCallbackMethod_SetDeskPolicy<
+                        v1::ClaimService::
+                            WithRawCallbackMethod_ReattributeEvidence<
+                                v1::ClaimService::
+                                    WithRawCallbackMethod_GetSource<
+                                        v1::ClaimService::
+                                            WithRawCallbackMethod_ListSources<
+                                                RawClaimServiceBase>>>>>>>>>;
 using RawClaimService =
-    v1::ClaimService::WithRawCallbackMethod_SearchClaims<RawClaimServiceBase>;
+    v1::ClaimService::WithRawCallbackMethod_SearchClaims<RawSourceMethods>;
 
 class ClaimServiceImpl final : public RawClaimService {
  public:
@@ -82,6 +96,15 @@ class ClaimServiceImpl final : public RawClaimService {
   FACTLOG_RAW_UNARY(GetClaimTimeline)
   FACTLOG_RAW_UNARY(ListSubjects)
   FACTLOG_RAW_UNARY(SearchClaims)
+  FACTLOG_RAW_UNARY(RegisterSource)
+  FACTLOG_RAW_UNARY(RenameSource)
+  FACTLOG_RAW_UNARY(AddSourceAlias)
+  FACTLOG_RAW_UNARY(AffiliateSource)
+  FACTLOG_RAW_UNARY(GradeSource)
+  FACTLOG_RAW_UNARY(SetDeskPolicy)
+  FACTLOG_RAW_UNARY(ReattributeEvidence)
+  FACTLOG_RAW_UNARY(GetSource)
+  FACTLOG_RAW_UNARY(ListSources)
 #undef FACTLOG_RAW_UNARY
 
   // Applies the streamed commands (raw factlog.v1.Command messages, decoded

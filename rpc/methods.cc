@@ -42,6 +42,18 @@ constexpr Rule kRules[] = {
     {v1::Command::descriptor, Role::kReporter, kMutates},  // Import
     {v1::ExportClaimReviewsRequest::descriptor, Role::kReader, kReads},
     {v1::SearchClaimsRequest::descriptor, Role::kReader, kReads},
+    // ClaimService: the source registry. Reporters register sources and
+    // their aliases; editors rename, affiliate, grade, set the desk policy
+    // and re-attribute evidence.
+    {v1::RegisterSourceRequest::descriptor, Role::kReporter, kMutates},
+    {v1::AddSourceAliasRequest::descriptor, Role::kReporter, kMutates},
+    {v1::RenameSourceRequest::descriptor, Role::kEditor, kMutates},
+    {v1::AffiliateSourceRequest::descriptor, Role::kEditor, kMutates},
+    {v1::GradeSourceRequest::descriptor, Role::kEditor, kMutates},
+    {v1::SetDeskPolicyRequest::descriptor, Role::kEditor, kMutates},
+    {v1::ReattributeEvidenceRequest::descriptor, Role::kEditor, kMutates},
+    {v1::GetSourceRequest::descriptor, Role::kReader, kReads},
+    {v1::ListSourcesRequest::descriptor, Role::kReader, kReads},
     // EventService
     {v1::ReadEventsRequest::descriptor, Role::kReader, kReads},
     {v1::SubscribeRequest::descriptor, Role::kReader, kReads},

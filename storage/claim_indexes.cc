@@ -1,6 +1,7 @@
 #include "storage/claim_indexes.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "domain/similarity.h"
@@ -27,9 +28,26 @@ void ForEachTextValue(ClaimIndex index, const v1::ClaimView& view, Fn fn) {
     case ClaimIndex::kTag:
       for (const std::string& tag : view.tags()) fn(absl::string_view(tag));
       return;
+    case ClaimIndex::kSource:
+      for (const v1::EvidenceView& e : view.evidence()) {
+        if (!e.withdrawn() && e.has_attribution() &&
+            (e.stance() == v1::STANCE_SUPPORTS ||
+             e.stance() == v1::STANCE_REFUTES)) {
+          fn(absl::string_view(e.attribution().source_id()));
+        }
+      }
+      return;
     case ClaimIndex::kOverdue:
       return;
   }
+}
+
+// The sources kSource lists for `view`, in evidence order (repeats kept).
+std::vector<absl::string_view> IndexedSources(const v1::ClaimView& view) {
+  std::vector<absl::string_view> ids;
+  ForEachTextValue(ClaimIndex::kSource, view,
+                   [&](absl::string_view id) { ids.push_back(id); });
+  return ids;
 }
 
 // The value of `view`'s entries in `index` (any but kOverdue): the claimant
@@ -59,6 +77,8 @@ bool SameIndexInputs(ClaimIndex index, const v1::ClaimView& before,
     case ClaimIndex::kTag:
       return std::equal(before.tags().begin(), before.tags().end(),
                         after.tags().begin(), after.tags().end());
+    case ClaimIndex::kSource:
+      return IndexedSources(before) == IndexedSources(after);
     case ClaimIndex::kOverdue:
       return before.has_overdue_at() == after.has_overdue_at() &&
              (!after.has_overdue_at() ||
@@ -81,6 +101,13 @@ ClaimIndexInputs::ClaimIndexInputs(const v1::ClaimView& view) {
   *fields_.mutable_tags() = view.tags();
   if (view.has_due_at()) *fields_.mutable_due_at() = view.due_at();
   if (view.has_overdue_at()) *fields_.mutable_overdue_at() = view.overdue_at();
+  for (const v1::EvidenceView& e : view.evidence()) {
+    if (!e.has_attribution()) continue;
+    v1::EvidenceView* kept = fields_.add_evidence();
+    kept->set_stance(e.stance());
+    kept->set_withdrawn(e.withdrawn());
+    kept->mutable_attribution()->set_source_id(e.attribution().source_id());
+  }
 }
 
 void AppendIndexEntries(ClaimIndex index, const v1::ClaimView& view,

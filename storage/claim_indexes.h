@@ -18,17 +18,20 @@ namespace factlog::storage {
 // Secondary indexes of the claims. kStatus, kSubject, kClaimant and kTag
 // map a text value to claim ids (EventStore::ScanIndex, ScanIndexValues);
 // kOverdue holds the claims whose ClaimView.overdue_at is set, ordered by
-// (overdue_at, claim_id) (EventStore::ScanOverdue).
-enum class ClaimIndex { kStatus, kSubject, kClaimant, kTag, kOverdue };
+// (overdue_at, claim_id) (EventStore::ScanOverdue). kSource maps a
+// registered source's id to the claims with evidence attributed to it that
+// supports or refutes and is not withdrawn (a source's track record).
+enum class ClaimIndex { kStatus, kSubject, kClaimant, kTag, kOverdue, kSource };
 
 inline constexpr ClaimIndex kAllClaimIndexes[] = {
     ClaimIndex::kStatus, ClaimIndex::kSubject, ClaimIndex::kClaimant,
-    ClaimIndex::kTag, ClaimIndex::kOverdue};
+    ClaimIndex::kTag,    ClaimIndex::kOverdue, ClaimIndex::kSource};
 
 // What a claim's index entries are made of, kept from its view: claim_id,
-// status, subject, claimant, text, tags, due_at and overdue_at, and nothing
-// else. A writer keeps one of the view it read, before changing it, as a
-// ClaimUpdate's `before`: it costs a few strings whatever the claim's
+// status, subject, claimant, text, tags, due_at and overdue_at, and of its
+// evidence only the attributed items' stance, withdrawal and source id;
+// nothing else. A writer keeps one of the view it read, before changing it, as
+// a ClaimUpdate's `before`: it costs a few strings whatever the claim's
 // evidence, and the store reads nothing else of the old view.
 class ClaimIndexInputs {
  public:

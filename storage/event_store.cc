@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -17,6 +19,7 @@
 #include "storage/event_store_state.h"
 #include "storage/keys.h"
 #include "storage/schema.h"
+#include "storage/source_projection.h"
 
 namespace factlog::storage {
 namespace {
@@ -299,6 +302,19 @@ absl::Status StoreState::PutMeta(absl::string_view key, absl::string_view value,
                    what);
 }
 
+absl::Status StoreState::LoadSources() {
+  absl::StatusOr<domain::SourceRegistry> registry =
+      ReadSourceRegistry(db.get(), family(kSources));
+  if (!registry.ok()) return registry.status();
+  SetSources(
+      std::make_shared<const domain::SourceRegistry>(*std::move(registry)));
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const domain::SourceRegistry> EventStore::Sources() const {
+  return state_->Sources();
+}
+
 absl::StatusOr<LogEnd> ReadLogEnd(const StoreState& state,
                                   absl::string_view context) {
   LogEnd end;
@@ -370,6 +386,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
     if (!rebuilt.ok()) return rebuilt.status();
   }
   state.PlaceWalGuard();
+  if (absl::Status s = state.LoadSources(); !s.ok()) return s;
   if (absl::Status s = WarmClaimCache(state); !s.ok()) return s;
   return store;
 }
@@ -445,6 +462,9 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
   std::vector<KeyWrite> claim_events;
   claim_events.reserve(batch.events.size());
   std::vector<KeyWrite> index_writes[std::size(kAllClaimIndexes)];
+  std::shared_ptr<domain::SourceRegistry> sources_after;  // when changed
+  absl::flat_hash_set<std::string> sources_touched;
+  bool policy_touched = false;
   for (const v1::Event& e : batch.events) {
     if (e.position() != next) {
       return absl::InternalError(absl::StrFormat(
@@ -455,10 +475,24 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
         event_bytes.emplace_back(merkle::CanonicalEventBytes(e));
     wb.Put(st.family(kEvents), keys::EventKey(e.position()), bytes);
     frontier.Append(merkle::LeafHash(bytes), &nodes);
+    if (e.claim_id().empty()) {
+      // A registry event (a source's or the desk policy's).
+      if (!sources_after) {
+        sources_after = std::make_shared<domain::SourceRegistry>(*st.Sources());
+      }
+      sources_after->Apply(e);
+      if (!e.source_id().empty()) sources_touched.insert(e.source_id());
+      policy_touched |= e.has_desk_policy_set();
+      continue;
+    }
     claim_events.push_back({keys::ClaimEventKey(e.claim_id(), e.version()),
                             keys::EncodeU64(e.position())});
   }
   PutInKeyOrder(&wb, st.family(kClaimEvents), &claim_events);
+  if (sources_after) {
+    PutSourceChanges(*sources_after, sources_touched, policy_touched, &wb,
+                     st.family(kSources));
+  }
   std::vector<std::string> claim_bytes;
   claim_bytes.reserve(batch.claims.size());
   for (const ClaimUpdate& u : batch.claims) {
@@ -514,6 +548,7 @@ absl::Status EventStore::Commit(const CommitBatch& batch, StoredBytes* stored) {
   for (size_t i = 0; i < batch.claims.size(); ++i) {
     st.claim_cache.Put(batch.claims[i].after->claim_id(), claim_bytes[i]);
   }
+  if (sources_after) st.SetSources(std::move(sources_after));
   st.frontier = std::move(frontier);
   {
     absl::MutexLock lock(&st.tail_mu);

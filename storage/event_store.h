@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "domain/merkle.h"
 #include "domain/overdue.h"
+#include "domain/sources.h"
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/storage.pb.h"
 #include "factlog/v1/views.pb.h"
@@ -95,6 +96,7 @@ struct StoredBytes {
 struct VerifyReport {
   uint64_t events_replayed = 0;
   uint64_t claims_checked = 0;
+  uint64_t sources_checked = 0;
   // Stored Merkle nodes and tail hashes compared with what the events hash to.
   uint64_t merkle_nodes_checked = 0;
   // One line per difference: "claim X: stored ... replayed ..." etc.
@@ -174,6 +176,13 @@ class EventStore {
   // The same, as stored: an encoded ClaimView, not parsed (nor checked).
   absl::StatusOr<std::optional<std::string>> GetClaimBytes(
       absl::string_view claim_id) const;
+
+  // The source registry as of the last commit (docs/ARCHITECTURE.md,
+  // "Sources"): an immutable snapshot, cheap to take (one shared_ptr
+  // copy), safe to read on any thread while commits go on. Commit derives
+  // it from the registry events it stores (those with no claim_id), so the
+  // CommitBatch carries no source projections.
+  std::shared_ptr<const domain::SourceRegistry> Sources() const;
 
   // The record of an applied request, or nullopt.
   absl::StatusOr<std::optional<v1::RequestRecord>> GetRequest(

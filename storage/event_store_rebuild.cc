@@ -21,6 +21,7 @@
 #include "storage/event_store_state.h"
 #include "storage/keys.h"
 #include "storage/replay.h"
+#include "storage/source_projection.h"
 
 namespace factlog::storage {
 namespace {
@@ -142,7 +143,7 @@ absl::Status WriteIndexFile(ClaimIndex index, ColumnFamilyHandle* family,
 // files are deleted whole, and the rebuilt files are ingested into empty
 // families, so nothing is left to compact.
 absl::Status RecreateProjectionFamilies(StoreState& state) {
-  std::vector<Family> projections = {kClaimEvents, kClaims};
+  std::vector<Family> projections = {kClaimEvents, kClaims, kSources};
   for (ClaimIndex index : kAllClaimIndexes)
     projections.push_back(FamilyOf(index));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -270,6 +271,20 @@ absl::StatusOr<RebuildStats> EventStore::RebuildProjections() {
   if (auto s = out.Ingest(); !s.ok()) return s;
   // Readers may have cached views of the dropped families since.
   state.claim_cache.Clear();
+  // The source registry: small (a view per source), written as one batch.
+  rocksdb::WriteBatch sources;
+  for (const auto& [key, value] : SourceEntries(replay.sources())) {
+    sources.Put(state.family(kSources), key, value);
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  if (auto s = FromRocks(state.db->Write(sync, &sources),
+                         "rebuild: writing the sources");
+      !s.ok()) {
+    return s;
+  }
+  state.SetSources(
+      std::make_shared<const domain::SourceRegistry>(replay.sources()));
   lap(&stats.ingest);
 
   if (auto s = state.PutMeta(keys::kProjectionPosition, keys::EncodeU64(last),

@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "domain/merkle.h"
+#include "domain/sources.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/claim_cache.h"
@@ -89,6 +90,19 @@ struct StoreState {
   absl::Status PutMeta(absl::string_view key, absl::string_view value,
                        absl::string_view what) const;
 
+  // ---- The source registry (source_projection.h) ------------------------
+  // The registry as last committed; a snapshot no commit changes.
+  std::shared_ptr<const domain::SourceRegistry> Sources() const {
+    absl::MutexLock lock(&sources_mu);
+    return sources;
+  }
+  void SetSources(std::shared_ptr<const domain::SourceRegistry> next) {
+    absl::MutexLock lock(&sources_mu);
+    sources = std::move(next);
+  }
+  // Open, rebuild: the registry as the sources family holds it.
+  absl::Status LoadSources();
+
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> families;  // in Family order
   const StoreOptions options;
@@ -109,6 +123,9 @@ struct StoreState {
   absl::Time next_resume = absl::InfinitePast();
   uint64_t failed_wal = 0;
   bool resumable = true;
+  mutable absl::Mutex sources_mu;
+  std::shared_ptr<const domain::SourceRegistry> sources ABSL_GUARDED_BY(
+      sources_mu) = std::make_shared<const domain::SourceRegistry>();
 };
 
 // Where the log ends: the position of its last event (0 when it is empty)

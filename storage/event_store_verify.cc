@@ -18,6 +18,7 @@
 #include "storage/event_store_state.h"
 #include "storage/keys.h"
 #include "storage/replay.h"
+#include "storage/source_projection.h"
 
 namespace factlog::storage {
 namespace {
@@ -312,6 +313,33 @@ absl::StatusOr<VerifyReport> EventStore::Verify() const {
   for (const auto& [key, position] : expected_claim_events) {
     mismatch(absl::StrCat("claim_events: missing entry for \"",
                           keys::IndexValue(key), "\" at position ", position));
+  }
+
+  // The source registry: the family as stored, and as held in memory.
+  {
+    std::map<std::string, std::string> want = SourceEntries(replay.sources());
+    report.sources_checked = replay.sources().size();
+    std::unique_ptr<rocksdb::Iterator> sources(
+        state.db->NewIterator(rocksdb::ReadOptions(), state.family(kSources)));
+    for (sources->SeekToFirst(); sources->Valid(); sources->Next()) {
+      const std::string key(ToView(sources->key()));
+      auto wanted = want.find(key);
+      if (wanted == want.end()) {
+        mismatch(absl::StrCat("sources: unexpected entry \"", key, "\""));
+      } else {
+        if (wanted->second != ToView(sources->value())) {
+          mismatch(absl::StrCat("sources: \"", key, "\" differs from replay"));
+        }
+        want.erase(wanted);
+      }
+    }
+    if (auto st = FromRocks(sources->status(), "verify"); !st.ok()) return st;
+    for (const auto& [key, value] : want) {
+      mismatch(absl::StrCat("sources: missing entry \"", key, "\""));
+    }
+    if (SourceEntries(*state.Sources()) != SourceEntries(replay.sources())) {
+      mismatch("sources: the registry in memory differs from replay");
+    }
   }
 
   // The Merkle tree: what the scan found, then the tail and the root.

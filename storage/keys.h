@@ -29,6 +29,10 @@
 //                 first: what covers the newest events until they fill a
 //                 stored subtree; storage/merkle_tail.h)
 //                 "token_secret"                        32 random bytes
+//   sources       's' source_id                         SourceView
+//                 'p'                                   DeskPolicyView
+//                 (from schema 6; the names index is built in memory from
+//                 the views on open)
 //   default       "wal_guard" (written without the WAL;   (empty)
 //                 nothing reads it)
 
@@ -59,10 +63,19 @@ inline constexpr char kWalGuard[] = "wal_guard";
 // entries carry ClaimantEntryValue. (Both: projections rebuilt on open.)
 // 5: Merkle nodes below kLowestStoredMerkleLevel are computed from the
 // events instead of stored, and meta holds kMerkleTail (pruned on open).
-inline constexpr uint64_t kCurrentSchemaVersion = 5;
+// 6: adds the sources family (the source registry's projection; a store of
+// an older schema has no source events, so it starts empty).
+inline constexpr uint64_t kCurrentSchemaVersion = 6;
 inline constexpr uint64_t kOldestMigratableSchemaVersion = 1;
 
 std::string EncodeU64(uint64_t value);
+
+// The sources family's keys.
+inline constexpr char kDeskPolicyKey[] = "p";
+inline std::string SourceViewKey(absl::string_view source_id) {
+  return std::string("s").append(source_id.data(), source_id.size());
+}
+
 // Decodes exactly 8 big-endian bytes; nullopt for any other size.
 std::optional<uint64_t> DecodeU64(absl::string_view bytes);
 

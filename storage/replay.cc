@@ -65,6 +65,18 @@ ParallelReplay::~ParallelReplay() { Finish().IgnoreError(); }
 
 bool ParallelReplay::Add(uint64_t position, absl::string_view bytes) {
   const absl::string_view claim_id = PeekClaimId(bytes);
+  if (claim_id.empty()) {
+    v1::Event e;
+    if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      registry_error_ = absl::DataLossError(
+          absl::StrFormat("event %d does not parse", position));
+      failed_.store(true, std::memory_order_relaxed);
+      return false;
+    }
+    sources_.Apply(e);
+    ++registry_events_;
+    return !failed_.load(std::memory_order_relaxed);
+  }
   Lane& lane =
       lanes_[absl::Hash<absl::string_view>()(claim_id) % lanes_.size()];
   Chunk& chunk = lane.filling;
@@ -85,6 +97,7 @@ absl::Status ParallelReplay::Finish() {
     }
     lane.thread.join();
   }
+  if (!registry_error_.ok()) return registry_error_;
   for (Lane& lane : lanes_) {
     if (!lane.error.ok()) return lane.error;
   }
@@ -92,7 +105,7 @@ absl::Status ParallelReplay::Finish() {
 }
 
 uint64_t ParallelReplay::events() const {
-  uint64_t events = 0;
+  uint64_t events = registry_events_;
   for (const Lane& lane : lanes_) events += lane.events;
   return events;
 }

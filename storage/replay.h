@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "domain/sources.h"
 #include "factlog/v1/views.pb.h"
 #include "google/protobuf/arena.h"
 
@@ -48,8 +49,10 @@ class ParallelReplay {
   ParallelReplay(const ParallelReplay&) = delete;
   ParallelReplay& operator=(const ParallelReplay&) = delete;
 
-  // Hands the event stored at `position` to its claim's thread. False once
-  // a thread failed (Finish says why).
+  // Hands the event stored at `position` to its claim's thread; applies a
+  // registry event (one with no claim_id: few, and in log order) to the
+  // source registry on this thread. False once a thread failed (Finish
+  // says why).
   bool Add(uint64_t position, absl::string_view bytes);
 
   // Waits until every event is replayed; the first error, if any
@@ -60,6 +63,8 @@ class ParallelReplay {
   uint64_t events() const;
   // Every claim, in claim_id order.
   std::vector<const ReplayedClaim*> SortedClaims() const;
+  // The source registry the log's registry events make.
+  const domain::SourceRegistry& sources() const { return sources_; }
 
  private:
   struct Chunk {
@@ -88,6 +93,10 @@ class ParallelReplay {
 
   std::deque<Lane> lanes_;
   std::atomic<bool> failed_{false};
+  // The reading thread's only, until Finish:
+  domain::SourceRegistry sources_;
+  uint64_t registry_events_ = 0;
+  absl::Status registry_error_;
 };
 
 }  // namespace factlog::storage

@@ -18,17 +18,17 @@ namespace {
 
 constexpr const char* kFamilyNames[] = {
     "default",  // rocksdb::kDefaultColumnFamilyName
-    "events",     "claim_events", "claims",     "by_status",
-    "by_subject", "by_claimant",  "by_tag",     "requests",
-    "meta",       "merkle",       "by_overdue",
+    "events",      "claim_events", "claims",    "by_status", "by_subject",
+    "by_claimant", "by_tag",       "requests",  "meta",      "merkle",
+    "by_overdue",  "sources",      "by_source",
 };
 static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) == kFamilyCount);
 
 // Whether `family` is read with Get (meta, claims, events, requests, Merkle
-// nodes) rather than only with iterators (the claim-event index and every
-// claim index).
+// nodes) rather than only with iterators (the claim-event index, every
+// claim index, and the sources, loaded whole on open).
 bool IsReadByKey(Family family) {
-  if (family == kClaimEvents) return false;
+  if (family == kClaimEvents || family == kSources) return false;
   for (ClaimIndex index : kAllClaimIndexes) {
     if (FamilyOf(index) == family) return false;
   }
@@ -120,6 +120,8 @@ Family FamilyOf(ClaimIndex index) {
       return kByTag;
     case ClaimIndex::kOverdue:
       return kByOverdue;
+    case ClaimIndex::kSource:
+      return kBySource;
   }
   return kByStatus;  // unreachable: every ClaimIndex is handled above
 }

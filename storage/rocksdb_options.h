@@ -35,6 +35,8 @@ enum Family {
   kMeta,
   kMerkle,
   kByOverdue,
+  kSources,   // the source registry's projection (schema 6)
+  kBySource,  // ClaimIndex::kSource (schema 6)
   kFamilyCount
 };
 

@@ -88,6 +88,13 @@ absl::Status PruneLowMerkleNodes(EventStore& /*store*/, StoreState& state) {
       "compacting the merkle tree");
 }
 
+// Schema 5 -> 6: the sources family, which Open created (it creates every
+// missing family). A store of schema 5 holds no source events, so the
+// empty family is its projection: nothing to write.
+absl::Status AddSourcesFamily(EventStore& /*store*/, StoreState& /*state*/) {
+  return absl::OkStatus();
+}
+
 // One migration: from schema `from` (or any version between it and `to`)
 // to schema `to`. The steps are contiguous, oldest first, and the last one
 // reaches keys::kCurrentSchemaVersion.
@@ -109,6 +116,10 @@ constexpr MigrationStep kMigrations[] = {
      "deleting the Merkle tree's nodes below level 4, which are now hashed "
      "from the events when read",
      &PruneLowMerkleNodes},
+    {5, 6,
+     "adding the source registry's family (empty: no source events "
+     "before schema 6)",
+     &AddSourcesFamily},
 };
 static_assert(kMigrations[0].from == keys::kOldestMigratableSchemaVersion);
 static_assert(std::size(kMigrations) > 0 &&

@@ -1,4 +1,7 @@
 // append, import, stall and the PostgreSQL peer's rows.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -34,6 +37,15 @@ UnaryRequest AppendRequest(absl::string_view prefix, int client, uint64_t seq) {
   return {&kAddEvidence, Serialize(c.add_evidence())};
 }
 
+// The append mix from `clients` closed-loop clients on `server` for the
+// configured window.
+UnaryLoadResult AppendLoad(Harness& h, InProcessServer& server, int clients) {
+  auto channels = Connect(server.server().address(), clients);
+  return RunClosedLoop(
+      h.pool(), channels, clients, h.config().window,
+      [](int client, uint64_t seq) { return AppendRequest("a", client, seq); });
+}
+
 const PeerResult* FindPeer(const Harness& h, int clients) {
   for (const PeerResult& p : h.config().pg) {
     if (p.clients == clients) return &p;
@@ -49,12 +61,7 @@ absl::Status RunAppend(Harness& h) {
     const Row& floor = h.DurableEcho(clients);
     auto server = InProcessServer::Start(h.NewDataDir("append"));
     if (!server.ok()) return server.status();
-    auto channels = Connect((*server)->server().address(), clients);
-    UnaryLoadResult r =
-        RunClosedLoop(h.pool(), channels, clients, h.config().window,
-                      [](int client, uint64_t seq) {
-                        return AppendRequest("a", client, seq);
-                      });
+    UnaryLoadResult r = AppendLoad(h, **server, clients);
     Row row = UnaryRow("append", clients, "commands", r);
     row.baseline = absl::StrCat("echo@", clients);
     row.baseline_ops_per_sec = echo.ops_per_sec;
@@ -88,6 +95,79 @@ absl::Status RunAppend(Harness& h) {
             {"ops/s / PostgreSQL tps@64", row.ops_per_sec / pg->tps, 2, true});
       }
     }
+    h.Add(row);
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// CPU time this process has used (user and system, every thread).
+absl::Duration ProcessCpu() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return absl::DurationFromTimeval(usage.ru_utime) +
+         absl::DurationFromTimeval(usage.ru_stime);
+}
+
+}  // namespace
+
+absl::Status RunAppendSources(Harness& h) {
+  constexpr int kSources = 10000;
+  constexpr int kRounds = 2;
+  for (int clients : h.config().append_clients) {
+    // A and B in turns on fresh stores: plain append, and append with
+    // kSources registered (the mix's evidence sources among them).
+    // Throughput moves with whatever else the machine runs; CPU per command
+    // (this process: server and clients) much less.
+    std::vector<double> plain, with, plain_cpu, with_cpu;
+    for (int round = 0; round < kRounds; ++round) {
+      for (bool registry : {false, true}) {
+        const std::string dir =
+            h.NewDataDir(registry ? "append-sources" : "append-plain");
+        if (registry) {
+          if (auto p = PreloadSources(dir, kSources); !p.ok()) {
+            return p.status();
+          }
+        }
+        auto server = InProcessServer::Start(dir);
+        if (!server.ok()) return server.status();
+        const absl::Duration cpu_before = ProcessCpu();
+        UnaryLoadResult r = AppendLoad(h, **server, clients);
+        const absl::Duration cpu = ProcessCpu() - cpu_before;
+        if (!r.first_error.ok()) {
+          return absl::InternalError(
+              absl::StrCat("append-sources: ", r.first_error.error_message()));
+        }
+        const Row load = UnaryRow("append", clients, "commands", r);
+        (registry ? with : plain).push_back(load.ops_per_sec);
+        // The loop runs warmup + window; its commands, at the window's rate.
+        const double seconds = absl::ToDoubleSeconds(
+            h.config().window.warmup + h.config().window.duration);
+        (registry ? with_cpu : plain_cpu)
+            .push_back(absl::ToDoubleMicroseconds(cpu) /
+                       std::max(1.0, load.ops_per_sec * seconds));
+      }
+    }
+    auto mean = [](const std::vector<double>& v) {
+      double sum = 0;
+      for (double x : v) sum += x;
+      return v.empty() ? 0 : sum / v.size();
+    };
+    Row row;
+    row.workload = "append-sources";
+    row.clients = clients;
+    row.unit = "commands";
+    row.ops_per_sec = mean(with);
+    row.baseline = absl::StrCat("append@", clients, " (same run, in turns)");
+    row.baseline_ops_per_sec = mean(plain);
+    for (int i = 0; i < kRounds; ++i) {
+      row.Extra(absl::StrCat("plain_", i + 1), plain[i]);
+      row.Extra(absl::StrCat("with_sources_", i + 1), with[i]);
+    }
+    row.Extra("cpu_us_per_command_plain", mean(plain_cpu));
+    row.Extra("cpu_us_per_command_with_sources", mean(with_cpu));
+    row.targets.push_back({"ops/s / append@N", row.ratio(), 0.95, true});
     h.Add(row);
   }
   return absl::OkStatus();

@@ -17,6 +17,12 @@ namespace factlog::bench {
 // PostgreSQL peer at N clients.
 absl::Status RunAppend(Harness& h);
 
+// append-sources: the append mix with 10,000 sources registered (the
+// mix's evidence resolving to people under an organisation) against plain
+// append, in turns on fresh stores, two rounds, for each of
+// config.append_clients; target: at least 0.95 of plain.
+absl::Status RunAppendSources(Harness& h);
+
 // import: config.import_streams concurrent Import streams of the same mix;
 // durable events/s.
 absl::Status RunImport(Harness& h);

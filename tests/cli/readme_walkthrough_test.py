@@ -9,7 +9,8 @@ are normalised (they differ on every run) and a "..." line in the README
 stands for any number of lines. `factlog watch` runs in the background
 while the next command runs, as the README tells the reader to do.
 
-Usage: readme_walkthrough_test.py README FACTLOGD FACTLOG DEMO
+Usage: readme_walkthrough_test.py README FACTLOGD FACTLOG DEMO...
+(the demo files are imported in the order given, as scripts/run does)
 Exit 0 when every transcript matches, 1 otherwise (with a diff).
 """
 import os
@@ -70,7 +71,8 @@ def read_lines(stream, count, timeout=15):
 
 
 def main():
-    readme, factlogd, factlog, demo = sys.argv[1:5]
+    readme, factlogd, factlog = sys.argv[1:4]
+    demos = sys.argv[4:]
     failures = 0
     with tempfile.TemporaryDirectory() as data:
         server = subprocess.Popen(
@@ -81,8 +83,9 @@ def main():
             address = re.search(r"listening on (\S+)", first).group(1)
             env = {k: v for k, v in os.environ.items() if not k.startswith("FACTLOG_")}
             env.update(COLUMNS="80", FACTLOG_SERVER=address)
-            subprocess.run([factlog, "import", demo], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+            for demo in demos:
+                subprocess.run([factlog, "import", demo], env=env, check=True,
+                               stdout=subprocess.DEVNULL)
             watch, watch_want = None, None
             for command, want in transcripts(readme):
                 argv = [factlog] + shlex.split(command)[1:]
