@@ -131,6 +131,32 @@ TEST_F(SearchIndexTest, PositionIsStoredWithTheRowsAndSurvivesReopening) {
   EXPECT_THAT(Find("troops"), IsEmpty());
 }
 
+// The index shares the disk with the event log, which must be able to
+// resume after a full disk: its WAL does not keep the space of a large
+// transaction, and gives back the rest when asked (SearchIndex, "Disk
+// space").
+TEST_F(SearchIndexTest, TheWalGivesItsSpaceBack) {
+  std::vector<v1::ClaimView> views;
+  for (int i = 0; i < 1500; ++i) {
+    views.push_back(View(absl::StrCat("big", i),
+                         absl::StrCat("Bulky ", std::string(4000, 'x'), i)));
+  }
+  Add(views, 1);  // about 6 MB of documents in one transaction
+  EXPECT_EQ(index_->WalBytes(), 0u);
+  Add({View("small", "A small claim.")}, 2);
+  EXPECT_GT(index_->WalBytes(), 0u);
+  ASSERT_TRUE(index_->ReleaseSpace(absl::Seconds(5)).ok());
+  EXPECT_EQ(index_->WalBytes(), 0u);
+  // Nothing was lost on the way.
+  index_.reset();
+  auto reopened = search::SearchIndex::Open(dir_.path() + "/search.sqlite");
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  index_ = *std::move(reopened);
+  EXPECT_EQ(index_->Position(), 2u);
+  EXPECT_THAT(Find("small"), ElementsAre("small"));
+  EXPECT_EQ(Find("bulky").size(), 50u);  // a page of the 1,500
+}
+
 TEST_F(SearchIndexTest, AnUnreadableFileIsReplacedByAnEmptyIndex) {
   index_.reset();
   {
