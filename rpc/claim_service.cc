@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -166,8 +167,9 @@ ClaimServiceImpl::ClaimServiceImpl(core::Writer* writer,
 template <typename Request>
 RpcGate::Unary ClaimServiceImpl::Admit(grpc::CallbackServerContext* ctx,
                                        const grpc::ByteBuffer* request,
-                                       Request* typed) {
-  RpcGate::Unary unary = gate_.StartUnary(ctx, MethodFor<Request>());
+                                       Request* typed, bool handed_over) {
+  RpcGate::Unary unary =
+      gate_.StartUnary(ctx, MethodFor<Request>(), handed_over);
   if (!unary.actor.ok()) return unary;
   if (absl::Status s = DecodeMessage(*request, typed); !s.ok()) {
     unary.call.Finish(ToGrpcStatus(s));
@@ -181,43 +183,54 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response, Set set) {
   Request typed;
-  auto [call, actor] = Admit(ctx, request, &typed);
+  auto [call, actor] =
+      Admit(ctx, request, &typed, MethodFor<Request>().mutates);
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
   NoteRequestId(*ctx, typed.request_id());
-  // Found in the search index before the claim is committed (so it is
-  // never its own match) and on this thread, not the writer's. Best effort:
-  // a read error only leaves the list empty.
-  std::vector<v1::SimilarClaim> similar;
+  auto command = std::make_shared<std::vector<v1::Command>>(1);
+  set(&(*command)[0], std::move(typed));
+  auto submit = [writer = writer_, call = std::move(call),
+                 actor = *std::move(actor), response,
+                 command](std::vector<v1::SimilarClaim> similar) mutable {
+    writer->SubmitSequence(
+        std::move(*command), std::move(actor),
+        [call = std::move(call), response,
+         similar = std::move(similar)](core::SequenceResult result) mutable {
+          if (!result.error.ok()) {
+            call.Finish(ToGrpcStatus(result.error));
+            return;
+          }
+          v1::CommandResponse& applied = result.responses.back();
+          for (const v1::SimilarClaim& s : similar) {
+            *applied.add_similar_claims() = s;
+          }
+          // The claim goes in as the writer encoded it (mostly its stored
+          // bytes), without a copy of the view or a second encoding.
+          std::string encoded = applied.SerializeAsString();
+          if (!result.claim.empty()) {
+            wire::AppendWireField(v1::CommandResponse::kClaimFieldNumber,
+                                  result.claim, &encoded);
+          }
+          *response = EncodeMessage(std::move(encoded));
+          call.Finish(grpc::Status::OK);
+        });
+  };
   if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
-    absl::StatusOr<std::vector<v1::SimilarClaim>> found =
-        search_->SimilarClaims(typed);
-    if (found.ok()) similar = *std::move(found);
+    // Found in the search index before the claim is committed (so it is
+    // never its own match), without holding this thread while the index
+    // catches up (core/claim_search.h). Best effort: a read error only
+    // leaves the list empty.
+    search_->SimilarClaims(
+        (*command)[0].record_claim(),
+        [submit = std::move(submit)](
+            absl::StatusOr<std::vector<v1::SimilarClaim>> found) mutable {
+          submit(found.ok() ? *std::move(found)
+                            : std::vector<v1::SimilarClaim>());
+        });
+  } else {
+    submit({});
   }
-  std::vector<v1::Command> command(1);
-  set(&command[0], std::move(typed));
-  writer_->SubmitSequence(
-      std::move(command), *std::move(actor),
-      [call = std::move(call), response,
-       similar = std::move(similar)](core::SequenceResult result) mutable {
-        if (!result.error.ok()) {
-          call.Finish(ToGrpcStatus(result.error));
-          return;
-        }
-        v1::CommandResponse& applied = result.responses.back();
-        for (const v1::SimilarClaim& s : similar) {
-          *applied.add_similar_claims() = s;
-        }
-        // The claim goes in as the writer encoded it (mostly its stored
-        // bytes), without a copy of the view or a second encoding.
-        std::string encoded = applied.SerializeAsString();
-        if (!result.claim.empty()) {
-          wire::AppendWireField(v1::CommandResponse::kClaimFieldNumber,
-                                result.claim, &encoded);
-        }
-        *response = EncodeMessage(std::move(encoded));
-        call.Finish(grpc::Status::OK);
-      });
   return reactor;
 }
 
@@ -226,7 +239,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response, Query query) {
   Request typed;
-  auto [call, actor] = Admit(ctx, request, &typed);
+  auto [call, actor] = Admit(ctx, request, &typed, /*handed_over=*/false);
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
   auto result = query(typed);
@@ -272,12 +285,20 @@ FACTLOG_QUERY(ListSubjects, ListSubjectsRequest, ListSubjects)
 grpc::ServerUnaryReactor* ClaimServiceImpl::SearchClaims(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  const absl::Time deadline = absl::FromChrono(ctx->deadline());
-  return Answer<v1::SearchClaimsRequest>(
-      ctx, request, response,
-      [this, deadline](const v1::SearchClaimsRequest& r) {
-        return search_->SearchClaims(r, deadline);
+  v1::SearchClaimsRequest typed;
+  // Handed over: a search waiting for min_position is answered from the
+  // waiters' thread (core/position_waiters.h), not this one.
+  auto [call, actor] = Admit(ctx, request, &typed, /*handed_over=*/true);
+  grpc::ServerUnaryReactor* reactor = call.reactor();
+  if (!actor.ok()) return reactor;
+  search_->SearchClaims(
+      typed, absl::FromChrono(ctx->deadline()),
+      [call = std::move(call),
+       response](absl::StatusOr<v1::SearchClaimsResponse> result) mutable {
+        if (result.ok()) *response = EncodeMessage(*std::move(result));
+        call.Finish(ToGrpcStatus(result.status()));
       });
+  return reactor;
 }
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(

@@ -31,11 +31,18 @@ class RpcGate {
     // returns call.reactor() and does nothing else.
     absl::StatusOr<std::string> actor;
   };
+  // Commands are answered by the writer, on its acks thread: handed over
+  // (RpcObserver::StartUnary).
   Unary StartUnary(grpc::CallbackServerContext* ctx,
                    const RpcMethod& method) const {
-    // Commands are answered by the writer, on its acks thread.
-    Unary unary{observer_->StartUnary(ctx, method.path.c_str(),
-                                      /*handed_over=*/method.mutates),
+    return StartUnary(ctx, method, /*handed_over=*/method.mutates);
+  }
+  // The same for a call that may be finished on a thread of ours other
+  // than the handler's even though it changes nothing (a search waiting
+  // for the index) when `handed_over`.
+  Unary StartUnary(grpc::CallbackServerContext* ctx, const RpcMethod& method,
+                   bool handed_over) const {
+    Unary unary{observer_->StartUnary(ctx, method.path.c_str(), handed_over),
                 authorizer_->Authorize(*ctx, method.role, method.name)};
     if (!unary.actor.ok())
       unary.call.Finish(ToGrpcStatus(unary.actor.status()));

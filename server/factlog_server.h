@@ -24,6 +24,7 @@ class SearchIndex;
 namespace factlog::core {
 class ClaimQueries;
 class ClaimSearch;
+class PositionWaiters;
 class SearchIndexer;
 class Hub;
 class LogHeads;
@@ -171,6 +172,7 @@ class FactlogServer {
   std::unique_ptr<core::ClaimQueries> queries_;
   std::unique_ptr<search::SearchIndex> search_index_;
   std::unique_ptr<core::SearchIndexer> indexer_;
+  std::unique_ptr<core::PositionWaiters> search_waiters_;
   std::unique_ptr<core::ClaimSearch> search_;
   std::unique_ptr<rpc::ClaimServiceImpl> claim_service_;
   std::unique_ptr<core::LogHeads> log_heads_;
