@@ -1,5 +1,7 @@
 #include "core/search_indexer.h"
 
+#include <pthread.h>
+
 #include <filesystem>
 #include <utility>
 
@@ -257,6 +259,7 @@ std::unique_ptr<SearchIndexer> SearchIndexer::Start(
   std::unique_ptr<SearchIndexer> indexer(new SearchIndexer(store, hub, index));
   indexer->waiter_ = std::make_shared<Waiter>(indexer.get());
   indexer->thread_ = std::thread([raw = indexer.get()] { raw->Run(); });
+  pthread_setname_np(indexer->thread_.native_handle(), "factlog-index");
   return indexer;
 }
 
