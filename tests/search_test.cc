@@ -755,6 +755,20 @@ TEST(SearchWaitTest, WaitingSearchesHoldNoThreadAndLagIsReported) {
   std::vector<std::unique_ptr<Call>> calls;
   absl::Mutex mu;
   int answered = 0;
+  // However the test ends, no call outlives what it refers to.
+  struct Drain {
+    std::vector<std::unique_ptr<Call>>* calls;
+    absl::Mutex* mu;
+    int* answered;
+    ~Drain() {
+      for (auto& call : *calls) call->ctx.TryCancel();
+      absl::MutexLock lock(mu);
+      auto all = [this]() ABSL_SHARED_LOCKS_REQUIRED(*mu) {
+        return *answered == static_cast<int>(calls->size());
+      };
+      mu->AwaitWithTimeout(absl::Condition(&all), absl::Seconds(60));
+    }
+  } drain{&calls, &mu, &answered};
   for (int i = 0; i < kWaiting; ++i) {
     Call* call = calls.emplace_back(std::make_unique<Call>()).get();
     call->req.set_query("paused indexer");
