@@ -32,6 +32,9 @@ std::string RenderStats(const v1::GetStatsResponse& stats) {
   };
   std::string out;
   out += line("Last position", absl::StrCat(stats.last_position()));
+  out += line("Search index",
+              absl::StrCat("at position ", stats.search_index_position(), ", ",
+                           stats.search_index_lag(), " events behind"));
   out += line("Disk", absl::StrCat(HumanBytes(stats.disk_bytes()), " (",
                                    stats.disk_bytes(), " bytes)"));
   out += line("Hub window",

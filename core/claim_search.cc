@@ -93,17 +93,36 @@ search::SearchCursor CursorOf(absl::string_view key) {
 
 }  // namespace
 
+// A checked search request, ready to run once the index is far enough.
+struct ClaimSearch::Prepared {
+  search::IndexQuery query;
+  std::string scope;  // of the page token
+  int page_size = 0;
+  uint64_t min_position = 0;
+};
+
+// What RecordClaim's similar claims look for.
+struct ClaimSearch::SimilarQuery {
+  std::string claim_id;
+  std::string claimant;
+  std::string subject;
+  search::WordsQuery words;
+  int min_matched = 1;
+};
+
 ClaimSearch::ClaimSearch(const search::SearchIndex* index,
                          const storage::EventStore* store,
+                         PositionWaiters* waiters,
                          std::function<absl::Time()> clock,
                          double similarity_threshold)
     : index_(index),
       store_(store),
+      waiters_(waiters),
       clock_(std::move(clock)),
       similarity_threshold_(similarity_threshold) {}
 
-absl::StatusOr<v1::SearchClaimsResponse> ClaimSearch::SearchClaims(
-    const v1::SearchClaimsRequest& req, absl::Time deadline) const {
+absl::StatusOr<ClaimSearch::Prepared> ClaimSearch::Prepare(
+    const v1::SearchClaimsRequest& req) const {
   if (absl::Status s = search::CheckQuery(req.query()); !s.ok()) return s;
   if (!v1::QuerySyntax_IsValid(req.syntax())) {
     return Invalid("syntax", absl::StrCat("unknown value ", req.syntax()));
@@ -112,13 +131,14 @@ absl::StatusOr<v1::SearchClaimsResponse> ClaimSearch::SearchClaims(
     return Invalid("page_size", absl::StrFormat("must be 0..%d, got %d",
                                                 kMaxPageSize, req.page_size()));
   }
-  const int page_size =
+  Prepared prepared;
+  prepared.page_size =
       req.page_size() == 0 ? kDefaultPageSize : req.page_size();
   absl::StatusOr<search::IndexFilters> filters = Filters(req, clock_());
   if (!filters.ok()) return filters.status();
-  const std::string scope = Scope(req);
+  prepared.scope = Scope(req);
   absl::StatusOr<std::string> after =
-      DecodePageToken(store_->token_secret(), req.page_token(), scope);
+      DecodePageToken(store_->token_secret(), req.page_token(), prepared.scope);
   if (!after.ok()) return after.status();
   if (!after->empty() && after->size() < 8) {
     return Invalid("page_token", "malformed; pass next_page_token unchanged");
@@ -128,16 +148,8 @@ absl::StatusOr<v1::SearchClaimsResponse> ClaimSearch::SearchClaims(
         "min_position: ", req.min_position(), " is beyond the end of the log (",
         store_->LastPosition(), ")"));
   }
-  // Waits are bounded by the real clock (clock_ may be a test's).
-  if (req.min_position() > 0 &&
-      !index_->WaitForPosition(req.min_position(),
-                               std::min(deadline, absl::Now() + kMaxWait))) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("min_position: the search index reflects position ",
-                     index_->Position(), ", not yet ", req.min_position()));
-  }
-
-  search::IndexQuery query;
+  prepared.min_position = req.min_position();
+  search::IndexQuery& query = prepared.query;
   if (req.syntax() == v1::QUERY_SYNTAX_FTS5) {
     query.expression = req.query();
   } else {
@@ -145,16 +157,56 @@ absl::StatusOr<v1::SearchClaimsResponse> ClaimSearch::SearchClaims(
     query.expression = std::move(words.expression);
     query.min_matched_phrases = search::MinWordsMatched(words.words.size());
   }
-  v1::SearchClaimsResponse response;
-  response.set_position(index_->Position());
-  if (query.expression.empty()) return response;  // no words: no hits
   query.filters = *std::move(filters);
   if (!after->empty()) query.after = CursorOf(*after);
-  query.limit = page_size + 1;
-  absl::StatusOr<std::vector<search::IndexHit>> hits = index_->Search(query);
+  query.limit = prepared.page_size + 1;
+  return prepared;
+}
+
+void ClaimSearch::SearchClaims(const v1::SearchClaimsRequest& req,
+                               absl::Time deadline, SearchDone done) const {
+  absl::StatusOr<Prepared> prepared = Prepare(req);
+  if (!prepared.ok()) {
+    done(prepared.status());
+    return;
+  }
+  if (prepared->min_position <= index_->Position()) {
+    done(Run(*prepared));
+    return;
+  }
+  const uint64_t min_position = prepared->min_position;
+  // Bounded by the real clock (clock_ may be a test's).
+  waiters_->Wait(
+      min_position, std::min(deadline, absl::Now() + kMaxWait),
+      [this, prepared = *std::move(prepared),
+       done = std::move(done)](PositionWaiters::Outcome outcome) {
+        switch (outcome) {
+          case PositionWaiters::Outcome::kReached:
+            done(Run(prepared));
+            return;
+          case PositionWaiters::Outcome::kDeadline:
+            done(absl::DeadlineExceededError(absl::StrCat(
+                "min_position: the search index reflects position ",
+                index_->Position(), ", not yet ", prepared.min_position)));
+            return;
+          case PositionWaiters::Outcome::kStopped:
+            done(absl::UnavailableError(
+                "min_position: the server is shutting down; retry"));
+            return;
+        }
+      });
+}
+
+absl::StatusOr<v1::SearchClaimsResponse> ClaimSearch::Run(
+    const Prepared& prepared) const {
+  v1::SearchClaimsResponse response;
+  response.set_position(index_->Position());
+  if (prepared.query.expression.empty()) return response;  // no words: no hits
+  absl::StatusOr<std::vector<search::IndexHit>> hits =
+      index_->Search(prepared.query);
   if (!hits.ok()) return hits.status();
-  const bool more = static_cast<int>(hits->size()) > page_size;
-  if (more) hits->resize(page_size);
+  const bool more = static_cast<int>(hits->size()) > prepared.page_size;
+  if (more) hits->resize(prepared.page_size);
   for (search::IndexHit& hit : *hits) {
     v1::SearchHit* out = response.add_hits();
     out->set_claim_id(hit.claim_id);
@@ -168,36 +220,51 @@ absl::StatusOr<v1::SearchClaimsResponse> ClaimSearch::SearchClaims(
   }
   if (more) {
     response.set_next_page_token(
-        EncodePageToken(store_->token_secret(), scope,
+        EncodePageToken(store_->token_secret(), prepared.scope,
                         CursorKey({hits->back().rank, hits->back().claim_id})));
   }
   return response;
 }
 
-absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimSearch::SimilarClaims(
-    const v1::RecordClaimRequest& claim) const {
-  std::vector<v1::SimilarClaim> similar;
-  if (claim.claimant().empty()) return similar;
-  const search::WordsQuery words =
-      search::AnyOfWords(claim.text(), "{text previous_texts}");
-  if (words.expression.empty()) return similar;
-  const std::vector<std::string>& terms = words.words;
+void ClaimSearch::SimilarClaims(const v1::RecordClaimRequest& claim,
+                                SimilarDone done) const {
+  SimilarQuery query;
+  if (!claim.claimant().empty()) {
+    query.words = search::AnyOfWords(claim.text(), "{text previous_texts}");
+  }
+  if (query.words.expression.empty()) {
+    done(std::vector<v1::SimilarClaim>());
+    return;
+  }
+  query.claim_id = claim.claim_id();
+  query.claimant = claim.claimant();
+  query.subject = claim.subject();
   // At least the threshold's share of the words (and at least one).
-  const int min_matched = std::max(
-      1,
-      static_cast<int>(std::ceil(
-          similarity_threshold_ * static_cast<double>(terms.size()) - 1e-9)));
-  index_->WaitForPosition(store_->LastPosition(), absl::Now() + kSimilarWait);
+  query.min_matched = std::max(
+      1, static_cast<int>(
+             std::ceil(similarity_threshold_ *
+                           static_cast<double>(query.words.words.size()) -
+                       1e-9)));
+  // Whatever the wait's outcome, the index is searched as it is: similar
+  // claims are a hint, never a reason to refuse the claim.
+  waiters_->Wait(store_->LastPosition(), absl::Now() + kSimilarWait,
+                 [this, query = std::move(query), done = std::move(done)](
+                     PositionWaiters::Outcome) { done(FindSimilar(query)); });
+}
 
+absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimSearch::FindSimilar(
+    const SimilarQuery& q) const {
+  std::vector<v1::SimilarClaim> similar;
+  const std::vector<std::string>& terms = q.words.words;
   // One group: the best candidates passing `filters`, those alike enough,
   // at most `max`, best first.
   auto group = [&](search::IndexFilters filters, v1::SimilarMatch match,
                    int max) -> absl::Status {
     search::IndexQuery query;
-    query.expression = words.expression;
-    query.min_matched_phrases = min_matched;
+    query.expression = q.words.expression;
+    query.min_matched_phrases = q.min_matched;
     query.filters = std::move(filters);
-    query.filters.exclude_claim_id = claim.claim_id();
+    query.filters.exclude_claim_id = q.claim_id;
     query.filters.now = clock_();
     query.limit = kSimilarCandidates;
     absl::StatusOr<std::vector<search::IndexHit>> hits = index_->Search(query);
@@ -231,15 +298,15 @@ absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimSearch::SimilarClaims(
     return absl::OkStatus();
   };
   search::IndexFilters own;
-  own.claimant = claim.claimant();
-  own.subject = claim.subject();
+  own.claimant = q.claimant;
+  own.subject = q.subject;
   if (absl::Status s =
           group(own, v1::SIMILAR_MATCH_OWN_STATEMENT, kMaxOwnStatements);
       !s.ok()) {
     return s;
   }
   search::IndexFilters checked;
-  checked.exclude_claimant = claim.claimant();
+  checked.exclude_claimant = q.claimant;
   checked.already_checked_only = true;
   if (absl::Status s =
           group(checked, v1::SIMILAR_MATCH_ALREADY_CHECKED, kMaxAlreadyChecked);

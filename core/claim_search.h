@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/position_waiters.h"
 #include "factlog/v1/service.pb.h"
 #include "search/search_index.h"
 #include "storage/event_store.h"
@@ -13,8 +14,10 @@
 namespace factlog::core {
 
 // The searches of ClaimService over the search index (README "Search";
-// docs/ARCHITECTURE.md, "Read path"), independent of gRPC. Thread-safe;
-// `index` and `store` must outlive it.
+// docs/ARCHITECTURE.md, "Read path"), independent of gRPC. A search that
+// must wait for the index to reach a position holds no thread while it
+// waits: it is called back through `waiters` (core/position_waiters.h).
+// Thread-safe; `index`, `store` and `waiters` must outlive it.
 class ClaimSearch {
  public:
   static constexpr int kDefaultPageSize = 20;
@@ -30,31 +33,51 @@ class ClaimSearch {
   // the log as it was when the call arrived.
   static constexpr absl::Duration kSimilarWait = absl::Seconds(2);
 
-  // `similarity_threshold`: SimilarClaim.similarity a similar claim needs.
+  using SearchDone =
+      std::function<void(absl::StatusOr<v1::SearchClaimsResponse>)>;
+  using SimilarDone =
+      std::function<void(absl::StatusOr<std::vector<v1::SimilarClaim>>)>;
+
+  // `waiters` must watch `index`'s position. `similarity_threshold`:
+  // SimilarClaim.similarity a similar claim needs.
   ClaimSearch(const search::SearchIndex* index,
-              const storage::EventStore* store,
+              const storage::EventStore* store, PositionWaiters* waiters,
               std::function<absl::Time()> clock, double similarity_threshold);
 
-  // SearchClaims (service.proto), waiting for min_position until
-  // `deadline` at most. Errors: INVALID_ARGUMENT naming the field (query
-  // syntax with FTS5's reason, an unknown enum value, an empty time range,
-  // page_size, page_token); OUT_OF_RANGE for a min_position beyond the
-  // log; DEADLINE_EXCEEDED when the index does not reach it in time;
-  // storage errors as they are.
-  absl::StatusOr<v1::SearchClaimsResponse> SearchClaims(
-      const v1::SearchClaimsRequest& req, absl::Time deadline) const;
+  // SearchClaims (service.proto): checks `req`, waits for the index to
+  // reach min_position until `deadline` (kMaxWait at most), searches, and
+  // calls `done` exactly once with the response or the error: on the
+  // calling thread unless it had to wait, else on the waiters' thread.
+  // Errors: INVALID_ARGUMENT naming the field (query syntax with FTS5's
+  // reason, an unknown enum value, an empty time range, page_size,
+  // page_token); OUT_OF_RANGE for a min_position beyond the log;
+  // DEADLINE_EXCEEDED when the index does not reach it in time;
+  // UNAVAILABLE when the server stops during the wait; storage errors as
+  // they are.
+  void SearchClaims(const v1::SearchClaimsRequest& req, absl::Time deadline,
+                    SearchDone done) const;
 
   // The similar claims RecordClaim answers with (CommandResponse
   // .similar_claims): the claimant's own alike statements on the subject,
   // then other claimants' already-checked alike claims. Never the claim
   // itself (a retried RecordClaim). Waits up to kSimilarWait for the index
-  // to reflect the log as it is at the call.
-  absl::StatusOr<std::vector<v1::SimilarClaim>> SimilarClaims(
-      const v1::RecordClaimRequest& claim) const;
+  // to reflect the log as it is at the call, then searches what the index
+  // holds. `claim` is read before this returns; `done` is called exactly
+  // once, as for SearchClaims.
+  void SimilarClaims(const v1::RecordClaimRequest& claim,
+                     SimilarDone done) const;
 
  private:
+  struct Prepared;
+  struct SimilarQuery;
+  absl::StatusOr<Prepared> Prepare(const v1::SearchClaimsRequest& req) const;
+  absl::StatusOr<v1::SearchClaimsResponse> Run(const Prepared& prepared) const;
+  absl::StatusOr<std::vector<v1::SimilarClaim>> FindSimilar(
+      const SimilarQuery& query) const;
+
   const search::SearchIndex* const index_;
   const storage::EventStore* const store_;
+  PositionWaiters* const waiters_;
   const std::function<absl::Time()> clock_;
   const double similarity_threshold_;
 };

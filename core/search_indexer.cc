@@ -1,5 +1,7 @@
 #include "core/search_indexer.h"
 
+#include <pthread.h>
+
 #include <filesystem>
 #include <utility>
 
@@ -12,11 +14,20 @@
 namespace factlog::core {
 namespace {
 
-constexpr size_t kBuildChunk = 10000;  // documents per transaction
+constexpr size_t kBuildChunk = 10000;  // documents per transaction at most
 constexpr absl::Duration kRetryPause = absl::Seconds(1);
-// Free space below which the indexer pauses (twice what the event log
-// needs to resume writing after a full disk).
+// A transaction's pages all sit in the index's WAL until it commits, so
+// the bytes of documents per transaction bound the disk the index takes
+// beyond its rows (SearchIndex, "Disk space"): measured, a transaction of
+// 1 MiB of documents leaves 1.7 to 4.7 MiB in the WAL (FTS5 merges
+// segments as it goes) and grows the index file by 1 to 2 MiB.
+constexpr size_t kMaxTransactionBytes = 1 << 20;
+// Free space below which the index writes nothing and gives back its WAL:
+// what the event log needs to resume after a full disk (8 MiB,
+// storage/event_store.cc) and room for one transaction besides.
 constexpr uintmax_t kMinFreeBytesToIndex = 16 << 20;
+// How long giving back the WAL waits for searches on an older snapshot.
+constexpr absl::Duration kReleaseWait = absl::Seconds(1);
 // A wake-up may be lost only to a publication the hub already counted;
 // re-reading this often bounds how long that could go unnoticed.
 constexpr absl::Duration kIdleRecheck = absl::Seconds(1);
@@ -33,6 +44,59 @@ absl::StatusOr<std::vector<search::SearchDocument>> Documents(
     if (view->has_value()) docs.push_back(search::DocumentOf(**view));
   }
   return docs;
+}
+
+// The bytes a document adds to an index transaction, roughly.
+size_t DocumentBytes(const search::SearchDocument& doc) {
+  size_t bytes =
+      doc.claim_id.size() + doc.claimant.size() + doc.subject.size() + 64;
+  for (const std::string& column : doc.columns) bytes += column.size();
+  for (const std::string& tag : doc.tags) bytes += tag.size();
+  return bytes;
+}
+
+// True when the disk holding `index` has less than kMinFreeBytesToIndex
+// free (false when that cannot be told).
+bool DiskLow(const search::SearchIndex& index) {
+  std::error_code error;
+  const std::filesystem::space_info space = std::filesystem::space(
+      std::filesystem::path(index.path()).parent_path(), error);
+  return !error && space.available < kMinFreeBytesToIndex;
+}
+
+absl::Status DiskLowError() {
+  return absl::ResourceExhaustedError(
+      "search index: the disk is nearly full; indexing waits, the log keeps "
+      "the space it needs to resume");
+}
+
+// Writes `docs` into `index` in transactions of at most
+// kMaxTransactionBytes of documents, the last recording `position` and
+// the others the position the index had (their rows may be newer than
+// it, never older: docs/ARCHITECTURE.md, "Invariants"). Before each
+// transaction, RESOURCE_EXHAUSTED (DiskLowError) when the disk is low.
+absl::Status ApplyInSmallTransactions(
+    search::SearchIndex* index, absl::Span<const search::SearchDocument> docs,
+    uint64_t position) {
+  const uint64_t before = index->Position();
+  size_t begin = 0;
+  do {
+    size_t end = begin, bytes = 0;
+    while (end < docs.size() &&
+           (end == begin ||
+            bytes + DocumentBytes(docs[end]) <= kMaxTransactionBytes)) {
+      bytes += DocumentBytes(docs[end++]);
+    }
+    if (DiskLow(*index)) return DiskLowError();
+    const bool last = end == docs.size();
+    if (absl::Status s = index->Apply(docs.subspan(begin, end - begin),
+                                      last ? position : before);
+        !s.ok()) {
+      return s;
+    }
+    begin = end;
+  } while (begin < docs.size());
+  return absl::OkStatus();
 }
 
 // Collects distinct claim ids in first-seen order.
@@ -92,7 +156,9 @@ absl::StatusOr<uint64_t> IndexFromLog(const storage::EventStore& store,
   absl::StatusOr<std::vector<search::SearchDocument>> docs =
       Documents(store, touched.ids());
   if (!docs.ok()) return docs.status();
-  if (absl::Status s = index->Apply(*docs, last); !s.ok()) return s;
+  if (absl::Status s = ApplyInSmallTransactions(index, *docs, last); !s.ok()) {
+    return s;
+  }
   return last;
 }
 
@@ -101,18 +167,24 @@ absl::StatusOr<uint64_t> BuildSearchIndex(const storage::EventStore& store,
   const uint64_t position = store.LastPosition();
   if (absl::Status s = index->Clear(); !s.ok()) return s;
   std::vector<search::SearchDocument> chunk;
+  size_t chunk_bytes = 0;
   absl::Status write;
   absl::Status scan = store.ScanClaims("", [&](v1::ClaimView view) {
     chunk.push_back(search::DocumentOf(view));
-    if (chunk.size() < kBuildChunk) return true;
+    chunk_bytes += DocumentBytes(chunk.back());
+    if (chunk.size() < kBuildChunk && chunk_bytes < kMaxTransactionBytes) {
+      return true;
+    }
     // Until the last chunk the index records position 0: a crash midway
     // leaves an index that starts over.
-    write = index->Apply(chunk, 0);
+    write = DiskLow(*index) ? DiskLowError() : index->Apply(chunk, 0);
     chunk.clear();
+    chunk_bytes = 0;
     return write.ok();
   });
   if (!scan.ok()) return scan;
   if (!write.ok()) return write;
+  if (DiskLow(*index)) return DiskLowError();
   if (absl::Status s = index->Apply(chunk, position); !s.ok()) return s;
   return position;
 }
@@ -189,6 +261,7 @@ std::unique_ptr<SearchIndexer> SearchIndexer::Start(
   std::unique_ptr<SearchIndexer> indexer(new SearchIndexer(store, hub, index));
   indexer->waiter_ = std::make_shared<Waiter>(indexer.get());
   indexer->thread_ = std::thread([raw = indexer.get()] { raw->Run(); });
+  pthread_setname_np(indexer->thread_.native_handle(), "factlog-index");
   return indexer;
 }
 
@@ -244,7 +317,8 @@ absl::StatusOr<bool> SearchIndexer::Round() {
   absl::StatusOr<std::vector<search::SearchDocument>> docs =
       Documents(*store_, touched.ids());
   if (!docs.ok()) return docs.status();
-  if (absl::Status s = index_->Apply(*docs, live.back()->event.position());
+  if (absl::Status s = ApplyInSmallTransactions(index_, *docs,
+                                                live.back()->event.position());
       !s.ok()) {
     return s;
   }
@@ -252,26 +326,44 @@ absl::StatusOr<bool> SearchIndexer::Round() {
 }
 
 void SearchIndexer::Run() {
+  bool paused = false;  // for a disk nearly full
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
     }
     // The index is a projection that can catch up later; the log cannot
-    // wait. While the disk is nearly full the indexer writes nothing, so
-    // what space there is goes to the log's own recovery.
-    std::error_code space_error;
-    const std::filesystem::space_info space = std::filesystem::space(
-        std::filesystem::path(index_->path()).parent_path(), space_error);
-    if (!space_error && space.available < kMinFreeBytesToIndex) {
+    // wait. While the disk is nearly full the index writes nothing and
+    // gives back its WAL, so what space there is goes to the log's own
+    // recovery (README "Search", disk space).
+    absl::Status round = DiskLow(*index_) ? DiskLowError() : absl::OkStatus();
+    absl::StatusOr<bool> progressed = false;
+    if (round.ok()) {
+      progressed = Round();
+      round = progressed.status();
+    }
+    if (absl::IsResourceExhausted(round)) {
+      if (!paused) {
+        log::Warn("search indexing paused: the disk is nearly full",
+                  {{"position", index_->Position()}});
+        paused = true;
+      }
+      if (index_->WalBytes() > 0) {
+        if (absl::Status s = index_->ReleaseSpace(kReleaseWait); !s.ok()) {
+          log::Debug("search index WAL not released yet",
+                     {{"error", s.message()}});
+        }
+      }
       if (!Sleep(kRetryPause)) return;
       continue;
     }
-    absl::StatusOr<bool> progressed = Round();
-    if (!progressed.ok()) {
+    if (paused) {
+      log::Info("search indexing resumed", {{"position", index_->Position()}});
+      paused = false;
+    }
+    if (!round.ok()) {
       log::Warn("search index update failed; retrying",
-                {{"error", progressed.status().message()},
-                 {"position", index_->Position()}});
+                {{"error", round.message()}, {"position", index_->Position()}});
       if (!Sleep(kRetryPause)) return;
     } else if (!*progressed) {
       if (!Sleep(kIdleRecheck)) return;

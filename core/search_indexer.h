@@ -22,9 +22,18 @@ namespace factlog::core {
 // the committed events the way a subscriber does, from the hub's window
 // while it keeps up and from the store when it is behind, and writes the
 // current documents of the claims they touched, with the position, in one
-// index transaction per round (at most kMaxEventsPerRound events). The
-// writer never waits for it; appends go on at full speed, and the index
-// lags by what the thread has not yet done.
+// round per at most kMaxEventsPerRound events. A round's documents go in
+// small transactions (about 1 MiB of documents each; only the last records
+// the round's position), because a transaction's pages all sit in the
+// index's WAL until it commits. The writer never waits for it; appends go
+// on at full speed, and the index lags by what the thread has not yet
+// done.
+//
+// Disk space: the event log must always be able to resume after a full
+// disk; the index may lag and catch up later. So while the data
+// directory's disk has less than 16 MiB free the indexer writes nothing
+// and gives back the index's WAL (SearchIndex::ReleaseSpace); it resumes
+// by itself once there is room again.
 //
 // On start it resumes after the position the index records: an empty
 // index (a new data dir, a dropped or unreadable file) is filled from the
@@ -33,7 +42,9 @@ namespace factlog::core {
 // nothing: the index catches up when factlogd starts again.
 //
 // Errors (a failed index write) are logged and retried after a pause; the
-// index only falls behind meanwhile. Thread-safe; `store`, `hub` and
+// index only falls behind meanwhile. The functions below that write the
+// index fail with RESOURCE_EXHAUSTED, before a transaction, when the disk
+// is that low. Thread-safe; `store`, `hub` and
 // `index` must outlive it.
 class SearchIndexer {
  public:

@@ -40,6 +40,12 @@ std::vector<double> LatencyBuckets() {
 
 std::vector<Sample> One(double value) { return {Sample{{}, value}}; }
 
+// How far the search index is behind the log; `index` is read before
+// `log` (the index never leads the log it was read before).
+uint64_t SearchIndexLag(uint64_t index, uint64_t log) {
+  return log > index ? log - index : 0;
+}
+
 }  // namespace
 
 ProcessStats ReadProcessStats() {
@@ -304,7 +310,37 @@ void ServerMetrics::RpcFinished(absl::string_view full_method,
       ->Observe(absl::ToDoubleSeconds(elapsed));
 }
 
+void ServerMetrics::WatchSearch(const search::SearchIndex* index,
+                                const PositionWaiters* waiters) {
+  search_index_ = index;
+  metrics::Registry& r = registry_;
+  r.AddCallback(
+      Type::kGauge, "factlog_search_index_position",
+      "Position of the last event the search index reflects.", {},
+      [index] { return One(static_cast<double>(index->Position())); });
+  r.AddCallback(Type::kGauge, "factlog_search_index_lag_events",
+                "Events committed to the log and not yet reflected by the "
+                "search index: the log's last position minus the index's.",
+                {}, [this, index] {
+                  const uint64_t reflected = index->Position();
+                  return One(static_cast<double>(
+                      SearchIndexLag(reflected, store_->LastPosition())));
+                });
+  r.AddCallback(
+      Type::kGauge, "factlog_search_waiting_calls",
+      "Calls waiting for the search index to reach a position "
+      "(SearchClaims' min_position, RecordClaim's similar claims); "
+      "they hold no thread.",
+      {}, [waiters] { return One(static_cast<double>(waiters->Waiting())); });
+}
+
 void ServerMetrics::FillStats(v1::GetStatsResponse* stats) const {
+  if (search_index_ != nullptr) {
+    const uint64_t position = search_index_->Position();
+    stats->set_search_index_position(position);
+    stats->set_search_index_lag(
+        SearchIndexLag(position, store_->LastPosition()));
+  }
   stats->set_commands_applied(appends_->Value());
   stats->set_commands_deduplicated(deduplicated_->Value());
   uint64_t events = 0;

@@ -13,8 +13,10 @@
 #include "absl/time/time.h"
 #include "common/metrics_registry.h"
 #include "core/hub.h"
+#include "core/position_waiters.h"
 #include "factlog/v1/events.pb.h"
 #include "factlog/v1/service.pb.h"
+#include "search/search_index.h"
 #include "storage/event_store.h"
 
 namespace factlog::core {
@@ -51,6 +53,12 @@ class ServerMetrics {
   void RpcFinished(absl::string_view full_method, absl::StatusCode code,
                    absl::Duration elapsed);
 
+  // Adds the search index's gauges (its position, its lag behind the log,
+  // the calls waiting for it) to Render and FillStats. Call once, before
+  // either runs; `index` and `waiters` must outlive them.
+  void WatchSearch(const search::SearchIndex* index,
+                   const PositionWaiters* waiters);
+
   // ---- Readers -----------------------------------------------------------
   // The Prometheus text exposition of everything.
   std::string Render() const { return registry_.Render(); }
@@ -66,6 +74,7 @@ class ServerMetrics {
 
   const storage::EventStore* const store_;
   const Hub* const hub_;
+  const search::SearchIndex* search_index_ = nullptr;
   const absl::Time started_;
   metrics::Registry registry_;
   metrics::Counter* appends_;

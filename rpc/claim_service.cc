@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -181,10 +182,13 @@ struct WaitsForMinPosition<
 template <typename Request>
 RpcGate::Unary ClaimServiceImpl::Admit(grpc::CallbackServerContext* ctx,
                                        const grpc::ByteBuffer* request,
-                                       Request* typed) {
+                                       Request* typed, bool handed_over) {
+  // A read waiting for its min_position is answered on the waiters'
+  // thread: handed over like a command (RpcObserver::StartUnary).
   RpcGate::Unary unary = gate_.StartUnary(
       ctx, MethodFor<Request>(),
-      /*may_wait=*/WaitsForMinPosition<Request>::value && waiters_ != nullptr);
+      handed_over ||
+          (WaitsForMinPosition<Request>::value && waiters_ != nullptr));
   if (!unary.actor.ok()) return unary;
   if (absl::Status s = DecodeMessage(*request, typed); !s.ok()) {
     unary.call.Finish(ToGrpcStatus(s));
@@ -198,7 +202,8 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response, Set set) {
   Request typed;
-  auto [call, actor] = Admit(ctx, request, &typed);
+  auto [call, actor] =
+      Admit(ctx, request, &typed, MethodFor<Request>().mutates);
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
   NoteRequestId(*ctx, typed.request_id());
@@ -228,19 +233,29 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
       return reactor;
     }
   }
-  // Found in the search index before the claim is committed (so it is
-  // never its own match) and on this thread, not the writer's. Best effort:
-  // a read error only leaves the list empty.
-  std::vector<v1::SimilarClaim> similar;
+  auto command = std::make_shared<std::vector<v1::Command>>(1);
+  set(&(*command)[0], std::move(typed));
+  auto submit = [this, call = std::move(call), actor = *std::move(actor),
+                 response,
+                 command](std::vector<v1::SimilarClaim> similar) mutable {
+    SubmitHere(std::move(*command), std::move(actor), std::move(call),
+               response, std::move(similar));
+  };
   if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
-    absl::StatusOr<std::vector<v1::SimilarClaim>> found =
-        search_->SimilarClaims(typed);
-    if (found.ok()) similar = *std::move(found);
+    // Found in the search index before the claim is committed (so it is
+    // never its own match), without holding this thread while the index
+    // catches up (core/claim_search.h). Best effort: a read error only
+    // leaves the list empty.
+    search_->SimilarClaims(
+        (*command)[0].record_claim(),
+        [submit = std::move(submit)](
+            absl::StatusOr<std::vector<v1::SimilarClaim>> found) mutable {
+          submit(found.ok() ? *std::move(found)
+                            : std::vector<v1::SimilarClaim>());
+        });
+  } else {
+    submit({});
   }
-  std::vector<v1::Command> command(1);
-  set(&command[0], std::move(typed));
-  SubmitHere(std::move(command), *std::move(actor), std::move(call), response,
-             std::move(similar));
   return reactor;
 }
 
@@ -278,7 +293,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response, Query query) {
   Request typed;
-  auto [call, actor] = Admit(ctx, request, &typed);
+  auto [call, actor] = Admit(ctx, request, &typed, /*handed_over=*/false);
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
   if constexpr (WaitsForMinPosition<Request>::value) {
@@ -357,12 +372,20 @@ FACTLOG_QUERY(ListSources, ListSourcesRequest, ListSources)
 grpc::ServerUnaryReactor* ClaimServiceImpl::SearchClaims(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  const absl::Time deadline = absl::FromChrono(ctx->deadline());
-  return Answer<v1::SearchClaimsRequest>(
-      ctx, request, response,
-      [this, deadline](const v1::SearchClaimsRequest& r) {
-        return search_->SearchClaims(r, deadline);
+  v1::SearchClaimsRequest typed;
+  // Handed over: a search waiting for min_position is answered from the
+  // waiters' thread (core/position_waiters.h), not this one.
+  auto [call, actor] = Admit(ctx, request, &typed, /*handed_over=*/true);
+  grpc::ServerUnaryReactor* reactor = call.reactor();
+  if (!actor.ok()) return reactor;
+  search_->SearchClaims(
+      typed, absl::FromChrono(ctx->deadline()),
+      [call = std::move(call),
+       response](absl::StatusOr<v1::SearchClaimsResponse> result) mutable {
+        if (result.ok()) *response = EncodeMessage(*std::move(result));
+        call.Finish(ToGrpcStatus(result.status()));
       });
+  return reactor;
 }
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* ClaimServiceImpl::Import(

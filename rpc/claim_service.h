@@ -13,8 +13,9 @@ namespace factlog::rpc {
 
 // factlog.v1.ClaimService over the callback API. Mutations go to the Writer
 // and finish from its callback; queries run on the gRPC thread against the
-// store. Every call is admitted first (rpc/rpc_gate.h, with the roles of
-// rpc/methods.h). It
+// store; a search (or RecordClaim's similar claims) that must wait for the
+// search index goes on from core::PositionWaiters' callback. Every call is
+// admitted first (rpc/rpc_gate.h, with the roles of rpc/methods.h). It
 // translates and wires; the rules live in domain/.
 // Every method is registered raw and decodes its request with DecodeMessage
 // (rpc/proto_decode.h), so a request gRPC could not decode, such as a
@@ -127,10 +128,12 @@ class ClaimServiceImpl final : public RawClaimService {
   // Admits the call of the method taking `Request` (rpc/methods.h) and
   // decodes its request into `typed`. When the call is refused or its
   // request does not decode, the call is finished with why and the
-  // result's actor holds that status.
+  // result's actor holds that status. `handed_over`: the call may finish
+  // on another thread of ours (RpcGate::StartUnary).
   template <typename Request>
   RpcGate::Unary Admit(grpc::CallbackServerContext* ctx,
-                       const grpc::ByteBuffer* request, Request* typed);
+                       const grpc::ByteBuffer* request, Request* typed,
+                       bool handed_over);
   // Admits the call (rpc/methods.h: the method taking `Request`), decodes a
   // `Request`, puts it into a Command with `set` and hands it to the
   // writer as the principal.

@@ -31,15 +31,19 @@ class RpcGate {
     // returns call.reactor() and does nothing else.
     absl::StatusOr<std::string> actor;
   };
-  // `may_wait`: the call may be answered on another thread of ours (a read
-  // waiting for its min_position); commands always may.
+  // Commands are answered by the writer, on its acks thread: handed over
+  // (RpcObserver::StartUnary).
+  Unary StartUnary(grpc::CallbackServerContext* ctx,
+                   const RpcMethod& method) const {
+    return StartUnary(ctx, method, /*handed_over=*/method.mutates);
+  }
+  // The same for a call that may be finished on a thread of ours other
+  // than the handler's even though it changes nothing (a search waiting
+  // for the index) when `handed_over`.
   Unary StartUnary(grpc::CallbackServerContext* ctx, const RpcMethod& method,
-                   bool may_wait = false) const {
-    // Commands are answered by the writer, on its acks thread.
-    Unary unary{
-        observer_->StartUnary(ctx, method.path.c_str(),
-                              /*handed_over=*/method.mutates || may_wait),
-        authorizer_->Authorize(*ctx, method.role, method.name)};
+                   bool handed_over) const {
+    Unary unary{observer_->StartUnary(ctx, method.path.c_str(), handed_over),
+                authorizer_->Authorize(*ctx, method.role, method.name)};
     if (!unary.actor.ok())
       unary.call.Finish(ToGrpcStatus(unary.actor.status()));
     return unary;

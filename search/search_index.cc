@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <utility>
 
@@ -21,6 +22,11 @@ namespace {
 constexpr int kLayoutVersion = 1;
 // Idle reader connections kept for later searches.
 constexpr size_t kMaxIdleReaders = 32;
+// How long a statement waits for a lock another connection holds.
+constexpr int kBusyTimeoutMs = 10000;
+// How long a commit's truncation of a large WAL waits for searches still
+// reading an older snapshot before leaving it to the next commit.
+constexpr absl::Duration kTruncateWait = absl::Milliseconds(50);
 
 absl::Status SqliteError(sqlite3* db, absl::string_view what) {
   const int code = sqlite3_extended_errcode(db);
@@ -116,7 +122,7 @@ absl::StatusOr<sqlite3*> Connect(const std::string& path) {
     sqlite3_close(db);
     return s;
   }
-  sqlite3_busy_timeout(db, 10000);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   absl::Status s = RegisterFts5Extensions(db);
   if (s.ok()) s = Exec(db, "PRAGMA synchronous=NORMAL");
   if (!s.ok()) {
@@ -179,10 +185,9 @@ absl::Status WriteMeta(sqlite3* db, absl::string_view key, int64_t value) {
 // Creates the tables when missing; drops an index of another layout.
 absl::Status Prepare(sqlite3* db) {
   if (absl::Status s = Exec(db, "PRAGMA journal_mode=WAL"); !s.ok()) return s;
-  // A large indexing transaction grows the WAL; without a limit it keeps
-  // that size for good, and on a full disk that is space the event log
-  // needs to resume (tests/disk_full_test.cc). Truncated to 4 MiB after
-  // each checkpoint.
+  // SQLite's own bound: a WAL that a checkpoint reset is cut back to 4 MiB,
+  // but only by the next write transaction, so it does not by itself give
+  // space back while no index writes happen (SearchIndex, "Disk space").
   if (absl::Status s = Exec(db, "PRAGMA journal_size_limit=4194304"); !s.ok()) {
     return s;
   }
@@ -337,7 +342,7 @@ bool SearchIndex::WaitForPosition(uint64_t position,
   return mu_.AwaitWithDeadline(absl::Condition(&reached), deadline);
 }
 
-absl::Status SearchIndex::Apply(const std::vector<SearchDocument>& docs,
+absl::Status SearchIndex::Apply(absl::Span<const SearchDocument> docs,
                                 uint64_t position) {
   if (absl::Status s = Exec(writer_, "BEGIN IMMEDIATE"); !s.ok()) return s;
   absl::Status status = [&]() -> absl::Status {
@@ -428,6 +433,42 @@ absl::Status SearchIndex::Apply(const std::vector<SearchDocument>& docs,
     return status;
   }
   SetPosition(position);
+  std::function<void(uint64_t)> listener;
+  {
+    absl::MutexLock lock(&mu_);
+    listener = listener_;
+  }
+  if (listener) listener(position);
+  // A transaction's pages stay in the WAL until a checkpoint copies them
+  // into the index file, and the file keeps its size after that: past the
+  // bound, truncate it now. Searches on an older snapshot may keep it from
+  // finishing; the next commit tries again.
+  if (WalBytes() > kMaxWalBytes) ReleaseSpace(kTruncateWait).IgnoreError();
+  return absl::OkStatus();
+}
+
+void SearchIndex::SetPositionListener(std::function<void(uint64_t)> listener) {
+  absl::MutexLock lock(&mu_);
+  listener_ = std::move(listener);
+}
+
+uint64_t SearchIndex::WalBytes() const {
+  std::error_code error;
+  const uintmax_t bytes = std::filesystem::file_size(WalPath(), error);
+  return error ? 0 : static_cast<uint64_t>(bytes);
+}
+
+absl::Status SearchIndex::ReleaseSpace(absl::Duration wait) {
+  sqlite3_busy_timeout(writer_,
+                       static_cast<int>(absl::ToInt64Milliseconds(wait)));
+  const int rc = sqlite3_wal_checkpoint_v2(
+      writer_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  sqlite3_busy_timeout(writer_, kBusyTimeoutMs);
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(
+        absl::StrCat("search index: giving back the WAL's space: ",
+                     sqlite3_errmsg(writer_)));
+  }
   return absl::OkStatus();
 }
 
@@ -443,6 +484,7 @@ absl::Status SearchIndex::Clear() {
     return s;
   }
   SetPosition(0);
+  if (WalBytes() > kMaxWalBytes) ReleaseSpace(kTruncateWait).IgnoreError();
   return absl::OkStatus();
 }
 

@@ -10,12 +10,20 @@
 // feeds it resumes from Position() (core/search_indexer.h). It is derived
 // from the log only and can be dropped at any time (Clear).
 //
-// Thread-safety: one thread at a time may call Apply and Clear (the
-// indexer); Search, ForEachEntry, Position and WaitForPosition may be
-// called from any thread, concurrently with Apply (SQLite's WAL mode: a
-// search reads the last committed transaction). Errors: INVALID_ARGUMENT
-// naming "query" for an expression FTS5 refuses (with FTS5's message);
-// INTERNAL or UNAVAILABLE with SQLite's message for I/O and other errors.
+// Disk space: the index shares the data directory's disk with the event
+// log, which must always be able to resume after a full disk (README
+// "Search", disk space). Its write-ahead log is therefore kept small: truncated
+// to zero bytes once it passes kMaxWalBytes after a commit, and on demand
+// (ReleaseSpace) when the disk is low; whoever feeds it keeps transactions
+// small (core/search_indexer.h).
+//
+// Thread-safety: one thread at a time may call Apply, Clear and
+// ReleaseSpace (the indexer); Search, ForEachEntry, Position, WalBytes and
+// WaitForPosition may be called from any thread, concurrently with Apply
+// (SQLite's WAL mode: a search reads the last committed transaction). Errors:
+// INVALID_ARGUMENT naming "query" for an expression FTS5 refuses (with FTS5's
+// message); INTERNAL or UNAVAILABLE with SQLite's message for I/O and other
+// errors.
 #ifndef FACTLOG_SEARCH_SEARCH_INDEX_H_
 #define FACTLOG_SEARCH_SEARCH_INDEX_H_
 
@@ -30,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "factlog/v1/views.pb.h"
 #include "search/search_document.h"
 
@@ -124,14 +133,33 @@ class SearchIndex {
   const std::string& path() const { return path_; }
 
   // Waits until Position() >= position or `deadline` passes; true when
-  // reached.
+  // reached. Blocks the calling thread: for tools and tests (servers use
+  // core/position_waiters.h, called through SetPositionListener).
   bool WaitForPosition(uint64_t position, absl::Time deadline) const;
+
+  // `listener` is called with the new position after every Apply that
+  // committed, on Apply's thread, outside any lock of the index; it must
+  // not block (it may call Position()). Replaces the previous listener;
+  // set it before Apply runs on another thread.
+  void SetPositionListener(std::function<void(uint64_t)> listener);
+
+  // The WAL size past which a commit truncates it (see "Disk space").
+  static constexpr uint64_t kMaxWalBytes = 4 << 20;
+
+  // Bytes the index's write-ahead log takes on disk now (0 without one).
+  uint64_t WalBytes() const;
+
+  // Gives back the WAL's disk space: copies its committed pages into the
+  // index file and truncates it to zero bytes. Waits up to `wait` for
+  // searches still reading an older snapshot. UNAVAILABLE when they, or a
+  // disk too full to grow the index file, keep it from finishing (the WAL
+  // keeps its size, nothing is lost; call it again later).
+  absl::Status ReleaseSpace(absl::Duration wait);
 
   // Replaces the rows of the documents' claims with `docs` and records
   // `position`, in one transaction. `position` must not be below
   // Position().
-  absl::Status Apply(const std::vector<SearchDocument>& docs,
-                     uint64_t position);
+  absl::Status Apply(absl::Span<const SearchDocument> docs, uint64_t position);
 
   // Removes every row; Position() becomes 0.
   absl::Status Clear();
@@ -148,12 +176,14 @@ class SearchIndex {
   absl::StatusOr<sqlite3*> Reader() const;
   void Release(sqlite3* db) const;
   void SetPosition(uint64_t position);
+  std::string WalPath() const { return path_ + "-wal"; }
 
   const std::string path_;
   sqlite3* const writer_;
   mutable absl::Mutex mu_;
   uint64_t position_ ABSL_GUARDED_BY(mu_) = 0;
   mutable std::vector<sqlite3*> idle_readers_ ABSL_GUARDED_BY(mu_);
+  std::function<void(uint64_t)> listener_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace factlog::search

@@ -13,6 +13,7 @@
 #include "core/applied_waiters.h"
 #include "core/claim_queries.h"
 #include "core/claim_search.h"
+#include "core/position_waiters.h"
 #include "core/search_indexer.h"
 #include "core/server_metrics.h"
 #include "core/writer.h"
@@ -265,8 +266,17 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     server->indexer_ = core::SearchIndexer::Start(
         server->store_.get(), server->hub_.get(), server->search_index_.get());
   }
+  server->search_waiters_ = std::make_unique<core::PositionWaiters>(
+      [index = server->search_index_.get()] { return index->Position(); });
+  server->search_index_->SetPositionListener(
+      [waiters = server->search_waiters_.get()](uint64_t) {
+        waiters->Advanced();
+      });
+  server->metrics_->WatchSearch(server->search_index_.get(),
+                                server->search_waiters_.get());
   server->search_ = std::make_unique<core::ClaimSearch>(
-      server->search_index_.get(), server->store_.get(), options.clock,
+      server->search_index_.get(), server->store_.get(),
+      server->search_waiters_.get(), options.clock,
       options.similarity_threshold);
   const rpc::RpcGate gate(server->authorizer_.get(), server->observer_.get());
   if (server->replicated_log_ != nullptr) server->StartForwarder();
@@ -597,6 +607,9 @@ void FactlogServer::Shutdown(absl::Duration grace) {
   metrics_http_.reset();  // its scrapes read the hub and the store
   if (hub_) hub_->Shutdown();
   web_http_.reset();  // its event streams have ended with the hub
+  // Searches waiting for the index are answered (UNAVAILABLE) rather than
+  // held until their deadlines while gRPC waits for them.
+  if (search_waiters_) search_waiters_->Stop();
   if (grpc_server_) {
     grpc_server_->GetHealthCheckService()->SetServingStatus(false);
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));

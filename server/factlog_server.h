@@ -27,6 +27,7 @@ namespace factlog::core {
 class AppliedWaiters;
 class ClaimQueries;
 class ClaimSearch;
+class PositionWaiters;
 class SearchIndexer;
 class Hub;
 class LogHeads;
@@ -219,6 +220,7 @@ class FactlogServer {
   std::unique_ptr<core::ClaimQueries> queries_;
   std::unique_ptr<search::SearchIndex> search_index_;
   std::unique_ptr<core::SearchIndexer> indexer_;
+  std::unique_ptr<core::PositionWaiters> search_waiters_;
   std::unique_ptr<core::ClaimSearch> search_;
   std::unique_ptr<rpc::ClaimServiceImpl> claim_service_;
   std::unique_ptr<core::LogHeads> log_heads_;

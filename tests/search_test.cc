@@ -14,9 +14,12 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/search_indexer.h"
+#include "core/server_metrics.h"
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -129,6 +132,32 @@ TEST_F(SearchIndexTest, PositionIsStoredWithTheRowsAndSurvivesReopening) {
   ASSERT_TRUE(index_->Clear().ok());
   EXPECT_EQ(index_->Position(), 0u);
   EXPECT_THAT(Find("troops"), IsEmpty());
+}
+
+// The index shares the disk with the event log, which must be able to
+// resume after a full disk: its WAL does not keep the space of a large
+// transaction, and gives back the rest when asked (SearchIndex, "Disk
+// space").
+TEST_F(SearchIndexTest, TheWalGivesItsSpaceBack) {
+  std::vector<v1::ClaimView> views;
+  for (int i = 0; i < 1500; ++i) {
+    views.push_back(View(absl::StrCat("big", i),
+                         absl::StrCat("Bulky ", std::string(4000, 'x'), i)));
+  }
+  Add(views, 1);  // about 6 MB of documents in one transaction
+  EXPECT_EQ(index_->WalBytes(), 0u);
+  Add({View("small", "A small claim.")}, 2);
+  EXPECT_GT(index_->WalBytes(), 0u);
+  ASSERT_TRUE(index_->ReleaseSpace(absl::Seconds(5)).ok());
+  EXPECT_EQ(index_->WalBytes(), 0u);
+  // Nothing was lost on the way.
+  index_.reset();
+  auto reopened = search::SearchIndex::Open(dir_.path() + "/search.sqlite");
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  index_ = *std::move(reopened);
+  EXPECT_EQ(index_->Position(), 2u);
+  EXPECT_THAT(Find("small"), ElementsAre("small"));
+  EXPECT_EQ(Find("bulky").size(), 50u);  // a page of the 1,500
 }
 
 TEST_F(SearchIndexTest, AnUnreadableFileIsReplacedByAnEmptyIndex) {
@@ -674,6 +703,132 @@ absl::StatusOr<v1::CommandResponse> RecordOver(v1::ClaimService::Stub& stub,
   grpc::Status s = stub.RecordClaim(&ctx, testing::NewClaim(id, text), &resp);
   if (!s.ok()) return absl::UnavailableError(s.error_message());
   return resp;
+}
+
+// The value of the unlabelled metric `name` in a /metrics text; -1 when
+// it is not there.
+double MetricValue(const std::string& text, const std::string& name) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::ConsumePrefix(&line, name + " ")) {
+      double value = 0;
+      if (absl::SimpleAtod(line, &value)) return value;
+    }
+  }
+  return -1;
+}
+
+// Searches waiting for min_position hold no gRPC thread (core/
+// position_waiters.h): with the indexer stopped, more of them wait at once
+// than gRPC has threads for callbacks, a GetClaim is answered meanwhile,
+// and they are all answered once the index catches up. The index's lag
+// shows in /metrics and GetStats.
+TEST(SearchWaitTest, WaitingSearchesHoldNoThreadAndLagIsReported) {
+  server::ServerOptions options;
+  options.search_indexer = false;  // the index moves when the test moves it
+  testing::TestServer server(options);
+  uint64_t last = 0;
+  {
+    grpc::ClientContext ctx;
+    v1::ImportResponse imported;
+    auto writer = server.claims().Import(&ctx, &imported);
+    for (int i = 0; i < 3; ++i) {
+      v1::Command c;
+      *c.mutable_record_claim() = testing::NewClaim(
+          absl::StrCat("waited-", i), absl::StrCat("Paused indexer word ", i));
+      ASSERT_TRUE(writer->Write(c));
+    }
+    writer->WritesDone();
+    ASSERT_TRUE(writer->Finish().ok());
+    last = imported.last_position();
+  }
+  core::ServerMetrics& metrics = server.server().metrics();
+  EXPECT_EQ(MetricValue(metrics.Render(), "factlog_search_index_lag_events"),
+            static_cast<double>(last));
+
+  constexpr int kWaiting = 64;  // gRPC runs callbacks on a few threads
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::SearchClaimsRequest req;
+    v1::SearchClaimsResponse resp;
+    grpc::Status status;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  absl::Mutex mu;
+  int answered = 0;
+  // However the test ends, no call outlives what it refers to.
+  struct Drain {
+    std::vector<std::unique_ptr<Call>>* calls;
+    absl::Mutex* mu;
+    int* answered;
+    ~Drain() {
+      for (auto& call : *calls) call->ctx.TryCancel();
+      absl::MutexLock lock(mu);
+      auto all = [this]() ABSL_SHARED_LOCKS_REQUIRED(*mu) {
+        return *answered == static_cast<int>(calls->size());
+      };
+      mu->AwaitWithTimeout(absl::Condition(&all), absl::Seconds(60));
+    }
+  } drain{&calls, &mu, &answered};
+  for (int i = 0; i < kWaiting; ++i) {
+    Call* call = calls.emplace_back(std::make_unique<Call>()).get();
+    call->req.set_query("paused indexer");
+    call->req.set_min_position(last);
+    call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    server.claims().async()->SearchClaims(
+        &call->ctx, &call->req, &call->resp,
+        [call, &mu, &answered](grpc::Status status) {
+          absl::MutexLock lock(&mu);
+          call->status = std::move(status);
+          ++answered;
+        });
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (MetricValue(metrics.Render(), "factlog_search_waiting_calls") <
+             kWaiting &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(MetricValue(metrics.Render(), "factlog_search_waiting_calls"),
+            kWaiting);
+  {
+    grpc::ClientContext ctx;
+    v1::GetClaimRequest get;
+    get.set_claim_id("waited-0");
+    v1::ClaimView view;
+    const grpc::Status s = server.claims().GetClaim(&ctx, get, &view);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    auto admin = v1::AdminService::NewStub(server.channel());
+    grpc::ClientContext stats_ctx;
+    v1::GetStatsResponse stats;
+    ASSERT_TRUE(admin->GetStats(&stats_ctx, {}, &stats).ok());
+    EXPECT_EQ(stats.search_index_position() + stats.search_index_lag(),
+              stats.last_position());
+    EXPECT_EQ(stats.search_index_lag(), last);
+  }
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(answered, 0) << "searches finished before the index moved";
+  }
+  // The indexer's work, done here: every waiting search is answered.
+  ASSERT_TRUE(core::CatchUpSearchIndex(server.server().store(),
+                                       &server.server().search_index())
+                  .ok());
+  {
+    absl::MutexLock lock(&mu);
+    auto all = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) {
+      return answered == kWaiting;
+    };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)))
+        << answered << " of " << kWaiting << " answered";
+  }
+  for (const auto& call : calls) {
+    ASSERT_TRUE(call->status.ok()) << call->status.error_message();
+    EXPECT_EQ(call->resp.position(), last);
+    EXPECT_EQ(call->resp.hits_size(), 3);
+  }
+  EXPECT_EQ(MetricValue(metrics.Render(), "factlog_search_index_lag_events"),
+            0);
+  EXPECT_EQ(MetricValue(metrics.Render(), "factlog_search_waiting_calls"), 0);
 }
 
 TEST(SearchCrashTest, KilledBetweenCommitAndIndexingCatchesUpOnRestart) {
