@@ -101,8 +101,9 @@ struct ServerOptions {
   // RecordClaim answers with alike claims sharing at least this share of
   // the new text's content words (SimilarClaim.similarity).
   double similarity_threshold = 0.25;
-  // Keep the search index in step with the log. Benchmarks only turn it
-  // off (bench search-import's A/B); the index then stays where it was.
+  // Keep the search index in step with the log. Only benchmarks (bench
+  // search-import's A/B) and tests turn it off; the index then stays where
+  // it was.
   bool search_indexer = true;
   // PEM Ed25519 private key that signs log heads (`factlogd key new`).
   // Empty: heads are unsigned.
