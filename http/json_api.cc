@@ -144,6 +144,21 @@ const google::protobuf::FieldDescriptor* CommandField() {
   return field;
 }
 
+// The answer of a core/ call that answers through a callback (the search
+// index's waits hold no gRPC thread). A civetweb worker may wait for it:
+// it holds only its own connection.
+template <typename T, typename Start>
+absl::StatusOr<T> Await(Start start) {
+  absl::Notification done;
+  absl::StatusOr<T> result = absl::UnknownError("not answered");
+  start([&](absl::StatusOr<T> answer) {
+    result = std::move(answer);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
 // A command: admitted with its RPC's role, its request read from the body
 // and path, handed to the writer as gRPC's ClaimService does, answered
 // with the CommandResponse once durable.
@@ -162,7 +177,10 @@ Route Mutate(absl::string_view pattern) {
         // does; best effort.
         std::vector<v1::SimilarClaim> similar;
         if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
-          auto found = call.services.search->SimilarClaims(request);
+          auto found = Await<std::vector<v1::SimilarClaim>>(
+              [&](core::ClaimSearch::SimilarDone done) {
+                call.services.search->SimilarClaims(request, std::move(done));
+              });
           if (found.ok()) similar = *std::move(found);
         }
         std::vector<v1::Command> commands(1);
@@ -256,8 +274,12 @@ std::vector<Route> Routes() {
       Read<v1::SearchClaimsRequest>(
           "search",
           [](const S& s, const v1::SearchClaimsRequest& r) {
-            return s.search->SearchClaims(
-                r, absl::Now() + core::ClaimSearch::kMaxWait);
+            return Await<v1::SearchClaimsResponse>(
+                [&](core::ClaimSearch::SearchDone done) {
+                  s.search->SearchClaims(
+                      r, absl::Now() + core::ClaimSearch::kMaxWait,
+                      std::move(done));
+                });
           }),
       Read<v1::GetLogHeadRequest>("log/head",
                                   [](const S& s, const v1::GetLogHeadRequest&) {
