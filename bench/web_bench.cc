@@ -1,6 +1,7 @@
 // factlog-web-bench: the web view's HTTP edge against gRPC on the same real
 // factlogd (README, "Web view"; bench/README.md, "Web view"):
-//   json-get   GetClaim over the JSON API beside gRPC GetClaim, from the
+//   json-get   GetClaim over the JSON API (a kept-alive connection per
+//              client) beside gRPC GetClaim (a channel each), from the
 //              same number of closed-loop clients, in alternating slices;
 //   sse-fanout N event-stream clients while appends arrive at a fixed
 //              rate: every event delivered (gaps, repeats), lag
@@ -18,12 +19,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -63,25 +66,82 @@ int Connect(int port) {
   return fd;
 }
 
-// One GET over a fresh connection (factlogd's HTTP closes after each
-// response); true for a 200.
-bool HttpGet(int port, const std::string& path) {
-  const int fd = Connect(port);
-  if (fd < 0) return false;
-  const std::string request =
-      absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: b\r\n\r\n");
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
-    close(fd);
-    return false;
+// A client's HTTP/1.1 connection, reused across GETs as a browser's is
+// (factlogd keeps connections alive); reconnects when the server closed it.
+class KeptAliveClient {
+ public:
+  explicit KeptAliveClient(int port) : port_(port) {}
+  KeptAliveClient(const KeptAliveClient&) = delete;
+  KeptAliveClient& operator=(const KeptAliveClient&) = delete;
+  ~KeptAliveClient() { Drop(); }
+
+  // One GET; true for a 200 whose whole body arrived. A kept-alive
+  // connection the server closed while idle gets the request again on a
+  // new one, as a browser does.
+  bool Get(const std::string& path) {
+    const bool reused = fd_ >= 0;
+    const int got = Exchange(path);
+    if (got < 0 && reused) return Exchange(path) > 0;
+    return got > 0;
   }
-  std::string response;
-  char buffer[16384];
-  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) {
-    response.append(buffer, static_cast<size_t>(n));
+  // How many connections it opened so far.
+  uint64_t connections() const { return opened_; }
+
+ private:
+  // 1 for a 200, 0 for another answer, -1 when the connection ended
+  // before any of the response arrived.
+  int Exchange(const std::string& path) {
+    if (fd_ < 0) {
+      if ((fd_ = Connect(port_)) < 0) return 0;
+      ++opened_;
+    }
+    const std::string request =
+        absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: b\r\n\r\n");
+    if (send(fd_, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+      Drop();
+      return -1;
+    }
+    std::string response;
+    size_t head_end = std::string::npos, length = 0;
+    char buffer[16384];
+    while (head_end == std::string::npos ||
+           response.size() < head_end + 4 + length) {
+      const ssize_t n = read(fd_, buffer, sizeof(buffer));
+      if (n <= 0) {
+        Drop();
+        return response.empty() ? -1 : 0;
+      }
+      response.append(buffer, static_cast<size_t>(n));
+      if (head_end != std::string::npos) continue;
+      head_end = response.find("\r\n\r\n");
+      if (head_end == std::string::npos) continue;
+      const std::string head =
+          absl::AsciiStrToLower(response.substr(0, head_end));
+      const size_t at = head.find("\r\ncontent-length: ");
+      if (at == std::string::npos ||
+          !absl::SimpleAtoi(
+              head.substr(at + 18, head.find('\r', at + 2) - at - 18),
+              &length)) {
+        Drop();
+        return 0;
+      }
+      if (absl::StrContains(head, "\r\nconnection: close")) reuse_ = false;
+    }
+    if (!reuse_) Drop();
+    return response.rfind("HTTP/1.1 200", 0) == 0 ? 1 : 0;
   }
-  close(fd);
-  return response.rfind("HTTP/1.1 200", 0) == 0;
-}
+
+  void Drop() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    reuse_ = true;
+  }
+
+  const int port_;
+  int fd_ = -1;
+  bool reuse_ = true;
+  uint64_t opened_ = 0;
+};
 
 struct Factlogd {
   std::unique_ptr<ChildProcess> child;
@@ -161,6 +221,11 @@ void RunJsonGet(const Options& o, Factlogd& f) {
     channels.push_back(grpc::CreateCustomChannel(
         f.grpc, grpc::InsecureChannelCredentials(), args));
   }
+  // A kept-alive connection each, as the channels are.
+  std::vector<std::unique_ptr<KeptAliveClient>> web_clients;
+  for (int c = 0; c < o.clients; ++c) {
+    web_clients.push_back(std::make_unique<KeptAliveClient>(f.http_port));
+  }
   for (int s = 0; s < 2 * kSlices; ++s) {
     const int kind = s % 2;  // 0 gRPC, 1 JSON
     const absl::Time end = absl::Now() + slice;
@@ -182,7 +247,7 @@ void RunJsonGet(const Options& o, Factlogd& f) {
             v1::ClaimView view;
             ok = client->GetClaim(&ctx, req, &view).ok();
           } else {
-            ok = HttpGet(f.http_port, absl::StrCat("/api/v1/claims/bench-", i));
+            ok = web_clients[c]->Get(absl::StrCat("/api/v1/claims/bench-", i));
           }
           h[c].Record(absl::ToInt64Microseconds(absl::Now() - start));
           ++n[c];
@@ -199,14 +264,17 @@ void RunJsonGet(const Options& o, Factlogd& f) {
   }
   const double window = o.seconds;
   const double grpc_rate = calls[0] / window, json_rate = calls[1] / window;
+  uint64_t connections = 0;
+  for (const auto& client : web_clients) connections += client->connections();
   std::printf(
       "json-get  clients=%d  grpc %.0f calls/s (p50 %.2f ms, p99 %.2f ms, "
       "errors %llu)  json %.0f calls/s (p50 %.2f ms, p99 %.2f ms, errors "
-      "%llu)  ratio json/grpc %.2f (target >= 0.7)\n",
+      "%llu, %llu connections)  ratio json/grpc %.2f (target >= 0.7)\n",
       o.clients, grpc_rate, latency[0].QuantileMs(0.5),
       latency[0].QuantileMs(0.99), static_cast<unsigned long long>(errors[0]),
       json_rate, latency[1].QuantileMs(0.5), latency[1].QuantileMs(0.99),
-      static_cast<unsigned long long>(errors[1]), json_rate / grpc_rate);
+      static_cast<unsigned long long>(errors[1]),
+      static_cast<unsigned long long>(connections), json_rate / grpc_rate);
 }
 
 // One event-stream client's reading state.

@@ -26,11 +26,6 @@ int LogMessage(const ::mg_connection*, const char* message) {
   return 1;  // handled: civetweb writes nothing itself
 }
 
-const char* ReasonPhrase(int status) {
-  const char* text = mg_get_response_code_text(nullptr, status);
-  return text != nullptr ? text : "";
-}
-
 // The IPv4 address (network order) to connect to for a listener on `host`,
 // or 0.
 uint32_t WakeAddress(const std::string& host) {
@@ -105,7 +100,10 @@ absl::StatusOr<std::string> HttpExchange::ReadBody(size_t max_bytes) {
   for (;;) {
     const int n = mg_read(connection_, buffer, sizeof(buffer));
     if (n < 0) return absl::UnavailableError("the client stopped sending");
-    if (n == 0) break;
+    if (n == 0) {
+      body_read_ = true;
+      break;
+    }
     body.append(buffer, static_cast<size_t>(n));
     if (body.size() > max_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat(
@@ -119,19 +117,29 @@ bool HttpExchange::SendHeaders(int status, absl::string_view content_type,
                                std::optional<size_t> length,
                                const Headers& headers) {
   responded_ = true;
-  std::string head =
-      absl::StrCat("HTTP/1.1 ", status, " ", ReasonPhrase(status),
-                   "\r\nContent-Type: ", content_type, "\r\n");
+  // civetweb's response API: it records the status, adds Date, and says
+  // "Connection: keep-alive" exactly when it will read another request
+  // from this connection (README, "Web view").
+  if (mg_response_header_start(connection_, status) != 0) return false;
+  const std::string type(content_type);
+  mg_response_header_add(connection_, "Content-Type", type.c_str(), -1);
+  // A body of unknown length ends when the connection closes; a request
+  // body left unread would be drained before the next request: both close.
+  const long long declared = mg_get_request_info(connection_)->content_length;
+  const bool body_unread =
+      !body_read_ && (declared > 0 || header("Transfer-Encoding").has_value());
   if (length.has_value()) {
-    absl::StrAppend(&head, "Content-Length: ", *length, "\r\n");
-  } else {
-    absl::StrAppend(&head, "Connection: close\r\n");
+    const std::string text = std::to_string(*length);
+    mg_response_header_add(connection_, "Content-Length", text.c_str(), -1);
+  }
+  if (!length.has_value() || body_unread || close_) {
+    mg_response_header_add(connection_, "Connection", "close", -1);
   }
   for (const auto& [name, value] : headers) {
-    absl::StrAppend(&head, name, ": ", value, "\r\n");
+    mg_response_header_add(connection_, name.c_str(), value.c_str(),
+                           static_cast<int>(value.size()));
   }
-  head += "\r\n";
-  return mg_write(connection_, head.data(), head.size()) > 0;
+  return mg_response_header_send(connection_) == 0;
 }
 
 void HttpExchange::Send(int status, absl::string_view content_type,
@@ -180,12 +188,19 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   const std::string threads = std::to_string(options.threads);
   const std::string header_bytes = std::to_string(options.max_header_bytes);
   const std::string timeout = std::to_string(options.request_timeout_ms);
+  const std::string keep_alive_ms =
+      std::to_string(options.keep_alive_timeout_ms);
+  // civetweb writes a response's header lines one by one: tcp_nodelay
+  // keeps Nagle's algorithm from holding them back for the client's
+  // delayed ACK on a kept-alive connection.
   std::vector<const char*> civet_options = {
-      "listening_ports",    listen.c_str(),
-      "num_threads",        threads.c_str(),
-      "request_timeout_ms", timeout.c_str(),
-      "enable_keep_alive",  options.keep_alive ? "yes" : "no",
-      "max_request_size",   header_bytes.c_str()};
+      "listening_ports",       listen.c_str(),                     //
+      "num_threads",           threads.c_str(),                    //
+      "request_timeout_ms",    timeout.c_str(),                    //
+      "enable_keep_alive",     options.keep_alive ? "yes" : "no",  //
+      "keep_alive_timeout_ms", keep_alive_ms.c_str(),              //
+      "tcp_nodelay",           "1",                                //
+      "max_request_size",      header_bytes.c_str()};
   civet_options.push_back(nullptr);
   struct mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));
@@ -249,6 +264,7 @@ int HttpServer::HandleError(::mg_connection* connection, int status,
       static_cast<HttpServer*>(mg_get_user_data(mg_get_context(connection)));
   if (server == nullptr || !server->error_page_) return 1;
   HttpExchange exchange(connection);
+  exchange.CloseAfterResponse();  // civetweb closes after a request it refused
   server->error_page_(exchange, status, message != nullptr ? message : "");
   return exchange.responded() ? 0 : 1;
 }

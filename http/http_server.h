@@ -46,11 +46,16 @@ class HttpExchange {
   absl::StatusOr<std::string> ReadBody(size_t max_bytes);
 
   // Sends a complete response with Content-Length, then `headers`. Once.
+  // The connection stays open for the client's next request when the
+  // listener keeps connections alive, the client wants it, and the request
+  // body was read (ReadBody) or there was none; the response's Connection
+  // header says which.
   void Send(int status, absl::string_view content_type, absl::string_view body,
             const Headers& headers = {});
   // Starts a response whose body is written with Write until the handler
-  // returns (no Content-Length; the connection closes after it). Once,
-  // instead of Send. False when the client is gone.
+  // returns (no Content-Length; "Connection: close", and the client closes
+  // it once it has read the end). Once, instead of Send. False when the
+  // client is gone.
   bool StartStream(int status, absl::string_view content_type,
                    const Headers& headers = {});
   // Writes `data` to a started stream, blocking while the client does not
@@ -59,6 +64,9 @@ class HttpExchange {
   bool Write(absl::string_view data);
 
   bool responded() const { return responded_; }
+  // Makes the response say "Connection: close" (civetweb closes the
+  // connection after a request it could not parse). Before Send.
+  void CloseAfterResponse() { close_ = true; }
 
  private:
   bool SendHeaders(int status, absl::string_view content_type,
@@ -66,6 +74,8 @@ class HttpExchange {
 
   ::mg_connection* const connection_;
   bool responded_ = false;
+  bool body_read_ = false;  // ReadBody read the whole request body
+  bool close_ = false;
 };
 
 struct HttpServerOptions {
@@ -77,7 +87,11 @@ struct HttpServerOptions {
   // Worker threads: the most connections served at once (an event stream
   // holds one for its life); more wait in the listen queue.
   int threads = 2;
+  // Keep a connection open for the client's next request (HTTP/1.1),
+  // for at most `keep_alive_timeout_ms` of idleness: an idle kept-alive
+  // connection holds a worker thread that long.
   bool keep_alive = false;
+  int keep_alive_timeout_ms = 500;
   // Most bytes of a request line and headers; larger requests get 413
   // through `error_page`.
   int max_header_bytes = 16 << 10;

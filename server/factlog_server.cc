@@ -573,6 +573,8 @@ absl::Status FactlogServer::StartWeb() {
   http_options.listen = options_.http_listen;
   http_options.flag = "--http-listen";
   http_options.threads = options_.http_threads;
+  // Pages and API calls reuse their connection (README, "Web view").
+  http_options.keep_alive = true;
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
       http::HttpServer::Start(
           http_options,

@@ -1,8 +1,9 @@
 // The web view's HTTP edge (README, "Web view"): the JSON API answers what
 // the gRPC services answer, commands go through the same writer, bad HTTP
 // input gets a JSON error and changes nothing, tokens and roles apply as
-// for gRPC, the listen rule is gRPC's, and the event stream resumes with
-// Last-Event-ID across a restart with no gap and no repeat. Each test
+// for gRPC, the listen rule is gRPC's, the event stream resumes with
+// Last-Event-ID across a restart with no gap and no repeat, and requests
+// share a kept-alive connection until a response says close. Each test
 // starts a real server (in-process) on loopback port 0 over a temp dir.
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,9 +11,11 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -382,18 +385,23 @@ TEST(HttpApiTest, ListenRuleIsGrpcs) {
   EXPECT_NE((*allowed)->http_port(), 0);
 }
 
+// A TCP connection to 127.0.0.1:port (a test failure if refused).
+int ConnectLoopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  return fd;
+}
+
 // An event stream read over a plain socket, with a deadline on every read.
 class SseClient {
  public:
   SseClient(int port, const std::string& path,
             const std::string& last_event_id) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
-              0);
+    fd_ = ConnectLoopback(port);
     std::string request =
         absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     if (!last_event_id.empty()) {
@@ -515,6 +523,148 @@ TEST(HttpApiTest, EventStreamResumesAcrossARestartWithoutGapOrRepeat) {
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->event, "caught_up");
   EXPECT_EQ(next->id, 6u);
+}
+
+// One client connection, read with a deadline: what a browser's kept-alive
+// connection sees.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(ConnectLoopback(port)) {}
+  ~RawConnection() { close(fd_); }
+
+  void Send(const std::string& request) {
+    EXPECT_EQ(send(fd_, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+  }
+  // The next response, ended by its Content-Length; nullopt when the
+  // connection ends first or 10 s pass.
+  std::optional<HttpResponse> Next() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    for (;;) {
+      const size_t end = buffer_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const std::string head = absl::AsciiStrToLower(buffer_.substr(0, end));
+        const size_t at = head.find("\r\ncontent-length: ");
+        size_t length = 0;
+        EXPECT_NE(at, std::string::npos) << head;
+        if (at != std::string::npos &&
+            absl::SimpleAtoi(
+                head.substr(at + 18, head.find('\r', at + 2) - at - 18),
+                &length) &&
+            buffer_.size() >= end + 4 + length) {
+          HttpResponse response;
+          response.headers = buffer_.substr(0, end);
+          response.body = buffer_.substr(end + 4, length);
+          (void)absl::SimpleAtoi(response.headers.substr(9, 3),
+                                 &response.status);
+          buffer_.erase(0, end + 4 + length);
+          return response;
+        }
+      }
+      if (!Read(deadline)) return std::nullopt;
+    }
+  }
+  // True when the server closes the connection (nothing more arrives)
+  // within 10 s.
+  bool Closed() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (Read(deadline)) {
+    }
+    return closed_;
+  }
+
+ private:
+  // Appends what arrives before `deadline`; false at its end or the
+  // connection's.
+  bool Read(absl::Time deadline) {
+    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+    pollfd p{fd_, POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+    char chunk[8192];
+    const ssize_t n = read(fd_, chunk, sizeof(chunk));
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  std::string buffer_;
+  bool closed_ = false;
+};
+
+TEST(HttpApiTest, ConnectionsAreKeptAliveBetweenResponses) {
+  TestServer server(WebOptions());
+  const int port = server.server().http_port();
+  ASSERT_TRUE(
+      testing::RecordClaim(server.claims(), testing::NewClaim("c-1")).ok());
+  const std::string get =
+      "GET /api/v1/claims/c-1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  {
+    // Requests one after another, then two at once, all on one
+    // connection; an error does not end it either.
+    RawConnection connection(port);
+    for (int i = 0; i < 2; ++i) {
+      connection.Send(get);
+      std::optional<HttpResponse> response = connection.Next();
+      ASSERT_TRUE(response.has_value()) << "request " << i;
+      EXPECT_EQ(response->status, 200) << response->headers;
+      EXPECT_TRUE(
+          absl::StrContains(response->headers, "Connection: keep-alive"))
+          << response->headers;
+      EXPECT_EQ(FromJson<v1::ClaimView>(response->body).claim_id(), "c-1");
+    }
+    connection.Send(
+        get + "GET /api/v1/claims/none HTTP/1.1\r\nHost: x\r\n\r\n" + get);
+    for (int want : {200, 404, 200}) {
+      std::optional<HttpResponse> response = connection.Next();
+      ASSERT_TRUE(response.has_value()) << want;
+      EXPECT_EQ(response->status, want) << response->headers;
+    }
+    // A command's body read, the connection goes on.
+    connection.Send(
+        "POST /api/v1/claims HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        "application/json\r\nContent-Length: 2\r\n\r\n{}" +
+        get);
+    std::optional<HttpResponse> refused = connection.Next();
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ(refused->status, 400) << refused->body;
+    std::optional<HttpResponse> after = connection.Next();
+    ASSERT_TRUE(after.has_value());
+    EXPECT_EQ(after->status, 200);
+  }
+  // Responses after which the connection ends: each says "Connection:
+  // close", and the server closes (or, for a body it did not read, lets
+  // the client close rather than drain it).
+  struct Closing {
+    std::string what;
+    std::string request;
+    int status;
+    bool server_closes;
+  };
+  const std::vector<Closing> closing = {
+      {"the client asks to close",
+       "GET /api/v1/claims/c-1 HTTP/1.1\r\nHost: x\r\nConnection: "
+       "close\r\n\r\n",
+       200, true},
+      {"a body refused before it was read",
+       "POST /api/v1/log/head HTTP/1.1\r\nHost: x\r\nContent-Type: "
+       "application/json\r\nContent-Length: 2\r\n\r\n{}",
+       405, false},
+      {"a request civetweb cannot parse", "NONSENSE\r\n\r\n", 400, true},
+  };
+  for (const Closing& c : closing) {
+    RawConnection connection(port);
+    connection.Send(c.request);
+    std::optional<HttpResponse> response = connection.Next();
+    ASSERT_TRUE(response.has_value()) << c.what;
+    EXPECT_EQ(response->status, c.status) << c.what;
+    EXPECT_TRUE(absl::StrContains(response->headers, "Connection: close"))
+        << c.what << ": " << response->headers;
+    if (c.server_closes) EXPECT_TRUE(connection.Closed()) << c.what;
+  }
 }
 
 TEST(HttpApiTest, PagesCarryAStrictContentSecurityPolicy) {
