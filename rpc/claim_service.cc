@@ -238,8 +238,8 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
   auto submit = [this, call = std::move(call), actor = *std::move(actor),
                  response,
                  command](std::vector<v1::SimilarClaim> similar) mutable {
-    SubmitHere(std::move(*command), std::move(actor), std::move(call),
-               response, std::move(similar));
+    SubmitHere(std::move(*command), std::move(actor), std::move(call), response,
+               std::move(similar));
   };
   if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
     // Found in the search index before the claim is committed (so it is
