@@ -63,7 +63,12 @@ void AppliedWaiters::Run() {
       const absl::Time next_deadline = by_deadline_.empty()
                                            ? absl::InfiniteFuture()
                                            : by_deadline_.begin()->first;
-      if (waiters_.empty() || by_position_.begin()->first > applied_) {
+      // Nothing to do until something changes: no waiter, or none applied
+      // yet and no stop to answer them with. (A stop that came while the
+      // last round's callbacks ran is not a change from here on.)
+      if (!shutting_down_ &&
+          (waiters_.empty() ||
+           (stopped_.empty() && by_position_.begin()->first > applied_))) {
         mu_.AwaitWithDeadline(absl::Condition(&changed), next_deadline);
       }
       const absl::Time now = absl::Now();
