@@ -233,9 +233,8 @@ TEST_F(DiskFullTest, AppendsFailCleanlyReadsGoOnAndResumeOnceSpaceIsFreed) {
   // The log filled the disk, with no room left for the index to reflect
   // it: the index waits. Given a larger disk, it catches up with
   // everything acknowledged, by itself.
-  ASSERT_EQ(mount(nullptr, mount_point_.c_str(), nullptr, MS_REMOUNT,
-                  "size=256m"),
-            0)
+  ASSERT_EQ(
+      mount(nullptr, mount_point_.c_str(), nullptr, MS_REMOUNT, "size=256m"), 0)
       << std::strerror(errno);
   {
     const grpc::Status s =

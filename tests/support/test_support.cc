@@ -271,8 +271,8 @@ HttpResponse HttpRaw(int port, const std::string& raw_request) {
     const size_t at = head.find("\r\ncontent-length: ");
     size_t length = 0;
     if (at != std::string::npos &&
-        absl::SimpleAtoi(head.substr(at + 18, head.find('\r', at + 2) - at - 18),
-                         &length) &&
+        absl::SimpleAtoi(
+            head.substr(at + 18, head.find('\r', at + 2) - at - 18), &length) &&
         raw.size() >= end + 4 + length) {
       break;
     }
