@@ -10,7 +10,8 @@
 namespace factlog::cli {
 namespace {
 
-std::string RenderClusterStatus(const v1::ClusterStatus& status) {
+std::string RenderClusterStatus(const v1::ClusterStatus& status,
+                                size_t screen_width) {
   std::string out = absl::StrCat(
       "cluster  ", status.cluster_id(), "\nleader   ",
       status.leader().empty() ? "(none right now)" : status.leader(),
@@ -34,7 +35,7 @@ std::string RenderClusterStatus(const v1::ClusterStatus& status) {
          absl::StrCat(node.applied_position()),
          absl::StrCat(node.lag_positions()), FormatTime(node.reported_at())});
   }
-  absl::StrAppend(&out, "\n", table.Render());
+  absl::StrAppend(&out, "\n", table.Render(screen_width));
   return out;
 }
 

@@ -129,7 +129,7 @@ class Table {
   // The width of each column for the rows so far (see above).
   std::vector<size_t> Widths(size_t screen_width) const;
   // The header and every row, one line each.
-  std::string Render(size_t screen_width = kScreenWidth) const;
+  std::string Render(size_t screen_width) const;
   // One line of `cells` in columns of `widths` (from Widths()): cells wider
   // than their column are cut, unless the column is an id column or
   // `screen_width` is kNoWidthLimit. For rows that arrive after the widths

@@ -354,7 +354,8 @@ std::string RenderSimilarClaims(const CommandResponse& response) {
   return out;
 }
 
-std::string RenderSearchHits(const std::vector<factlog::v1::SearchHit>& hits) {
+std::string RenderSearchHits(const std::vector<factlog::v1::SearchHit>& hits,
+                             size_t screen_width) {
   Table table({{"CLAIM", 38},
                {"SCORE", 6, false, true},
                {"STATUS", 20},
@@ -375,7 +376,7 @@ std::string RenderSearchHits(const std::vector<factlog::v1::SearchHit>& hits) {
   }
   // Each hit's row, then its snippet (matches between « and ») under it.
   const std::vector<std::string> rows =
-      absl::StrSplit(table.Render(), '\n', absl::SkipEmpty());
+      absl::StrSplit(table.Render(screen_width), '\n', absl::SkipEmpty());
   std::string out = rows.empty() ? "" : rows[0] + "\n";
   for (size_t i = 1; i < rows.size() && i - 1 < snippets.size(); ++i) {
     absl::StrAppend(&out, rows[i], "\n", snippets[i - 1]);

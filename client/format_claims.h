@@ -52,7 +52,8 @@ std::string RenderSimilarClaims(const factlog::v1::CommandResponse& response);
 
 // One row per search hit (claim, score, status and rating, claimant), each
 // followed by its snippet, indented, with its matches between « and ».
-std::string RenderSearchHits(const std::vector<factlog::v1::SearchHit>& hits);
+std::string RenderSearchHits(const std::vector<factlog::v1::SearchHit>& hits,
+                             size_t screen_width);
 
 // A claimant's track record: claims by status and rating, their ids, and
 // the groups of statements that repeat one another.

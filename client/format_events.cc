@@ -295,7 +295,8 @@ std::string TimelineCause(const Event& event) {
 
 }  // namespace
 
-std::string RenderTimeline(const factlog::v1::ClaimTimeline& timeline) {
+std::string RenderTimeline(const factlog::v1::ClaimTimeline& timeline,
+                           size_t screen_width) {
   Table table(
       {{"FROM", 30}, {"STATUS", 19}, {"WHAT HAPPENED", kScreenWidth, true}});
   std::vector<std::string> story;
@@ -311,10 +312,10 @@ std::string RenderTimeline(const factlog::v1::ClaimTimeline& timeline) {
         {FormatTime(step.from()), status, absl::StrJoin(causes, "; ")});
     story.push_back(absl::StrCat(status, " from ", FormatTime(step.from())));
   }
-  std::string out =
-      absl::StrCat("Timeline of ", timeline.claim_id(),
-                   " (valid time: when things happened)\n", table.Render(),
-                   "\n", absl::StrJoin(story, "; "), "\n");
+  std::string out = absl::StrCat("Timeline of ", timeline.claim_id(),
+                                 " (valid time: when things happened)\n",
+                                 table.Render(screen_width), "\n",
+                                 absl::StrJoin(story, "; "), "\n");
   if (timeline.evidence_placed_by_recorded_time() > 0) {
     absl::StrAppend(&out, timeline.evidence_placed_by_recorded_time(),
                     " evidence item(s) without an observed time placed by "

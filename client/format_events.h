@@ -83,7 +83,8 @@ std::string OverdueLines(const factlog::v1::ClaimOverdue& notice,
 // steps in one sentence ("UNVERIFIED from 2014-03-31; CONTRADICTED from
 // 2014-05-19"), and a note when evidence without an observed time was
 // placed by its recorded time.
-std::string RenderTimeline(const factlog::v1::ClaimTimeline& timeline);
+std::string RenderTimeline(const factlog::v1::ClaimTimeline& timeline,
+                           size_t screen_width);
 
 }  // namespace factlog::cli
 

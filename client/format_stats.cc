@@ -25,7 +25,8 @@ std::string HumanBytes(uint64_t bytes) {
   return absl::StrFormat("%.1f %s", value, kUnits[unit]);
 }
 
-std::string RenderStats(const v1::GetStatsResponse& stats) {
+std::string RenderStats(const v1::GetStatsResponse& stats,
+                        size_t screen_width) {
   constexpr size_t kLabelWidth = 15;  // "Last position" plus two spaces
   auto line = [](absl::string_view label, absl::string_view value) {
     return absl::StrCat(Pad(label, kLabelWidth, false), value, "\n");
@@ -99,7 +100,7 @@ std::string RenderStats(const v1::GetStatsResponse& stats) {
                   absl::StrCat(s.lag()), s.live() ? "yes" : "no",
                   absl::StrCat(s.events_sent())});
   }
-  absl::StrAppend(&out, "\n", table.Render());
+  absl::StrAppend(&out, "\n", table.Render(screen_width));
   return out;
 }
 

@@ -19,7 +19,8 @@ std::string HumanBytes(uint64_t bytes);
 // /metrics shows since the server started (commands, events, commits,
 // RocksDB, memory), then one row per subscriber (id, peer, position, lag,
 // live, events sent).
-std::string RenderStats(const factlog::v1::GetStatsResponse& stats);
+std::string RenderStats(const factlog::v1::GetStatsResponse& stats,
+                        size_t screen_width);
 
 }  // namespace factlog::cli
 

@@ -129,7 +129,7 @@ void AddSearchCommand(CLI::App* app, const GlobalOptions* g, Action* action) {
       if (hits.empty()) {
         std::cout << "no claims match\n";
       } else {
-        std::cout << RenderSearchHits(hits);
+        std::cout << RenderSearchHits(hits, g->screen_width);
         if (more) std::cout << "(more hits: raise --limit or use --all)\n";
       }
     }

@@ -97,7 +97,8 @@ void AddAdminCommands(CLI::App* app, const GlobalOptions* options,
 
 // Calls the AdminService method that takes no arguments (an empty
 // request) and prints its answer: JSON with --output json, else
-// render(answer). kExitOk; errors throw as Connection::Call does.
+// render(answer, options.screen_width). kExitOk; errors throw as
+// Connection::Call does.
 template <typename Request, typename Response, typename Render>
 int PrintAdminAnswer(const GlobalOptions& options,
                      grpc::Status (v1::AdminService::Stub::*method)(
@@ -106,7 +107,8 @@ int PrintAdminAnswer(const GlobalOptions& options,
   Connection connection(options);
   const Response answer =
       connection.Call(connection.admin(), method, Request());
-  std::cout << (options.json() ? JsonLine(answer) : render(answer));
+  std::cout << (options.json() ? JsonLine(answer)
+                               : render(answer, options.screen_width));
   return kExitOk;
 }
 

@@ -35,7 +35,8 @@ void AddClaimTimeline(CLI::App* claim, const GlobalOptions* g, Action* action) {
     const v1::ClaimTimeline timeline =
         connection.Call(connection.claims(),
                         &v1::ClaimService::Stub::GetClaimTimeline, request);
-    std::cout << (g->json() ? JsonLine(timeline) : RenderTimeline(timeline));
+    std::cout << (g->json() ? JsonLine(timeline)
+                            : RenderTimeline(timeline, g->screen_width));
     return kExitOk;
   });
 }

@@ -10,6 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "client/format.h"
 #include "client/format_claims.h"
 #include "client/format_events.h"
 #include "client/import.h"
@@ -532,7 +535,7 @@ TEST(KnownAtCli, TimelineTellsTheStoryInOrder) {
   *third->mutable_from() = ToProto(Utc(2014, 6, 1));
   third->set_status(v1::CLAIM_STATUS_OVERDUE);
 
-  const std::string out = cli::RenderTimeline(timeline);
+  const std::string out = cli::RenderTimeline(timeline, cli::kScreenWidth);
   EXPECT_NE(out.find("asserted by Russian government"), std::string::npos)
       << out;
   EXPECT_NE(out.find("REFUTES by NATO (at recorded time)"), std::string::npos)
@@ -546,6 +549,32 @@ TEST(KnownAtCli, TimelineTellsTheStoryInOrder) {
   EXPECT_NE(out.find("1 evidence item(s) without an observed time"),
             std::string::npos)
       << out;
+}
+
+// A timeline's causes fit a terminal's width and are never cut when the
+// output is piped (README "Output"), as every other table of the CLI.
+TEST(KnownAtCli, TimelineCutsCausesOnlyToFitATerminal) {
+  v1::ClaimTimeline timeline;
+  timeline.set_claim_id("may");
+  v1::TimelineStep* step = timeline.add_steps();
+  *step->mutable_from() = ToProto(Utc(2014, 5, 19));
+  step->set_status(v1::CLAIM_STATUS_CONTRADICTED);
+  step->add_causes()->mutable_claim_recorded()->set_claimant("Vladimir Putin");
+  v1::EvidenceAdded* refuted = step->add_causes()->mutable_evidence_added();
+  refuted->set_stance(v1::STANCE_REFUTES);
+  refuted->mutable_source()->set_name("NATO (Anders Fogh Rasmussen)");
+  *refuted->mutable_observed_at() = ToProto(Utc(2014, 5, 19));
+  const std::string whole =
+      "asserted by Vladimir Putin; REFUTES by NATO (Anders Fogh Rasmussen)";
+
+  const std::string piped = cli::RenderTimeline(timeline, cli::kNoWidthLimit);
+  EXPECT_NE(piped.find(whole), std::string::npos) << piped;
+
+  const std::string narrow = cli::RenderTimeline(timeline, 60);
+  EXPECT_EQ(narrow.find(whole), std::string::npos) << narrow;
+  for (absl::string_view line : absl::StrSplit(narrow, '\n')) {
+    EXPECT_LE(cli::DisplayWidth(line), 60u) << line;
+  }
 }
 
 TEST(KnownAtCli, ClaimShowSaysWhatItIsKnownAt) {

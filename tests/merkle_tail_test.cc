@@ -36,7 +36,9 @@ TEST(MerkleTailTest, HoldsThePeaksBelowTheStoredLevelsAndFindsEachByNode) {
       const std::optional<merkle::Hash> found = decoded->Find(id);
       EXPECT_EQ(found.has_value(), low_peak)
           << "size " << size << " node " << id.level << "/" << id.index;
-      if (found) EXPECT_EQ(*found, hash);
+      if (found) {
+        EXPECT_EQ(*found, hash);
+      }
     }
   }
 }
