@@ -81,6 +81,33 @@ uint64_t PreloadSpec::events() const {
   return n;
 }
 
+namespace {
+
+// Closes `store` (which flushes its memtables), reopens the store in `dir`
+// and waits (up to three minutes) until RocksDB has finished the flushes
+// and compactions a preload left. Returns the store's last position.
+absl::StatusOr<uint64_t> SettleStore(
+    const std::string& dir, std::unique_ptr<storage::EventStore> store) {
+  const uint64_t last = store->LastPosition();
+  storage::StoreOptions store_options;
+  store_options.sync = false;
+  store.reset();
+  auto reopened = storage::EventStore::Open(dir, store_options);
+  if (!reopened.ok()) return reopened.status();
+  const absl::Time deadline = absl::Now() + absl::Minutes(3);
+  while (absl::Now() < deadline) {
+    std::map<std::string, uint64_t> p = (*reopened)->Properties();
+    if (p["pending_compaction_bytes"] == 0 && p["running_compactions"] == 0 &&
+        p["running_flushes"] == 0) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return last;
+}
+
+}  // namespace
+
 absl::StatusOr<uint64_t> PreloadStore(const std::string& dir,
                                       const PreloadSpec& spec) {
   storage::StoreOptions store_options;
@@ -129,22 +156,7 @@ absl::StatusOr<uint64_t> PreloadStore(const std::string& dir,
   if (!chunk.empty()) submit(std::move(chunk));
   writer->Stop();
   if (!failed.ok()) return failed;
-  const uint64_t last = (*store)->LastPosition();
-  // Closing flushes the memtables; reopened, RocksDB compacts what the
-  // preload and that flush left.
-  store->reset();
-  store = storage::EventStore::Open(dir, store_options);
-  if (!store.ok()) return store.status();
-  const absl::Time deadline = absl::Now() + absl::Minutes(3);
-  while (absl::Now() < deadline) {
-    std::map<std::string, uint64_t> p = (*store)->Properties();
-    if (p["pending_compaction_bytes"] == 0 && p["running_compactions"] == 0 &&
-        p["running_flushes"] == 0) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return last;
+  return SettleStore(dir, std::move(*store));
 }
 
 absl::StatusOr<uint64_t> PreloadSources(const std::string& dir, int count) {
@@ -178,7 +190,7 @@ absl::StatusOr<uint64_t> PreloadSources(const std::string& dir, int count) {
   done.WaitForNotification();
   writer->Stop();
   if (!failed.ok()) return failed;
-  return (*store)->LastPosition();
+  return SettleStore(dir, std::move(*store));
 }
 
 }  // namespace factlog::bench

@@ -56,7 +56,8 @@ absl::StatusOr<uint64_t> PreloadStore(const std::string& dir,
 // through core::Writer, without fsync, as PreloadStore: one organisation
 // "Org <j>" for every 100 sources and under them people named "Source <i>"
 // for the rest (so the append mix's evidence, from "Source 0" .. "Source
-// 2", resolves to registered people under an organisation). Returns the
+// 2", resolves to registered people under an organisation). Like
+// PreloadStore, lets RocksDB finish what the preload left. Returns the
 // store's last position.
 absl::StatusOr<uint64_t> PreloadSources(const std::string& dir, int count);
 
