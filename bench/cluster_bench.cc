@@ -8,9 +8,11 @@
 //     head and a record of `record-bytes`), each on its own head, so none
 //     is refused: what etcd itself carries on this machine.
 //   factlog-cluster-bench append --servers H:P,... [--concurrency 64]
-//       [--seconds 10]
+//       [--seconds 10] [--command record|evidence]
 //     `concurrency` clients, spread over the servers, each recording one
-//     claim after another (with request ids): commands per second.
+//     distinct claim after another (with request ids), or (evidence, shown
+//     as cluster-evidence) adding evidence to a claim of its own recorded
+//     first, which has no similar-claims search: commands per second.
 //   factlog-cluster-bench failover --servers H:P,... --pids PID,...
 //       --etcd-endpoints H:P,... [--concurrency 8] [--seconds 20]
 //     Writers on every node (each command retried with its request id,
@@ -21,10 +23,14 @@
 //     longest gap between acknowledgements after the kill.
 //   factlog-cluster-bench apply-lag --servers H:P,... [--rate 1000]
 //       [--seconds 10]
-//     Appends at a fixed rate (open loop) through the first server while a
-//     subscriber on each other server measures, per event, the time from
-//     its recorded_at (stamped by the leader before the etcd commit) to its
-//     arrival: p50/p99 of that apply lag, and the rate reached.
+//       [--senders 256] [--write-all] [--command record|evidence]
+//     Appends at a fixed rate (open loop, `senders` threads) through the
+//     first server (the leader; every server with --write-all), recording
+//     claims or (evidence) adding evidence to one claim per sender, while a
+//     subscriber on every server notes when each position arrives: a follower's
+//     apply lag is its arrival minus the first server's (p50/p99/max), also
+//     from the event's recorded_at (stamped before the etcd commit); and the
+//     rate reached.
 // The first two print one line: ops/s, p50 and p99 latency in ms.
 
 #include <signal.h>
@@ -34,6 +40,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -139,19 +146,101 @@ int RunEtcdTxn(const std::string& endpoints, int concurrency, int record_bytes,
   return 0;
 }
 
+// Distinct claims, as real ones are: a text of 10-17 words drawn
+// uniformly, by a hash of the id, from 4,096 made-up words (16 x 16 x 16
+// syllables: a rich vocabulary, so that a claim's words are shared by few
+// others), one of 50 claimants, one of 20 subjects. Identical texts would
+// make RecordClaim's similar-claims search score every earlier claim
+// (README, "Search").
 factlog::v1::RecordClaimRequest BenchClaim(const std::string& id) {
+  static constexpr const char* kSyllables[] = {
+      "ka",  "lo",  "mi",  "ne",  "ru",  "sa",  "te",  "vo",
+      "bri", "dan", "fel", "gor", "hut", "jis", "pom", "zek"};
+  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a of the id
+  for (unsigned char c : id) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  auto next = [&hash] {
+    hash ^= hash >> 33;
+    hash *= 0xff51afd7ed558ccdULL;
+    hash ^= hash >> 33;
+    return hash;
+  };
+  std::string text = "The";
+  const int words = 10 + static_cast<int>(next() % 8);
+  for (int w = 0; w < words; ++w) {
+    const uint64_t word = next();
+    absl::StrAppend(&text, " ", kSyllables[word % 16],
+                    kSyllables[(word >> 4) % 16], kSyllables[(word >> 8) % 16]);
+  }
+  text += ".";
   factlog::v1::RecordClaimRequest request;
   request.set_claim_id(id);
   request.set_request_id(id);
-  request.set_text("A claim recorded by the cluster benchmark.");
-  request.set_claimant("Bench Claimant");
-  request.set_subject("bench");
+  request.set_text(text);
+  request.set_claimant(absl::StrCat("Bench Claimant ", next() % 50));
+  request.set_subject(absl::StrCat("bench-", next() % 20));
   request.set_kind(factlog::v1::CLAIM_KIND_FACT);
   request.mutable_reported_by()->set_name("bench");
   return request;
 }
 
-int RunAppend(const std::string& servers, int concurrency, int seconds) {
+// An AddEvidence of the bench: to `claim_id`, about the size of a claim.
+factlog::v1::AddEvidenceRequest BenchEvidence(const std::string& claim_id,
+                                              const std::string& request_id,
+                                              uint64_t k) {
+  factlog::v1::AddEvidenceRequest request;
+  request.set_claim_id(claim_id);
+  request.set_request_id(request_id);
+  request.set_stance(k % 2 == 0 ? factlog::v1::STANCE_SUPPORTS
+                                : factlog::v1::STANCE_REFUTES);
+  request.mutable_source()->set_name(absl::StrCat("Source ", k));
+  request.mutable_source()->set_outlet("bench");
+  request.set_note(
+      "A note of about the size of a claim's text, kept by the bench.");
+  return request;
+}
+
+// Records the claims "e<run>-0" ... "e<run>-<count - 1>" that the evidence
+// workloads add to, through `address`. False (saying why) on a failure.
+bool RecordEvidenceClaims(const std::string& address, const std::string& run,
+                          int count) {
+  auto stub = factlog::v1::ClaimService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  for (int t = 0; t < count; ++t) {
+    grpc::ClientContext context;
+    factlog::v1::CommandResponse response;
+    grpc::Status status = stub->RecordClaim(
+        &context, BenchClaim(absl::StrCat("e", run, "-", t)), &response);
+    if (!status.ok()) {
+      std::fprintf(stderr, "could not record the claims for evidence: %s\n",
+                   status.error_message().c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+// One command of sender `t` (its `k`th): RecordClaim, or with `evidence`
+// an AddEvidence to the sender's claim.
+grpc::Status SendBenchCommand(factlog::v1::ClaimService::Stub& stub,
+                              bool evidence, const std::string& run,
+                              const std::string& prefix, int t, uint64_t k,
+                              factlog::v1::CommandResponse* response) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  const std::string id = absl::StrCat(prefix, run, "-", t, "-", k);
+  if (evidence) {
+    return stub.AddEvidence(
+        &context, BenchEvidence(absl::StrCat("e", run, "-", t), id, k),
+        response);
+  }
+  return stub.RecordClaim(&context, BenchClaim(id), response);
+}
+
+int RunAppend(const std::string& servers, int concurrency, int seconds,
+              const std::string& command) {
   std::vector<std::unique_ptr<factlog::v1::ClaimService::Stub>> stubs;
   const std::vector<std::string> addresses = Split(servers);
   for (int t = 0; t < concurrency; ++t) {
@@ -160,16 +249,17 @@ int RunAppend(const std::string& servers, int concurrency, int seconds) {
   }
   const std::string run =
       absl::StrCat(absl::ToUnixNanos(absl::Now()) % 1000000);
-  RunThreads("cluster-append", concurrency, seconds, [&](int t, uint64_t k) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    factlog::v1::CommandResponse response;
-    return stubs[t]
-        ->RecordClaim(&context,
-                      BenchClaim(absl::StrCat("b", run, "-", t, "-", k)),
-                      &response)
-        .ok();
-  });
+  const bool evidence = command == "evidence";
+  if (evidence && !RecordEvidenceClaims(addresses[0], run, concurrency)) {
+    return 1;
+  }
+  RunThreads(evidence ? "cluster-evidence" : "cluster-append", concurrency,
+             seconds, [&](int t, uint64_t k) {
+               factlog::v1::CommandResponse response;
+               return SendBenchCommand(*stubs[t], evidence, run, "b", t, k,
+                                       &response)
+                   .ok();
+             });
   return 0;
 }
 
@@ -264,92 +354,147 @@ int RunFailover(const std::string& servers, const std::string& pid_list,
   return 0;
 }
 
-int RunApplyLag(const std::string& servers, int rate, int seconds) {
+int RunApplyLag(const std::string& servers, int rate, int seconds, int senders,
+                bool write_all, const std::string& command) {
   const std::vector<std::string> addresses = Split(servers);
   if (addresses.size() < 2) {
     std::fprintf(stderr, "--servers: the writer's node, then followers\n");
     return 2;
   }
-  std::atomic<bool> stop{false};
-  absl::Mutex mu;
-  std::vector<double> lags_ms;
-  std::vector<std::thread> subscribers;
+  const bool evidence = command == "evidence";
+  const std::string run =
+      absl::StrCat(absl::ToUnixNanos(absl::Now()) % 1000000);
+  if (evidence && !RecordEvidenceClaims(addresses[0], run, senders)) return 1;
+  // One subscriber per node, the writer's first: when each position
+  // arrived there (this process's clock), and each event's recorded_at.
+  struct Arrivals {
+    absl::Mutex mu;
+    std::unordered_map<uint64_t, absl::Time> at ABSL_GUARDED_BY(mu);
+    std::unordered_map<uint64_t, absl::Time> recorded ABSL_GUARDED_BY(mu);
+  };
+  std::vector<Arrivals> arrivals(addresses.size());
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-  for (size_t i = 1; i < addresses.size(); ++i) {
+  for (size_t i = 0; i < addresses.size(); ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
   }
-  for (size_t i = 1; i < addresses.size(); ++i) {
+  std::atomic<int> subscribed{0};
+  std::vector<std::thread> subscribers;
+  for (size_t i = 0; i < addresses.size(); ++i) {
     subscribers.emplace_back([&, i] {
       auto stub = factlog::v1::EventService::NewStub(grpc::CreateChannel(
           addresses[i], grpc::InsecureChannelCredentials()));
       factlog::v1::SubscribeRequest request;
       request.set_from_end(true);
-      auto reader = stub->Subscribe(contexts[i - 1].get(), request);
+      auto reader = stub->Subscribe(contexts[i].get(), request);
+      ++subscribed;
       factlog::v1::SubscribeResponse response;
       while (reader->Read(&response)) {
         if (!response.has_event()) continue;
-        const absl::Time recorded =
-            absl::FromUnixSeconds(response.event().recorded_at().seconds()) +
-            absl::Nanoseconds(response.event().recorded_at().nanos());
-        absl::MutexLock lock(&mu);
-        lags_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - recorded));
+        const absl::Time now = absl::Now();
+        const auto& stamp = response.event().recorded_at();
+        absl::MutexLock lock(&arrivals[i].mu);
+        arrivals[i].at.emplace(response.event().position(), now);
+        arrivals[i].recorded.emplace(response.event().position(),
+                                     absl::FromUnixSeconds(stamp.seconds()) +
+                                         absl::Nanoseconds(stamp.nanos()));
       }
       reader->Finish();
     });
   }
+  while (subscribed.load() < static_cast<int>(addresses.size())) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   absl::SleepFor(absl::Milliseconds(500));
-  constexpr int kSenders = 32;
   std::atomic<uint64_t> done{0}, failed{0};
-  const std::string run =
-      absl::StrCat(absl::ToUnixNanos(absl::Now()) % 1000000);
+  absl::Mutex mu;
+  std::vector<double> ack_ms;  // each acknowledged command's latency
   const absl::Time start = absl::Now();
-  const absl::Duration interval = absl::Seconds(1) * kSenders / rate;
-  std::vector<std::thread> senders;
-  for (int t = 0; t < kSenders; ++t) {
-    senders.emplace_back([&, t] {
-      auto stub = factlog::v1::ClaimService::NewStub(grpc::CreateChannel(
-          addresses[0], grpc::InsecureChannelCredentials()));
-      absl::Time next = start + interval * t / kSenders;
-      // Behind schedule (the cluster carries less than `rate`), it sends
-      // as fast as it can until the time is up.
-      const absl::Time end = start + absl::Seconds(seconds);
+  const absl::Time end = start + absl::Seconds(seconds);
+  const absl::Duration interval = absl::Seconds(1) * senders / rate;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < senders; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = factlog::v1::ClaimService::NewStub(
+          grpc::CreateChannel(addresses[write_all ? t % addresses.size() : 0],
+                              grpc::InsecureChannelCredentials()));
+      // Open loop: each sender's commands are due every `interval`; one
+      // behind schedule (the cluster carries less than `rate`) sends the
+      // next at once.
+      absl::Time next = start + interval * t / senders;
       for (uint64_t k = 0; next < end && absl::Now() < end; ++k) {
         absl::SleepFor(next - absl::Now());
         next += interval;
-        grpc::ClientContext context;
-        context.set_deadline(
-            absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
         factlog::v1::CommandResponse response;
-        if (stub->RecordClaim(
-                    &context,
-                    BenchClaim(absl::StrCat("l", run, "-", t, "-", k)),
-                    &response)
-                .ok()) {
+        const absl::Time sent = absl::Now();
+        const grpc::Status status =
+            SendBenchCommand(*stub, evidence, run, "l", t, k, &response);
+        if (status.ok()) {
           ++done;
+          absl::MutexLock lock(&mu);
+          ack_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - sent));
         } else {
           ++failed;
         }
       }
     });
   }
-  for (std::thread& t : senders) t.join();
+  for (std::thread& t : threads) t.join();
   const absl::Duration elapsed = absl::Now() - start;
-  absl::SleepFor(absl::Seconds(1));
+  absl::SleepFor(absl::Seconds(2));
   for (auto& context : contexts) context->TryCancel();
   for (std::thread& t : subscribers) t.join();
-  std::sort(lags_ms.begin(), lags_ms.end());
-  auto at = [&](double q) {
-    return lags_ms.empty()
-               ? 0.0
-               : lags_ms[static_cast<size_t>(q * (lags_ms.size() - 1))];
+
+  // A follower's apply lag: when a position reached its subscriber minus
+  // when it reached the writer's node's subscriber (the same clock, the
+  // same delivery path), clamped at 0; and from the event's recorded_at
+  // (stamped by the leader before its etcd transaction, so it includes
+  // the commit). Positions a follower never delivered count as missing.
+  std::vector<double> behind_ms, recorded_ms;
+  size_t missing = 0;
+  {
+    absl::MutexLock lead_lock(&arrivals[0].mu);
+    for (size_t i = 1; i < arrivals.size(); ++i) {
+      absl::MutexLock lock(&arrivals[i].mu);
+      for (const auto& [position, leader_at] : arrivals[0].at) {
+        auto it = arrivals[i].at.find(position);
+        if (it == arrivals[i].at.end()) {
+          ++missing;
+          continue;
+        }
+        behind_ms.push_back(
+            std::max(0.0, absl::ToDoubleMilliseconds(it->second - leader_at)));
+        recorded_ms.push_back(absl::ToDoubleMilliseconds(
+            it->second - arrivals[i].recorded[position]));
+      }
+    }
+  }
+  std::vector<double> leader_ms;  // the first server's, from recorded_at
+  {
+    absl::MutexLock lock(&arrivals[0].mu);
+    for (const auto& [position, leader_at] : arrivals[0].at) {
+      leader_ms.push_back(absl::ToDoubleMilliseconds(
+          leader_at - arrivals[0].recorded[position]));
+    }
+  }
+  auto at = [](std::vector<double>& v, double q) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[static_cast<size_t>(q * (v.size() - 1))];
   };
+  const double behind_p50 = at(behind_ms, 0.5),
+               behind_p99 = at(behind_ms, 0.99);
+  const double behind_max = behind_ms.empty() ? 0.0 : behind_ms.back();
   std::printf(
-      "apply-lag@%d/s: %.0f appends/s reached (%llu failed); followers' lag "
-      "from recorded_at to a subscriber: p50 %.1f ms  p99 %.1f ms  max %.1f "
-      "ms (%zu events)\n",
+      "apply-lag@%d/s: %.0f appends/s reached (%llu failed, %d senders%s); "
+      "acknowledged in p50 %.1f ms p99 %.1f ms; followers behind the first "
+      "server: p50 %.1f ms  p99 %.1f ms  max %.1f ms; from recorded_at: "
+      "followers p50 %.1f ms  p99 %.1f ms, the first server p50 %.1f ms  "
+      "p99 %.1f ms (%zu follower events, %zu missing)\n",
       rate, done.load() / absl::ToDoubleSeconds(elapsed),
-      static_cast<unsigned long long>(failed.load()), at(0.5), at(0.99),
-      lags_ms.empty() ? 0.0 : lags_ms.back(), lags_ms.size());
+      static_cast<unsigned long long>(failed.load()), senders,
+      write_all ? " over every server" : "", at(ack_ms, 0.5), at(ack_ms, 0.99),
+      behind_p50, behind_p99, behind_max, at(recorded_ms, 0.5),
+      at(recorded_ms, 0.99), at(leader_ms, 0.5), at(leader_ms, 0.99),
+      behind_ms.size(), missing);
   return 0;
 }
 
@@ -376,6 +521,19 @@ int main(int argc, char** argv) {
   lag->add_option("--servers", servers)->required();
   lag->add_option("--rate", rate);
   lag->add_option("--seconds", seconds);
+  int senders = 256;
+  lag->add_option("--senders", senders,
+                  "threads sending, each one command at a time");
+  std::string command = "record";
+  for (CLI::App* sub : {append, lag}) {
+    sub->add_option("--command", command,
+                    "record: RecordClaim (with its similar-claims search); "
+                    "evidence: AddEvidence to one claim per client")
+        ->check(CLI::IsMember({"record", "evidence"}));
+  }
+  bool write_all = false;
+  lag->add_flag("--write-all", write_all,
+                "senders spread over every server (default: the first)");
   for (CLI::App* sub : {txn, append, failover}) {
     sub->add_option("--concurrency", concurrency);
     sub->add_option("--seconds", seconds);
@@ -387,6 +545,7 @@ int main(int argc, char** argv) {
   if (failover->parsed()) {
     return RunFailover(servers, pids, endpoints, concurrency, seconds);
   }
-  if (lag->parsed()) return RunApplyLag(servers, rate, seconds);
-  return RunAppend(servers, concurrency, seconds);
+  if (lag->parsed())
+    return RunApplyLag(servers, rate, seconds, senders, write_all, command);
+  return RunAppend(servers, concurrency, seconds, command);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -156,6 +157,76 @@ class ExportReactor final : public ChunkedWriteReactor<v1::ClaimView> {
   bool exhausted_ = false;
 };
 
+// Finishes `call` with a command's encoded answer or its error.
+void FinishCommand(RpcObserver::UnaryCall& call, grpc::ByteBuffer* response,
+                   absl::StatusOr<grpc::ByteBuffer> answer) {
+  if (!answer.ok()) {
+    call.Finish(ToGrpcStatus(answer.status()));
+    return;
+  }
+  *response = *std::move(answer);
+  call.Finish(grpc::Status::OK);
+}
+
+// A RecordClaim in the replicated mode: its similar claims are searched on
+// the node that took the call while the command is decided and committed
+// (here or by the leader), not before it, so that waiting for the search
+// index never holds a command out of the writer's next group commit
+// (README, "Replicated mode"). The call is answered once both are in. The
+// claim itself, which the index may reflect by the time the search runs,
+// is left out of its similar claims. Thread-safe.
+class SimilarJoin {
+ public:
+  SimilarJoin(RpcObserver::UnaryCall call, grpc::ByteBuffer* response)
+      : call_(std::move(call)), response_(response) {}
+
+  void SetSimilar(std::vector<v1::SimilarClaim> similar) {
+    {
+      absl::MutexLock lock(&mu_);
+      similar_ = std::move(similar);
+      if (!answer_.has_value()) return;
+    }
+    Finish();
+  }
+
+  // The command's encoded CommandResponse (without similar claims), or
+  // its error.
+  void SetAnswer(absl::StatusOr<grpc::ByteBuffer> answer) {
+    {
+      absl::MutexLock lock(&mu_);
+      answer_ = std::move(answer);
+      if (!similar_.has_value()) return;
+    }
+    Finish();
+  }
+
+ private:
+  // Runs once, after both are set (nothing changes them after that).
+  void Finish() {
+    absl::StatusOr<grpc::ByteBuffer>& answer = *answer_;
+    if (answer.ok() && !similar_->empty()) {
+      v1::CommandResponse decoded;
+      if (absl::Status s = DecodeMessage(*answer, &decoded); !s.ok()) {
+        answer = absl::InternalError(
+            absl::StrCat("the command's answer does not parse: ", s.message()));
+      } else {
+        for (v1::SimilarClaim& similar : *similar_) {
+          if (similar.claim_id() == decoded.claim_id()) continue;
+          *decoded.add_similar_claims() = std::move(similar);
+        }
+        answer = EncodeMessage(decoded);
+      }
+    }
+    FinishCommand(call_, response_, std::move(answer));
+  }
+
+  RpcObserver::UnaryCall call_;
+  grpc::ByteBuffer* const response_;
+  absl::Mutex mu_;
+  std::optional<std::vector<v1::SimilarClaim>> similar_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::StatusOr<grpc::ByteBuffer>> answer_ ABSL_GUARDED_BY(mu_);
+};
+
 }  // namespace
 
 ClaimServiceImpl::ClaimServiceImpl(core::Writer* writer,
@@ -207,6 +278,28 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
   NoteRequestId(*ctx, typed.request_id());
+  // Where the command's answer goes: to the call, or for a RecordClaim of
+  // the replicated mode to the join with its similar claims.
+  Answered answered =
+      [call, response](absl::StatusOr<grpc::ByteBuffer> answer) mutable {
+        FinishCommand(call, response, std::move(answer));
+      };
+  if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
+    if (forwarder_ != nullptr &&
+        ctx->client_metadata().count(kForwardedByHeader) == 0) {
+      // Searched here, at once (SimilarJoin). A command forwarded to this
+      // node was searched by the node that took it.
+      auto join = std::make_shared<SimilarJoin>(call, response);
+      search_->SimilarClaims(
+          typed, [join](absl::StatusOr<std::vector<v1::SimilarClaim>> found) {
+            join->SetSimilar(found.ok() ? *std::move(found)
+                                        : std::vector<v1::SimilarClaim>());
+          });
+      answered = [join](absl::StatusOr<grpc::ByteBuffer> answer) {
+        join->SetAnswer(std::move(answer));
+      };
+    }
+  }
   if (forwarder_ != nullptr) {
     if (std::optional<std::string> leader = forwarder_->Target(*ctx)) {
       // Replicated mode, another node leads: it decides the command
@@ -216,36 +309,39 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
       const bool retry_here = !typed.request_id().empty();
       forwarder_->Forward(
           *ctx, *leader, MethodFor<Request>().path, *request,
-          [this, call, response, actor = *actor, retry_here,
-           command = std::move(command)](
-              absl::StatusOr<grpc::ByteBuffer> answer) mutable {
-            if (answer.ok()) {
-              *response = *std::move(answer);
-              call.Finish(grpc::Status::OK);
-            } else if (retry_here && absl::IsUnavailable(answer.status())) {
+          [this, actor = *actor, retry_here, command = std::move(command),
+           answered](absl::StatusOr<grpc::ByteBuffer> answer) mutable {
+            if (!answer.ok() && retry_here &&
+                absl::IsUnavailable(answer.status())) {
               // The leader is gone: decide it here. Its request_id makes it
               // exactly once even if the leader applied it after all.
-              SubmitHere(std::move(command), actor, call, response, {});
+              SubmitHere(std::move(command), actor, {}, std::move(answered));
             } else {
-              call.Finish(ToGrpcStatus(answer.status()));
+              answered(std::move(answer));
             }
           });
       return reactor;
     }
+    // This node decides it; a RecordClaim's similar claims were asked for
+    // above.
+    auto command = std::vector<v1::Command>(1);
+    set(&command[0], std::move(typed));
+    SubmitHere(std::move(command), *std::move(actor), {}, std::move(answered));
+    return reactor;
   }
   auto command = std::make_shared<std::vector<v1::Command>>(1);
   set(&(*command)[0], std::move(typed));
-  auto submit = [this, call = std::move(call), actor = *std::move(actor),
-                 response,
+  auto submit = [this, actor = *std::move(actor),
+                 answered = std::move(answered),
                  command](std::vector<v1::SimilarClaim> similar) mutable {
-    SubmitHere(std::move(*command), std::move(actor), std::move(call), response,
-               std::move(similar));
+    SubmitHere(std::move(*command), std::move(actor), std::move(similar),
+               std::move(answered));
   };
   if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
-    // Found in the search index before the claim is committed (so it is
-    // never its own match), without holding this thread while the index
-    // catches up (core/claim_search.h). Best effort: a read error only
-    // leaves the list empty.
+    // One node: found in the search index before the claim is committed
+    // (so it is never its own match), without holding this thread while
+    // the index catches up (core/claim_search.h). Best effort: a read
+    // error only leaves the list empty.
     search_->SimilarClaims(
         (*command)[0].record_claim(),
         [submit = std::move(submit)](
@@ -261,15 +357,14 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
 
 void ClaimServiceImpl::SubmitHere(std::vector<v1::Command> command,
                                   std::string actor,
-                                  RpcObserver::UnaryCall call,
-                                  grpc::ByteBuffer* response,
-                                  std::vector<v1::SimilarClaim> similar) {
+                                  std::vector<v1::SimilarClaim> similar,
+                                  Answered answered) {
   writer_->SubmitSequence(
       std::move(command), std::move(actor),
-      [call = std::move(call), response,
+      [answered = std::move(answered),
        similar = std::move(similar)](core::SequenceResult result) mutable {
         if (!result.error.ok()) {
-          call.Finish(ToGrpcStatus(result.error));
+          answered(std::move(result.error));
           return;
         }
         v1::CommandResponse& applied = result.responses.back();
@@ -283,8 +378,7 @@ void ClaimServiceImpl::SubmitHere(std::vector<v1::Command> command,
           wire::AppendWireField(v1::CommandResponse::kClaimFieldNumber,
                                 result.claim, &encoded);
         }
-        *response = EncodeMessage(std::move(encoded));
-        call.Finish(grpc::Status::OK);
+        answered(EncodeMessage(std::move(encoded)));
       });
 }
 

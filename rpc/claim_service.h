@@ -1,6 +1,9 @@
 #ifndef FACTLOG_RPC_CLAIM_SERVICE_H_
 #define FACTLOG_RPC_CLAIM_SERVICE_H_
 
+#include <functional>
+
+#include "absl/status/statusor.h"
 #include "core/applied_waiters.h"
 #include "core/claim_queries.h"
 #include "core/claim_search.h"
@@ -141,11 +144,12 @@ class ClaimServiceImpl final : public RawClaimService {
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response, Set set);
-  // Hands `command` to the writer and finishes `call` with its response
-  // (plus `similar`).
+  // Gets a command's encoded CommandResponse, or its error.
+  using Answered = std::function<void(absl::StatusOr<grpc::ByteBuffer>)>;
+  // Hands `command` to the writer and gives `answered` its response (plus
+  // `similar`); `answered` runs on the writer's completer thread.
   void SubmitHere(std::vector<v1::Command> command, std::string actor,
-                  RpcObserver::UnaryCall call, grpc::ByteBuffer* response,
-                  std::vector<v1::SimilarClaim> similar);
+                  std::vector<v1::SimilarClaim> similar, Answered answered);
   // Admits the call, decodes a `Request` and answers with `query`.
   template <typename Request, typename Query>
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,

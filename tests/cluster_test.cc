@@ -27,6 +27,7 @@
 #include "etcd/client.h"
 #include "factlog/replication/records.pb.h"
 #include "factlog/v1/service.grpc.pb.h"
+#include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/support/etcd_cluster.h"
@@ -353,6 +354,17 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
     ASSERT_TRUE(recorded.ok()) << recorded.error_message();
     EXPECT_EQ(LastRecordNode(*etcd), cluster.node(leader).name)
         << "the leader committed what the follower accepted";
+    // Its similar claims, searched on the follower while the leader
+    // committed it: the earlier alike claim, never the claim itself.
+    std::vector<std::string> similar;
+    for (const v1::SimilarClaim& s : response.similar_claims()) {
+      similar.push_back(s.claim_id());
+    }
+    if (shared == 0) {
+      EXPECT_THAT(similar, ::testing::IsEmpty());
+    } else {
+      EXPECT_THAT(similar, ::testing::ElementsAre("shared-0"));
+    }
     grpc::ClientContext read_context;
     v1::GetClaimRequest get;
     get.set_claim_id(absl::StrCat("shared-", shared));
@@ -360,6 +372,25 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
     grpc::Status read = stub->GetClaim(&read_context, get, &view);
     ASSERT_TRUE(read.ok()) << read.error_message();
     EXPECT_EQ(view.version(), response.version());
+  }
+
+  // On the leader, a claim whose id the leader assigns: the index may
+  // already hold it when its similar claims are searched, and it is left
+  // out all the same.
+  {
+    auto stub = ClaimStub(cluster.node(leader).address);
+    grpc::ClientContext context;
+    v1::CommandResponse response;
+    grpc::Status recorded =
+        stub->RecordClaim(&context, testing::NewClaim(""), &response);
+    ASSERT_TRUE(recorded.ok()) << recorded.error_message();
+    std::vector<std::string> similar;
+    for (const v1::SimilarClaim& s : response.similar_claims()) {
+      similar.push_back(s.claim_id());
+    }
+    EXPECT_THAT(similar,
+                ::testing::UnorderedElementsAre("shared-0", "shared-1"))
+        << "assigned " << response.claim_id();
   }
 
   absl::Mutex addresses_mu;
@@ -430,7 +461,7 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
 
   // Every node reaches the same head.
   absl::StatusOr<v1::LogHead> head0 =
-      SameHeadEverywhere(cluster, 2 + 3 * kCommandsPerWriter);
+      SameHeadEverywhere(cluster, 3 + 3 * kCommandsPerWriter);
   ASSERT_TRUE(head0.ok()) << head0.status();
   std::cout << "acknowledged " << acked() << " commands after "
             << acks.failures_seen << " refused attempts\n";
@@ -452,8 +483,9 @@ TEST_F(ClusterTest, NothingAcknowledgedIsLostAcrossKills) {
   }
   std::map<std::string, int> requests_in_log;
   for (const v1::Event& event : log0) ++requests_in_log[event.request_id()];
-  EXPECT_EQ(log0.size(), 2u + 3u * kCommandsPerWriter)
-      << "the shared claims and one event per acknowledged command";
+  EXPECT_EQ(log0.size(), 3u + 3u * kCommandsPerWriter)
+      << "the shared claims, the leader's claim and one event per "
+         "acknowledged command";
   {
     absl::MutexLock lock(&acks.mu);
     for (const auto& [request_id, position] : acks.positions) {
