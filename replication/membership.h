@@ -29,7 +29,9 @@ struct MembershipOptions {
   // The lease's TTL: a dead leader's key is gone within it, and a node that
   // has not heard from etcd for this long holds no leadership.
   absl::Duration lease_ttl = absl::Seconds(5);
-  // This node's applied (commit, position), published with its key.
+  // This node's applied (commit, position), published with its key; what
+  // the leader trims etcd's records by, so only what is durable here.
+  // Called on the membership's thread once per round.
   std::function<std::pair<uint64_t, uint64_t>()> applied;
   // Called on the membership's thread when the leader it sees changes (a
   // name, or empty for none). Must not block.

@@ -469,9 +469,20 @@ void FactlogServer::StartMembership() {
           "never leads (the others cannot reach it)");
     }
   }
-  options.applied = [log = replicated_log_.get()] {
-    const replication::ReplicaStatus status = log->status();
-    return std::make_pair(status.applied_commit, status.applied_position);
+  // What this node reports as applied decides what the cluster may trim
+  // from etcd, and its store commits without fsync: so it reports only
+  // what is durable here, read before a WAL sync (a node that a power cut
+  // set back must find the rest still in etcd). On a failed sync, what it
+  // last reported.
+  options.applied = [replica = replicated_log_.get(), store = store_.get(),
+                     durable = std::pair<uint64_t, uint64_t>()]() mutable {
+    const replication::ReplicaStatus status = replica->status();
+    if (absl::Status synced = store->SyncWal(); !synced.ok()) {
+      log::Warn("replication", {{"error", synced.message()}});
+      return durable;
+    }
+    durable = {status.applied_commit, status.applied_position};
+    return durable;
   };
   membership_owner_ = replication::Membership::Start(std::move(options));
   membership_owner_->set_while_leading(

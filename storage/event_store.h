@@ -296,6 +296,15 @@ class EventStore {
   // valid across restarts and cannot be forged.
   const std::string& token_secret() const;
 
+  // Makes every commit that returned before this call durable: fsyncs
+  // RocksDB's write-ahead log. For a store opened with StoreOptions::sync
+  // off (the replicated mode), whose commits are durable elsewhere and
+  // which says how far it is durable here by calling this first
+  // (docs/ARCHITECTURE.md, "Replicated mode"). Thread-safe, concurrent with
+  // commits; blocks for an fsync. Errors: RocksDB's, as INTERNAL or
+  // UNAVAILABLE.
+  absl::Status SyncWal();
+
   // Writes a consistent, openable copy of the whole store (log,
   // projections, request records, secret) to `dir`, which must not exist,
   // while commits continue (a RocksDB checkpoint: files are hard-linked

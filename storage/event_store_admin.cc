@@ -139,6 +139,10 @@ std::map<std::string, uint64_t> EventStore::Properties() const {
   return out;
 }
 
+absl::Status EventStore::SyncWal() {
+  return FromRocks(state_->db->SyncWAL(), "syncing the write-ahead log");
+}
+
 uint64_t EventStore::ApproximateDiskBytes() const {
   uint64_t total = 0;
   std::error_code ec;
