@@ -13,17 +13,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "search/fts5_extensions.h"
+#include "search/sqlite_statement.h"
 
 namespace factlog::search {
 namespace {
 
 // Bumped whenever the tables or the tokenizer change: an index of another
 // layout is dropped and rebuilt from the log.
-// 2: the texts in the claims table (FTS5 external content), tags as a
-// column of it, no claimant index.
+// 2: tags as a column of the claims table, no claimant index.
 constexpr int kLayoutVersion = 2;
-// FTS5's automerge: how many segments of a level it merges into one.
-constexpr int kAutomerge = 8;
 // Between the tags in the claims table's tags column, and around them:
 // validation keeps control characters out of tags (domain/validation.cc).
 constexpr char kTagSeparator = '\x1f';
@@ -38,80 +36,6 @@ constexpr int kBusyTimeoutMs = 10000;
 // reading an older snapshot before leaving it to the next commit.
 constexpr absl::Duration kTruncateWait = absl::Milliseconds(50);
 
-absl::Status SqliteError(sqlite3* db, absl::string_view what) {
-  const int code = sqlite3_extended_errcode(db);
-  const std::string message =
-      absl::StrCat("search index: ", what, ": ", sqlite3_errmsg(db));
-  if ((code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR ||
-      (code & 0xff) == SQLITE_BUSY) {
-    return absl::UnavailableError(message);
-  }
-  return absl::InternalError(message);
-}
-
-// A prepared statement, finalized when it goes out of scope.
-class Statement {
- public:
-  Statement(sqlite3* db, absl::string_view sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()),
-                             &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return stmt_; }
-  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
-  void Bind(int i, absl::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()),
-                      SQLITE_TRANSIENT);
-  }
-  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
-  // Binds a copy of `column` of `from`'s current row.
-  void BindColumn(int i, Statement& from, int column) {
-    sqlite3_bind_value(stmt_, i, sqlite3_column_value(from.stmt_, column));
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  int64_t Int(int column) { return sqlite3_column_int64(stmt_, column); }
-  double Double(int column) { return sqlite3_column_double(stmt_, column); }
-  bool IsNull(int column) {
-    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-  }
-  // Valid until the next Step or Reset.
-  absl::string_view TextView(int column) {
-    const unsigned char* text = sqlite3_column_text(stmt_, column);
-    return text == nullptr
-               ? absl::string_view()
-               : absl::string_view(reinterpret_cast<const char*>(text),
-                                   sqlite3_column_bytes(stmt_, column));
-  }
-  std::string Text(int column) {
-    const unsigned char* text = sqlite3_column_text(stmt_, column);
-    return text == nullptr ? std::string()
-                           : std::string(reinterpret_cast<const char*>(text),
-                                         sqlite3_column_bytes(stmt_, column));
-  }
-
- private:
-  sqlite3* const db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_OK;
-};
-
-absl::Status Exec(sqlite3* db, const char* sql) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return SqliteError(db, sql);
-  }
-  return absl::OkStatus();
-}
-
 // The tags column's value: each tag between two kTagSeparator.
 std::string TagsValue(const std::vector<std::string>& tags) {
   std::string value(1, kTagSeparator);
@@ -119,13 +43,6 @@ std::string TagsValue(const std::vector<std::string>& tags) {
     absl::StrAppend(&value, tag, std::string(1, kTagSeparator));
   }
   return value;
-}
-
-// Runs `st` to completion and resets it: SQLITE_DONE or an error code.
-int Run(Statement& st) {
-  const int rc = st.Step();
-  st.Reset();
-  return rc;
 }
 
 // SQLite running as root hands each new journal file to the database
@@ -170,19 +87,16 @@ absl::StatusOr<sqlite3*> Connect(const std::string& path) {
   return db;
 }
 
-// The claims table holds each claim's filter fields and its text columns;
-// the FTS5 table indexes those columns with the claims table as its
-// external content, so the texts are stored once (snippet() reads them
-// there). No secondary index but claim_id's: searches are driven by the
-// FTS5 match and join claims by rowid, so an index on claimant or a tags
-// table would only be written, never read (each costs a B-tree page per
-// distinct key per transaction). Tags are kept as one string, each tag
-// between two kTagSeparator.
+// The claims table holds each claim's filter fields, the FTS5 table its
+// texts. No secondary index but claim_id's: searches are driven by the
+// FTS5 match and join claims by rowid, so an index on the claimant or a
+// table of tags would only be written, never read, and each costs a B-tree
+// page per distinct key per transaction (most of the first layout's
+// writes). Tags are one string, each tag between two kTagSeparator.
+// (Measured and not kept: FTS5 reading the texts from the claims table as
+// its external content wrote a fifth less but made every search read the
+// wide rows, 1.3 to 1.6 times slower: bench/README.md, "Search".)
 std::string CreateTablesSql() {
-  std::vector<std::string> text_columns;
-  for (const char* name : kColumnNames) {
-    text_columns.push_back(absl::StrCat(name, " TEXT NOT NULL"));
-  }
   return absl::StrCat(
       "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
       "CREATE TABLE claims(id INTEGER PRIMARY KEY, "
@@ -191,16 +105,10 @@ std::string CreateTablesSql() {
       "rating INTEGER NOT NULL, claimant TEXT NOT NULL, "
       "subject TEXT NOT NULL, asserted_at INTEGER NOT NULL, "
       "recorded_at INTEGER NOT NULL, overdue_from INTEGER, "
-      "tags TEXT NOT NULL, ",
-      absl::StrJoin(text_columns, ", "),
-      ");"
+      "tags TEXT NOT NULL);"
       "CREATE VIRTUAL TABLE docs USING fts5(",
       absl::StrJoin(kColumnNames, ", "), ", tokenize = '", kTokenizeArgument,
-      "', content = 'claims', content_rowid = 'id');",
-      // FTS5 merges its segments as it writes; merging 8 at a level rather
-      // than 4 cut the indexer's SQLite CPU by about a fifth
-      // (bench/README.md, "Search").
-      "INSERT INTO docs(docs, rank) VALUES('automerge', ", kAutomerge, ");");
+      "');");
 }
 
 // Every table any layout had.
@@ -340,52 +248,37 @@ void AddFilters(const IndexFilters& f, Where* where) {
 // documents).
 struct SearchIndex::Writes {
   explicit Writes(sqlite3* db)
-      : find(db, absl::StrCat("SELECT id, ", absl::StrJoin(kColumnNames, ", "),
-                              " FROM claims WHERE claim_id = ?")),
-        insert(db, absl::StrCat(
-                       "INSERT INTO claims(claim_id, version, status, kind, "
-                       "rating, claimant, subject, asserted_at, recorded_at, "
-                       "overdue_from, tags, ",
-                       absl::StrJoin(kColumnNames, ", "), ") VALUES(",
-                       Parameters(11 + kColumnCount), ")")),
-        update(db, UpdateSql()),
-        unindex(db, absl::StrCat("INSERT INTO docs(docs, rowid, ",
-                                 absl::StrJoin(kColumnNames, ", "),
-                                 ") VALUES('delete', ",
-                                 Parameters(1 + kColumnCount), ")")),
+      : find(db, "SELECT id FROM claims WHERE claim_id = ?"),
+        texts(db, absl::StrCat("SELECT ", absl::StrJoin(kColumnNames, ", "),
+                               " FROM docs WHERE rowid = ?")),
+        insert(db,
+               "INSERT INTO claims(claim_id, version, status, kind, rating, "
+               "claimant, subject, asserted_at, recorded_at, overdue_from, "
+               "tags) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+        update(db,
+               "UPDATE claims SET version = ?2, status = ?3, kind = ?4, "
+               "rating = ?5, claimant = ?6, subject = ?7, asserted_at = ?8, "
+               "recorded_at = ?9, overdue_from = ?10, tags = ?11 "
+               "WHERE id = ?1"),
+        unindex(db, "DELETE FROM docs WHERE rowid = ?"),
         index(db, absl::StrCat("INSERT INTO docs(rowid, ",
-                               absl::StrJoin(kColumnNames, ", "), ") VALUES(",
-                               Parameters(1 + kColumnCount), ")")),
+                               absl::StrJoin(kColumnNames, ", "),
+                               ") VALUES(?, ?, ?, ?, ?, ?, ?)")),
         position(db,
                  "INSERT OR REPLACE INTO meta(key, value) "
                  "VALUES('position', ?)") {}
 
   bool ok() const {
-    return find.ok() && insert.ok() && update.ok() && unindex.ok() &&
-           index.ok() && position.ok();
+    return find.ok() && texts.ok() && insert.ok() && update.ok() &&
+           unindex.ok() && index.ok() && position.ok();
   }
 
-  static std::string Parameters(int n) {
-    std::vector<std::string> p;
-    for (int i = 1; i <= n; ++i) p.push_back(absl::StrCat("?", i));
-    return absl::StrJoin(p, ", ");
-  }
-  static std::string UpdateSql() {
-    std::string sql =
-        "UPDATE claims SET version = ?2, status = ?3, kind = ?4, rating = ?5, "
-        "claimant = ?6, subject = ?7, asserted_at = ?8, recorded_at = ?9, "
-        "overdue_from = ?10, tags = ?11";
-    for (int c = 0; c < kColumnCount; ++c) {
-      absl::StrAppend(&sql, ", ", kColumnNames[c], " = ?", 12 + c);
-    }
-    return absl::StrCat(sql, " WHERE id = ?1");
-  }
-
-  Statement find;      // id and indexed texts of a claim_id
+  Statement find;      // the row id of a claim_id
+  Statement texts;     // the texts indexed for a row id
   Statement insert;    // a new claim's row (?1: claim_id)
   Statement update;    // a claim's row (?1: id)
-  Statement unindex;   // FTS5 'delete' of a row's old texts
-  Statement index;     // FTS5 insert of a row's texts
+  Statement unindex;   // a row's index entries
+  Statement index;     // a row's texts, indexed
   Statement position;  // the position reflected
 };
 
@@ -454,26 +347,32 @@ absl::Status SearchIndex::WriteDocument(const SearchDocument& doc) {
   w.find.Bind(1, doc.claim_id);
   int rc = w.find.Step();
   std::optional<int64_t> id;
+  if (rc == SQLITE_ROW) id = w.find.Int(0);
+  w.find.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    return SqliteError(writer_, "finding a claim");
+  }
   bool texts_changed = true;
-  if (rc == SQLITE_ROW) {
-    id = w.find.Int(0);
-    texts_changed = false;
-    for (int c = 0; c < kColumnCount; ++c) {
-      texts_changed |= w.find.TextView(1 + c) != doc.columns[c];
+  if (id) {
+    w.texts.Bind(1, *id);
+    rc = w.texts.Step();
+    if (rc == SQLITE_ROW) {
+      texts_changed = false;
+      for (int c = 0; c < kColumnCount; ++c) {
+        texts_changed |= w.texts.TextView(c) != doc.columns[c];
+      }
+    }
+    w.texts.Reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return SqliteError(writer_, "reading a claim's texts");
     }
     if (texts_changed) {
-      // An external-content table forgets a row by its old texts.
       w.unindex.Bind(1, *id);
-      for (int c = 0; c < kColumnCount; ++c) {
-        w.unindex.BindColumn(2 + c, w.find, 1 + c);
+      if (Run(w.unindex) != SQLITE_DONE) {
+        return SqliteError(writer_, "replacing a claim");
       }
-      rc = Run(w.unindex);
-    } else {
-      rc = SQLITE_DONE;
     }
   }
-  w.find.Reset();
-  if (rc != SQLITE_DONE) return SqliteError(writer_, "replacing a claim");
   // A claim's first version is only inserted; later ones update its row
   // and, when a text changed, its index entries.
   Statement& write = id ? w.update : w.insert;
@@ -496,7 +395,6 @@ absl::Status SearchIndex::WriteDocument(const SearchDocument& doc) {
     write.BindNull(10);
   }
   write.Bind(11, TagsValue(doc.tags));
-  for (int c = 0; c < kColumnCount; ++c) write.Bind(12 + c, doc.columns[c]);
   if (Run(write) != SQLITE_DONE) {
     return SqliteError(writer_, "writing a claim");
   }
@@ -576,7 +474,7 @@ absl::Status SearchIndex::ReleaseSpace(absl::Duration wait) {
 absl::Status SearchIndex::Clear() {
   if (absl::Status s = Exec(writer_, "BEGIN IMMEDIATE"); !s.ok()) return s;
   absl::Status s = Exec(writer_,
-                        "INSERT INTO docs(docs) VALUES('delete-all'); "
+                        "DELETE FROM docs; "
                         "DELETE FROM claims; DELETE FROM meta "
                         "WHERE key = 'position';");
   if (s.ok()) s = Exec(writer_, "COMMIT");
@@ -628,7 +526,7 @@ absl::StatusOr<std::vector<IndexHit>> SearchIndex::Search(
   const std::string sql = absl::StrCat(
       "SELECT c.claim_id, ", rank,
       ", snippet(docs, -1, ?, ?, '\xE2\x80\xA6', 24), c.status, c.rating, "
-      "c.claimant, c.subject, c.text, c.asserted_at, c.overdue_from, ",
+      "c.claimant, c.subject, docs.text, c.asserted_at, c.overdue_from, ",
       kMatchedPhrasesFunction,
       "(docs) FROM docs JOIN claims c ON c.id = docs.rowid WHERE ", where.Sql(),
       " ORDER BY 2, c.claim_id LIMIT ?");

@@ -2,9 +2,9 @@
 // (docs/ARCHITECTURE.md, "Read path"), in its own file in the data
 // directory (search.sqlite), apart from RocksDB.
 //
-// One row per claim: the claim's SearchDocument in a plain table, its
-// text columns indexed by an FTS5 table that reads them there (external
-// content; tokenizer: search/fts5_extensions.h). The index records the last log position it reflects in the
+// One row per claim: the claim's SearchDocument, its text columns in an
+// FTS5 table (tokenizer: search/fts5_extensions.h), its filter fields in a
+// plain table. The index records the last log position it reflects in the
 // same SQLite transaction as the rows it changed (Apply), so after a crash
 // it is never ahead of or out of step with that position, and whoever
 // feeds it resumes from Position() (core/search_indexer.h). It is derived
