@@ -13,13 +13,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "search/fts5_extensions.h"
+#include "search/sqlite_statement.h"
 
 namespace factlog::search {
 namespace {
 
 // Bumped whenever the tables or the tokenizer change: an index of another
 // layout is dropped and rebuilt from the log.
-constexpr int kLayoutVersion = 1;
+// 2: tags as a column of the claims table, no claimant index.
+constexpr int kLayoutVersion = 2;
+// Between the tags in the claims table's tags column, and around them:
+// validation keeps control characters out of tags (domain/validation.cc).
+constexpr char kTagSeparator = '\x1f';
+constexpr char kCreateMeta[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, "
+    "value INTEGER NOT NULL)";
 // Idle reader connections kept for later searches.
 constexpr size_t kMaxIdleReaders = 32;
 // How long a statement waits for a lock another connection holds.
@@ -28,66 +36,13 @@ constexpr int kBusyTimeoutMs = 10000;
 // reading an older snapshot before leaving it to the next commit.
 constexpr absl::Duration kTruncateWait = absl::Milliseconds(50);
 
-absl::Status SqliteError(sqlite3* db, absl::string_view what) {
-  const int code = sqlite3_extended_errcode(db);
-  const std::string message =
-      absl::StrCat("search index: ", what, ": ", sqlite3_errmsg(db));
-  if ((code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR ||
-      (code & 0xff) == SQLITE_BUSY) {
-    return absl::UnavailableError(message);
+// The tags column's value: each tag between two kTagSeparator.
+std::string TagsValue(const std::vector<std::string>& tags) {
+  std::string value(1, kTagSeparator);
+  for (const std::string& tag : tags) {
+    absl::StrAppend(&value, tag, std::string(1, kTagSeparator));
   }
-  return absl::InternalError(message);
-}
-
-// A prepared statement, finalized when it goes out of scope.
-class Statement {
- public:
-  Statement(sqlite3* db, absl::string_view sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()),
-                             &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return stmt_; }
-  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
-  void Bind(int i, absl::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()),
-                      SQLITE_TRANSIENT);
-  }
-  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  int64_t Int(int column) { return sqlite3_column_int64(stmt_, column); }
-  double Double(int column) { return sqlite3_column_double(stmt_, column); }
-  bool IsNull(int column) {
-    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-  }
-  std::string Text(int column) {
-    const unsigned char* text = sqlite3_column_text(stmt_, column);
-    return text == nullptr ? std::string()
-                           : std::string(reinterpret_cast<const char*>(text),
-                                         sqlite3_column_bytes(stmt_, column));
-  }
-
- private:
-  sqlite3* const db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_OK;
-};
-
-absl::Status Exec(sqlite3* db, const char* sql) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return SqliteError(db, sql);
-  }
-  return absl::OkStatus();
+  return value;
 }
 
 // SQLite running as root hands each new journal file to the database
@@ -132,36 +87,35 @@ absl::StatusOr<sqlite3*> Connect(const std::string& path) {
   return db;
 }
 
-constexpr char kCreateTables[] = R"sql(
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS claims(
-  id INTEGER PRIMARY KEY,
-  claim_id TEXT NOT NULL UNIQUE,
-  version INTEGER NOT NULL,
-  status INTEGER NOT NULL,
-  kind INTEGER NOT NULL,
-  rating INTEGER NOT NULL,
-  claimant TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  asserted_at INTEGER NOT NULL,
-  recorded_at INTEGER NOT NULL,
-  overdue_from INTEGER);
-CREATE INDEX IF NOT EXISTS claims_by_claimant ON claims(claimant);
-CREATE TABLE IF NOT EXISTS tags(tag TEXT NOT NULL, id INTEGER NOT NULL,
-  PRIMARY KEY(tag, id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tags_by_id ON tags(id);
-)sql";
+// The claims table holds each claim's filter fields, the FTS5 table its
+// texts. No secondary index but claim_id's: searches are driven by the
+// FTS5 match and join claims by rowid, so an index on the claimant or a
+// table of tags would only be written, never read, and each costs a B-tree
+// page per distinct key per transaction (most of the first layout's
+// writes). Tags are one string, each tag between two kTagSeparator.
+// (Measured and not kept: FTS5 reading the texts from the claims table as
+// its external content wrote a fifth less but made every search read the
+// wide rows, 1.3 to 1.6 times slower: bench/README.md, "Search".)
+std::string CreateTablesSql() {
+  return absl::StrCat(
+      "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+      "CREATE TABLE claims(id INTEGER PRIMARY KEY, "
+      "claim_id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, "
+      "status INTEGER NOT NULL, kind INTEGER NOT NULL, "
+      "rating INTEGER NOT NULL, claimant TEXT NOT NULL, "
+      "subject TEXT NOT NULL, asserted_at INTEGER NOT NULL, "
+      "recorded_at INTEGER NOT NULL, overdue_from INTEGER, "
+      "tags TEXT NOT NULL);"
+      "CREATE VIRTUAL TABLE docs USING fts5(",
+      absl::StrJoin(kColumnNames, ", "), ", tokenize = '", kTokenizeArgument,
+      "');");
+}
 
+// Every table any layout had.
 constexpr char kDropTables[] = R"sql(
 DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS tags;
 DROP TABLE IF EXISTS claims; DROP TABLE IF EXISTS meta;
 )sql";
-
-std::string CreateDocsSql() {
-  return absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(",
-                      absl::StrJoin(kColumnNames, ", "), ", tokenize = '",
-                      kTokenizeArgument, "')");
-}
 
 absl::StatusOr<int64_t> ReadMeta(sqlite3* db, absl::string_view key) {
   Statement st(db, "SELECT value FROM meta WHERE key = ?");
@@ -191,17 +145,19 @@ absl::Status Prepare(sqlite3* db) {
   if (absl::Status s = Exec(db, "PRAGMA journal_size_limit=4194304"); !s.ok()) {
     return s;
   }
-  if (absl::Status s = Exec(db, kCreateTables); !s.ok()) return s;
+  if (absl::Status s = Exec(db, kCreateMeta); !s.ok()) return s;
   absl::StatusOr<int64_t> layout = ReadMeta(db, "layout");
   if (!layout.ok()) return layout.status();
-  if (*layout != kLayoutVersion) {
-    if (absl::Status s = Exec(db, kDropTables); !s.ok()) return s;
-    if (absl::Status s = Exec(db, kCreateTables); !s.ok()) return s;
-    if (absl::Status s = WriteMeta(db, "layout", kLayoutVersion); !s.ok()) {
-      return s;
-    }
-  }
-  return Exec(db, CreateDocsSql().c_str());
+  if (*layout == kLayoutVersion) return absl::OkStatus();
+  // A new file, or an index of another layout: start over, in one
+  // transaction (a crash midway leaves the old layout, dropped next time).
+  if (absl::Status s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+  absl::Status s = Exec(db, kDropTables);
+  if (s.ok()) s = Exec(db, CreateTablesSql().c_str());
+  if (s.ok()) s = WriteMeta(db, "layout", kLayoutVersion);
+  if (s.ok()) s = Exec(db, "COMMIT");
+  if (!s.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
 }
 
 // The rank expression: BM25 with the columns' weights.
@@ -257,8 +213,12 @@ void AddFilters(const IndexFilters& f, Where* where) {
   if (!f.claimant.empty()) where->Add("c.claimant = ?", f.claimant);
   if (!f.subject.empty()) where->Add("c.subject = ?", f.subject);
   if (!f.tag.empty()) {
-    where->Add("EXISTS (SELECT 1 FROM tags t WHERE t.tag = ? AND t.id = c.id)",
-               f.tag);
+    if (f.tag.find(kTagSeparator) == std::string::npos) {
+      where->Add("instr(c.tags, ?) > 0",
+                 TagsValue(std::vector<std::string>{f.tag}));
+    } else {
+      where->Add("0");  // no tag holds the separator
+    }
   }
   if (f.asserted_from) where->Add("c.asserted_at >= ?", *f.asserted_from);
   if (f.asserted_to) where->Add("c.asserted_at < ?", *f.asserted_to);
@@ -283,12 +243,52 @@ void AddFilters(const IndexFilters& f, Where* where) {
 
 }  // namespace
 
+// The writer's statements, prepared once (SQLite's VDBE programs for the
+// FTS5 and claims writes take longer to prepare than to run for a few
+// documents).
+struct SearchIndex::Writes {
+  explicit Writes(sqlite3* db)
+      : find(db, "SELECT id FROM claims WHERE claim_id = ?"),
+        texts(db, absl::StrCat("SELECT ", absl::StrJoin(kColumnNames, ", "),
+                               " FROM docs WHERE rowid = ?")),
+        insert(db,
+               "INSERT INTO claims(claim_id, version, status, kind, rating, "
+               "claimant, subject, asserted_at, recorded_at, overdue_from, "
+               "tags) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+        update(db,
+               "UPDATE claims SET version = ?2, status = ?3, kind = ?4, "
+               "rating = ?5, claimant = ?6, subject = ?7, asserted_at = ?8, "
+               "recorded_at = ?9, overdue_from = ?10, tags = ?11 "
+               "WHERE id = ?1"),
+        unindex(db, "DELETE FROM docs WHERE rowid = ?"),
+        index(db, absl::StrCat("INSERT INTO docs(rowid, ",
+                               absl::StrJoin(kColumnNames, ", "),
+                               ") VALUES(?, ?, ?, ?, ?, ?, ?)")),
+        position(db,
+                 "INSERT OR REPLACE INTO meta(key, value) "
+                 "VALUES('position', ?)") {}
+
+  bool ok() const {
+    return find.ok() && texts.ok() && insert.ok() && update.ok() &&
+           unindex.ok() && index.ok() && position.ok();
+  }
+
+  Statement find;      // the row id of a claim_id
+  Statement texts;     // the texts indexed for a row id
+  Statement insert;    // a new claim's row (?1: claim_id)
+  Statement update;    // a claim's row (?1: id)
+  Statement unindex;   // a row's index entries
+  Statement index;     // a row's texts, indexed
+  Statement position;  // the position reflected
+};
+
 SearchIndex::SearchIndex(std::string path, sqlite3* writer)
     : path_(std::move(path)), writer_(writer) {}
 
 SearchIndex::~SearchIndex() {
   absl::MutexLock lock(&mu_);
   for (sqlite3* db : idle_readers_) sqlite3_close(db);
+  writes_.reset();  // its statements before their connection
   sqlite3_close(writer_);
 }
 
@@ -342,90 +342,89 @@ bool SearchIndex::WaitForPosition(uint64_t position,
   return mu_.AwaitWithDeadline(absl::Condition(&reached), deadline);
 }
 
+absl::Status SearchIndex::WriteDocument(const SearchDocument& doc) {
+  Writes& w = *writes_;
+  w.find.Bind(1, doc.claim_id);
+  int rc = w.find.Step();
+  std::optional<int64_t> id;
+  if (rc == SQLITE_ROW) id = w.find.Int(0);
+  w.find.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    return SqliteError(writer_, "finding a claim");
+  }
+  bool texts_changed = true;
+  if (id) {
+    w.texts.Bind(1, *id);
+    rc = w.texts.Step();
+    if (rc == SQLITE_ROW) {
+      texts_changed = false;
+      for (int c = 0; c < kColumnCount; ++c) {
+        texts_changed |= w.texts.TextView(c) != doc.columns[c];
+      }
+    }
+    w.texts.Reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return SqliteError(writer_, "reading a claim's texts");
+    }
+    if (texts_changed) {
+      w.unindex.Bind(1, *id);
+      if (Run(w.unindex) != SQLITE_DONE) {
+        return SqliteError(writer_, "replacing a claim");
+      }
+    }
+  }
+  // A claim's first version is only inserted; later ones update its row
+  // and, when a text changed, its index entries.
+  Statement& write = id ? w.update : w.insert;
+  if (id) {
+    write.Bind(1, *id);
+  } else {
+    write.Bind(1, doc.claim_id);
+  }
+  write.Bind(2, static_cast<int64_t>(doc.version));
+  write.Bind(3, int64_t{doc.stored_status});
+  write.Bind(4, int64_t{doc.kind});
+  write.Bind(5, int64_t{doc.rating});
+  write.Bind(6, doc.claimant);
+  write.Bind(7, doc.subject);
+  write.Bind(8, doc.asserted_at_micros);
+  write.Bind(9, doc.recorded_at_micros);
+  if (doc.overdue_from_micros) {
+    write.Bind(10, *doc.overdue_from_micros);
+  } else {
+    write.BindNull(10);
+  }
+  write.Bind(11, TagsValue(doc.tags));
+  if (Run(write) != SQLITE_DONE) {
+    return SqliteError(writer_, "writing a claim");
+  }
+  if (!texts_changed) return absl::OkStatus();
+  if (!id) id = sqlite3_last_insert_rowid(writer_);
+  w.index.Bind(1, *id);
+  for (int c = 0; c < kColumnCount; ++c) w.index.Bind(2 + c, doc.columns[c]);
+  if (Run(w.index) != SQLITE_DONE) {
+    return SqliteError(writer_, "indexing a claim");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SearchIndex::Apply(absl::Span<const SearchDocument> docs,
                                 uint64_t position) {
+  if (writes_ == nullptr) {
+    auto writes = std::make_unique<Writes>(writer_);
+    if (!writes->ok()) return SqliteError(writer_, "preparing an update");
+    writes_ = std::move(writes);
+  }
   if (absl::Status s = Exec(writer_, "BEGIN IMMEDIATE"); !s.ok()) return s;
   absl::Status status = [&]() -> absl::Status {
-    Statement find(writer_, "SELECT id FROM claims WHERE claim_id = ?");
-    Statement update(writer_,
-                     "UPDATE claims SET version = ?2, status = ?3, kind = ?4, "
-                     "rating = ?5, claimant = ?6, subject = ?7, "
-                     "asserted_at = ?8, recorded_at = ?9, overdue_from = ?10 "
-                     "WHERE id = ?1");
-    Statement insert(writer_,
-                     "INSERT INTO claims(claim_id, version, status, kind, "
-                     "rating, claimant, subject, asserted_at, recorded_at, "
-                     "overdue_from) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                     "?9, ?10)");
-    Statement drop_doc(writer_, "DELETE FROM docs WHERE rowid = ?");
-    Statement drop_tags(writer_, "DELETE FROM tags WHERE id = ?");
-    Statement add_doc(writer_, absl::StrCat("INSERT INTO docs(rowid, ",
-                                            absl::StrJoin(kColumnNames, ", "),
-                                            ") VALUES(?, ?, ?, ?, ?, ?, ?)"));
-    Statement add_tag(writer_,
-                      "INSERT OR IGNORE INTO tags(tag, id) VALUES(?, ?)");
-    for (Statement* st :
-         {&find, &update, &insert, &drop_doc, &drop_tags, &add_doc, &add_tag}) {
-      if (!st->ok()) return SqliteError(writer_, "preparing an update");
-    }
     for (const SearchDocument& doc : docs) {
-      find.Bind(1, doc.claim_id);
-      int rc = find.Step();
-      std::optional<int64_t> id;
-      if (rc == SQLITE_ROW) id = find.Int(0);
-      find.Reset();
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return SqliteError(writer_, "finding a claim");
-      }
-      Statement& write = id ? update : insert;
-      if (id) {
-        write.Bind(1, *id);
-      } else {
-        write.Bind(1, doc.claim_id);
-      }
-      write.Bind(2, static_cast<int64_t>(doc.version));
-      write.Bind(3, int64_t{doc.stored_status});
-      write.Bind(4, int64_t{doc.kind});
-      write.Bind(5, int64_t{doc.rating});
-      write.Bind(6, doc.claimant);
-      write.Bind(7, doc.subject);
-      write.Bind(8, doc.asserted_at_micros);
-      write.Bind(9, doc.recorded_at_micros);
-      if (doc.overdue_from_micros) {
-        write.Bind(10, *doc.overdue_from_micros);
-      } else {
-        write.BindNull(10);
-      }
-      rc = write.Step();
-      write.Reset();
-      if (rc != SQLITE_DONE) return SqliteError(writer_, "writing a claim");
-      if (id) {
-        for (Statement* drop : {&drop_doc, &drop_tags}) {
-          drop->Bind(1, *id);
-          rc = drop->Step();
-          drop->Reset();
-          if (rc != SQLITE_DONE) {
-            return SqliteError(writer_, "replacing a claim");
-          }
-        }
-      } else {
-        id = sqlite3_last_insert_rowid(writer_);
-      }
-      add_doc.Bind(1, *id);
-      for (int c = 0; c < kColumnCount; ++c)
-        add_doc.Bind(c + 2, doc.columns[c]);
-      rc = add_doc.Step();
-      add_doc.Reset();
-      if (rc != SQLITE_DONE) return SqliteError(writer_, "indexing a claim");
-      for (const std::string& tag : doc.tags) {
-        add_tag.Bind(1, tag);
-        add_tag.Bind(2, *id);
-        rc = add_tag.Step();
-        add_tag.Reset();
-        if (rc != SQLITE_DONE) return SqliteError(writer_, "indexing a tag");
-      }
+      if (absl::Status s = WriteDocument(doc); !s.ok()) return s;
     }
-    return WriteMeta(writer_, "position", static_cast<int64_t>(position));
+    writes_->position.Bind(1, static_cast<int64_t>(position));
+    if (Run(writes_->position) != SQLITE_DONE) {
+      return SqliteError(writer_, "writing the position");
+    }
+    return absl::OkStatus();
   }();
   if (status.ok()) status = Exec(writer_, "COMMIT");
   if (!status.ok()) {
@@ -475,7 +474,7 @@ absl::Status SearchIndex::ReleaseSpace(absl::Duration wait) {
 absl::Status SearchIndex::Clear() {
   if (absl::Status s = Exec(writer_, "BEGIN IMMEDIATE"); !s.ok()) return s;
   absl::Status s = Exec(writer_,
-                        "DELETE FROM docs; DELETE FROM tags; "
+                        "DELETE FROM docs; "
                         "DELETE FROM claims; DELETE FROM meta "
                         "WHERE key = 'position';");
   if (s.ok()) s = Exec(writer_, "COMMIT");

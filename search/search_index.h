@@ -3,7 +3,7 @@
 // directory (search.sqlite), apart from RocksDB.
 //
 // One row per claim: the claim's SearchDocument, its text columns in an
-// FTS5 table (tokenizer: search/fold_tokenizer.h), its filter fields in a
+// FTS5 table (tokenizer: search/fts5_extensions.h), its filter fields in a
 // plain table. The index records the last log position it reflects in the
 // same SQLite transaction as the rows it changed (Apply), so after a crash
 // it is never ahead of or out of step with that position, and whoever
@@ -119,6 +119,12 @@ class SearchIndex {
   // Opens or creates the index at `path`. An index of another layout
   // version, or a file SQLite cannot read as one, is dropped and created
   // empty (Position() 0): it is rebuilt from the log.
+  //
+  // Durability: SQLite's WAL mode with synchronous=NORMAL. A crash of the
+  // process loses nothing committed; a power loss may lose the last
+  // committed transactions but leaves the file consistent, the rows and
+  // the position of one same transaction, so the index resumes from an
+  // earlier position and replays the rest from the log.
   static absl::StatusOr<std::unique_ptr<SearchIndex>> Open(
       const std::string& path);
   ~SearchIndex();
@@ -172,7 +178,10 @@ class SearchIndex {
       const std::function<bool(const IndexEntry&)>& fn) const;
 
  private:
+  struct Writes;  // the writer's prepared statements
   SearchIndex(std::string path, sqlite3* writer);
+  // Writes one document inside Apply's transaction.
+  absl::Status WriteDocument(const SearchDocument& doc);
   absl::StatusOr<sqlite3*> Reader() const;
   void Release(sqlite3* db) const;
   void SetPosition(uint64_t position);
@@ -180,6 +189,7 @@ class SearchIndex {
 
   const std::string path_;
   sqlite3* const writer_;
+  std::unique_ptr<Writes> writes_;  // Apply's, prepared on first use
   mutable absl::Mutex mu_;
   uint64_t position_ ABSL_GUARDED_BY(mu_) = 0;
   mutable std::vector<sqlite3*> idle_readers_ ABSL_GUARDED_BY(mu_);

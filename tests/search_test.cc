@@ -4,6 +4,9 @@
 // read-your-writes), a rebuilt index against the live one, and the real
 // factlogd killed between commit and indexing.
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -169,6 +172,181 @@ TEST_F(SearchIndexTest, AnUnreadableFileIsReplacedByAnEmptyIndex) {
   auto reopened = search::SearchIndex::Open(dir_.path() + "/search.sqlite");
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_EQ((*reopened)->Position(), 0u);
+}
+
+// SQLite's and FTS5's own checks of the index file: the B-trees, and the
+// full-text index against the texts it holds. "ok" when both pass, else
+// what they said.
+std::string IntegrityCheck(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_close(db);
+    return "cannot open";
+  }
+  std::string result;
+  if (!search::RegisterFts5Extensions(db).ok()) result = "no FTS5";
+  auto first_value = [](void* out, int, char** values, char**) {
+    *static_cast<std::string*>(out) = values[0] ? values[0] : "";
+    return 0;
+  };
+  std::string pragma;
+  char* error = nullptr;
+  if (result.empty() && sqlite3_exec(db, "PRAGMA integrity_check", first_value,
+                                     &pragma, &error) != SQLITE_OK) {
+    result = absl::StrCat("integrity_check: ", error);
+  } else if (result.empty() && pragma != "ok") {
+    result = absl::StrCat("integrity_check: ", pragma);
+  } else if (result.empty() &&
+             sqlite3_exec(db,
+                          "INSERT INTO docs(docs) VALUES('integrity-check')",
+                          nullptr, nullptr, &error) != SQLITE_OK) {
+    result = absl::StrCat("fts5 integrity-check: ", error);
+  }
+  sqlite3_free(error);
+  sqlite3_close(db);
+  return result.empty() ? "ok" : result;
+}
+
+// A claim's later versions: one that changes no text keeps its entries
+// (only its filter fields change), one that changes a text replaces them;
+// the full-text index stays consistent with its texts.
+TEST_F(SearchIndexTest, LaterVersionsReplaceTheEntriesOfChangedTextsOnly) {
+  v1::ClaimView view = View("a", "Troops pulled back to their bases.");
+  view.add_tags("border");
+  view.add_tags("army");
+  Add({view, View("b", "Other troops stayed.")}, 2);
+  view.set_version(2);
+  view.set_kind(v1::CLAIM_KIND_PROMISE);
+  Add({view}, 3);
+  search::IndexQuery query;
+  query.expression = "troops";
+  query.filters.kind = v1::CLAIM_KIND_PROMISE;
+  auto hits = index_->Search(query);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].claim_id, "a");
+  EXPECT_THAT((*hits)[0].snippet, HasSubstr("\xC2\xAB"
+                                            "Troops"
+                                            "\xC2\xBB"));
+  view.set_version(3);
+  view.set_text("The withdrawal has started.");
+  Add({view}, 4);
+  EXPECT_THAT(Find("troops"), ElementsAre("b"));
+  EXPECT_THAT(Find("withdrawal"), ElementsAre("a"));
+  // Tags filter whole tags only: never a string spanning two of them.
+  for (const auto& [tag, found] :
+       std::vector<std::pair<std::string, bool>>{{"army", true},
+                                                 {"border", true},
+                                                 {"arm", false},
+                                                 {"border\x1f"
+                                                  "army",
+                                                  false}}) {
+    search::IndexQuery tagged;
+    tagged.expression = "withdrawal";
+    tagged.filters.tag = tag;
+    auto tag_hits = index_->Search(tagged);
+    ASSERT_TRUE(tag_hits.ok()) << tag_hits.status();
+    EXPECT_EQ(tag_hits->size(), found ? 1u : 0u) << tag;
+  }
+  EXPECT_EQ(IntegrityCheck(dir_.path() + "/search.sqlite"), "ok");
+}
+
+// The index is derived from the log: a file of another layout (here the
+// first one, with its tags table) is dropped and rebuilt, never misread.
+TEST_F(SearchIndexTest, AnIndexOfAnotherLayoutIsDroppedAndStartsEmpty) {
+  index_.reset();
+  const std::string path = dir_.path() + "/search.sqlite";
+  std::remove(path.c_str());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE meta(key TEXT PRIMARY KEY, value "
+                         "INTEGER NOT NULL);"
+                         "INSERT INTO meta VALUES('layout', 1), "
+                         "('position', 42);"
+                         "CREATE TABLE claims(id INTEGER PRIMARY KEY, "
+                         "claim_id TEXT NOT NULL UNIQUE);"
+                         "CREATE TABLE tags(tag TEXT, id INTEGER);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto reopened = search::SearchIndex::Open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  index_ = *std::move(reopened);
+  EXPECT_EQ(index_->Position(), 0u);
+  Add({View("a", "Troops pulled back.")}, 1);
+  EXPECT_THAT(Find("troops"), ElementsAre("a"));
+  EXPECT_EQ(IntegrityCheck(path), "ok");
+}
+
+// A process killed (-9) while it writes the index, at whatever point of a
+// transaction: the file reopens consistent, at the position of the last
+// transaction that committed and with exactly that transaction's rows
+// (each records the count of claims written so far).
+TEST(SearchIndexCrashTest, KilledWhileWritingReopensAtAConsistentPosition) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/search.sqlite";
+  constexpr int kPerTransaction = 200;
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ready[0]);
+    auto index = search::SearchIndex::Open(path);
+    if (!index.ok()) _exit(2);
+    for (int round = 0;; ++round) {
+      std::vector<search::SearchDocument> docs;
+      for (int i = 0; i < kPerTransaction; ++i) {
+        const int n = round * kPerTransaction + i;
+        v1::ClaimView view =
+            View(absl::StrCat("c", n), absl::StrCat("Crash word n", n));
+        view.add_tags(absl::StrCat("t", n % 7));
+        docs.push_back(search::DocumentOf(view));
+      }
+      if (!(*index)->Apply(docs, (round + 1) * kPerTransaction).ok()) _exit(3);
+      const char committed = 'c';
+      if (write(ready[1], &committed, 1) != 1) _exit(4);
+    }
+  }
+  close(ready[1]);
+  // Kill it in the middle of its 20th transaction or so: the pipe says
+  // when a commit is done, and the next one starts at once.
+  char committed;
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(read(ready[0], &committed, 1), 1) << "the writer died";
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  close(ready[0]);
+  ASSERT_TRUE(WIFSIGNALED(status)) << status;
+
+  EXPECT_EQ(IntegrityCheck(path), "ok");
+  auto index = search::SearchIndex::Open(path);
+  ASSERT_TRUE(index.ok()) << index.status();
+  const uint64_t position = (*index)->Position();
+  EXPECT_GE(position, 20u * kPerTransaction);
+  EXPECT_EQ(position % kPerTransaction, 0u);
+  uint64_t entries = 0;
+  ASSERT_TRUE((*index)
+                  ->ForEachEntry([&](const search::IndexEntry&) {
+                    ++entries;
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(entries, position);
+  search::IndexQuery last;
+  last.expression = absl::StrCat("n", position - 1);
+  auto hits = (*index)->Search(last);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].claim_id, absl::StrCat("c", position - 1));
+  last.expression = absl::StrCat("n", position);  // not committed
+  hits = (*index)->Search(last);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_THAT(*hits, IsEmpty());
 }
 
 // Fuzz-style: random strings over FTS5's operator alphabet are answered
