@@ -13,28 +13,6 @@ namespace {
 // out whether the client is still there.
 constexpr absl::Duration kKeepAlive = absl::Seconds(15);
 
-// Told by the cursor that it may have something to yield.
-class Wakeup final : public core::SubscriptionCursor::Listener {
- public:
-  void Ready() override {
-    absl::MutexLock lock(&mu_);
-    ready_ = true;
-  }
-  // Waits until Ready was called (since the last wait) or `timeout`
-  // passed; true for the former.
-  bool Wait(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&ready_), timeout);
-    const bool ready = ready_;
-    ready_ = false;
-    return ready;
-  }
-
- private:
-  absl::Mutex mu_;
-  bool ready_ ABSL_GUARDED_BY(mu_) = false;
-};
-
 std::string Block(absl::string_view name, absl::string_view data, uint64_t id) {
   std::string out;
   if (id != 0) absl::StrAppend(&out, "id: ", id, "\n");
@@ -96,6 +74,77 @@ std::string EventStreams::Render(const core::EncodedResponse& message) {
   }
 }
 
+// One open event stream: what its cursor yields, rendered and written to
+// its HTTP stream while the client reads, with no thread of its own (as
+// rpc/subscription.cc pumps a gRPC stream). The cursor calls Ready when it
+// has more; the HTTP stream calls Drained when it sent what it had, and
+// Closed at its end. The HTTP stream holds it until then.
+//
+// Locking: mu_ is taken before the cursor's lock and the connection's;
+// neither calls back into this object while holding theirs.
+class EventStreams::Pump final
+    : public core::SubscriptionCursor::Listener,
+      public HttpStream::Listener,
+      public std::enable_shared_from_this<EventStreams::Pump> {
+ public:
+  Pump(EventStreams* owner, std::shared_ptr<core::SubscriptionCursor> cursor,
+       std::shared_ptr<HttpStream> stream)
+      : owner_(owner), cursor_(std::move(cursor)), stream_(std::move(stream)) {}
+
+  void Start() {
+    cursor_->Attach(weak_from_this());
+    stream_->SetListener(shared_from_this());
+    Run();
+  }
+
+  // core::SubscriptionCursor::Listener (hub threads) and
+  // HttpStream::Listener (an event loop thread).
+  void Ready() override { Run(); }
+  void Drained() override { Run(); }
+  void Closed() override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      done_ = true;
+    }
+    cursor_->Close();
+  }
+
+ private:
+  // Writes what the cursor has until the stream holds kHighWater unsent
+  // bytes; the rest waits in the log (a slow client falls behind as a slow
+  // gRPC subscriber does, and the writer never waits for it).
+  void Run() {
+    bool close = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      while (stream_->buffered() < kHighWater) {
+        core::EncodedResponse message;
+        absl::StatusOr<bool> got = cursor_->Next(&message);
+        if (!got.ok()) {
+          stream_->Write(Block("error", ErrorJson(got.status()), 0));
+          close = true;
+          break;
+        }
+        if (!*got) break;
+        const bool written = stream_->Write(owner_->Render(message));
+        cursor_->WriteDone();
+        if (!written) break;  // the stream is over: Closed comes
+      }
+    }
+    if (close) stream_->Close();
+  }
+
+  static constexpr size_t kHighWater = 32 << 10;
+
+  EventStreams* const owner_;
+  const std::shared_ptr<core::SubscriptionCursor> cursor_;
+  const std::shared_ptr<HttpStream> stream_;
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 void EventStreams::Serve(HttpExchange& exchange,
                          const v1::SubscribeRequest& request) {
   absl::StatusOr<std::shared_ptr<core::SubscriptionCursor>> cursor =
@@ -109,28 +158,16 @@ void EventStreams::Serve(HttpExchange& exchange,
                   ErrorJson(cursor.status()));
     return;
   }
-  auto wakeup = std::make_shared<Wakeup>();
-  (*cursor)->Attach(wakeup);
+  std::shared_ptr<HttpStream> stream = exchange.StartStream(
+      200, "text/event-stream; charset=utf-8",
+      {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}},
+      ": keep-alive\n\n", kKeepAlive);
   // retry: how soon the browser reconnects after the stream ends.
-  bool open = exchange.StartStream(200, "text/event-stream; charset=utf-8",
-                                   {{"Cache-Control", "no-store"},
-                                    {"X-Content-Type-Options", "nosniff"}}) &&
-              exchange.Write("retry: 1000\n\n");
-  while (open) {
-    core::EncodedResponse message;
-    absl::StatusOr<bool> got = (*cursor)->Next(&message);
-    if (!got.ok()) {
-      exchange.Write(Block("error", ErrorJson(got.status()), 0));
-      break;
-    }
-    if (*got) {
-      open = exchange.Write(Render(message));
-      (*cursor)->WriteDone();
-      continue;
-    }
-    if (!wakeup->Wait(kKeepAlive)) open = exchange.Write(": keep-alive\n\n");
+  if (stream == nullptr || !stream->Write("retry: 1000\n\n")) {
+    (*cursor)->Close();
+    return;
   }
-  (*cursor)->Close();
+  std::make_shared<Pump>(this, *std::move(cursor), std::move(stream))->Start();
 }
 
 }  // namespace factlog::http

@@ -146,14 +146,13 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     return s;
   }
   if (!options.http_listen.empty()) {
-    // The web view has no TLS of its own (http/http_server.h).
-    if (absl::Status s = CheckExposure(options.http_listen, /*tls=*/false, auth,
-                                       options.insecure);
+    // The web view serves TLS with --tls-cert and --tls-key as gRPC does,
+    // under the same rule.
+    if (absl::Status s =
+            CheckExposure(options.http_listen, tls, auth, options.insecure);
         !s.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--http-listen: ", s.message(),
-          " (the web view serves plain HTTP only: keep it on loopback "
-          "behind a TLS proxy)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("--http-listen: ", s.message()));
     }
   }
   if (!options.metrics_listen.empty() && !IsLoopback(options.metrics_listen) &&
@@ -175,6 +174,19 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       Credentials(options);
   if (!credentials.ok()) return credentials.status();
+  if (!options.http_listen.empty() && tls) {
+    // The web view's TLS loads the same files: a key that is not the
+    // certificate's is refused before the data dir is touched.
+    absl::StatusOr<std::string> cert =
+        ReadFile(options.tls_cert_file, "--tls-cert");
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key =
+        ReadFile(options.tls_key_file, "--tls-key");
+    if (!key.ok()) return key.status();
+    if (absl::Status s = http::CheckTlsMaterial(*cert, *key); !s.ok()) {
+      return s;
+    }
+  }
   std::unique_ptr<merkle::HeadSigner> signer;
   if (!options.signing_key_file.empty()) {
     absl::StatusOr<std::string> pem =
@@ -573,8 +585,20 @@ absl::Status FactlogServer::StartWeb() {
   http_options.listen = options_.http_listen;
   http_options.flag = "--http-listen";
   http_options.threads = options_.http_threads;
+  http_options.io_threads = options_.http_io_threads;
+  http_options.max_body_bytes = static_cast<size_t>(options_.max_message_bytes);
   // Pages and API calls reuse their connection (README, "Web view").
   http_options.keep_alive = true;
+  if (!options_.tls_cert_file.empty()) {
+    absl::StatusOr<std::string> cert =
+        ReadFile(options_.tls_cert_file, "--tls-cert");
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key =
+        ReadFile(options_.tls_key_file, "--tls-key");
+    if (!key.ok()) return key.status();
+    http_options.tls_cert_chain_pem = *std::move(cert);
+    http_options.tls_private_key_pem = *std::move(key);
+  }
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
       http::HttpServer::Start(
           http_options,
