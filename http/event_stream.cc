@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/wire.h"
 #include "http/http_status.h"
 #include "http/json_mapping.h"
 
@@ -26,26 +27,112 @@ std::string Block(absl::string_view name, absl::string_view data, uint64_t id) {
 EventStreams::EventStreams(const ApiServices& services)
     : services_(services), cache_(kCacheSlots) {}
 
+bool EventStreams::AppendCached(uint64_t position, v1::ClaimStatus status,
+                                std::string* out) {
+  absl::ReaderMutexLock lock(&cache_mu_);
+  const Rendered& slot = cache_[position % kCacheSlots];
+  if (slot.position != position || slot.status != status) return false;
+  out->append(slot.text);
+  return true;
+}
+
 std::string EventStreams::RenderEvent(const v1::Event& event,
                                       v1::ClaimStatus status) {
   const uint64_t position = event.position();
-  {
-    absl::MutexLock lock(&cache_mu_);
-    const Rendered& slot = cache_[position % kCacheSlots];
-    if (slot.position == position && slot.status == status) return slot.text;
-  }
+  std::string text;
+  if (AppendCached(position, status, &text)) return text;
   v1::SubscribedEvent item;
   *item.mutable_event() = event;
   item.set_status_after(status);
-  std::string text = Block("event", ToJson(item), position);
+  text = Block("event", ToJson(item), position);
   absl::MutexLock lock(&cache_mu_);
   cache_[position % kCacheSlots] = Rendered{position, status, text};
   return text;
 }
 
+bool EventStreams::AppendEncodedEvent(absl::string_view event, uint64_t status,
+                                      std::string* out) {
+  uint64_t position = 0;
+  wire::FieldReader reader(event);
+  wire::Field field;
+  while (reader.Next(&field)) {
+    if (field.number == kEventPosition && field.type == wire::kVarint) {
+      position = field.varint;
+      break;
+    }
+  }
+  const auto claim_status = static_cast<v1::ClaimStatus>(status);
+  if (position != 0 && AppendCached(position, claim_status, out)) return true;
+  v1::Event parsed;
+  if (!parsed.ParseFromArray(event.data(), static_cast<int>(event.size()))) {
+    return false;
+  }
+  out->append(RenderEvent(parsed, claim_status));
+  return true;
+}
+
+bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
+                                         std::string* out) {
+  wire::FieldReader reader(bytes);
+  wire::Field field;
+  absl::string_view event, batch;
+  bool has_event = false, has_batch = false;
+  uint64_t status = 0;
+  while (reader.Next(&field)) {
+    if (field.number == kResponseEvent &&
+        field.type == wire::kLengthDelimited) {
+      event = field.bytes;
+      has_event = true;
+    } else if (field.number == kResponseStatus && field.type == wire::kVarint) {
+      status = field.varint;
+    } else if (field.number == kResponseEvents &&
+               field.type == wire::kLengthDelimited) {
+      batch = field.bytes;
+      has_batch = true;
+    } else {
+      return false;  // not an event message
+    }
+  }
+  if (!reader.ok() || has_event == has_batch) return false;
+  if (has_event) return AppendEncodedEvent(event, status, out);
+  wire::FieldReader items(batch);
+  while (items.Next(&field)) {
+    if (field.number != kBatchItem || field.type != wire::kLengthDelimited) {
+      return false;
+    }
+    wire::FieldReader item(field.bytes);
+    wire::Field part;
+    absl::string_view item_event;
+    uint64_t item_status = 0;
+    while (item.Next(&part)) {
+      if (part.number == kItemEvent && part.type == wire::kLengthDelimited) {
+        item_event = part.bytes;
+      } else if (part.number == kItemStatus && part.type == wire::kVarint) {
+        item_status = part.varint;
+      }
+    }
+    if (!item.ok() || !AppendEncodedEvent(item_event, item_status, out)) {
+      return false;
+    }
+  }
+  return items.ok();
+}
+
 std::string EventStreams::Render(const core::EncodedResponse& message) {
+  // Events, nearly every message, are read on the wire and rendered from
+  // the cache: a thousand streams sending one message do not parse it a
+  // thousand times.
+  thread_local std::string joined;
+  absl::string_view bytes = message.body;
+  if (!message.header.empty()) {
+    joined.assign(message.header);
+    joined.append(message.body);
+    bytes = joined;
+  }
+  std::string out;
+  if (RenderEventsOnTheWire(bytes, &out)) return out;
   v1::SubscribeResponse response;
-  if (!response.ParseFromString(message.header + message.body)) {
+  if (!response.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Block("error",
                  ErrorJson(absl::InternalError("cannot parse a response")), 0);
   }
@@ -53,7 +140,7 @@ std::string EventStreams::Render(const core::EncodedResponse& message) {
     case v1::SubscribeResponse::kEvent:
       return RenderEvent(response.event(), response.status_after());
     case v1::SubscribeResponse::kEvents: {
-      std::string out;
+      out.clear();
       for (const v1::SubscribedEvent& item : response.events().events()) {
         out += RenderEvent(item.event(), item.status_after());
       }

@@ -52,6 +52,28 @@ class EventStreams {
 
   // The "id/event/data" block of one event at `position` with `status`.
   std::string RenderEvent(const v1::Event& event, v1::ClaimStatus status);
+  // Appends the cached block of the event at `position` with `status`;
+  // false when the cache does not hold it.
+  bool AppendCached(uint64_t position, v1::ClaimStatus status,
+                    std::string* out);
+  // Appends the block of the encoded Event `event`; false when it does not
+  // parse.
+  bool AppendEncodedEvent(absl::string_view event, uint64_t status,
+                          std::string* out);
+  // Appends the blocks of an encoded SubscribeResponse holding an event or
+  // a batch of them, read from the wire format; false for another message
+  // (or bytes that do not frame), then Render parses it.
+  bool RenderEventsOnTheWire(absl::string_view bytes, std::string* out);
+
+  // Field numbers of SubscribeResponse, EventBatch, SubscribedEvent and
+  // Event (factlog/v1/service.proto, events.proto).
+  static constexpr uint32_t kResponseEvent = 1;
+  static constexpr uint32_t kResponseStatus = 5;
+  static constexpr uint32_t kResponseEvents = 6;
+  static constexpr uint32_t kBatchItem = 1;
+  static constexpr uint32_t kItemEvent = 1;
+  static constexpr uint32_t kItemStatus = 2;
+  static constexpr uint32_t kEventPosition = 1;
 
   const ApiServices& services_;
 
