@@ -97,6 +97,12 @@ void Connection::Handshake() {
 
 void Connection::OnEvents(uint32_t events) {
   if (state_ == State::kClosed) return;
+  if ((events & (EPOLLHUP | EPOLLERR)) != 0) {
+    // Both directions are gone (or reset): nothing can be sent any more,
+    // and epoll would say so on every round until the fd is closed.
+    Close();
+    return;
+  }
   if ((events & EPOLLOUT) != 0) {
     if (read_wants_write_) {
       read_wants_write_ = false;
@@ -109,7 +115,7 @@ void Connection::OnEvents(uint32_t events) {
     if (state_ != State::kClosed) Flush();
   }
   if (state_ == State::kClosed) return;
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+  if ((events & (EPOLLIN | EPOLLRDHUP)) != 0) {
     if (write_wants_read_) {
       write_wants_read_ = false;
       Flush();
@@ -247,6 +253,7 @@ void Connection::RespondWithError(int status, const std::string& message) {
 bool Connection::Append(absl::string_view data) {
   if (data.empty()) return true;
   bool post = false;
+  bool delay = false;
   {
     absl::MutexLock lock(&mu_);
     if (closed_) return false;
@@ -255,9 +262,13 @@ bool Connection::Append(absl::string_view data) {
     last_append_ = absl::Now();
     post = !flush_posted_;
     flush_posted_ = true;
+    delay = streaming_;
   }
   if (post) {
-    loop_->Post([self = shared_from_this()] {
+    // A stream's bytes wait EventLoop::kDelay (20 ms) for more: under a burst
+    // of events each send carries several, rather than one send (and one
+    // wake-up of the client) per event and stream.
+    auto flush = [self = shared_from_this()] {
       {
         absl::MutexLock lock(&self->mu_);
         self->flush_posted_ = false;
@@ -265,7 +276,12 @@ bool Connection::Append(absl::string_view data) {
       if (self->state_ == State::kClosed) return;
       self->Flush();
       self->UpdateInterest();
-    });
+    };
+    if (delay) {
+      loop_->PostDelayed(std::move(flush));
+    } else {
+      loop_->Post(std::move(flush));
+    }
   }
   return true;
 }

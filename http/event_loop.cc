@@ -72,6 +72,22 @@ void EventLoop::Post(std::function<void()> task) {
   }
 }
 
+void EventLoop::PostDelayed(std::function<void()> task) {
+  bool wake = false;
+  {
+    absl::MutexLock lock(&mu_);
+    // The loop sleeps until the first delayed task is due: only a task
+    // that is now first changes that.
+    wake = delayed_.empty() && !woken_;
+    if (wake) woken_ = true;
+    delayed_.emplace_back(absl::Now() + kDelay, std::move(task));
+  }
+  if (wake) {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
+}
+
 bool EventLoop::Add(int fd, uint32_t events, std::shared_ptr<Handler> handler) {
   epoll_event event{};
   event.events = events;
@@ -98,25 +114,35 @@ void EventLoop::Remove(int fd, Handler* handler) {
   size_ = handlers_.size();
 }
 
-void EventLoop::RunPosted() {
+absl::Time EventLoop::RunPosted() {
   std::vector<std::function<void()>> tasks;
+  const absl::Time now = absl::Now();
+  absl::Time next = absl::InfiniteFuture();
   {
     absl::MutexLock lock(&mu_);
     tasks.swap(posted_);
+    while (!delayed_.empty() && delayed_.front().first <= now) {
+      tasks.push_back(std::move(delayed_.front().second));
+      delayed_.pop_front();
+    }
+    if (!delayed_.empty()) next = delayed_.front().first;
     woken_ = false;
   }
   for (std::function<void()>& task : tasks) task();
+  return next;
 }
 
 void EventLoop::Run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   absl::Time next_tick = absl::Now() + kTick;
+  absl::Time next_delayed = absl::InfiniteFuture();
   while (!stop_.load()) {
-    const int64_t wait_ms = std::max<int64_t>(
-        0, absl::ToInt64Milliseconds(next_tick - absl::Now()));
+    const int64_t wait_us = std::max<int64_t>(
+        0, absl::ToInt64Microseconds(std::min(next_tick, next_delayed) -
+                                     absl::Now()));
     const int n = epoll_wait(epoll_fd_, events, kMaxEvents,
-                             static_cast<int>(wait_ms) + 1);
+                             static_cast<int>((wait_us + 999) / 1000));
     if (stop_.load()) break;
     for (int i = 0; i < n; ++i) {
       if (events[i].data.ptr == nullptr) {
@@ -129,7 +155,7 @@ void EventLoop::Run() {
       // and ignores what comes after its close.
       handler->OnEvents(events[i].events);
     }
-    RunPosted();
+    next_delayed = RunPosted();
     const absl::Time now = absl::Now();
     if (now >= next_tick) {
       next_tick = now + kTick;

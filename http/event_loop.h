@@ -5,10 +5,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -53,6 +55,10 @@ class EventLoop {
 
   // Runs `task` on the loop's thread soon. Any thread.
   void Post(std::function<void()> task);
+  // Runs `task` on the loop's thread about kDelay from now (the delay is
+  // one constant, so these run in the order they were posted). Any thread.
+  static constexpr absl::Duration kDelay = absl::Milliseconds(20);
+  void PostDelayed(std::function<void()> task);
 
   // Loop thread only. Watches `fd` for `events` (level-triggered), holding
   // `handler` until Remove. False when epoll refuses the fd.
@@ -67,7 +73,9 @@ class EventLoop {
   EventLoop(int epoll_fd, int wake_fd)
       : epoll_fd_(epoll_fd), wake_fd_(wake_fd) {}
   void Run();
-  void RunPosted();
+  // Runs what was posted, and the delayed tasks that are due; returns when
+  // the next delayed one is due (InfiniteFuture when none is waiting).
+  absl::Time RunPosted();
 
   const int epoll_fd_;
   const int wake_fd_;
@@ -77,6 +85,8 @@ class EventLoop {
 
   absl::Mutex mu_;
   std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<absl::Time, std::function<void()>>> delayed_
+      ABSL_GUARDED_BY(mu_);
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
 
   // Loop thread (or after Stop).

@@ -186,7 +186,15 @@ class EventStreams::Pump final
 
   // core::SubscriptionCursor::Listener (hub threads) and
   // HttpStream::Listener (an event loop thread).
-  void Ready() override { Run(); }
+  //
+  // While bytes wait to be sent (for EventLoop::kDelay, or for the client)
+  // Ready does nothing: Drained comes once they are sent, and then one Next
+  // takes every event that arrived meanwhile. Until that Next the cursor is
+  // not waiting on the hub, so the hub does not wake it for each event: the
+  // work per stream follows its sends, not the events.
+  void Ready() override {
+    if (stream_->buffered() == 0) Run();
+  }
   void Drained() override { Run(); }
   void Closed() override {
     {
