@@ -58,6 +58,20 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
   return buffer.str();
 }
 
+// The web view's TLS: the PEM files of --tls-cert and --tls-key, as
+// Credentials reads them for gRPC, into `web`.
+absl::Status ReadWebTls(const ServerOptions& options,
+                        http::HttpServerOptions* web) {
+  absl::StatusOr<std::string> cert =
+      ReadFile(options.tls_cert_file, "--tls-cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(options.tls_key_file, "--tls-key");
+  if (!key.ok()) return key.status();
+  web->tls_cert_chain_pem = *std::move(cert);
+  web->tls_private_key_pem = *std::move(key);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
     const ServerOptions& options) {
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
@@ -177,13 +191,11 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   if (!options.http_listen.empty() && tls) {
     // The web view's TLS loads the same files: a key that is not the
     // certificate's is refused before the data dir is touched.
-    absl::StatusOr<std::string> cert =
-        ReadFile(options.tls_cert_file, "--tls-cert");
-    if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key =
-        ReadFile(options.tls_key_file, "--tls-key");
-    if (!key.ok()) return key.status();
-    if (absl::Status s = http::CheckTlsMaterial(*cert, *key); !s.ok()) {
+    http::HttpServerOptions web;
+    if (absl::Status s = ReadWebTls(options, &web); !s.ok()) return s;
+    if (absl::Status s = http::CheckTlsMaterial(web.tls_cert_chain_pem,
+                                                web.tls_private_key_pem);
+        !s.ok()) {
       return s;
     }
   }
@@ -590,14 +602,9 @@ absl::Status FactlogServer::StartWeb() {
   // Pages and API calls reuse their connection (README, "Web view").
   http_options.keep_alive = true;
   if (!options_.tls_cert_file.empty()) {
-    absl::StatusOr<std::string> cert =
-        ReadFile(options_.tls_cert_file, "--tls-cert");
-    if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key =
-        ReadFile(options_.tls_key_file, "--tls-key");
-    if (!key.ok()) return key.status();
-    http_options.tls_cert_chain_pem = *std::move(cert);
-    http_options.tls_private_key_pem = *std::move(key);
+    if (absl::Status s = ReadWebTls(options_, &http_options); !s.ok()) {
+      return s;
+    }
   }
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
       http::HttpServer::Start(
