@@ -191,6 +191,17 @@ v1::RecordClaimRequest Claim(int i) {
   return r;
 }
 
+// Evidence `k` on claim `i` (Claim(i)).
+v1::AddEvidenceRequest Evidence(int i, uint64_t k) {
+  v1::AddEvidenceRequest r;
+  r.set_claim_id(absl::StrCat("bench-", i));
+  r.set_stance(k % 2 == 0 ? v1::STANCE_SUPPORTS : v1::STANCE_REFUTES);
+  r.mutable_source()->set_name(absl::StrCat("Source ", k));
+  r.mutable_source()->set_outlet("Reuters");
+  r.set_note("Satellite images show no sign of the units leaving.");
+  return r;
+}
+
 // json-get: alternating slices of gRPC and JSON GetClaim, `clients` threads.
 void RunJsonGet(const Options& o, Factlogd& f) {
   auto channel =
@@ -282,7 +293,7 @@ struct SseClient {
   int fd = -1;
   std::string buffer;
   bool headers_done = false;
-  uint64_t last = 0;  // last event position
+  std::atomic<uint64_t> last{0};  // last event position (read by main)
   uint64_t received = 0, gaps = 0, repeats = 0;
   bool sample_lag = false;
 };
@@ -347,6 +358,13 @@ void RunSseFanout(const Options& o, Factlogd& f) {
   auto channel =
       grpc::CreateChannel(f.grpc, grpc::InsecureChannelCredentials());
   auto stub = v1::ClaimService::NewStub(channel);
+  // The claims the evidence goes to.
+  constexpr int kTargets = 100;
+  for (int i = 0; i < kTargets; ++i) {
+    grpc::ClientContext ctx;
+    v1::CommandResponse response;
+    stub->RecordClaim(&ctx, Claim(i), &response);
+  }
   grpc::ClientContext head_ctx;
   auto events = v1::EventService::NewStub(channel);
   v1::LogHead head;
@@ -355,7 +373,13 @@ void RunSseFanout(const Options& o, Factlogd& f) {
   const uint64_t rss_before = ProcessRssBytes(f.child->pid());
   std::vector<SseClient> clients =
       OpenStreams(f.http_port, o.sse_clients, start);
-  const int epfd = epoll_create1(EPOLL_CLOEXEC);
+  // Reader threads, each with its share of the streams, as factlog-bench's
+  // subscribers share a pool of completion-queue threads: one thread
+  // parsing every stream's text would be what the lag measures.
+  constexpr int kReaders = 4;
+  std::vector<int> epfds;
+  for (int r = 0; r < kReaders; ++r)
+    epfds.push_back(epoll_create1(EPOLL_CLOEXEC));
   int open_streams = 0;
   for (size_t i = 0; i < clients.size(); ++i) {
     if (clients[i].fd < 0) continue;
@@ -363,28 +387,31 @@ void RunSseFanout(const Options& o, Factlogd& f) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = i;
-    epoll_ctl(epfd, EPOLL_CTL_ADD, clients[i].fd, &ev);
+    epoll_ctl(epfds[i % kReaders], EPOLL_CTL_ADD, clients[i].fd, &ev);
   }
   // Idle: every stream open and answered, nothing appended yet.
   std::atomic<bool> stop{false};
-  Histogram lag;
-  std::thread reader([&] {
-    epoll_event ready[256];
-    char chunk[65536];
-    while (!stop.load()) {
-      const int n = epoll_wait(epfd, ready, 256, 50);
-      for (int k = 0; k < n; ++k) {
-        SseClient& c = clients[ready[k].data.u64];
-        const ssize_t got = read(c.fd, chunk, sizeof(chunk));
-        if (got <= 0) {
-          epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
-          continue;
+  std::vector<Histogram> lags(kReaders);
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    readers.emplace_back([&, r] {
+      epoll_event ready[256];
+      std::vector<char> chunk(65536);
+      while (!stop.load()) {
+        const int n = epoll_wait(epfds[r], ready, 256, 50);
+        for (int k = 0; k < n; ++k) {
+          SseClient& c = clients[ready[k].data.u64];
+          const ssize_t got = read(c.fd, chunk.data(), chunk.size());
+          if (got <= 0) {
+            epoll_ctl(epfds[r], EPOLL_CTL_DEL, c.fd, nullptr);
+            continue;
+          }
+          c.buffer.append(chunk.data(), static_cast<size_t>(got));
+          Consume(c, &lags[r]);
         }
-        c.buffer.append(chunk, static_cast<size_t>(got));
-        Consume(c, &lag);
       }
-    }
-  });
+    });
+  }
   absl::SleepFor(absl::Seconds(3));  // the streams settle (idle-sse)
   const uint64_t rss_idle = ProcessRssBytes(f.child->pid());
   std::printf(
@@ -393,29 +420,63 @@ void RunSseFanout(const Options& o, Factlogd& f) {
       open_streams, rss_before / 1048576.0, rss_idle / 1048576.0,
       (static_cast<double>(rss_idle) - rss_before) / 1024.0 /
           std::max(open_streams, 1));
-  // Appends at the rate, paced, from enough threads that a call's latency
-  // (tens of ms under load) does not hold the rate down.
-  const int threads = std::max(8, static_cast<int>(o.rate / 10));
+  // Appends at the rate, open loop as factlog-bench's fanout publishes:
+  // each call started when due, whatever the earlier ones are doing, so
+  // that the server's latency under load does not hold the rate down.
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::CommandResponse response;
+    grpc::Status status;
+    absl::Time started;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::CommandResponse>> rpc;
+  };
   const uint64_t total = static_cast<uint64_t>(o.rate * o.fanout_seconds);
-  std::atomic<uint64_t> next{0};
-  const absl::Time begin = absl::Now();
-  std::vector<std::thread> appenders;
-  for (int t = 0; t < threads; ++t) {
-    appenders.emplace_back([&] {
-      for (uint64_t i; (i = next++) < total;) {
-        const absl::Time due = begin + absl::Seconds(i / o.rate);
-        const absl::Duration wait = due - absl::Now();
-        if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
-        grpc::ClientContext ctx;
-        v1::CommandResponse resp;
-        stub->RecordClaim(&ctx, Claim(1000000 + static_cast<int>(i)), &resp);
+  grpc::CompletionQueue cq;
+  Histogram append_latency;
+  uint64_t append_errors = 0;
+  std::thread completer([&] {
+    void* tag;
+    bool ok;
+    while (cq.Next(&tag, &ok)) {
+      std::unique_ptr<Call> call(static_cast<Call*>(tag));
+      append_latency.Record(
+          absl::ToInt64Microseconds(absl::Now() - call->started));
+      if (!ok || !call->status.ok()) {
+        if (append_errors++ == 0) {
+          std::fprintf(stderr, "sse-fanout: first failed call: %s\n",
+                       call->status.error_message().c_str());
+        }
       }
-    });
+    }
+  });
+  const absl::Time begin = absl::Now();
+  for (uint64_t i = 0; i < total; ++i) {
+    const absl::Duration wait = begin + absl::Seconds(i / o.rate) - absl::Now();
+    if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
+    auto* call = new Call;
+    call->started = absl::Now();
+    // fanout's mix: a new claim, then three pieces of evidence (here on
+    // claims recorded before, so that no call waits on another).
+    if (i % 4 == 0) {
+      call->rpc = stub->AsyncRecordClaim(
+          &call->ctx, Claim(1000000 + static_cast<int>(i / 4)), &cq);
+    } else {
+      call->rpc = stub->AsyncAddEvidence(
+          &call->ctx, Evidence(static_cast<int>(i % kTargets), i), &cq);
+    }
+    call->rpc->Finish(&call->response, &call->status, call);
   }
-  for (auto& t : appenders) t.join();
   const double append_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
+  cq.Shutdown();  // then waits for every call's answer
+  completer.join();
+  const double answered_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
+  v1::LogHead end_head;
+  {
+    grpc::ClientContext ctx;
+    events->GetLogHead(&ctx, v1::GetLogHeadRequest(), &end_head);
+  }
   // Until every stream has every event, or 10 s.
-  const uint64_t want = start + total;
+  const uint64_t want = end_head.tree_size();
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   auto all_done = [&] {
     for (const SseClient& c : clients) {
@@ -427,7 +488,12 @@ void RunSseFanout(const Options& o, Factlogd& f) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   stop = true;
-  reader.join();
+  Histogram lag;
+  for (int r = 0; r < kReaders; ++r) {
+    readers[r].join();
+    lag.Merge(lags[r]);
+    close(epfds[r]);
+  }
   uint64_t received = 0, gaps = 0, repeats = 0;
   for (SseClient& c : clients) {
     received += c.received;
@@ -435,15 +501,18 @@ void RunSseFanout(const Options& o, Factlogd& f) {
     repeats += c.repeats;
     if (c.fd >= 0) close(c.fd);
   }
-  close(epfd);
-  const double expected = static_cast<double>(total) * open_streams;
+  const double expected = static_cast<double>(want - start) * open_streams;
   std::printf(
-      "sse-fanout  streams=%d  appends %llu at %.0f/s  delivered %llu of %.0f "
+      "sse-fanout  streams=%d  calls %llu started at %.0f/s, answered in "
+      "%.1f s (p99 %.1f ms, %llu failed), %llu events  delivered %llu of %.0f "
       "(%.4f)  gaps %llu  repeats %llu  lag p50 %.1f ms p99 %.1f ms (%llu "
       "samples, every 10th stream)\n",
       open_streams, static_cast<unsigned long long>(total),
-      total / append_seconds, static_cast<unsigned long long>(received),
-      expected, received / expected, static_cast<unsigned long long>(gaps),
+      total / append_seconds, answered_seconds, append_latency.QuantileMs(0.99),
+      static_cast<unsigned long long>(append_errors),
+      static_cast<unsigned long long>(want - start),
+      static_cast<unsigned long long>(received), expected, received / expected,
+      static_cast<unsigned long long>(gaps),
       static_cast<unsigned long long>(repeats), lag.QuantileMs(0.5),
       lag.QuantileMs(0.99), static_cast<unsigned long long>(lag.count()));
 }
@@ -475,7 +544,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   using namespace factlog::bench;
   if (workloads.find("json-get") != std::string::npos) {
-    auto f = StartFactlogd(o, 64);
+    auto f = StartFactlogd(o, 8);
     if (!f.ok()) {
       std::fprintf(stderr, "%s\n", std::string(f.status().message()).c_str());
       return 1;
@@ -483,7 +552,8 @@ int main(int argc, char** argv) {
     RunJsonGet(o, *f);
   }
   if (workloads.find("sse-fanout") != std::string::npos) {
-    auto f = StartFactlogd(o, o.sse_clients + 16);
+    // Streams hold no worker thread (http/http_server.h).
+    auto f = StartFactlogd(o, 8);
     if (!f.ok()) {
       std::fprintf(stderr, "%s\n", std::string(f.status().message()).c_str());
       return 1;

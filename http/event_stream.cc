@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/wire.h"
 #include "http/http_status.h"
 #include "http/json_mapping.h"
 
@@ -12,28 +13,6 @@ namespace {
 // How long an idle stream waits before a comment line, which also finds
 // out whether the client is still there.
 constexpr absl::Duration kKeepAlive = absl::Seconds(15);
-
-// Told by the cursor that it may have something to yield.
-class Wakeup final : public core::SubscriptionCursor::Listener {
- public:
-  void Ready() override {
-    absl::MutexLock lock(&mu_);
-    ready_ = true;
-  }
-  // Waits until Ready was called (since the last wait) or `timeout`
-  // passed; true for the former.
-  bool Wait(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&ready_), timeout);
-    const bool ready = ready_;
-    ready_ = false;
-    return ready;
-  }
-
- private:
-  absl::Mutex mu_;
-  bool ready_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 std::string Block(absl::string_view name, absl::string_view data, uint64_t id) {
   std::string out;
@@ -48,26 +27,112 @@ std::string Block(absl::string_view name, absl::string_view data, uint64_t id) {
 EventStreams::EventStreams(const ApiServices& services)
     : services_(services), cache_(kCacheSlots) {}
 
+bool EventStreams::AppendCached(uint64_t position, v1::ClaimStatus status,
+                                std::string* out) {
+  absl::ReaderMutexLock lock(&cache_mu_);
+  const Rendered& slot = cache_[position % kCacheSlots];
+  if (slot.position != position || slot.status != status) return false;
+  out->append(slot.text);
+  return true;
+}
+
 std::string EventStreams::RenderEvent(const v1::Event& event,
                                       v1::ClaimStatus status) {
   const uint64_t position = event.position();
-  {
-    absl::MutexLock lock(&cache_mu_);
-    const Rendered& slot = cache_[position % kCacheSlots];
-    if (slot.position == position && slot.status == status) return slot.text;
-  }
+  std::string text;
+  if (AppendCached(position, status, &text)) return text;
   v1::SubscribedEvent item;
   *item.mutable_event() = event;
   item.set_status_after(status);
-  std::string text = Block("event", ToJson(item), position);
+  text = Block("event", ToJson(item), position);
   absl::MutexLock lock(&cache_mu_);
   cache_[position % kCacheSlots] = Rendered{position, status, text};
   return text;
 }
 
+bool EventStreams::AppendEncodedEvent(absl::string_view event, uint64_t status,
+                                      std::string* out) {
+  uint64_t position = 0;
+  wire::FieldReader reader(event);
+  wire::Field field;
+  while (reader.Next(&field)) {
+    if (field.number == kEventPosition && field.type == wire::kVarint) {
+      position = field.varint;
+      break;
+    }
+  }
+  const auto claim_status = static_cast<v1::ClaimStatus>(status);
+  if (position != 0 && AppendCached(position, claim_status, out)) return true;
+  v1::Event parsed;
+  if (!parsed.ParseFromArray(event.data(), static_cast<int>(event.size()))) {
+    return false;
+  }
+  out->append(RenderEvent(parsed, claim_status));
+  return true;
+}
+
+bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
+                                         std::string* out) {
+  wire::FieldReader reader(bytes);
+  wire::Field field;
+  absl::string_view event, batch;
+  bool has_event = false, has_batch = false;
+  uint64_t status = 0;
+  while (reader.Next(&field)) {
+    if (field.number == kResponseEvent &&
+        field.type == wire::kLengthDelimited) {
+      event = field.bytes;
+      has_event = true;
+    } else if (field.number == kResponseStatus && field.type == wire::kVarint) {
+      status = field.varint;
+    } else if (field.number == kResponseEvents &&
+               field.type == wire::kLengthDelimited) {
+      batch = field.bytes;
+      has_batch = true;
+    } else {
+      return false;  // not an event message
+    }
+  }
+  if (!reader.ok() || has_event == has_batch) return false;
+  if (has_event) return AppendEncodedEvent(event, status, out);
+  wire::FieldReader items(batch);
+  while (items.Next(&field)) {
+    if (field.number != kBatchItem || field.type != wire::kLengthDelimited) {
+      return false;
+    }
+    wire::FieldReader item(field.bytes);
+    wire::Field part;
+    absl::string_view item_event;
+    uint64_t item_status = 0;
+    while (item.Next(&part)) {
+      if (part.number == kItemEvent && part.type == wire::kLengthDelimited) {
+        item_event = part.bytes;
+      } else if (part.number == kItemStatus && part.type == wire::kVarint) {
+        item_status = part.varint;
+      }
+    }
+    if (!item.ok() || !AppendEncodedEvent(item_event, item_status, out)) {
+      return false;
+    }
+  }
+  return items.ok();
+}
+
 std::string EventStreams::Render(const core::EncodedResponse& message) {
+  // Events, nearly every message, are read on the wire and rendered from
+  // the cache: a thousand streams sending one message do not parse it a
+  // thousand times.
+  thread_local std::string joined;
+  absl::string_view bytes = message.body;
+  if (!message.header.empty()) {
+    joined.assign(message.header);
+    joined.append(message.body);
+    bytes = joined;
+  }
+  std::string out;
+  if (RenderEventsOnTheWire(bytes, &out)) return out;
   v1::SubscribeResponse response;
-  if (!response.ParseFromString(message.header + message.body)) {
+  if (!response.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Block("error",
                  ErrorJson(absl::InternalError("cannot parse a response")), 0);
   }
@@ -75,7 +140,7 @@ std::string EventStreams::Render(const core::EncodedResponse& message) {
     case v1::SubscribeResponse::kEvent:
       return RenderEvent(response.event(), response.status_after());
     case v1::SubscribeResponse::kEvents: {
-      std::string out;
+      out.clear();
       for (const v1::SubscribedEvent& item : response.events().events()) {
         out += RenderEvent(item.event(), item.status_after());
       }
@@ -96,6 +161,85 @@ std::string EventStreams::Render(const core::EncodedResponse& message) {
   }
 }
 
+// One open event stream: what its cursor yields, rendered and written to
+// its HTTP stream while the client reads, with no thread of its own (as
+// rpc/subscription.cc pumps a gRPC stream). The cursor calls Ready when it
+// has more; the HTTP stream calls Drained when it sent what it had, and
+// Closed at its end. The HTTP stream holds it until then.
+//
+// Locking: mu_ is taken before the cursor's lock and the connection's;
+// neither calls back into this object while holding theirs.
+class EventStreams::Pump final
+    : public core::SubscriptionCursor::Listener,
+      public HttpStream::Listener,
+      public std::enable_shared_from_this<EventStreams::Pump> {
+ public:
+  Pump(EventStreams* owner, std::shared_ptr<core::SubscriptionCursor> cursor,
+       std::shared_ptr<HttpStream> stream)
+      : owner_(owner), cursor_(std::move(cursor)), stream_(std::move(stream)) {}
+
+  void Start() {
+    cursor_->Attach(weak_from_this());
+    stream_->SetListener(shared_from_this());
+    Run();
+  }
+
+  // core::SubscriptionCursor::Listener (hub threads) and
+  // HttpStream::Listener (an event loop thread).
+  //
+  // While bytes wait to be sent (for EventLoop::kDelay, or for the client)
+  // Ready does nothing: Drained comes once they are sent, and then one Next
+  // takes every event that arrived meanwhile. Until that Next the cursor is
+  // not waiting on the hub, so the hub does not wake it for each event: the
+  // work per stream follows its sends, not the events.
+  void Ready() override {
+    if (stream_->buffered() == 0) Run();
+  }
+  void Drained() override { Run(); }
+  void Closed() override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      done_ = true;
+    }
+    cursor_->Close();
+  }
+
+ private:
+  // Writes what the cursor has until the stream holds kHighWater unsent
+  // bytes; the rest waits in the log (a slow client falls behind as a slow
+  // gRPC subscriber does, and the writer never waits for it).
+  void Run() {
+    bool close = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      while (stream_->buffered() < kHighWater) {
+        core::EncodedResponse message;
+        absl::StatusOr<bool> got = cursor_->Next(&message);
+        if (!got.ok()) {
+          stream_->Write(Block("error", ErrorJson(got.status()), 0));
+          close = true;
+          break;
+        }
+        if (!*got) break;
+        const bool written = stream_->Write(owner_->Render(message));
+        cursor_->WriteDone();
+        if (!written) break;  // the stream is over: Closed comes
+      }
+    }
+    if (close) stream_->Close();
+  }
+
+  static constexpr size_t kHighWater = 32 << 10;
+
+  EventStreams* const owner_;
+  const std::shared_ptr<core::SubscriptionCursor> cursor_;
+  const std::shared_ptr<HttpStream> stream_;
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 void EventStreams::Serve(HttpExchange& exchange,
                          const v1::SubscribeRequest& request) {
   absl::StatusOr<std::shared_ptr<core::SubscriptionCursor>> cursor =
@@ -109,28 +253,16 @@ void EventStreams::Serve(HttpExchange& exchange,
                   ErrorJson(cursor.status()));
     return;
   }
-  auto wakeup = std::make_shared<Wakeup>();
-  (*cursor)->Attach(wakeup);
+  std::shared_ptr<HttpStream> stream = exchange.StartStream(
+      200, "text/event-stream; charset=utf-8",
+      {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}},
+      ": keep-alive\n\n", kKeepAlive);
   // retry: how soon the browser reconnects after the stream ends.
-  bool open = exchange.StartStream(200, "text/event-stream; charset=utf-8",
-                                   {{"Cache-Control", "no-store"},
-                                    {"X-Content-Type-Options", "nosniff"}}) &&
-              exchange.Write("retry: 1000\n\n");
-  while (open) {
-    core::EncodedResponse message;
-    absl::StatusOr<bool> got = (*cursor)->Next(&message);
-    if (!got.ok()) {
-      exchange.Write(Block("error", ErrorJson(got.status()), 0));
-      break;
-    }
-    if (*got) {
-      open = exchange.Write(Render(message));
-      (*cursor)->WriteDone();
-      continue;
-    }
-    if (!wakeup->Wait(kKeepAlive)) open = exchange.Write(": keep-alive\n\n");
+  if (stream == nullptr || !stream->Write("retry: 1000\n\n")) {
+    (*cursor)->Close();
+    return;
   }
-  (*cursor)->Close();
+  std::make_shared<Pump>(this, *std::move(cursor), std::move(stream))->Start();
 }
 
 }  // namespace factlog::http

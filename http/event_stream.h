@@ -23,12 +23,16 @@ class EventStreams {
  public:
   explicit EventStreams(const ApiServices& services);
 
-  // Serves one stream for `request` on the calling worker thread until the
-  // client goes away or the hub shuts down (then an `error` event with
-  // {"code":"UNAVAILABLE",...} ends it, and the browser reconnects). A
-  // request the cursor refuses gets the JSON error instead. A slow client
-  // falls behind as a slow gRPC subscriber does: the writer never waits on
-  // it. Messages, each "event: NAME" with one JSON "data:" line:
+  // Starts one stream for `request` and returns: the stream runs, on no
+  // thread of its own, until the client goes away or the hub shuts down
+  // (then an `error` event with {"code":"UNAVAILABLE",...} ends it, and the
+  // browser reconnects). A request the cursor refuses gets the JSON error
+  // instead. A slow client falls behind as a slow gRPC subscriber does: the
+  // writer never waits on it, and the server holds at most about 32 KiB
+  // for it (a client that reads nothing is dropped:
+  // HttpServerOptions::write_timeout_ms). The streams must end before this
+  // object is destroyed (the HTTP server's destructor ends them). Messages,
+  // each "event: NAME" with one JSON "data:" line:
   //   event       SubscribedEvent (the event, status_after), id = position
   //   checkpoint  Checkpoint, id = its position
   //   caught_up   CaughtUp, id = its position
@@ -44,8 +48,32 @@ class EventStreams {
   std::string Render(const core::EncodedResponse& message);
 
  private:
+  class Pump;
+
   // The "id/event/data" block of one event at `position` with `status`.
   std::string RenderEvent(const v1::Event& event, v1::ClaimStatus status);
+  // Appends the cached block of the event at `position` with `status`;
+  // false when the cache does not hold it.
+  bool AppendCached(uint64_t position, v1::ClaimStatus status,
+                    std::string* out);
+  // Appends the block of the encoded Event `event`; false when it does not
+  // parse.
+  bool AppendEncodedEvent(absl::string_view event, uint64_t status,
+                          std::string* out);
+  // Appends the blocks of an encoded SubscribeResponse holding an event or
+  // a batch of them, read from the wire format; false for another message
+  // (or bytes that do not frame), then Render parses it.
+  bool RenderEventsOnTheWire(absl::string_view bytes, std::string* out);
+
+  // Field numbers of SubscribeResponse, EventBatch, SubscribedEvent and
+  // Event (factlog/v1/service.proto, events.proto).
+  static constexpr uint32_t kResponseEvent = 1;
+  static constexpr uint32_t kResponseStatus = 5;
+  static constexpr uint32_t kResponseEvents = 6;
+  static constexpr uint32_t kBatchItem = 1;
+  static constexpr uint32_t kItemEvent = 1;
+  static constexpr uint32_t kItemStatus = 2;
+  static constexpr uint32_t kEventPosition = 1;
 
   const ApiServices& services_;
 

@@ -11,10 +11,10 @@
 namespace factlog::http {
 
 // Who an HTTP request acts as, by the rules gRPC calls follow (core/access.h;
-// rpc/auth.h): without `tokens`, "anonymous" (the web view has no TLS, so
-// no client certificates); with them, the principal of the request's
-// "Authorization: Bearer <token>" header, which must hold `needed` for
-// `method` (the RPC's name, for messages). UNAUTHENTICATED or
+// rpc/auth.h): without `tokens`, "anonymous" (the web view asks for no
+// client certificates, even with TLS); with them, the principal of the
+// request's "Authorization: Bearer <token>" header, which must hold `needed`
+// for `method` (the RPC's name, for messages). UNAUTHENTICATED or
 // PERMISSION_DENIED as core::AuthenticateBearer and core::CheckRole say.
 // No cookies are read: a page sends its token itself, so no other site can
 // make a browser act with it. `tokens` may be null.

@@ -145,8 +145,9 @@ const google::protobuf::FieldDescriptor* CommandField() {
 }
 
 // The answer of a core/ call that answers through a callback (the search
-// index's waits hold no gRPC thread). A civetweb worker may wait for it:
-// it holds only its own connection.
+// index's waits hold no gRPC thread). An HTTP worker thread waits for it
+// (http/http_server.h: handlers may block briefly; the event loops never
+// do).
 template <typename T, typename Start>
 absl::StatusOr<T> Await(Start start) {
   absl::Notification done;

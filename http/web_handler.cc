@@ -30,8 +30,10 @@ absl::StatusCode CodeForHttp(int status) {
       return absl::StatusCode::kNotFound;
     case 405:
     case 501:
+    case 505:
       return absl::StatusCode::kUnimplemented;
     case 413:
+    case 414:
     case 431:
       return absl::StatusCode::kResourceExhausted;
     case 408:
@@ -75,15 +77,6 @@ void WebHandler::Handle(HttpExchange& exchange) {
 
 void WebHandler::ErrorPage(HttpExchange& exchange, int status,
                            absl::string_view message) {
-  // civetweb says this when the request line and headers do not end within
-  // what it buffers (HttpServerOptions::max_header_bytes).
-  if (status == 400 && message == "Malformed message") {
-    exchange.Send(431, kJson,
-                  ErrorJson(absl::ResourceExhaustedError(
-                      "HTTP 431: the request line and headers are too long "
-                      "(at most 16 KiB) or do not end")));
-    return;
-  }
   exchange.Send(
       status, kJson,
       ErrorJson(absl::Status(CodeForHttp(status),

@@ -17,8 +17,10 @@ class WebHandler {
   explicit WebHandler(const ApiServices& services) : api_(services) {}
 
   void Handle(HttpExchange& exchange);
-  // A request civetweb refused before it reached Handle (HTTP `status`):
-  // the JSON error.
+  // A request the listener refused before it reached Handle (HTTP
+  // `status`, http/http_server.h): the JSON error with the matching code
+  // (413, 414 and 431 RESOURCE_EXHAUSTED, 408 DEADLINE_EXCEEDED, 501 and 505
+  // UNIMPLEMENTED, others INVALID_ARGUMENT). Does not block.
   static void ErrorPage(HttpExchange& exchange, int status,
                         absl::string_view message);
 

@@ -58,6 +58,20 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
   return buffer.str();
 }
 
+// The web view's TLS: the PEM files of --tls-cert and --tls-key, as
+// Credentials reads them for gRPC, into `web`.
+absl::Status ReadWebTls(const ServerOptions& options,
+                        http::HttpServerOptions* web) {
+  absl::StatusOr<std::string> cert =
+      ReadFile(options.tls_cert_file, "--tls-cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(options.tls_key_file, "--tls-key");
+  if (!key.ok()) return key.status();
+  web->tls_cert_chain_pem = *std::move(cert);
+  web->tls_private_key_pem = *std::move(key);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
     const ServerOptions& options) {
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
@@ -146,14 +160,13 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     return s;
   }
   if (!options.http_listen.empty()) {
-    // The web view has no TLS of its own (http/http_server.h).
-    if (absl::Status s = CheckExposure(options.http_listen, /*tls=*/false, auth,
-                                       options.insecure);
+    // The web view serves TLS with --tls-cert and --tls-key as gRPC does,
+    // under the same rule.
+    if (absl::Status s =
+            CheckExposure(options.http_listen, tls, auth, options.insecure);
         !s.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--http-listen: ", s.message(),
-          " (the web view serves plain HTTP only: keep it on loopback "
-          "behind a TLS proxy)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("--http-listen: ", s.message()));
     }
   }
   if (!options.metrics_listen.empty() && !IsLoopback(options.metrics_listen) &&
@@ -175,6 +188,17 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       Credentials(options);
   if (!credentials.ok()) return credentials.status();
+  if (!options.http_listen.empty() && tls) {
+    // The web view's TLS loads the same files: a key that is not the
+    // certificate's is refused before the data dir is touched.
+    http::HttpServerOptions web;
+    if (absl::Status s = ReadWebTls(options, &web); !s.ok()) return s;
+    if (absl::Status s = http::CheckTlsMaterial(web.tls_cert_chain_pem,
+                                                web.tls_private_key_pem);
+        !s.ok()) {
+      return s;
+    }
+  }
   std::unique_ptr<merkle::HeadSigner> signer;
   if (!options.signing_key_file.empty()) {
     absl::StatusOr<std::string> pem =
@@ -584,8 +608,15 @@ absl::Status FactlogServer::StartWeb() {
   http_options.listen = options_.http_listen;
   http_options.flag = "--http-listen";
   http_options.threads = options_.http_threads;
+  http_options.io_threads = options_.http_io_threads;
+  http_options.max_body_bytes = static_cast<size_t>(options_.max_message_bytes);
   // Pages and API calls reuse their connection (README, "Web view").
   http_options.keep_alive = true;
+  if (!options_.tls_cert_file.empty()) {
+    if (absl::Status s = ReadWebTls(options_, &http_options); !s.ok()) {
+      return s;
+    }
+  }
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
       http::HttpServer::Start(
           http_options,

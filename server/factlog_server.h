@@ -90,14 +90,17 @@ struct ServerOptions {
   // Allow a non-loopback metrics_listen (refused otherwise: the endpoint
   // has no TLS or authentication; it shows activity, not data).
   bool metrics_allow_remote = false;
-  // HOST:PORT to serve the web view and its JSON API on over plain HTTP
-  // (tokens as for gRPC); empty: off. Port 0 picks one (http_port()). The
-  // rule of `listen` (server/listen_check.h), with no TLS: a non-loopback
-  // address needs `insecure`.
+  // HOST:PORT to serve the web view and its JSON API on (tokens as for
+  // gRPC); empty: off. Port 0 picks one (http_port()). HTTPS with
+  // tls_cert_file and tls_key_file, as gRPC (no client certificates asked
+  // for). The rule of `listen` (server/listen_check.h): a non-loopback
+  // address needs TLS and tokens, or `insecure`.
   std::string http_listen;
-  // The HTTP listener's worker threads: the most connections it serves at
-  // once, each event stream holding one.
-  int http_threads = 64;
+  // The HTTP listener's worker threads, running handlers: the most API
+  // calls answered at once (event streams hold none).
+  int http_threads = 8;
+  // The HTTP listener's event loop threads (all socket reads and writes).
+  int http_io_threads = 2;
   // RecordClaim answers with alike claims sharing at least this share of
   // the new text's content words (SimilarClaim.similarity).
   double similarity_threshold = 0.25;

@@ -297,14 +297,19 @@ int main(int argc, char** argv) {
                  "host:port to serve Prometheus metrics on at /metrics over "
                  "plain HTTP (off by default; port 0 picks one)");
   app.add_option("--http-listen", options.http_listen,
-                 "host:port to serve the web view and its JSON API on over "
-                 "plain HTTP (off by default; tokens with --auth-tokens; a "
-                 "non-loopback address needs --insecure)");
+                 "host:port to serve the web view and its JSON API on (off "
+                 "by default; HTTPS with --tls-cert/--tls-key; tokens with "
+                 "--auth-tokens; a non-loopback address needs TLS and "
+                 "tokens, or --insecure)");
   app.add_option("--http-threads", options.http_threads,
-                 "most HTTP connections served at once (each open page's "
-                 "live updates hold one)")
+                 "HTTP worker threads: the most API calls answered at once "
+                 "(open pages' live updates hold none)")
       ->capture_default_str()
-      ->check(CLI::Range(2, 20000));
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--http-io-threads", options.http_io_threads,
+                 "HTTP event loop threads (all socket reads and writes)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   app.add_flag("--metrics-allow-remote", options.metrics_allow_remote,
                "allow a non-loopback --metrics-listen (it has no TLS or "
                "authentication)");
@@ -461,7 +466,7 @@ int main(int argc, char** argv) {
   std::string web_address;
   if ((*server)->http_port() != 0) {
     web_address = absl::StrFormat(
-        "http://%s:%d/",
+        "%s://%s:%d/", options.tls_cert_file.empty() ? "http" : "https",
         options.http_listen.substr(0, options.http_listen.rfind(':')),
         (*server)->http_port());
     std::printf("factlogd web view on %s\n", web_address.c_str());

@@ -14,6 +14,9 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   options.listen = listen;
   options.flag = "--metrics-listen";
   options.threads = 2;
+  // Scrapers reuse their connection between scrapes.
+  options.keep_alive = true;
+  options.keep_alive_timeout_ms = 60000;
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
       http::HttpServer::Start(
           options, [render = std::move(render)](http::HttpExchange& exchange) {

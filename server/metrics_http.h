@@ -10,7 +10,8 @@
 
 namespace factlog::server {
 
-// A plain HTTP/1.1 listener (http/http_server.h, two worker threads) that
+// A plain HTTP/1.1 listener (http/http_server.h: one event loop, two worker
+// threads) that
 // answers GET /metrics with the Prometheus text exposition format 0.0.4
 // and nothing else: every other path is 404, every other method 405. It
 // serves no files. The endpoint has neither TLS nor authentication;
@@ -20,9 +21,8 @@ namespace factlog::server {
 // progress.
 class MetricsHttpServer {
  public:
-  // Listens on `listen`, "HOST:PORT" with an IPv4 address or a name that
-  // resolves to one (Debian's civetweb has no IPv6); port 0 picks a free
-  // one. `render` produces the body of each scrape, on a worker thread; it
+  // Listens on `listen`, "HOST:PORT" or "[IPv6]:PORT"; port 0 picks a
+  // free one. `render` produces the body of each scrape, on a worker thread; it
   // must be thread-safe and outlive the server. INVALID_ARGUMENT for a
   // malformed address, UNAVAILABLE when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(

@@ -6,10 +6,15 @@
 // share a kept-alive connection until a response says close. Each test
 // starts a real server (in-process) on loopback port 0 over a temp dir.
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -284,6 +289,43 @@ TEST(HttpApiTest, BadHttpInputGetsJsonErrorsAndChangesNothing) {
        400, "INVALID_ARGUMENT"},
       {"malformed request line", testing::HttpRaw(port, "NONSENSE\r\n\r\n"),
        400, "INVALID_ARGUMENT"},
+      {"request line too long",
+       HttpRequest(port, "GET", "/api/v1/claims/" + std::string(9000, 'c')),
+       414, "RESOURCE_EXHAUSTED"},
+      {"too many headers",
+       HttpRequest(port, "GET", "/api/v1/claims",
+                   std::vector<std::string>(101, "X-Many: 1"), ""),
+       431, "RESOURCE_EXHAUSTED"},
+      {"HTTP/2.0 request line",
+       testing::HttpRaw(port, "GET /api/v1/claims HTTP/2.0\r\n\r\n"), 505,
+       "UNIMPLEMENTED"},
+      {"chunked body",
+       testing::HttpRaw(port,
+                        "POST /api/v1/claims HTTP/1.1\r\nContent-Type: "
+                        "application/json\r\nTransfer-Encoding: "
+                        "chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"),
+       501, "UNIMPLEMENTED"},
+      {"Content-Length with Transfer-Encoding",
+       testing::HttpRaw(port,
+                        "POST /api/v1/claims HTTP/1.1\r\nContent-Length: "
+                        "2\r\nTransfer-Encoding: chunked\r\n\r\n{}"),
+       400, "INVALID_ARGUMENT"},
+      {"two Content-Lengths that disagree",
+       testing::HttpRaw(port,
+                        "POST /api/v1/claims HTTP/1.1\r\nContent-Length: "
+                        "2\r\nContent-Length: 3\r\n\r\n{}"),
+       400, "INVALID_ARGUMENT"},
+      {"line ending with LF alone",
+       testing::HttpRaw(port, "GET /api/v1/claims HTTP/1.1\nHost: x\n\n"), 400,
+       "INVALID_ARGUMENT"},
+      {"folded header",
+       testing::HttpRaw(port,
+                        "GET /api/v1/claims HTTP/1.1\r\nX-A: 1\r\n "
+                        "more\r\n\r\n"),
+       400, "INVALID_ARGUMENT"},
+      {"target not a path",
+       testing::HttpRaw(port, "GET http://x/api/v1/claims HTTP/1.1\r\n\r\n"),
+       400, "INVALID_ARGUMENT"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(c.response.status, c.status)
@@ -360,6 +402,40 @@ TEST(HttpApiTest, TokensAndRolesAsForGrpc) {
   EXPECT_EQ(editor.status, 200) << editor.body;
 }
 
+// A self-signed certificate for localhost and 127.0.0.1 (EC P-256), made
+// with OpenSSL: `cert` and `key` PEM files in `dir`.
+void WriteSelfSignedCert(const std::string& cert, const std::string& key) {
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  ASSERT_NE(pkey, nullptr);
+  X509* x509 = X509_new();
+  X509_set_version(x509, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x509), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x509), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x509), 3600 * 24);
+  X509_set_pubkey(x509, pkey);
+  X509_NAME* name = X509_get_subject_name(x509);
+  X509_NAME_add_entry_by_txt(
+      name, "CN", MBSTRING_ASC,
+      reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(x509, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, x509, x509, nullptr, nullptr, 0);
+  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name,
+                                            "DNS:localhost,IP:127.0.0.1");
+  X509_add_ext(x509, san, -1);
+  X509_EXTENSION_free(san);
+  ASSERT_GT(X509_sign(x509, pkey, EVP_sha256()), 0);
+  FILE* out = std::fopen(cert.c_str(), "w");
+  PEM_write_X509(out, x509);
+  std::fclose(out);
+  out = std::fopen(key.c_str(), "w");
+  PEM_write_PrivateKey(out, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(out);
+  X509_free(x509);
+  EVP_PKEY_free(pkey);
+}
+
 TEST(HttpApiTest, ListenRuleIsGrpcs) {
   testing::TempDir dir;
   server::ServerOptions options;
@@ -371,14 +447,50 @@ TEST(HttpApiTest, ListenRuleIsGrpcs) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(refused.status().message(), "0.0.0.0:0"))
       << refused.status();
-  // Tokens do not make it safe: the web view has no TLS.
+  // Tokens without TLS, or TLS without tokens, are not enough.
   options.auth_tokens_file = dir.path() + "/tokens";
   WriteTokens(options.auth_tokens_file);
   auto with_tokens = server::FactlogServer::Start(options);
   ASSERT_FALSE(with_tokens.ok());
   EXPECT_EQ(with_tokens.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(with_tokens.status().message(), "plain HTTP"))
+  EXPECT_TRUE(absl::StrContains(with_tokens.status().message(), "--tls-cert"))
       << with_tokens.status();
+  options.tls_cert_file = dir.path() + "/cert.pem";
+  options.tls_key_file = dir.path() + "/key.pem";
+  WriteSelfSignedCert(options.tls_cert_file, options.tls_key_file);
+  options.listen = "127.0.0.1:0";
+  {
+    server::ServerOptions no_tokens = options;
+    no_tokens.auth_tokens_file.clear();
+    auto refused_tls = server::FactlogServer::Start(no_tokens);
+    ASSERT_FALSE(refused_tls.ok());
+    EXPECT_EQ(refused_tls.status().code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  // TLS and tokens: served.
+  {
+    auto allowed = server::FactlogServer::Start(options);
+    ASSERT_TRUE(allowed.ok()) << allowed.status();
+    EXPECT_NE((*allowed)->http_port(), 0);
+  }
+  // A key that is not the certificate's: refused at the start, naming it.
+  {
+    server::ServerOptions mismatched = options;
+    mismatched.tls_key_file = dir.path() + "/other.pem";
+    WriteSelfSignedCert(dir.path() + "/other-cert.pem",
+                        mismatched.tls_key_file);
+    mismatched.listen = "127.0.0.1:0";
+    mismatched.http_listen = "127.0.0.1:0";
+    auto bad = server::FactlogServer::Start(mismatched);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(bad.status().message(), "--tls-key"))
+        << bad.status();
+  }
+  // --insecure: plain HTTP anywhere.
+  options.tls_cert_file.clear();
+  options.tls_key_file.clear();
+  options.auth_tokens_file.clear();
   options.insecure = true;
   auto allowed = server::FactlogServer::Start(options);
   ASSERT_TRUE(allowed.ok()) << allowed.status();
@@ -572,6 +684,8 @@ class RawConnection {
     }
     return closed_;
   }
+  // What arrived and was not taken by Next.
+  const std::string& received() const { return buffer_; }
 
  private:
   // Appends what arrives before `deadline`; false at its end or the
@@ -636,24 +750,22 @@ TEST(HttpApiTest, ConnectionsAreKeptAliveBetweenResponses) {
     EXPECT_EQ(after->status, 200);
   }
   // Responses after which the connection ends: each says "Connection:
-  // close", and the server closes (or, for a body it did not read, lets
-  // the client close rather than drain it).
+  // close", and the server closes it (a body too large is not read).
   struct Closing {
     std::string what;
     std::string request;
     int status;
-    bool server_closes;
   };
   const std::vector<Closing> closing = {
       {"the client asks to close",
        "GET /api/v1/claims/c-1 HTTP/1.1\r\nHost: x\r\nConnection: "
        "close\r\n\r\n",
-       200, true},
-      {"a body refused before it was read",
-       "POST /api/v1/log/head HTTP/1.1\r\nHost: x\r\nContent-Type: "
-       "application/json\r\nContent-Length: 2\r\n\r\n{}",
-       405, false},
-      {"a request civetweb cannot parse", "NONSENSE\r\n\r\n", 400, true},
+       200},
+      {"a body too large to read",
+       "POST /api/v1/claims HTTP/1.1\r\nHost: x\r\nContent-Type: "
+       "application/json\r\nContent-Length: 100000000\r\n\r\n{}",
+       413},
+      {"a request that does not parse", "NONSENSE\r\n\r\n", 400},
   };
   for (const Closing& c : closing) {
     RawConnection connection(port);
@@ -663,8 +775,156 @@ TEST(HttpApiTest, ConnectionsAreKeptAliveBetweenResponses) {
     EXPECT_EQ(response->status, c.status) << c.what;
     EXPECT_TRUE(absl::StrContains(response->headers, "Connection: close"))
         << c.what << ": " << response->headers;
-    if (c.server_closes) EXPECT_TRUE(connection.Closed()) << c.what;
+    EXPECT_TRUE(connection.Closed()) << c.what;
   }
+}
+
+// An HTTPS client connection (OpenSSL, blocking) that trusts `ca_file` and
+// checks the server's name is localhost, as a browser would.
+class TlsClient {
+ public:
+  TlsClient(int port, const std::string& ca_file) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    EXPECT_EQ(SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr), 1);
+    fd_ = ConnectLoopback(port);
+    timeval timeout{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+    SSL_set_tlsext_host_name(ssl_, "localhost");
+    SSL_set1_host(ssl_, "localhost");
+    handshake_ok_ = SSL_connect(ssl_) == 1;
+  }
+  ~TlsClient() {
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+    close(fd_);
+  }
+  bool handshake_ok() const { return handshake_ok_; }
+  std::string version() const { return SSL_get_version(ssl_); }
+
+  void Send(const std::string& data) {
+    EXPECT_EQ(SSL_write(ssl_, data.data(), static_cast<int>(data.size())),
+              static_cast<int>(data.size()));
+  }
+  // Reads until `text` arrived (true) or the connection or 10 s end.
+  bool ReadUntil(const std::string& text) {
+    while (!absl::StrContains(buffer_, text)) {
+      if (!ReadMore()) return false;
+    }
+    return true;
+  }
+  // The next response with a Content-Length body.
+  std::optional<HttpResponse> Next() {
+    if (!ReadUntil("\r\n\r\n")) return std::nullopt;
+    const size_t end = buffer_.find("\r\n\r\n");
+    HttpResponse response;
+    response.headers = buffer_.substr(0, end);
+    const std::string lower = absl::AsciiStrToLower(response.headers);
+    const size_t at = lower.find("content-length: ");
+    size_t length = 0;
+    if (at == std::string::npos ||
+        !absl::SimpleAtoi(lower.substr(at + 16, lower.find('\r', at) - at - 16),
+                          &length)) {
+      return std::nullopt;
+    }
+    while (buffer_.size() < end + 4 + length && ReadMore()) {
+    }
+    if (buffer_.size() < end + 4 + length) return std::nullopt;
+    response.body = buffer_.substr(end + 4, length);
+    (void)absl::SimpleAtoi(response.headers.substr(9, 3), &response.status);
+    buffer_.erase(0, end + 4 + length);
+    return response;
+  }
+
+ private:
+  // Appends what arrives next; false at the connection's end or after 10 s.
+  bool ReadMore() {
+    char chunk[8192];
+    const int n = SSL_read(ssl_, chunk, sizeof(chunk));
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  int fd_ = -1;
+  bool handshake_ok_ = false;
+  std::string buffer_;
+};
+
+TEST(HttpApiTest, ServesHttpsWithTheGrpcCertificate) {
+  testing::TempDir dir;
+  server::ServerOptions options = WebOptions();
+  options.tls_cert_file = dir.path() + "/cert.pem";
+  options.tls_key_file = dir.path() + "/key.pem";
+  WriteSelfSignedCert(options.tls_cert_file, options.tls_key_file);
+  TestServer server(options);
+  const int port = server.server().http_port();
+  // gRPC's port serves TLS with the same certificate (TestServer's client
+  // is plain), so commands go over the JSON API.
+  auto record = [&](TlsClient& client, const std::string& claim_id) {
+    std::string body;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(
+                    testing::NewClaim(claim_id), &body)
+                    .ok());
+    client.Send(absl::StrCat(
+        "POST /api/v1/claims HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+        "application/json\r\nContent-Length: ",
+        body.size(), "\r\n\r\n", body));
+    std::optional<HttpResponse> recorded = client.Next();
+    EXPECT_TRUE(recorded.has_value());
+    if (recorded.has_value()) {
+      EXPECT_EQ(recorded->status, 200) << recorded->body;
+    }
+  };
+  {
+    TlsClient client(port, options.tls_cert_file);
+    ASSERT_TRUE(client.handshake_ok());
+    EXPECT_TRUE(client.version() == "TLSv1.3" || client.version() == "TLSv1.2")
+        << client.version();
+    // A command, then a query, then the page, on one kept-alive connection.
+    record(client, "c-1");
+    client.Send("GET /api/v1/claims/c-1 HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    std::optional<HttpResponse> claim = client.Next();
+    ASSERT_TRUE(claim.has_value());
+    EXPECT_EQ(claim->status, 200);
+    EXPECT_EQ(FromJson<v1::ClaimView>(claim->body).claim_id(), "c-1");
+    client.Send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    std::optional<HttpResponse> page = client.Next();
+    ASSERT_TRUE(page.has_value());
+    EXPECT_EQ(page->status, 200);
+    EXPECT_TRUE(absl::StrContains(page->body, "<html")) << page->body;
+  }
+  // The event stream over TLS: the past event, then a live one.
+  {
+    TlsClient stream(port, options.tls_cert_file);
+    ASSERT_TRUE(stream.handshake_ok());
+    stream.Send(
+        "GET /api/v1/events?fromPosition=0 HTTP/1.1\r\nHost: "
+        "localhost\r\n\r\n");
+    EXPECT_TRUE(stream.ReadUntil("id: 1\nevent: event\n"));
+    TlsClient writer(port, options.tls_cert_file);
+    record(writer, "c-2");
+    EXPECT_TRUE(stream.ReadUntil("id: 2\nevent: event\n"));
+  }
+  // Plain HTTP to the TLS port gets no HTTP answer, only the end of the
+  // connection; a client that does not trust the certificate does not
+  // connect.
+  {
+    RawConnection plain(port);
+    plain.Send("GET /api/v1/claims/c-1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_TRUE(plain.Closed());
+    EXPECT_FALSE(absl::StartsWith(plain.received(), "HTTP/"))
+        << plain.received();
+  }
+  WriteSelfSignedCert(dir.path() + "/other-cert.pem",
+                      dir.path() + "/other-key.pem");
+  TlsClient untrusting(port, dir.path() + "/other-cert.pem");
+  EXPECT_FALSE(untrusting.handshake_ok());
+  ERR_clear_error();
 }
 
 TEST(HttpApiTest, PagesCarryAStrictContentSecurityPolicy) {
