@@ -139,7 +139,12 @@ ParseOutcome ParseRequestHead(absl::string_view input,
                               const ParseLimits& limits,
                               ParsedRequest* request) {
   *request = ParsedRequest();
-  if (HasBareLineFeed(input)) {
+  // The head only: what follows its empty line is a body (JSON may hold
+  // line feeds) or the next request, checked when its turn comes.
+  const size_t head_end = input.find("\r\n\r\n");
+  if (HasBareLineFeed(head_end == absl::string_view::npos
+                          ? input
+                          : input.substr(0, head_end + 4))) {
     return Error(400, "a line ends with LF alone; HTTP lines end with CRLF");
   }
   const size_t line_end = input.find("\r\n");
@@ -158,7 +163,6 @@ ParseOutcome ParseRequestHead(absl::string_view input,
     return *error;
   }
   request->keep_alive = request->minor_version == 1;
-  const size_t head_end = input.find("\r\n\r\n", line_end);
   const size_t head_size =
       head_end == absl::string_view::npos ? input.size() : head_end + 4;
   if (head_size > limits.max_header_bytes) {
