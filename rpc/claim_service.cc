@@ -214,9 +214,11 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
       std::vector<v1::Command> command(1);
       set(&command[0], typed);
       const bool retry_here = !typed.request_id().empty();
+      // `call = call`: C++17 captures no structured binding by name (clang
+      // refuses it); an init-capture copies it.
       forwarder_->Forward(
           *ctx, *leader, MethodFor<Request>().path, *request,
-          [this, call, response, actor = *actor, retry_here,
+          [this, call = call, response, actor = *actor, retry_here,
            command = std::move(command)](
               absl::StatusOr<grpc::ByteBuffer> answer) mutable {
             if (answer.ok()) {
@@ -304,7 +306,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
                                            absl::Now() + kMaxMinPositionWait);
       const uint64_t position = typed.min_position();  // before the move
       waiters_->Wait(position, deadline,
-                     [call, response, query,
+                     [call = call, response, query,
                       typed = std::move(typed)](absl::Status applied) mutable {
                        if (!applied.ok()) {
                          call.Finish(ToGrpcStatus(applied));
