@@ -279,9 +279,11 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Mutate(
   if (!actor.ok()) return reactor;
   NoteRequestId(*ctx, typed.request_id());
   // Where the command's answer goes: to the call, or for a RecordClaim of
-  // the replicated mode to the join with its similar claims.
+  // the replicated mode to the join with its similar claims. (`call =
+  // call`: C++17 captures no structured binding by name, and clang refuses
+  // it; an init-capture copies it.)
   Answered answered =
-      [call, response](absl::StatusOr<grpc::ByteBuffer> answer) mutable {
+      [call = call, response](absl::StatusOr<grpc::ByteBuffer> answer) mutable {
         FinishCommand(call, response, std::move(answer));
       };
   if constexpr (std::is_same_v<Request, v1::RecordClaimRequest>) {
@@ -398,7 +400,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
                                            absl::Now() + kMaxMinPositionWait);
       const uint64_t position = typed.min_position();  // before the move
       waiters_->Wait(position, deadline,
-                     [call, response, query,
+                     [call = call, response, query,
                       typed = std::move(typed)](absl::Status applied) mutable {
                        if (!applied.ok()) {
                          call.Finish(ToGrpcStatus(applied));

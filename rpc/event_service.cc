@@ -126,14 +126,15 @@ grpc::ServerUnaryReactor* EventServiceImpl::GetLogHead(
   const absl::Time deadline =
       std::min(absl::FromChrono(ctx->deadline()),
                absl::Now() + kMaxSubscribeMinPositionWait);
-  waiters_->Wait(req->min_position(), deadline,
-                 [call, resp, heads = heads_](absl::Status applied) mutable {
-                   absl::StatusOr<v1::LogHead> head =
-                       applied.ok() ? heads->Head(0)
-                                    : absl::StatusOr<v1::LogHead>(applied);
-                   if (head.ok()) *resp = *std::move(head);
-                   call.Finish(ToGrpcStatus(head.status()));
-                 });
+  waiters_->Wait(
+      req->min_position(), deadline,
+      [call = call, resp, heads = heads_](absl::Status applied) mutable {
+        absl::StatusOr<v1::LogHead> head =
+            applied.ok() ? heads->Head(0)
+                         : absl::StatusOr<v1::LogHead>(applied);
+        if (head.ok()) *resp = *std::move(head);
+        call.Finish(ToGrpcStatus(head.status()));
+      });
   return call.reactor();
 }
 

@@ -255,9 +255,10 @@ class ObservingInterceptorFactory final
 // own: libgrpc orders the two (the batch is handed over in
 // grpc_call_start_batch, the call ends once it completed), but it is built
 // without TSan, which sees a write and a destruction with nothing between
-// them. UnaryCall::Finish releases on this reactor's address after Finish
-// returns and OnDone acquires it, which states that order (and nothing
-// more) to TSan. Deletes itself in OnDone.
+// them. UnaryCall::Finish releases on this reactor's address before Finish
+// and has TSan ignore gRPC's accesses inside it (GrpcFinishHandedOver), and
+// OnDone acquires: that order, and nothing more, stated to TSan. Deletes
+// itself in OnDone.
 class HandedOverReactor final : public grpc::ServerUnaryReactor {
  public:
   void OnDone() override {
@@ -285,6 +286,7 @@ RpcObserver::UnaryCall::UnaryCall(core::ServerMetrics* metrics,
     : metrics_(metrics),
       ctx_(ctx),
       reactor_(handed_over ? new HandedOverReactor() : ctx->DefaultReactor()),
+      handed_over_(handed_over),
       full_method_(full_method),
       start_(absl::Now()) {
   Notes().Open(ctx, CallersRequestId(ctx->client_metadata()));
@@ -295,7 +297,11 @@ void RpcObserver::UnaryCall::Finish(const grpc::Status& status) {
          static_cast<absl::StatusCode>(status.error_code()),
          status.error_message(), absl::Now() - start_, Notes().Close(ctx_),
          [this] { return ctx_->peer(); });
-  GrpcStart(reactor_, [&] { reactor_->Finish(status); });
+  if (handed_over_) {
+    GrpcFinishHandedOver(reactor_, [&] { reactor_->Finish(status); });
+  } else {
+    GrpcStart(reactor_, [&] { reactor_->Finish(status); });
+  }
 }
 
 void NotePrincipal(const grpc::ServerContextBase& ctx,

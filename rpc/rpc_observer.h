@@ -91,6 +91,7 @@ class RpcObserver::UnaryCall {
   core::ServerMetrics* metrics_;
   grpc::CallbackServerContext* ctx_;
   grpc::ServerUnaryReactor* reactor_;
+  bool handed_over_;
   const char* full_method_;
   absl::Time start_;
 };

@@ -1785,7 +1785,9 @@ TEST_F(CliSecurityTest, BearerTokensAuthenticateAndAuthorize) {
     args.insert(args.end(), {"--id", id});
     return Cli(host, args, env);
   };
-  auto expect_no_token_shown = [&](const RunResult& r) {
+  // Init-captured: C++17 captures no structured binding (clang refuses).
+  auto expect_no_token_shown = [&, alice = alice,
+                                bob = bob](const RunResult& r) {
     for (const std::string& token : {alice, bob}) {
       EXPECT_THAT(r.out, Not(HasSubstr(token)));
       EXPECT_THAT(r.err, Not(HasSubstr(token)));
