@@ -110,7 +110,8 @@ TEST(Format, WrapBreaksAtSpacesAndSplitsLongWords) {
 TEST(Format, TableFitsScreen) {
   Table table({{"ID", 30}, {"TEXT", kScreenWidth, true}});
   table.AddRow({"a", std::string(200, 'x')});
-  for (absl::string_view line : absl::StrSplit(table.Render(kScreenWidth), '\n')) {
+  for (absl::string_view line :
+       absl::StrSplit(table.Render(kScreenWidth), '\n')) {
     EXPECT_LE(DisplayWidth(line), kScreenWidth) << line;
   }
 }
@@ -128,7 +129,8 @@ TEST(Format, TableShrinksOtherColumnsBeforeCuttingAnId) {
                {"WHO", 14, false, false, /*min_width=*/8},
                {"TEXT", kScreenWidth, true}});
   table.AddRow({id, "Vladimir Putin", std::string(100, 't')});
-  const std::vector<std::string> lines = absl::StrSplit(table.Render(kScreenWidth), '\n');
+  const std::vector<std::string> lines =
+      absl::StrSplit(table.Render(kScreenWidth), '\n');
   EXPECT_EQ(lines[1], id + "  Vladimir \u2026  ttttttttt\u2026");
   EXPECT_EQ(DisplayWidth(lines[1]), kScreenWidth);
 }
