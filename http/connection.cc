@@ -320,11 +320,6 @@ void Connection::Flush() {
 
 // Everything queued was sent.
 void Connection::OnFlushed() {
-  if (close_after_flush_ && state_ != State::kClosing) {
-    close_after_flush_ = false;
-    StartClosing();
-    return;
-  }
   if (state_ == State::kClosing) {
     if (linger_until_ == absl::InfinitePast()) {
       transport_->Shutdown();
@@ -467,15 +462,9 @@ bool Connection::StreamWrite(absl::string_view data) {
 }
 
 void Connection::CloseStream() {
+  // StartClosing sends what is queued first, then shuts the connection.
   loop_->Post([self = shared_from_this()] {
-    if (self->state_ == State::kClosed) return;
-    self->close_after_flush_ = true;
-    if (!self->blocked_ && self->unsent() == 0) {
-      self->close_after_flush_ = false;
-      self->StartClosing();
-    } else {
-      self->Flush();
-    }
+    self->StartClosing();
     self->UpdateInterest();
   });
 }

@@ -111,7 +111,6 @@ class Connection final : public EventLoop::Handler,
   bool blocked_ = false;           // output waits for the socket
   bool read_wants_write_ = false;  // TLS: a read needs the socket writable
   bool write_wants_read_ = false;  // TLS: a write needs it readable
-  bool close_after_flush_ = false;
   uint32_t interest_ = 0;
   size_t served_ = 0;
   std::string sending_;
