@@ -56,7 +56,8 @@ bool EventStreams::AppendEncodedEvent(absl::string_view event, uint64_t status,
   wire::FieldReader reader(event);
   wire::Field field;
   while (reader.Next(&field)) {
-    if (field.number == kEventPosition && field.type == wire::kVarint) {
+    if (field.number == v1::Event::kPositionFieldNumber &&
+        field.type == wire::kVarint) {
       position = field.varint;
       break;
     }
@@ -79,13 +80,14 @@ bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
   bool has_event = false, has_batch = false;
   uint64_t status = 0;
   while (reader.Next(&field)) {
-    if (field.number == kResponseEvent &&
+    if (field.number == v1::SubscribeResponse::kEventFieldNumber &&
         field.type == wire::kLengthDelimited) {
       event = field.bytes;
       has_event = true;
-    } else if (field.number == kResponseStatus && field.type == wire::kVarint) {
+    } else if (field.number == v1::SubscribeResponse::kStatusAfterFieldNumber &&
+               field.type == wire::kVarint) {
       status = field.varint;
-    } else if (field.number == kResponseEvents &&
+    } else if (field.number == v1::SubscribeResponse::kEventsFieldNumber &&
                field.type == wire::kLengthDelimited) {
       batch = field.bytes;
       has_batch = true;
@@ -97,7 +99,8 @@ bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
   if (has_event) return AppendEncodedEvent(event, status, out);
   wire::FieldReader items(batch);
   while (items.Next(&field)) {
-    if (field.number != kBatchItem || field.type != wire::kLengthDelimited) {
+    if (field.number != v1::EventBatch::kEventsFieldNumber ||
+        field.type != wire::kLengthDelimited) {
       return false;
     }
     wire::FieldReader item(field.bytes);
@@ -105,9 +108,11 @@ bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
     absl::string_view item_event;
     uint64_t item_status = 0;
     while (item.Next(&part)) {
-      if (part.number == kItemEvent && part.type == wire::kLengthDelimited) {
+      if (part.number == v1::SubscribedEvent::kEventFieldNumber &&
+          part.type == wire::kLengthDelimited) {
         item_event = part.bytes;
-      } else if (part.number == kItemStatus && part.type == wire::kVarint) {
+      } else if (part.number == v1::SubscribedEvent::kStatusAfterFieldNumber &&
+                 part.type == wire::kVarint) {
         item_status = part.varint;
       }
     }

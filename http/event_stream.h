@@ -65,16 +65,6 @@ class EventStreams {
   // (or bytes that do not frame), then Render parses it.
   bool RenderEventsOnTheWire(absl::string_view bytes, std::string* out);
 
-  // Field numbers of SubscribeResponse, EventBatch, SubscribedEvent and
-  // Event (factlog/v1/service.proto, events.proto).
-  static constexpr uint32_t kResponseEvent = 1;
-  static constexpr uint32_t kResponseStatus = 5;
-  static constexpr uint32_t kResponseEvents = 6;
-  static constexpr uint32_t kBatchItem = 1;
-  static constexpr uint32_t kItemEvent = 1;
-  static constexpr uint32_t kItemStatus = 2;
-  static constexpr uint32_t kEventPosition = 1;
-
   const ApiServices& services_;
 
   static constexpr size_t kCacheSlots = 4096;
