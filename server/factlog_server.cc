@@ -188,10 +188,10 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       Credentials(options);
   if (!credentials.ok()) return credentials.status();
+  // The web view's TLS loads the same files, read once here: a key that
+  // is not the certificate's is refused before the data dir is touched.
+  http::HttpServerOptions web;
   if (!options.http_listen.empty() && tls) {
-    // The web view's TLS loads the same files: a key that is not the
-    // certificate's is refused before the data dir is touched.
-    http::HttpServerOptions web;
     if (absl::Status s = ReadWebTls(options, &web); !s.ok()) return s;
     if (absl::Status s = http::CheckTlsMaterial(web.tls_cert_chain_pem,
                                                 web.tls_private_key_pem);
@@ -337,7 +337,7 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
     server->metrics_port_ = server->metrics_http_->port();
   }
   if (!options.http_listen.empty()) {
-    if (absl::Status s = server->StartWeb(); !s.ok()) {
+    if (absl::Status s = server->StartWeb(std::move(web)); !s.ok()) {
       server->writer_->Stop();
       return s;
     }
@@ -589,7 +589,7 @@ absl::Status FactlogServer::OpenReplicatedLog(
   return absl::OkStatus();
 }
 
-absl::Status FactlogServer::StartWeb() {
+absl::Status FactlogServer::StartWeb(http::HttpServerOptions http_options) {
   auto services = std::make_unique<http::ApiServices>();
   services->writer = writer_.get();
   services->queries = queries_.get();
@@ -604,7 +604,6 @@ absl::Status FactlogServer::StartWeb() {
   services->max_body_bytes = static_cast<size_t>(options_.max_message_bytes);
   web_services_ = std::move(services);
   web_handler_ = std::make_unique<http::WebHandler>(*web_services_);
-  http::HttpServerOptions http_options;
   http_options.listen = options_.http_listen;
   http_options.flag = "--http-listen";
   http_options.threads = options_.http_threads;
@@ -612,11 +611,6 @@ absl::Status FactlogServer::StartWeb() {
   http_options.max_body_bytes = static_cast<size_t>(options_.max_message_bytes);
   // Pages and API calls reuse their connection (README, "Web view").
   http_options.keep_alive = true;
-  if (!options_.tls_cert_file.empty()) {
-    if (absl::Status s = ReadWebTls(options_, &http_options); !s.ok()) {
-      return s;
-    }
-  }
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
       http::HttpServer::Start(
           http_options,

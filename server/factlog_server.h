@@ -56,6 +56,7 @@ class RpcObserver;
 
 namespace factlog::http {
 class HttpServer;
+struct HttpServerOptions;
 class WebHandler;
 struct ApiServices;
 }  // namespace factlog::http
@@ -200,8 +201,9 @@ class FactlogServer {
   // With ServerOptions::etcd_endpoints: joins the cluster and makes
   // `writer_options` commit through the replicated log.
   absl::Status OpenReplicatedLog(core::WriterOptions* writer_options);
-  // With ServerOptions::http_listen: serves the web view.
-  absl::Status StartWeb();
+  // With ServerOptions::http_listen: serves the web view, with
+  // `http_options`' TLS material when it holds any (read by Start).
+  absl::Status StartWeb(http::HttpServerOptions http_options);
   // The replicated mode's forwarding of commands to the leader.
   void StartForwarder();
   // Once the port is bound: registers the node and campaigns for leader.
