@@ -232,7 +232,8 @@ TEST_F(EtcdClientTest, ZzSurvivesTheLossOfOneMember) {
   } while (!put.ok() && absl::Now() < deadline);
   ASSERT_TRUE(put.ok()) << put;
   EXPECT_EQ(client_->Get(Key("after"))->value(), "x");
-  ASSERT_TRUE(cluster_->Restart(0).ok());
+  const absl::Status restarted = cluster_->Restart(0);
+  ASSERT_TRUE(restarted.ok()) << restarted;
   auto status = client_->StatusOf(0);
   ASSERT_TRUE(status.ok()) << status.status();
 }

@@ -140,9 +140,6 @@ absl::Status EtcdCluster::WaitReady(int i, absl::Duration timeout) {
   etcd::ClientOptions options;
   options.endpoints = {m.client};
   options.call_timeout = absl::Seconds(1);
-  absl::StatusOr<std::unique_ptr<etcd::Client>> client =
-      etcd::Client::Connect(options);
-  if (!client.ok()) return client.status();
   const absl::Time deadline = absl::Now() + timeout;
   absl::Status last;
   while (absl::Now() < deadline) {
@@ -151,6 +148,14 @@ absl::Status EtcdCluster::WaitReady(int i, absl::Duration timeout) {
       return absl::UnavailableError(
           absl::StrCat(m.name, " exited: ", Tail(m.log)));
     }
+    // A new channel for every probe: a channel whose connection was
+    // accepted by the kernel while etcd was still starting (it listens
+    // before it serves) stays stuck in gRPC's connect timeout, 20 s by
+    // default, long after the member serves; a restarted member then
+    // looked unready for up to 30 s.
+    absl::StatusOr<std::unique_ptr<etcd::Client>> client =
+        etcd::Client::Connect(options);
+    if (!client.ok()) return client.status();
     absl::StatusOr<etcd::MemberStatus> status = (*client)->StatusOf(0);
     // A member answers Status before the cluster has a leader; wait for
     // one so that the first writes do not time out.
