@@ -27,31 +27,30 @@ std::string Block(absl::string_view name, absl::string_view data, uint64_t id) {
 EventStreams::EventStreams(const ApiServices& services)
     : services_(services), cache_(kCacheSlots) {}
 
-bool EventStreams::AppendCached(uint64_t position, v1::ClaimStatus status,
-                                std::string* out) {
+EventStreams::Frame EventStreams::Cached(uint64_t position,
+                                         v1::ClaimStatus status) {
   absl::ReaderMutexLock lock(&cache_mu_);
   const Rendered& slot = cache_[position % kCacheSlots];
-  if (slot.position != position || slot.status != status) return false;
-  out->append(slot.text);
-  return true;
+  if (slot.position != position || slot.status != status) return nullptr;
+  return slot.text;
 }
 
-std::string EventStreams::RenderEvent(const v1::Event& event,
-                                      v1::ClaimStatus status) {
+EventStreams::Frame EventStreams::RenderEvent(const v1::Event& event,
+                                              v1::ClaimStatus status) {
   const uint64_t position = event.position();
-  std::string text;
-  if (AppendCached(position, status, &text)) return text;
+  if (Frame cached = Cached(position, status)) return cached;
   v1::SubscribedEvent item;
   *item.mutable_event() = event;
   item.set_status_after(status);
-  text = Block("event", ToJson(item), position);
+  auto text = std::make_shared<const std::string>(
+      Block("event", ToJson(item), position));
   absl::MutexLock lock(&cache_mu_);
   cache_[position % kCacheSlots] = Rendered{position, status, text};
   return text;
 }
 
 bool EventStreams::AppendEncodedEvent(absl::string_view event, uint64_t status,
-                                      std::string* out) {
+                                      std::vector<Frame>* frames) {
   uint64_t position = 0;
   wire::FieldReader reader(event);
   wire::Field field;
@@ -63,17 +62,22 @@ bool EventStreams::AppendEncodedEvent(absl::string_view event, uint64_t status,
     }
   }
   const auto claim_status = static_cast<v1::ClaimStatus>(status);
-  if (position != 0 && AppendCached(position, claim_status, out)) return true;
+  if (position != 0) {
+    if (Frame cached = Cached(position, claim_status)) {
+      frames->push_back(std::move(cached));
+      return true;
+    }
+  }
   v1::Event parsed;
   if (!parsed.ParseFromArray(event.data(), static_cast<int>(event.size()))) {
     return false;
   }
-  out->append(RenderEvent(parsed, claim_status));
+  frames->push_back(RenderEvent(parsed, claim_status));
   return true;
 }
 
 bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
-                                         std::string* out) {
+                                         std::vector<Frame>* frames) {
   wire::FieldReader reader(bytes);
   wire::Field field;
   absl::string_view event, batch;
@@ -96,7 +100,7 @@ bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
     }
   }
   if (!reader.ok() || has_event == has_batch) return false;
-  if (has_event) return AppendEncodedEvent(event, status, out);
+  if (has_event) return AppendEncodedEvent(event, status, frames);
   wire::FieldReader items(batch);
   while (items.Next(&field)) {
     if (field.number != v1::EventBatch::kEventsFieldNumber ||
@@ -116,17 +120,18 @@ bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
         item_status = part.varint;
       }
     }
-    if (!item.ok() || !AppendEncodedEvent(item_event, item_status, out)) {
+    if (!item.ok() || !AppendEncodedEvent(item_event, item_status, frames)) {
       return false;
     }
   }
   return items.ok();
 }
 
-std::string EventStreams::Render(const core::EncodedResponse& message) {
-  // Events, nearly every message, are read on the wire and rendered from
-  // the cache: a thousand streams sending one message do not parse it a
-  // thousand times.
+void EventStreams::Render(const core::EncodedResponse& message,
+                          std::vector<Frame>* frames) {
+  // Events, nearly every message, are read on the wire and taken from the
+  // cache: a thousand streams sending one message do not parse it, render
+  // it or copy its text a thousand times.
   thread_local std::string joined;
   absl::string_view bytes = message.body;
   if (!message.header.empty()) {
@@ -134,35 +139,43 @@ std::string EventStreams::Render(const core::EncodedResponse& message) {
     joined.append(message.body);
     bytes = joined;
   }
-  std::string out;
-  if (RenderEventsOnTheWire(bytes, &out)) return out;
+  const size_t before = frames->size();
+  if (RenderEventsOnTheWire(bytes, frames)) return;
+  frames->resize(before);
+  auto one = [frames](std::string text) {
+    frames->push_back(std::make_shared<const std::string>(std::move(text)));
+  };
   v1::SubscribeResponse response;
   if (!response.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Block("error",
-                 ErrorJson(absl::InternalError("cannot parse a response")), 0);
+    one(Block("error",
+              ErrorJson(absl::InternalError("cannot parse a response")), 0));
+    return;
   }
   switch (response.message_case()) {
     case v1::SubscribeResponse::kEvent:
-      return RenderEvent(response.event(), response.status_after());
-    case v1::SubscribeResponse::kEvents: {
-      out.clear();
+      frames->push_back(RenderEvent(response.event(), response.status_after()));
+      return;
+    case v1::SubscribeResponse::kEvents:
       for (const v1::SubscribedEvent& item : response.events().events()) {
-        out += RenderEvent(item.event(), item.status_after());
+        frames->push_back(RenderEvent(item.event(), item.status_after()));
       }
-      return out;
-    }
+      return;
     case v1::SubscribeResponse::kCheckpoint:
-      return Block("checkpoint", ToJson(response.checkpoint()),
-                   response.checkpoint().position());
+      one(Block("checkpoint", ToJson(response.checkpoint()),
+                response.checkpoint().position()));
+      return;
     case v1::SubscribeResponse::kCaughtUp:
-      return Block("caught_up", ToJson(response.caught_up()),
-                   response.caught_up().position());
+      one(Block("caught_up", ToJson(response.caught_up()),
+                response.caught_up().position()));
+      return;
     case v1::SubscribeResponse::kFellBehind:
-      return Block("fell_behind", ToJson(response.fell_behind()), 0);
+      one(Block("fell_behind", ToJson(response.fell_behind()), 0));
+      return;
     case v1::SubscribeResponse::kOverdue:
-      return Block("overdue", ToJson(response.overdue()), 0);
+      one(Block("overdue", ToJson(response.overdue()), 0));
+      return;
     default:
-      return "";
+      return;
   }
 }
 
@@ -219,6 +232,7 @@ class EventStreams::Pump final
     {
       absl::MutexLock lock(&mu_);
       if (done_) return;
+      std::vector<Frame> frames;
       while (stream_->buffered() < kHighWater) {
         core::EncodedResponse message;
         absl::StatusOr<bool> got = cursor_->Next(&message);
@@ -228,7 +242,9 @@ class EventStreams::Pump final
           break;
         }
         if (!*got) break;
-        const bool written = stream_->Write(owner_->Render(message));
+        frames.clear();
+        owner_->Render(message, &frames);
+        const bool written = stream_->WriteShared(frames);
         cursor_->WriteDone();
         if (!written) break;  // the stream is over: Closed comes
       }
