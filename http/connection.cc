@@ -510,7 +510,7 @@ bool Connection::StreamWrite(absl::string_view data) {
 }
 
 bool Connection::StreamWriteShared(
-    absl::Span<const std::shared_ptr<const std::string>> parts) {
+    absl::Span<std::shared_ptr<const std::string>> parts) {
   size_t size = 0;
   for (const auto& part : parts) size += part->size();
   const size_t limit = context_->options.max_stream_buffer_bytes;
@@ -521,10 +521,10 @@ bool Connection::StreamWriteShared(
     return false;
   }
   return Queue(size, [parts](std::vector<Chunk>& pending) {
-    for (const auto& part : parts) {
+    for (auto& part : parts) {
       if (part->empty()) continue;
       pending.emplace_back();
-      pending.back().shared = part;
+      pending.back().shared = std::move(part);
     }
   });
 }

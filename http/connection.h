@@ -69,9 +69,9 @@ class Connection final : public EventLoop::Handler,
   // unsent bytes would pass max_stream_buffer_bytes.
   bool StreamWrite(absl::string_view data);
   // StreamWrite of `parts` in order, queued without a copy: the
-  // connection holds a reference to each until it is sent.
-  bool StreamWriteShared(
-      absl::Span<const std::shared_ptr<const std::string>> parts);
+  // connection takes the references (left null; untouched on false) and
+  // holds them until the bytes are sent.
+  bool StreamWriteShared(absl::Span<std::shared_ptr<const std::string>> parts);
   void CloseStream();
   size_t unsent() const { return unsent_.load(std::memory_order_relaxed); }
 

@@ -22,23 +22,35 @@ std::string Block(absl::string_view name, absl::string_view data, uint64_t id) {
   return out;
 }
 
+// The position of the encoded Event `event` (0 when it has none).
+uint64_t EventPosition(absl::string_view event) {
+  wire::FieldReader reader(event);
+  wire::Field field;
+  while (reader.Next(&field)) {
+    if (field.number == v1::Event::kPositionFieldNumber &&
+        field.type == wire::kVarint) {
+      return field.varint;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 EventStreams::EventStreams(const ApiServices& services)
     : services_(services), cache_(kCacheSlots) {}
 
-EventStreams::Frame EventStreams::Cached(uint64_t position,
-                                         v1::ClaimStatus status) {
-  absl::ReaderMutexLock lock(&cache_mu_);
-  const Rendered& slot = cache_[position % kCacheSlots];
-  if (slot.position != position || slot.status != status) return nullptr;
-  return slot.text;
-}
-
 EventStreams::Frame EventStreams::RenderEvent(const v1::Event& event,
                                               v1::ClaimStatus status) {
   const uint64_t position = event.position();
-  if (Frame cached = Cached(position, status)) return cached;
+  {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    const Rendered& slot = cache_[position % kCacheSlots];
+    if (slot.position == position && slot.status == status &&
+        slot.text != nullptr) {
+      return slot.text;
+    }
+  }
   v1::SubscribedEvent item;
   *item.mutable_event() = event;
   item.set_status_after(status);
@@ -49,31 +61,61 @@ EventStreams::Frame EventStreams::RenderEvent(const v1::Event& event,
   return text;
 }
 
-bool EventStreams::AppendEncodedEvent(absl::string_view event, uint64_t status,
-                                      std::vector<Frame>* frames) {
-  uint64_t position = 0;
-  wire::FieldReader reader(event);
-  wire::Field field;
-  while (reader.Next(&field)) {
-    if (field.number == v1::Event::kPositionFieldNumber &&
-        field.type == wire::kVarint) {
-      position = field.varint;
-      break;
+bool EventStreams::AppendEvents(absl::Span<const EncodedEvent> events,
+                                std::vector<Frame>* frames) {
+  const size_t first = frames->size();
+  frames->resize(first + events.size());
+  {
+    // One look-up for the message's events, not one per event.
+    absl::ReaderMutexLock lock(&cache_mu_);
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Rendered& slot = cache_[events[i].position % kCacheSlots];
+      if (events[i].position != 0 && slot.position == events[i].position &&
+          slot.status == events[i].status) {
+        (*frames)[first + i] = slot.text;
+      }
     }
   }
-  const auto claim_status = static_cast<v1::ClaimStatus>(status);
-  if (position != 0) {
-    if (Frame cached = Cached(position, claim_status)) {
-      frames->push_back(std::move(cached));
-      return true;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if ((*frames)[first + i] != nullptr) continue;
+    v1::Event parsed;
+    if (!parsed.ParseFromArray(events[i].bytes.data(),
+                               static_cast<int>(events[i].bytes.size()))) {
+      return false;
     }
+    (*frames)[first + i] = RenderEvent(parsed, events[i].status);
   }
-  v1::Event parsed;
-  if (!parsed.ParseFromArray(event.data(), static_cast<int>(event.size()))) {
-    return false;
-  }
-  frames->push_back(RenderEvent(parsed, claim_status));
   return true;
+}
+
+bool EventStreams::RenderBatch(absl::string_view batch,
+                               std::vector<Frame>* frames) {
+  thread_local std::vector<EncodedEvent> events;
+  events.clear();
+  wire::FieldReader items(batch);
+  wire::Field field;
+  while (items.Next(&field)) {
+    if (field.number != v1::EventBatch::kEventsFieldNumber ||
+        field.type != wire::kLengthDelimited) {
+      return false;
+    }
+    wire::FieldReader item(field.bytes);
+    wire::Field part;
+    EncodedEvent event;
+    while (item.Next(&part)) {
+      if (part.number == v1::SubscribedEvent::kEventFieldNumber &&
+          part.type == wire::kLengthDelimited) {
+        event.bytes = part.bytes;
+      } else if (part.number == v1::SubscribedEvent::kStatusAfterFieldNumber &&
+                 part.type == wire::kVarint) {
+        event.status = static_cast<v1::ClaimStatus>(part.varint);
+      }
+    }
+    if (!item.ok()) return false;
+    event.position = EventPosition(event.bytes);
+    events.push_back(event);
+  }
+  return items.ok() && AppendEvents(events, frames);
 }
 
 bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
@@ -100,31 +142,10 @@ bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
     }
   }
   if (!reader.ok() || has_event == has_batch) return false;
-  if (has_event) return AppendEncodedEvent(event, status, frames);
-  wire::FieldReader items(batch);
-  while (items.Next(&field)) {
-    if (field.number != v1::EventBatch::kEventsFieldNumber ||
-        field.type != wire::kLengthDelimited) {
-      return false;
-    }
-    wire::FieldReader item(field.bytes);
-    wire::Field part;
-    absl::string_view item_event;
-    uint64_t item_status = 0;
-    while (item.Next(&part)) {
-      if (part.number == v1::SubscribedEvent::kEventFieldNumber &&
-          part.type == wire::kLengthDelimited) {
-        item_event = part.bytes;
-      } else if (part.number == v1::SubscribedEvent::kStatusAfterFieldNumber &&
-                 part.type == wire::kVarint) {
-        item_status = part.varint;
-      }
-    }
-    if (!item.ok() || !AppendEncodedEvent(item_event, item_status, frames)) {
-      return false;
-    }
-  }
-  return items.ok();
+  if (has_batch) return RenderBatch(batch, frames);
+  const EncodedEvent one{event, EventPosition(event),
+                         static_cast<v1::ClaimStatus>(status)};
+  return AppendEvents({&one, 1}, frames);
 }
 
 void EventStreams::Render(const core::EncodedResponse& message,
@@ -132,6 +153,26 @@ void EventStreams::Render(const core::EncodedResponse& message,
   // Events, nearly every message, are read on the wire and taken from the
   // cache: a thousand streams sending one message do not parse it, render
   // it or copy its text a thousand times.
+  const size_t before = frames->size();
+  if (!message.header.empty()) {
+    // A batch as the cursor gathered it: the header is the tag and length
+    // of SubscribeResponse.events, framing the body, whose items are read
+    // where they lie.
+    const char* p = message.header.data();
+    const char* const end = p + message.header.size();
+    uint64_t tag = 0, length = 0;
+    p = wire::ReadVarint(p, end, wire::kMaxVarint32Bytes, &tag);
+    if (p != nullptr) {
+      p = wire::ReadVarint(p, end, wire::kMaxVarint32Bytes, &length);
+    }
+    if (p == end &&
+        tag == wire::Tag(v1::SubscribeResponse::kEventsFieldNumber,
+                         wire::kLengthDelimited) &&
+        length == message.body.size() && RenderBatch(message.body, frames)) {
+      return;
+    }
+    frames->resize(before);
+  }
   thread_local std::string joined;
   absl::string_view bytes = message.body;
   if (!message.header.empty()) {
@@ -139,7 +180,6 @@ void EventStreams::Render(const core::EncodedResponse& message,
     joined.append(message.body);
     bytes = joined;
   }
-  const size_t before = frames->size();
   if (RenderEventsOnTheWire(bytes, frames)) return;
   frames->resize(before);
   auto one = [frames](std::string text) {
@@ -244,7 +284,7 @@ class EventStreams::Pump final
         if (!*got) break;
         frames.clear();
         owner_->Render(message, &frames);
-        const bool written = stream_->WriteShared(frames);
+        const bool written = stream_->WriteShared(absl::MakeSpan(frames));
         cursor_->WriteDone();
         if (!written) break;  // the stream is over: Closed comes
       }

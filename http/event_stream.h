@@ -12,6 +12,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "core/subscription_cursor.h"
 #include "factlog/v1/service.pb.h"
 #include "http/api_services.h"
@@ -56,13 +57,20 @@ class EventStreams {
   void Render(const core::EncodedResponse& message, std::vector<Frame>* frames);
   // The "id/event/data" block of one event at `position` with `status`.
   Frame RenderEvent(const v1::Event& event, v1::ClaimStatus status);
-  // The cached block of the event at `position` with `status`; null when
-  // the cache does not hold it.
-  Frame Cached(uint64_t position, v1::ClaimStatus status);
-  // Appends the block of the encoded Event `event`; false when it does not
-  // parse.
-  bool AppendEncodedEvent(absl::string_view event, uint64_t status,
-                          std::vector<Frame>* frames);
+  // An encoded Event of a message, with its position (0 when it has none)
+  // and the status after it.
+  struct EncodedEvent {
+    absl::string_view bytes;
+    uint64_t position = 0;
+    v1::ClaimStatus status = v1::CLAIM_STATUS_UNSPECIFIED;
+  };
+  // Appends the blocks of `events`: the cached ones under one look-up,
+  // the others rendered (and cached). False when one does not parse.
+  bool AppendEvents(absl::Span<const EncodedEvent> events,
+                    std::vector<Frame>* frames);
+  // Appends the blocks of the items of an encoded EventBatch; false when
+  // the bytes do not frame as one.
+  bool RenderBatch(absl::string_view batch, std::vector<Frame>* frames);
   // Appends the blocks of an encoded SubscribeResponse holding an event or
   // a batch of them, read from the wire format; false for another message
   // (or bytes that do not frame), then Render parses it.

@@ -309,7 +309,7 @@ bool HttpStream::Write(absl::string_view data) {
 }
 
 bool HttpStream::WriteShared(
-    absl::Span<const std::shared_ptr<const std::string>> parts) {
+    absl::Span<std::shared_ptr<const std::string>> parts) {
   return connection_->StreamWriteShared(parts);
 }
 

@@ -77,11 +77,12 @@ class HttpStream {
   // over (nothing appended) or `data` would take the unsent bytes past
   // max_stream_buffer_bytes (then the client is dropped).
   bool Write(absl::string_view data);
-  // Write of `parts` in order, without copying them: the stream holds a
-  // reference to each until it is sent, so bytes many streams send (an
-  // event's SSE frame) are made once and shared, and go out with what
-  // else is queued in one write (writev).
-  bool WriteShared(absl::Span<const std::shared_ptr<const std::string>> parts);
+  // Write of `parts` in order, without copying their bytes: the stream
+  // takes the references (`parts` are left null) and holds them until the
+  // bytes are sent, so bytes many streams send (an event's SSE frame) are
+  // made once and shared, and go out with what else is queued in one write
+  // (writev). On false, `parts` are left as they were.
+  bool WriteShared(absl::Span<std::shared_ptr<const std::string>> parts);
   // Bytes written and not yet sent.
   size_t buffered() const;
   // Ends the stream: the connection closes once what was written is sent.

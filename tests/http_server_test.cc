@@ -164,9 +164,15 @@ TEST(HttpServerTest, AClientThatStopsReadingIsDroppedWithoutStallingOthers) {
         absl::SleepFor(absl::Milliseconds(1));  // pacing, not a wait on time
         continue;
       }
-      const bool written =
-          i % 2 == 0 ? entry->stream->Write(std::string(kChunk, 'a' + i % 26))
-                     : entry->stream->WriteShared(shared[i % 26]);
+      bool written;
+      if (i % 2 == 0) {
+        written = entry->stream->Write(std::string(kChunk, 'a' + i % 26));
+      } else {
+        std::vector<std::shared_ptr<const std::string>> parts = shared[i % 26];
+        written = entry->stream->WriteShared(absl::MakeSpan(parts));
+        // Taken when written; left as they were when not.
+        EXPECT_EQ(parts[0] == nullptr, written);
+      }
       if (!written) return;
       ++i;
     }
