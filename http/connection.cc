@@ -498,28 +498,24 @@ void Connection::SetStreamListener(
   listener->Closed();
 }
 
-bool Connection::StreamWrite(absl::string_view data) {
+bool Connection::StreamMayTake(size_t size) {
   const size_t limit = context_->options.max_stream_buffer_bytes;
-  if (unsent() + data.size() > limit) {
-    loop_->Post([self = shared_from_this(), limit] {
-      self->Drop(absl::StrCat("its unsent bytes passed ", limit));
-    });
-    return false;
-  }
-  return Append(data);
+  if (unsent() + size <= limit) return true;
+  loop_->Post([self = shared_from_this(), limit] {
+    self->Drop(absl::StrCat("its unsent bytes passed ", limit));
+  });
+  return false;
+}
+
+bool Connection::StreamWrite(absl::string_view data) {
+  return StreamMayTake(data.size()) && Append(data);
 }
 
 bool Connection::StreamWriteShared(
     absl::Span<std::shared_ptr<const std::string>> parts) {
   size_t size = 0;
   for (const auto& part : parts) size += part->size();
-  const size_t limit = context_->options.max_stream_buffer_bytes;
-  if (unsent() + size > limit) {
-    loop_->Post([self = shared_from_this(), limit] {
-      self->Drop(absl::StrCat("its unsent bytes passed ", limit));
-    });
-    return false;
-  }
+  if (!StreamMayTake(size)) return false;
   return Queue(size, [parts](std::vector<Chunk>& pending) {
     for (auto& part : parts) {
       if (part->empty()) continue;

@@ -116,6 +116,9 @@ class Connection final : public EventLoop::Handler,
   bool Queue(size_t size, const AddTo& add_to);
   // Takes `n` sent bytes off the front of sending_.
   void Consume(size_t n);
+  // Whether a stream may queue `size` more bytes (max_stream_buffer_bytes);
+  // when not, the client is dropped.
+  bool StreamMayTake(size_t size);
 
   const int fd_;
   const std::string peer_;
