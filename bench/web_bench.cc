@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
@@ -148,7 +149,15 @@ struct Factlogd {
   std::unique_ptr<ChildProcess> child;
   std::string grpc;
   int http_port = 0;
+  std::string dir;  // its data dir's parent, made for it
 };
+
+// Stops `f` and removes the directory made for it.
+void StopFactlogd(Factlogd& f) {
+  f.child.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(f.dir, ignored);
+}
 
 absl::StatusOr<Factlogd> StartFactlogd(const Options& o, int http_threads) {
   char dir_template[512];
@@ -165,6 +174,7 @@ absl::StatusOr<Factlogd> StartFactlogd(const Options& o, int http_threads) {
        "100000"});
   if (!child.ok()) return child.status();
   Factlogd f;
+  f.dir = dir_template;
   auto grpc_line = (*child)->WaitForLine("listening on", absl::Seconds(30));
   if (!grpc_line.ok()) return grpc_line.status();
   auto web_line = (*child)->WaitForLine("web view on", absl::Seconds(30));
@@ -574,6 +584,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     RunJsonGet(o, *f);
+    StopFactlogd(*f);
   }
   if (workloads.find("sse-fanout") != std::string::npos) {
     // Streams hold no worker thread (http/http_server.h).
@@ -583,6 +594,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     RunSseFanout(o, *f);
+    StopFactlogd(*f);
   }
   return 0;
 }
