@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
@@ -48,7 +49,8 @@ struct Options {
   double seconds = 5;
   int sse_clients = 1000;
   double rate = 1000;
-  double fanout_seconds = 10;
+  double fanout_seconds = 5;  // measured, after the warm-up
+  double fanout_warmup = 1;   // as factlog-bench's --warmup
 };
 
 int Connect(int port) {
@@ -147,7 +149,15 @@ struct Factlogd {
   std::unique_ptr<ChildProcess> child;
   std::string grpc;
   int http_port = 0;
+  std::string dir;  // its data dir's parent, made for it
 };
+
+// Stops `f` and removes the directory made for it.
+void StopFactlogd(Factlogd& f) {
+  f.child.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(f.dir, ignored);
+}
 
 absl::StatusOr<Factlogd> StartFactlogd(const Options& o, int http_threads) {
   char dir_template[512];
@@ -164,6 +174,7 @@ absl::StatusOr<Factlogd> StartFactlogd(const Options& o, int http_threads) {
        "100000"});
   if (!child.ok()) return child.status();
   Factlogd f;
+  f.dir = dir_template;
   auto grpc_line = (*child)->WaitForLine("listening on", absl::Seconds(30));
   if (!grpc_line.ok()) return grpc_line.status();
   auto web_line = (*child)->WaitForLine("web view on", absl::Seconds(30));
@@ -315,6 +326,10 @@ std::vector<SseClient> OpenStreams(int port, int count, uint64_t from) {
   return clients;
 }
 
+// Events recorded from then on count for the lag (unix nanoseconds), as
+// factlog-bench's fanout counts those recorded after its warm-up.
+std::atomic<int64_t> lag_from{INT64_MAX};
+
 // Consumes complete SSE blocks in `c`'s buffer.
 void Consume(SseClient& c, Histogram* lag) {
   if (!c.headers_done) {
@@ -346,7 +361,8 @@ void Consume(SseClient& c, Histogram* lag) {
       std::string error;
       if (r != absl::string_view::npos &&
           absl::ParseTime(absl::RFC3339_full, block.substr(r + 14, q - r - 14),
-                          &recorded, &error)) {
+                          &recorded, &error) &&
+          absl::ToUnixNanos(recorded) >= lag_from.load()) {
         lag->Record(absl::ToInt64Microseconds(absl::Now() - recorded));
       }
     }
@@ -428,12 +444,14 @@ void RunSseFanout(const Options& o, Factlogd& f) {
     v1::CommandResponse response;
     grpc::Status status;
     absl::Time started;
+    bool measured = false;  // due after the warm-up
     std::unique_ptr<grpc::ClientAsyncResponseReader<v1::CommandResponse>> rpc;
   };
-  const uint64_t total = static_cast<uint64_t>(o.rate * o.fanout_seconds);
+  const uint64_t total =
+      static_cast<uint64_t>(o.rate * (o.fanout_warmup + o.fanout_seconds));
   grpc::CompletionQueue cq;
   Histogram append_latency;
-  uint64_t append_errors = 0;
+  uint64_t append_errors = 0, measured_ok = 0;
   std::thread completer([&] {
     void* tag;
     bool ok;
@@ -441,6 +459,7 @@ void RunSseFanout(const Options& o, Factlogd& f) {
       std::unique_ptr<Call> call(static_cast<Call*>(tag));
       append_latency.Record(
           absl::ToInt64Microseconds(absl::Now() - call->started));
+      if (ok && call->status.ok() && call->measured) ++measured_ok;
       if (!ok || !call->status.ok()) {
         if (append_errors++ == 0) {
           std::fprintf(stderr, "sse-fanout: first failed call: %s\n",
@@ -450,11 +469,15 @@ void RunSseFanout(const Options& o, Factlogd& f) {
     }
   });
   const absl::Time begin = absl::Now();
+  const absl::Time measure_from = begin + absl::Seconds(o.fanout_warmup);
+  lag_from = absl::ToUnixNanos(measure_from);
+  const uint64_t warmup_calls = static_cast<uint64_t>(o.rate * o.fanout_warmup);
   for (uint64_t i = 0; i < total; ++i) {
     const absl::Duration wait = begin + absl::Seconds(i / o.rate) - absl::Now();
     if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
     auto* call = new Call;
     call->started = absl::Now();
+    call->measured = i >= warmup_calls;
     // fanout's mix: a new claim, then three pieces of evidence (here on
     // claims recorded before, so that no call waits on another).
     if (i % 4 == 0) {
@@ -502,13 +525,20 @@ void RunSseFanout(const Options& o, Factlogd& f) {
     if (c.fd >= 0) close(c.fd);
   }
   const double expected = static_cast<double>(want - start) * open_streams;
+  // append_rate as factlog-bench's fanout reports it: the calls started
+  // after the warm-up that succeeded, per second of the window (whenever
+  // they were answered); then how long the last answer took.
   std::printf(
-      "sse-fanout  streams=%d  calls %llu started at %.0f/s, answered in "
-      "%.1f s (p99 %.1f ms, %llu failed), %llu events  delivered %llu of %.0f "
-      "(%.4f)  gaps %llu  repeats %llu  lag p50 %.1f ms p99 %.1f ms (%llu "
-      "samples, every 10th stream)\n",
+      "sse-fanout  streams=%d  calls %llu started at %.0f/s (%.0f s warm-up + "
+      "%.0f s), append_rate %.1f/s (ok after the warm-up), last answered "
+      "after %.1f s (p99 %.1f ms, %llu failed), %llu events  delivered %llu "
+      "of %.0f (%.4f)  gaps %llu  repeats %llu  lag p50 %.1f ms p99 %.1f ms "
+      "(%llu samples of events recorded after the warm-up, every 10th "
+      "stream)\n",
       open_streams, static_cast<unsigned long long>(total),
-      total / append_seconds, answered_seconds, append_latency.QuantileMs(0.99),
+      total / append_seconds, o.fanout_warmup, o.fanout_seconds,
+      measured_ok / o.fanout_seconds, answered_seconds,
+      append_latency.QuantileMs(0.99),
       static_cast<unsigned long long>(append_errors),
       static_cast<unsigned long long>(want - start),
       static_cast<unsigned long long>(received), expected, received / expected,
@@ -539,7 +569,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--rate", o.rate, "appends/s during sse-fanout")
       ->capture_default_str();
-  app.add_option("--fanout-seconds", o.fanout_seconds, "sse-fanout window")
+  app.add_option("--fanout-seconds", o.fanout_seconds,
+                 "sse-fanout's measured window, after the warm-up")
+      ->capture_default_str();
+  app.add_option("--fanout-warmup", o.fanout_warmup,
+                 "sse-fanout's seconds before lag is measured")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   using namespace factlog::bench;
@@ -550,6 +584,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     RunJsonGet(o, *f);
+    StopFactlogd(*f);
   }
   if (workloads.find("sse-fanout") != std::string::npos) {
     // Streams hold no worker thread (http/http_server.h).
@@ -559,6 +594,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     RunSseFanout(o, *f);
+    StopFactlogd(*f);
   }
   return 0;
 }

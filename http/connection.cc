@@ -250,15 +250,16 @@ void Connection::RespondWithError(int status, const std::string& message) {
   StartClosing();
 }
 
-bool Connection::Append(absl::string_view data) {
-  if (data.empty()) return true;
+template <typename AddTo>
+bool Connection::Queue(size_t size, const AddTo& add_to) {
+  if (size == 0) return true;
   bool post = false;
   bool delay = false;
   {
     absl::MutexLock lock(&mu_);
     if (closed_) return false;
-    pending_.append(data.data(), data.size());
-    unsent_.fetch_add(data.size(), std::memory_order_relaxed);
+    add_to(pending_);
+    unsent_.fetch_add(size, std::memory_order_relaxed);
     last_append_ = absl::Now();
     post = !flush_posted_;
     flush_posted_ = true;
@@ -286,21 +287,67 @@ bool Connection::Append(absl::string_view data) {
   return true;
 }
 
+bool Connection::Append(absl::string_view data) {
+  // Small writes run together into one chunk of their own.
+  constexpr size_t kJoinBelow = 16 << 10;
+  return Queue(data.size(), [data](std::vector<Chunk>& pending) {
+    if (pending.empty() || pending.back().shared != nullptr ||
+        pending.back().owned.size() >= kJoinBelow) {
+      pending.emplace_back();
+    }
+    pending.back().owned.append(data.data(), data.size());
+  });
+}
+
+void Connection::Consume(size_t n) {
+  unsent_.fetch_sub(n, std::memory_order_relaxed);
+  while (n > 0) {
+    const size_t left = sending_[sending_at_].bytes().size() - sent_;
+    if (n < left) {
+      sent_ += n;
+      return;
+    }
+    n -= left;
+    sending_[sending_at_] = Chunk();  // lets go of its bytes now
+    ++sending_at_;
+    sent_ = 0;
+  }
+}
+
 void Connection::Flush() {
+  constexpr size_t kMaxParts = 64;  // per write
   for (;;) {
-    if (sent_ == sending_.size()) {
-      std::string().swap(sending_);
+    if (sending_at_ == sending_.size()) {
+      sending_.clear();
+      sending_at_ = 0;
       sent_ = 0;
       absl::MutexLock lock(&mu_);
       sending_.swap(pending_);
-      if (sending_.empty()) break;
+      if (sending_.empty()) {
+        // Keep a little room for the next writes, not a burst's.
+        if (sending_.capacity() > kMaxParts)
+          std::vector<Chunk>().swap(sending_);
+        if (pending_.capacity() > kMaxParts)
+          std::vector<Chunk>().swap(pending_);
+        break;
+      }
+    }
+    absl::string_view parts[kMaxParts];
+    size_t count = 0;
+    for (size_t i = sending_at_; i < sending_.size() && count < kMaxParts;
+         ++i) {
+      parts[count] = sending_[i].bytes();
+      if (i == sending_at_) parts[count].remove_prefix(sent_);
+      if (!parts[count].empty()) ++count;
+    }
+    if (count == 0) {  // only empty chunks
+      sending_at_ = sending_.size();
+      continue;
     }
     size_t n = 0;
-    const Transport::Io io =
-        transport_->Write(sending_.data() + sent_, sending_.size() - sent_, &n);
+    const Transport::Io io = transport_->WriteParts(parts, count, &n);
     if (io == Transport::Io::kDone) {
-      sent_ += n;
-      unsent_.fetch_sub(n, std::memory_order_relaxed);
+      Consume(n);
       last_progress_ = absl::Now();
       continue;
     }
@@ -423,9 +470,10 @@ void Connection::CloseForStop() {
     close(fd_);
     context_->open.fetch_sub(1);
     listener = std::move(listener_);
-    std::string().swap(pending_);
+    std::vector<Chunk>().swap(pending_);
   }
-  std::string().swap(sending_);
+  std::vector<Chunk>().swap(sending_);
+  sending_at_ = sent_ = 0;
   std::string().swap(in_);
   unsent_ = 0;
   if (listener != nullptr) listener->Closed();
@@ -450,15 +498,31 @@ void Connection::SetStreamListener(
   listener->Closed();
 }
 
-bool Connection::StreamWrite(absl::string_view data) {
+bool Connection::StreamMayTake(size_t size) {
   const size_t limit = context_->options.max_stream_buffer_bytes;
-  if (unsent() + data.size() > limit) {
-    loop_->Post([self = shared_from_this(), limit] {
-      self->Drop(absl::StrCat("its unsent bytes passed ", limit));
-    });
-    return false;
-  }
-  return Append(data);
+  if (unsent() + size <= limit) return true;
+  loop_->Post([self = shared_from_this(), limit] {
+    self->Drop(absl::StrCat("its unsent bytes passed ", limit));
+  });
+  return false;
+}
+
+bool Connection::StreamWrite(absl::string_view data) {
+  return StreamMayTake(data.size()) && Append(data);
+}
+
+bool Connection::StreamWriteShared(
+    absl::Span<std::shared_ptr<const std::string>> parts) {
+  size_t size = 0;
+  for (const auto& part : parts) size += part->size();
+  if (!StreamMayTake(size)) return false;
+  return Queue(size, [parts](std::vector<Chunk>& pending) {
+    for (auto& part : parts) {
+      if (part->empty()) continue;
+      pending.emplace_back();
+      pending.back().shared = std::move(part);
+    }
+  });
 }
 
 void Connection::CloseStream() {

@@ -9,10 +9,12 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "http/event_loop.h"
 #include "http/http_server.h"
 #include "http/request_parser.h"
@@ -66,6 +68,10 @@ class Connection final : public EventLoop::Handler,
   // Append for a stream: also false, and the client dropped, when the
   // unsent bytes would pass max_stream_buffer_bytes.
   bool StreamWrite(absl::string_view data);
+  // StreamWrite of `parts` in order, queued without a copy: the
+  // connection takes the references (left null; untouched on false) and
+  // holds them until the bytes are sent.
+  bool StreamWriteShared(absl::Span<std::shared_ptr<const std::string>> parts);
   void CloseStream();
   size_t unsent() const { return unsent_.load(std::memory_order_relaxed); }
 
@@ -94,6 +100,26 @@ class Connection final : public EventLoop::Handler,
   void UpdateInterest();
   bool WantsInput() const;
 
+  // A piece of the output: bytes of its own (responses, small writes run
+  // together), or bytes shared with other connections (an event's SSE
+  // frame, rendered once for every stream).
+  struct Chunk {
+    std::string owned;
+    std::shared_ptr<const std::string> shared;
+    absl::string_view bytes() const {
+      return shared != nullptr ? absl::string_view(*shared) : owned;
+    }
+  };
+  // Queues `parts` (`size` bytes in all) and posts a flush unless one is
+  // posted; false (nothing queued) once closed.
+  template <typename AddTo>
+  bool Queue(size_t size, const AddTo& add_to);
+  // Takes `n` sent bytes off the front of sending_.
+  void Consume(size_t n);
+  // Whether a stream may queue `size` more bytes (max_stream_buffer_bytes);
+  // when not, the client is dropped.
+  bool StreamMayTake(size_t size);
+
   const int fd_;
   const std::string peer_;
   const std::unique_ptr<Transport> transport_;
@@ -113,8 +139,9 @@ class Connection final : public EventLoop::Handler,
   bool write_wants_read_ = false;  // TLS: a write needs it readable
   uint32_t interest_ = 0;
   size_t served_ = 0;
-  std::string sending_;
-  size_t sent_ = 0;
+  std::vector<Chunk> sending_;  // taken from pending_ once all were sent
+  size_t sending_at_ = 0;       // sending_'s first chunk not yet all sent
+  size_t sent_ = 0;             // bytes of that chunk sent
   absl::Duration heartbeat_interval_ = absl::InfiniteDuration();
   std::string heartbeat_;
 
@@ -125,7 +152,7 @@ class Connection final : public EventLoop::Handler,
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool flush_posted_ ABSL_GUARDED_BY(mu_) = false;
   bool streaming_ ABSL_GUARDED_BY(mu_) = false;
-  std::string pending_ ABSL_GUARDED_BY(mu_);
+  std::vector<Chunk> pending_ ABSL_GUARDED_BY(mu_);
   absl::Time last_append_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<HttpStream::Listener> listener_ ABSL_GUARDED_BY(mu_);
 };

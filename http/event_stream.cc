@@ -22,58 +22,104 @@ std::string Block(absl::string_view name, absl::string_view data, uint64_t id) {
   return out;
 }
 
-}  // namespace
-
-EventStreams::EventStreams(const ApiServices& services)
-    : services_(services), cache_(kCacheSlots) {}
-
-bool EventStreams::AppendCached(uint64_t position, v1::ClaimStatus status,
-                                std::string* out) {
-  absl::ReaderMutexLock lock(&cache_mu_);
-  const Rendered& slot = cache_[position % kCacheSlots];
-  if (slot.position != position || slot.status != status) return false;
-  out->append(slot.text);
-  return true;
-}
-
-std::string EventStreams::RenderEvent(const v1::Event& event,
-                                      v1::ClaimStatus status) {
-  const uint64_t position = event.position();
-  std::string text;
-  if (AppendCached(position, status, &text)) return text;
-  v1::SubscribedEvent item;
-  *item.mutable_event() = event;
-  item.set_status_after(status);
-  text = Block("event", ToJson(item), position);
-  absl::MutexLock lock(&cache_mu_);
-  cache_[position % kCacheSlots] = Rendered{position, status, text};
-  return text;
-}
-
-bool EventStreams::AppendEncodedEvent(absl::string_view event, uint64_t status,
-                                      std::string* out) {
-  uint64_t position = 0;
+// The position of the encoded Event `event` (0 when it has none).
+uint64_t EventPosition(absl::string_view event) {
   wire::FieldReader reader(event);
   wire::Field field;
   while (reader.Next(&field)) {
     if (field.number == v1::Event::kPositionFieldNumber &&
         field.type == wire::kVarint) {
-      position = field.varint;
-      break;
+      return field.varint;
     }
   }
-  const auto claim_status = static_cast<v1::ClaimStatus>(status);
-  if (position != 0 && AppendCached(position, claim_status, out)) return true;
-  v1::Event parsed;
-  if (!parsed.ParseFromArray(event.data(), static_cast<int>(event.size()))) {
-    return false;
+  return 0;
+}
+
+}  // namespace
+
+EventStreams::EventStreams(const ApiServices& services)
+    : services_(services), cache_(kCacheSlots) {}
+
+EventStreams::Frame EventStreams::RenderEvent(const v1::Event& event,
+                                              v1::ClaimStatus status) {
+  const uint64_t position = event.position();
+  {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    const Rendered& slot = cache_[position % kCacheSlots];
+    if (slot.position == position && slot.status == status &&
+        slot.text != nullptr) {
+      return slot.text;
+    }
   }
-  out->append(RenderEvent(parsed, claim_status));
+  v1::SubscribedEvent item;
+  *item.mutable_event() = event;
+  item.set_status_after(status);
+  auto text = std::make_shared<const std::string>(
+      Block("event", ToJson(item), position));
+  absl::MutexLock lock(&cache_mu_);
+  cache_[position % kCacheSlots] = Rendered{position, status, text};
+  return text;
+}
+
+bool EventStreams::AppendEvents(absl::Span<const EncodedEvent> events,
+                                std::vector<Frame>* frames) {
+  const size_t first = frames->size();
+  frames->resize(first + events.size());
+  {
+    // One look-up for the message's events, not one per event.
+    absl::ReaderMutexLock lock(&cache_mu_);
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Rendered& slot = cache_[events[i].position % kCacheSlots];
+      if (events[i].position != 0 && slot.position == events[i].position &&
+          slot.status == events[i].status) {
+        (*frames)[first + i] = slot.text;
+      }
+    }
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    if ((*frames)[first + i] != nullptr) continue;
+    v1::Event parsed;
+    if (!parsed.ParseFromArray(events[i].bytes.data(),
+                               static_cast<int>(events[i].bytes.size()))) {
+      return false;
+    }
+    (*frames)[first + i] = RenderEvent(parsed, events[i].status);
+  }
   return true;
 }
 
+bool EventStreams::RenderBatch(absl::string_view batch,
+                               std::vector<Frame>* frames) {
+  thread_local std::vector<EncodedEvent> events;
+  events.clear();
+  wire::FieldReader items(batch);
+  wire::Field field;
+  while (items.Next(&field)) {
+    if (field.number != v1::EventBatch::kEventsFieldNumber ||
+        field.type != wire::kLengthDelimited) {
+      return false;
+    }
+    wire::FieldReader item(field.bytes);
+    wire::Field part;
+    EncodedEvent event;
+    while (item.Next(&part)) {
+      if (part.number == v1::SubscribedEvent::kEventFieldNumber &&
+          part.type == wire::kLengthDelimited) {
+        event.bytes = part.bytes;
+      } else if (part.number == v1::SubscribedEvent::kStatusAfterFieldNumber &&
+                 part.type == wire::kVarint) {
+        event.status = static_cast<v1::ClaimStatus>(part.varint);
+      }
+    }
+    if (!item.ok()) return false;
+    event.position = EventPosition(event.bytes);
+    events.push_back(event);
+  }
+  return items.ok() && AppendEvents(events, frames);
+}
+
 bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
-                                         std::string* out) {
+                                         std::vector<Frame>* frames) {
   wire::FieldReader reader(bytes);
   wire::Field field;
   absl::string_view event, batch;
@@ -96,37 +142,37 @@ bool EventStreams::RenderEventsOnTheWire(absl::string_view bytes,
     }
   }
   if (!reader.ok() || has_event == has_batch) return false;
-  if (has_event) return AppendEncodedEvent(event, status, out);
-  wire::FieldReader items(batch);
-  while (items.Next(&field)) {
-    if (field.number != v1::EventBatch::kEventsFieldNumber ||
-        field.type != wire::kLengthDelimited) {
-      return false;
-    }
-    wire::FieldReader item(field.bytes);
-    wire::Field part;
-    absl::string_view item_event;
-    uint64_t item_status = 0;
-    while (item.Next(&part)) {
-      if (part.number == v1::SubscribedEvent::kEventFieldNumber &&
-          part.type == wire::kLengthDelimited) {
-        item_event = part.bytes;
-      } else if (part.number == v1::SubscribedEvent::kStatusAfterFieldNumber &&
-                 part.type == wire::kVarint) {
-        item_status = part.varint;
-      }
-    }
-    if (!item.ok() || !AppendEncodedEvent(item_event, item_status, out)) {
-      return false;
-    }
-  }
-  return items.ok();
+  if (has_batch) return RenderBatch(batch, frames);
+  const EncodedEvent one{event, EventPosition(event),
+                         static_cast<v1::ClaimStatus>(status)};
+  return AppendEvents({&one, 1}, frames);
 }
 
-std::string EventStreams::Render(const core::EncodedResponse& message) {
-  // Events, nearly every message, are read on the wire and rendered from
-  // the cache: a thousand streams sending one message do not parse it a
-  // thousand times.
+void EventStreams::Render(const core::EncodedResponse& message,
+                          std::vector<Frame>* frames) {
+  // Events, nearly every message, are read on the wire and taken from the
+  // cache: a thousand streams sending one message do not parse it, render
+  // it or copy its text a thousand times.
+  const size_t before = frames->size();
+  if (!message.header.empty()) {
+    // A batch as the cursor gathered it: the header is the tag and length
+    // of SubscribeResponse.events, framing the body, whose items are read
+    // where they lie.
+    const char* p = message.header.data();
+    const char* const end = p + message.header.size();
+    uint64_t tag = 0, length = 0;
+    p = wire::ReadVarint(p, end, wire::kMaxVarint32Bytes, &tag);
+    if (p != nullptr) {
+      p = wire::ReadVarint(p, end, wire::kMaxVarint32Bytes, &length);
+    }
+    if (p == end &&
+        tag == wire::Tag(v1::SubscribeResponse::kEventsFieldNumber,
+                         wire::kLengthDelimited) &&
+        length == message.body.size() && RenderBatch(message.body, frames)) {
+      return;
+    }
+    frames->resize(before);
+  }
   thread_local std::string joined;
   absl::string_view bytes = message.body;
   if (!message.header.empty()) {
@@ -134,35 +180,42 @@ std::string EventStreams::Render(const core::EncodedResponse& message) {
     joined.append(message.body);
     bytes = joined;
   }
-  std::string out;
-  if (RenderEventsOnTheWire(bytes, &out)) return out;
+  if (RenderEventsOnTheWire(bytes, frames)) return;
+  frames->resize(before);
+  auto one = [frames](std::string text) {
+    frames->push_back(std::make_shared<const std::string>(std::move(text)));
+  };
   v1::SubscribeResponse response;
   if (!response.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Block("error",
-                 ErrorJson(absl::InternalError("cannot parse a response")), 0);
+    one(Block("error",
+              ErrorJson(absl::InternalError("cannot parse a response")), 0));
+    return;
   }
   switch (response.message_case()) {
     case v1::SubscribeResponse::kEvent:
-      return RenderEvent(response.event(), response.status_after());
-    case v1::SubscribeResponse::kEvents: {
-      out.clear();
+      frames->push_back(RenderEvent(response.event(), response.status_after()));
+      return;
+    case v1::SubscribeResponse::kEvents:
       for (const v1::SubscribedEvent& item : response.events().events()) {
-        out += RenderEvent(item.event(), item.status_after());
+        frames->push_back(RenderEvent(item.event(), item.status_after()));
       }
-      return out;
-    }
+      return;
     case v1::SubscribeResponse::kCheckpoint:
-      return Block("checkpoint", ToJson(response.checkpoint()),
-                   response.checkpoint().position());
+      one(Block("checkpoint", ToJson(response.checkpoint()),
+                response.checkpoint().position()));
+      return;
     case v1::SubscribeResponse::kCaughtUp:
-      return Block("caught_up", ToJson(response.caught_up()),
-                   response.caught_up().position());
+      one(Block("caught_up", ToJson(response.caught_up()),
+                response.caught_up().position()));
+      return;
     case v1::SubscribeResponse::kFellBehind:
-      return Block("fell_behind", ToJson(response.fell_behind()), 0);
+      one(Block("fell_behind", ToJson(response.fell_behind()), 0));
+      return;
     case v1::SubscribeResponse::kOverdue:
-      return Block("overdue", ToJson(response.overdue()), 0);
+      one(Block("overdue", ToJson(response.overdue()), 0));
+      return;
     default:
-      return "";
+      return;
   }
 }
 
@@ -219,6 +272,7 @@ class EventStreams::Pump final
     {
       absl::MutexLock lock(&mu_);
       if (done_) return;
+      std::vector<Frame> frames;
       while (stream_->buffered() < kHighWater) {
         core::EncodedResponse message;
         absl::StatusOr<bool> got = cursor_->Next(&message);
@@ -228,7 +282,9 @@ class EventStreams::Pump final
           break;
         }
         if (!*got) break;
-        const bool written = stream_->Write(owner_->Render(message));
+        frames.clear();
+        owner_->Render(message, &frames);
+        const bool written = stream_->WriteShared(absl::MakeSpan(frames));
         cursor_->WriteDone();
         if (!written) break;  // the stream is over: Closed comes
       }

@@ -6,11 +6,13 @@
 #ifndef FACTLOG_HTTP_EVENT_STREAM_H_
 #define FACTLOG_HTTP_EVENT_STREAM_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "core/subscription_cursor.h"
 #include "factlog/v1/service.pb.h"
 #include "http/api_services.h"
@@ -42,28 +44,38 @@ class EventStreams {
   // and a comment line every 15 s while idle.
   void Serve(HttpExchange& exchange, const v1::SubscribeRequest& request);
 
-  // The text/event-stream form of one SubscribeResponse (encoded, as the
-  // cursor yields it). Events are rendered once for all streams (a small
-  // shared cache by position). Exposed for tests.
-  std::string Render(const core::EncodedResponse& message);
-
  private:
   class Pump;
+  // One message's text/event-stream bytes; an event's are shared by every
+  // stream that sends it.
+  using Frame = std::shared_ptr<const std::string>;
 
+  // Appends to `frames` the text/event-stream form of one SubscribeResponse
+  // (encoded, as the cursor yields it): a frame per event of it, rendered
+  // once for all streams (a small shared cache by position), or one frame
+  // for another message.
+  void Render(const core::EncodedResponse& message, std::vector<Frame>* frames);
   // The "id/event/data" block of one event at `position` with `status`.
-  std::string RenderEvent(const v1::Event& event, v1::ClaimStatus status);
-  // Appends the cached block of the event at `position` with `status`;
-  // false when the cache does not hold it.
-  bool AppendCached(uint64_t position, v1::ClaimStatus status,
-                    std::string* out);
-  // Appends the block of the encoded Event `event`; false when it does not
-  // parse.
-  bool AppendEncodedEvent(absl::string_view event, uint64_t status,
-                          std::string* out);
+  Frame RenderEvent(const v1::Event& event, v1::ClaimStatus status);
+  // An encoded Event of a message, with its position (0 when it has none)
+  // and the status after it.
+  struct EncodedEvent {
+    absl::string_view bytes;
+    uint64_t position = 0;
+    v1::ClaimStatus status = v1::CLAIM_STATUS_UNSPECIFIED;
+  };
+  // Appends the blocks of `events`: the cached ones under one look-up,
+  // the others rendered (and cached). False when one does not parse.
+  bool AppendEvents(absl::Span<const EncodedEvent> events,
+                    std::vector<Frame>* frames);
+  // Appends the blocks of the items of an encoded EventBatch; false when
+  // the bytes do not frame as one.
+  bool RenderBatch(absl::string_view batch, std::vector<Frame>* frames);
   // Appends the blocks of an encoded SubscribeResponse holding an event or
   // a batch of them, read from the wire format; false for another message
   // (or bytes that do not frame), then Render parses it.
-  bool RenderEventsOnTheWire(absl::string_view bytes, std::string* out);
+  bool RenderEventsOnTheWire(absl::string_view bytes,
+                             std::vector<Frame>* frames);
 
   const ApiServices& services_;
 
@@ -71,7 +83,7 @@ class EventStreams {
   struct Rendered {
     uint64_t position = 0;
     v1::ClaimStatus status = v1::CLAIM_STATUS_UNSPECIFIED;
-    std::string text;
+    Frame text;
   };
   absl::Mutex cache_mu_;
   std::vector<Rendered> cache_ ABSL_GUARDED_BY(cache_mu_);

@@ -308,6 +308,11 @@ bool HttpStream::Write(absl::string_view data) {
   return connection_->StreamWrite(data);
 }
 
+bool HttpStream::WriteShared(
+    absl::Span<std::shared_ptr<const std::string>> parts) {
+  return connection_->StreamWriteShared(parts);
+}
+
 size_t HttpStream::buffered() const { return connection_->unsent(); }
 
 void HttpStream::Close() { connection_->CloseStream(); }

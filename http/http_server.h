@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 namespace factlog::http {
 
@@ -76,6 +77,12 @@ class HttpStream {
   // over (nothing appended) or `data` would take the unsent bytes past
   // max_stream_buffer_bytes (then the client is dropped).
   bool Write(absl::string_view data);
+  // Write of `parts` in order, without copying their bytes: the stream
+  // takes the references (`parts` are left null) and holds them until the
+  // bytes are sent, so bytes many streams send (an event's SSE frame) are
+  // made once and shared, and go out with what else is queued in one write
+  // (writev). On false, `parts` are left as they were.
+  bool WriteShared(absl::Span<std::shared_ptr<const std::string>> parts);
   // Bytes written and not yet sent.
   size_t buffered() const;
   // Ends the stream: the connection closes once what was written is sent.

@@ -4,8 +4,10 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -41,6 +43,25 @@ class PlainTransport final : public Transport {
   }
   Io Write(const char* data, size_t size, size_t* n) override {
     const ssize_t sent = send(fd_, data, size, MSG_NOSIGNAL);
+    if (sent >= 0) {
+      *n = static_cast<size_t>(sent);
+      return Io::kDone;
+    }
+    return Failed(Io::kWantWrite);
+  }
+  Io WriteParts(const absl::string_view* parts, size_t count,
+                size_t* n) override {
+    constexpr size_t kMaxParts = 64;
+    iovec vectors[kMaxParts];
+    const size_t used = std::min(count, kMaxParts);
+    for (size_t i = 0; i < used; ++i) {
+      vectors[i].iov_base = const_cast<char*>(parts[i].data());
+      vectors[i].iov_len = parts[i].size();
+    }
+    msghdr message{};
+    message.msg_iov = vectors;
+    message.msg_iovlen = used;
+    const ssize_t sent = sendmsg(fd_, &message, MSG_NOSIGNAL);
     if (sent >= 0) {
       *n = static_cast<size_t>(sent);
       return Io::kDone;
@@ -91,6 +112,28 @@ class TlsTransport final : public Transport {
     }
     return Map(sent);
   }
+  // One record from the parts' first 16 KiB. A write that must be retried
+  // keeps what it gathered: OpenSSL wants the same bytes again, and the
+  // caller's next parts start with them.
+  Io WriteParts(const absl::string_view* parts, size_t count,
+                size_t* n) override {
+    constexpr size_t kRecord = 16 << 10;
+    if (gathered_.empty()) {
+      for (size_t i = 0; i < count && gathered_.size() < kRecord; ++i) {
+        const size_t take =
+            std::min(parts[i].size(), kRecord - gathered_.size());
+        gathered_.append(parts[i].data(), take);
+      }
+    }
+    const Io io = Write(gathered_.data(), gathered_.size(), n);
+    if (io == Io::kDone) {
+      gathered_.erase(0, *n);
+      if (gathered_.empty()) std::string().swap(gathered_);
+    } else if (io != Io::kWantRead && io != Io::kWantWrite) {
+      std::string().swap(gathered_);
+    }
+    return io;
+  }
   void Shutdown() override {
     if (SSL_is_init_finished(ssl_)) (void)SSL_shutdown(ssl_);
     ERR_clear_error();
@@ -131,6 +174,7 @@ class TlsTransport final : public Transport {
   const std::shared_ptr<TlsContext> tls_;  // outlives ssl_
   const int fd_;
   std::string error_;
+  std::string gathered_;  // WriteParts' record, until it is written
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -28,6 +29,13 @@ class Transport {
   virtual Io Read(char* buffer, size_t capacity, size_t* n) = 0;
   // Writes some of `data`; kDone with `*n` > 0.
   virtual Io Write(const char* data, size_t size, size_t* n) = 0;
+  // Writes some of the `count` (> 0, none empty) `parts`, in order, as if
+  // they were one buffer: plain TCP in one sendmsg, TLS in records of up
+  // to 16 KiB. kDone with `*n` > 0 bytes taken from their start. After
+  // kWantRead / kWantWrite, the next call must start with the same bytes
+  // (TLS retries what it began).
+  virtual Io WriteParts(const absl::string_view* parts, size_t count,
+                        size_t* n) = 0;
   // Says the server will send no more (TLS close_notify, then the TCP
   // half-close); best effort.
   virtual void Shutdown() = 0;

@@ -25,6 +25,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "core/access.h"
 #include "domain/time_util.h"
 #include "gmock/gmock.h"
@@ -802,6 +803,7 @@ class TlsClient {
     close(fd_);
   }
   bool handshake_ok() const { return handshake_ok_; }
+  const std::string& received() const { return buffer_; }
   std::string version() const { return SSL_get_version(ssl_); }
 
   void Send(const std::string& data) {
@@ -909,6 +911,32 @@ TEST(HttpApiTest, ServesHttpsWithTheGrpcCertificate) {
     TlsClient writer(port, options.tls_cert_file);
     record(writer, "c-2");
     EXPECT_TRUE(stream.ReadUntil("id: 2\nevent: event\n"));
+  }
+  // Many events at once over TLS: a stream from the start gets every one
+  // once and in order, their frames gathered into records of up to 16 KiB.
+  {
+    constexpr int kEvents = 80;
+    TlsClient writer(port, options.tls_cert_file);
+    for (int i = 3; i <= kEvents; ++i) record(writer, absl::StrCat("c-", i));
+    TlsClient stream(port, options.tls_cert_file);
+    ASSERT_TRUE(stream.handshake_ok());
+    stream.Send(
+        "GET /api/v1/events?fromPosition=0&maxEventsPerMessage=64 "
+        "HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    ASSERT_TRUE(
+        stream.ReadUntil(absl::StrCat("id: ", kEvents, "\nevent: event\n")));
+    std::vector<int> ids;
+    for (absl::string_view block :
+         absl::StrSplit(stream.received(), "\n\n", absl::SkipEmpty())) {
+      int id = 0;
+      if (absl::ConsumePrefix(&block, "id: ") &&
+          absl::StrContains(block, "\nevent: event\n") &&
+          absl::SimpleAtoi(block.substr(0, block.find('\n')), &id)) {
+        ids.push_back(id);
+      }
+    }
+    ASSERT_EQ(ids.size(), static_cast<size_t>(kEvents));
+    for (int i = 0; i < kEvents; ++i) EXPECT_EQ(ids[i], i + 1);
   }
   // Plain HTTP to the TLS port gets no HTTP answer, only the end of the
   // connection; a client that does not trust the certificate does not
