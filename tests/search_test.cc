@@ -252,6 +252,57 @@ TEST_F(SearchIndexTest, LaterVersionsReplaceTheEntriesOfChangedTextsOnly) {
   EXPECT_EQ(IntegrityCheck(dir_.path() + "/search.sqlite"), "ok");
 }
 
+// Clear drops and creates the tables again (for a rebuild): the index it
+// leaves is empty, and Apply, Search and reopening work on it as on a new
+// one, including a claim indexed before the Clear coming back with new
+// texts and then a later version of it.
+TEST_F(SearchIndexTest, ClearLeavesAnEmptyIndexThatWorksAsANewOne) {
+  std::vector<v1::ClaimView> many;
+  for (int i = 0; i < 300; ++i) {
+    many.push_back(View(absl::StrCat("c", i), "Troops pulled back again."));
+  }
+  Add(many, 300);
+  Add({View("a", "Troops pulled back.")}, 301);
+  ASSERT_TRUE(index_->Clear().ok());
+  EXPECT_EQ(index_->Position(), 0u);
+  EXPECT_THAT(Find("troops"), IsEmpty());
+  size_t entries = 0;
+  ASSERT_TRUE(index_
+                  ->ForEachEntry([&](const search::IndexEntry&) {
+                    ++entries;
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(entries, 0u);
+
+  Add({View("a", "The withdrawal has started.")}, 5);
+  EXPECT_THAT(Find("withdrawal"), ElementsAre("a"));
+  EXPECT_THAT(Find("troops"), IsEmpty());
+  v1::ClaimView corrected =
+      View("a", "The withdrawal has stopped at the river.");
+  corrected.set_version(2);
+  Add({corrected}, 6);
+  EXPECT_THAT(Find("river"), ElementsAre("a"));
+  EXPECT_THAT(Find("started"), IsEmpty());
+
+  index_.reset();
+  const std::string path = dir_.path() + "/search.sqlite";
+  auto reopened = search::SearchIndex::Open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  index_ = *std::move(reopened);
+  EXPECT_EQ(index_->Position(), 6u);  // the layout was kept, not dropped
+  EXPECT_THAT(Find("river"), ElementsAre("a"));
+  std::vector<uint64_t> versions;
+  ASSERT_TRUE(index_
+                  ->ForEachEntry([&](const search::IndexEntry& e) {
+                    versions.push_back(e.version);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_THAT(versions, ElementsAre(2u));
+  EXPECT_EQ(IntegrityCheck(path), "ok");
+}
+
 // The index is derived from the log: a file of another layout (here the
 // first one, with its tags table) is dropped and rebuilt, never misread.
 TEST_F(SearchIndexTest, AnIndexOfAnotherLayoutIsDroppedAndStartsEmpty) {
