@@ -41,6 +41,13 @@ namespace factlog::core {
 // its position. So a crash between a commit and its indexing loses
 // nothing: the index catches up when factlogd starts again.
 //
+// CPU: the thread runs at a lower priority than the rest of the process
+// (kNiceIncrement above the process's nice value), so on a machine whose cores
+// the writes already saturate (an import) the log gets the CPU first and the
+// index lags, catching up as soon as there is CPU to spare (bench/README.md,
+// "Search"). Where the priority cannot be set (a system call filter without
+// setpriority) it runs at the process's and logs a warning.
+//
 // Errors (a failed index write) are logged and retried after a pause; the
 // index only falls behind meanwhile. The functions below that write the
 // index fail with RESOURCE_EXHAUSTED, before a transaction, when the disk
@@ -49,6 +56,9 @@ namespace factlog::core {
 class SearchIndexer {
  public:
   static constexpr size_t kMaxEventsPerRound = 4096;
+  // Added to the process's nice value for the indexer thread (up to 19,
+  // the lowest priority).
+  static constexpr int kNiceIncrement = 10;
 
   static std::unique_ptr<SearchIndexer> Start(const storage::EventStore* store,
                                               Hub* hub,

@@ -45,6 +45,20 @@ std::string TagsValue(const std::vector<std::string>& tags) {
   return value;
 }
 
+// SQLite's memory statistics (sqlite3_memory_used, the soft heap limit)
+// take a global mutex around every allocation; nothing here reads them, and
+// they cost about a tenth of the index's CPU in Apply (bench/README.md,
+// "Search"). Off, once, for the process: this only takes effect before
+// SQLite initializes (sqlite3_config is refused after, and the statistics
+// stay on, which changes nothing else).
+void ConfigureSqlite() {
+  static const bool done = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)done;
+}
+
 // SQLite running as root hands each new journal file to the database
 // file's owner with fchown. factlogd created both, so that changes
 // nothing, and the call is outside the system calls the systemd unit
@@ -64,6 +78,7 @@ void SkipFchown() {
 }
 
 absl::StatusOr<sqlite3*> Connect(const std::string& path) {
+  ConfigureSqlite();
   SkipFchown();
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
@@ -96,9 +111,8 @@ absl::StatusOr<sqlite3*> Connect(const std::string& path) {
 // (Measured and not kept: FTS5 reading the texts from the claims table as
 // its external content wrote a fifth less but made every search read the
 // wide rows, 1.3 to 1.6 times slower: bench/README.md, "Search".)
-std::string CreateTablesSql() {
+std::string CreateClaimTablesSql() {
   return absl::StrCat(
-      "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
       "CREATE TABLE claims(id INTEGER PRIMARY KEY, "
       "claim_id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, "
       "status INTEGER NOT NULL, kind INTEGER NOT NULL, "
@@ -111,10 +125,10 @@ std::string CreateTablesSql() {
       "');");
 }
 
-// Every table any layout had.
-constexpr char kDropTables[] = R"sql(
+// Every table of claims any layout had (all but meta).
+constexpr char kDropClaimTables[] = R"sql(
 DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS tags;
-DROP TABLE IF EXISTS claims; DROP TABLE IF EXISTS meta;
+DROP TABLE IF EXISTS claims;
 )sql";
 
 absl::StatusOr<int64_t> ReadMeta(sqlite3* db, absl::string_view key) {
@@ -152,8 +166,10 @@ absl::Status Prepare(sqlite3* db) {
   // A new file, or an index of another layout: start over, in one
   // transaction (a crash midway leaves the old layout, dropped next time).
   if (absl::Status s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
-  absl::Status s = Exec(db, kDropTables);
-  if (s.ok()) s = Exec(db, CreateTablesSql().c_str());
+  absl::Status s = Exec(db, kDropClaimTables);
+  if (s.ok()) s = Exec(db, "DROP TABLE meta");
+  if (s.ok()) s = Exec(db, kCreateMeta);
+  if (s.ok()) s = Exec(db, CreateClaimTablesSql().c_str());
   if (s.ok()) s = WriteMeta(db, "layout", kLayoutVersion);
   if (s.ok()) s = Exec(db, "COMMIT");
   if (!s.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -472,11 +488,16 @@ absl::Status SearchIndex::ReleaseSpace(absl::Duration wait) {
 }
 
 absl::Status SearchIndex::Clear() {
+  // The tables are dropped and created again, in one transaction: that
+  // frees their pages in one pass, where a DELETE of an FTS5 table's rows
+  // removes each row's tokens one by one (and writes all of it to the WAL).
+  // Apply's statements were prepared on the old tables: prepared again on
+  // next use.
+  writes_.reset();
   if (absl::Status s = Exec(writer_, "BEGIN IMMEDIATE"); !s.ok()) return s;
-  absl::Status s = Exec(writer_,
-                        "DELETE FROM docs; "
-                        "DELETE FROM claims; DELETE FROM meta "
-                        "WHERE key = 'position';");
+  absl::Status s = Exec(writer_, kDropClaimTables);
+  if (s.ok()) s = Exec(writer_, CreateClaimTablesSql().c_str());
+  if (s.ok()) s = Exec(writer_, "DELETE FROM meta WHERE key = 'position'");
   if (s.ok()) s = Exec(writer_, "COMMIT");
   if (!s.ok()) {
     sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);

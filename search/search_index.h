@@ -167,7 +167,10 @@ class SearchIndex {
   // Position().
   absl::Status Apply(absl::Span<const SearchDocument> docs, uint64_t position);
 
-  // Removes every row; Position() becomes 0.
+  // Removes every row, in one transaction that drops the tables and
+  // creates them again (far less work and WAL than deleting the rows: an
+  // FTS5 delete undoes each row's tokens); Position() becomes 0. The file
+  // keeps its size, its freed pages reused by later rows.
   absl::Status Clear();
 
   // Up to query.limit hits, best first, after query.after.

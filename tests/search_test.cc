@@ -5,11 +5,15 @@
 // factlogd killed between commit and indexing.
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -250,6 +254,57 @@ TEST_F(SearchIndexTest, LaterVersionsReplaceTheEntriesOfChangedTextsOnly) {
     EXPECT_EQ(tag_hits->size(), found ? 1u : 0u) << tag;
   }
   EXPECT_EQ(IntegrityCheck(dir_.path() + "/search.sqlite"), "ok");
+}
+
+// Clear drops and creates the tables again (for a rebuild): the index it
+// leaves is empty, and Apply, Search and reopening work on it as on a new
+// one, including a claim indexed before the Clear coming back with new
+// texts and then a later version of it.
+TEST_F(SearchIndexTest, ClearLeavesAnEmptyIndexThatWorksAsANewOne) {
+  std::vector<v1::ClaimView> many;
+  for (int i = 0; i < 300; ++i) {
+    many.push_back(View(absl::StrCat("c", i), "Troops pulled back again."));
+  }
+  Add(many, 300);
+  Add({View("a", "Troops pulled back.")}, 301);
+  ASSERT_TRUE(index_->Clear().ok());
+  EXPECT_EQ(index_->Position(), 0u);
+  EXPECT_THAT(Find("troops"), IsEmpty());
+  size_t entries = 0;
+  ASSERT_TRUE(index_
+                  ->ForEachEntry([&](const search::IndexEntry&) {
+                    ++entries;
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(entries, 0u);
+
+  Add({View("a", "The withdrawal has started.")}, 5);
+  EXPECT_THAT(Find("withdrawal"), ElementsAre("a"));
+  EXPECT_THAT(Find("troops"), IsEmpty());
+  v1::ClaimView corrected =
+      View("a", "The withdrawal has stopped at the river.");
+  corrected.set_version(2);
+  Add({corrected}, 6);
+  EXPECT_THAT(Find("river"), ElementsAre("a"));
+  EXPECT_THAT(Find("started"), IsEmpty());
+
+  index_.reset();
+  const std::string path = dir_.path() + "/search.sqlite";
+  auto reopened = search::SearchIndex::Open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  index_ = *std::move(reopened);
+  EXPECT_EQ(index_->Position(), 6u);  // the layout was kept, not dropped
+  EXPECT_THAT(Find("river"), ElementsAre("a"));
+  std::vector<uint64_t> versions;
+  ASSERT_TRUE(index_
+                  ->ForEachEntry([&](const search::IndexEntry& e) {
+                    versions.push_back(e.version);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_THAT(versions, ElementsAre(2u));
+  EXPECT_EQ(IntegrityCheck(path), "ok");
 }
 
 // The index is derived from the log: a file of another layout (here the
@@ -784,6 +839,69 @@ TEST_F(SearchServerTest, MinPositionReadsYourWrites) {
     ASSERT_EQ(r.hits_size(), 1) << i;
     EXPECT_EQ(r.hits(0).claim_id(), absl::StrCat("w", i));
   }
+}
+
+// The nice value of this process's thread named `name`, if there is one.
+std::optional<int> NiceOfThread(const std::string& name) {
+  std::error_code error;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task", error)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string thread_name;
+    if (!std::getline(comm, thread_name) || thread_name != name) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // After the ")" that ends the name, state is field 3; nice is 19.
+    std::vector<std::string> fields =
+        absl::StrSplit(line.substr(line.rfind(')') + 2), ' ');
+    int nice = 0;
+    if (fields.size() > 16 && absl::SimpleAtoi(fields[16], &nice)) return nice;
+  }
+  return std::nullopt;
+}
+
+// The indexer thread yields the CPU to the writer (core/search_indexer.h,
+// "CPU"): its nice value is lowered, only its own, and the index still
+// follows an import to its last position.
+TEST_F(SearchServerTest, TheIndexerRunsAtALowerPriorityAndCatchesUp) {
+  // This thread's nice value is the process's: the indexer's is above it.
+  const int process_nice = getpriority(PRIO_PROCESS, 0);
+  const int expected =
+      std::min(19, process_nice + core::SearchIndexer::kNiceIncrement);
+  ASSERT_GT(expected, process_nice) << "the process already runs at nice 19";
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::optional<int> nice;
+  while ((nice = NiceOfThread("factlog-index")) != expected &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));  // the thread sets it on start
+  }
+  ASSERT_TRUE(nice.has_value()) << "no thread named factlog-index";
+  EXPECT_EQ(*nice, expected);
+  EXPECT_EQ(getpriority(PRIO_PROCESS, 0), process_nice);  // only its own
+
+  grpc::ClientContext ctx;
+  v1::ImportResponse response;
+  auto writer = server_.claims().Import(&ctx, &response);
+  constexpr int kClaims = 2000;
+  for (int i = 0; i < kClaims; ++i) {
+    v1::Command c;
+    *c.mutable_record_claim() = testing::NewClaim(
+        absl::StrCat("p", i), absl::StrCat("Imported statement p", i, "."));
+    ASSERT_TRUE(writer->Write(c)) << i;
+  }
+  writer->WritesDone();
+  const grpc::Status s = writer->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const uint64_t last = response.last_position();
+  ASSERT_TRUE(server_.server().search_index().WaitForPosition(
+      last, absl::Now() + absl::Seconds(60)));
+  EXPECT_EQ(server_.server().search_index().Position(),
+            server_.server().store().LastPosition());
+  last_ = last;
+  EXPECT_THAT(Ids(Query("p0")), ElementsAre("p0"));
+  EXPECT_THAT(Ids(Query(absl::StrCat("p", kClaims - 1))),
+              ElementsAre(absl::StrCat("p", kClaims - 1)));
 }
 
 TEST_F(SearchServerTest, CorrectionsAndWithdrawnEvidenceAreReflected) {
