@@ -227,20 +227,23 @@ TEST(PositionWaitersTest, StopAnswersEveryPendingWaiterExactlyOnce) {
 TEST(PositionWaitersTest, DestructionAnswersEveryWaiterAndWaitsForCallbacks) {
   Outcome pending;
   std::atomic<bool> slow_returned{false};
+  bool slow_saw_the_shutdown = false;
   absl::Notification slow_started;
   {
-    PositionWaiters waiters(Options(0, 1));
+    PositionWaiters waiters(Options(0, 2));
     waiters.Wait(1, absl::Now() + absl::Seconds(60), pending.Callback());
+    // Still running when the destruction begins: it returns only once the
+    // destruction has answered `pending` (on the other pool thread).
     waiters.Wait(0, absl::Now() + absl::Seconds(60), [&](absl::Status) {
       slow_started.Notify();
-      absl::SleepFor(absl::Milliseconds(20));  // still running at the end
+      slow_saw_the_shutdown = absl::IsUnavailable(pending.Get());
       slow_returned = true;
     });
     ASSERT_TRUE(slow_started.WaitForNotificationWithTimeout(kPatience));
   }
   EXPECT_TRUE(slow_returned) << "destruction returned before the callback";
+  EXPECT_TRUE(slow_saw_the_shutdown);
   EXPECT_EQ(pending.calls(), 1);
-  EXPECT_TRUE(absl::IsUnavailable(pending.Get()));
   EXPECT_EQ(pending.Get().message(), "shutting down");
 }
 
