@@ -179,20 +179,16 @@ void ClaimSearch::SearchClaims(const v1::SearchClaimsRequest& req,
   waiters_->Wait(
       min_position, std::min(deadline, absl::Now() + kMaxWait),
       [this, prepared = *std::move(prepared),
-       done = std::move(done)](PositionWaiters::Outcome outcome) {
-        switch (outcome) {
-          case PositionWaiters::Outcome::kReached:
-            done(Run(prepared));
-            return;
-          case PositionWaiters::Outcome::kDeadline:
-            done(absl::DeadlineExceededError(absl::StrCat(
-                "min_position: the search index reflects position ",
-                index_->Position(), ", not yet ", prepared.min_position)));
-            return;
-          case PositionWaiters::Outcome::kStopped:
-            done(absl::UnavailableError(
-                "min_position: the server is shutting down; retry"));
-            return;
+       done = std::move(done)](absl::Status reached) {
+        if (reached.ok()) {
+          done(Run(prepared));
+        } else if (absl::IsDeadlineExceeded(reached)) {
+          done(absl::DeadlineExceededError(absl::StrCat(
+              "min_position: the search index reflects position ",
+              index_->Position(), ", not yet ", prepared.min_position)));
+        } else {
+          done(absl::UnavailableError(
+              "min_position: the server is shutting down; retry"));
         }
       });
 }
@@ -249,7 +245,7 @@ void ClaimSearch::SimilarClaims(const v1::RecordClaimRequest& claim,
   // claims are a hint, never a reason to refuse the claim.
   waiters_->Wait(store_->LastPosition(), absl::Now() + kSimilarWait,
                  [this, query = std::move(query), done = std::move(done)](
-                     PositionWaiters::Outcome) { done(FindSimilar(query)); });
+                     absl::Status) { done(FindSimilar(query)); });
 }
 
 absl::StatusOr<std::vector<v1::SimilarClaim>> ClaimSearch::FindSimilar(

@@ -16,7 +16,8 @@ namespace factlog::core {
 // The searches of ClaimService over the search index (README "Search";
 // docs/ARCHITECTURE.md, "Read path"), independent of gRPC. A search that
 // must wait for the index to reach a position holds no thread while it
-// waits: it is called back through `waiters` (core/position_waiters.h).
+// waits: it is called back through `waiters` (core/position_waiters.h),
+// whose pool runs the search.
 // Thread-safe; `index`, `store` and `waiters` must outlive it.
 class ClaimSearch {
  public:
@@ -38,7 +39,8 @@ class ClaimSearch {
   using SimilarDone =
       std::function<void(absl::StatusOr<std::vector<v1::SimilarClaim>>)>;
 
-  // `waiters` must watch `index`'s position. `similarity_threshold`:
+  // `waiters` must be advanced to `index`'s position (its position
+  // listener). `similarity_threshold`:
   // SimilarClaim.similarity a similar claim needs.
   ClaimSearch(const search::SearchIndex* index,
               const storage::EventStore* store, PositionWaiters* waiters,
@@ -47,7 +49,7 @@ class ClaimSearch {
   // SearchClaims (service.proto): checks `req`, waits for the index to
   // reach min_position until `deadline` (kMaxWait at most), searches, and
   // calls `done` exactly once with the response or the error: on the
-  // calling thread unless it had to wait, else on the waiters' thread.
+  // calling thread unless it had to wait, else on the waiters' pool.
   // Errors: INVALID_ARGUMENT naming the field (query syntax with FTS5's
   // reason, an unknown enum value, an empty time range, page_size,
   // page_token); OUT_OF_RANGE for a min_position beyond the log;
@@ -63,7 +65,9 @@ class ClaimSearch {
   // itself (a retried RecordClaim). Waits up to kSimilarWait for the index
   // to reflect the log as it is at the call, then searches what the index
   // holds. `claim` is read before this returns; `done` is called exactly
-  // once, as for SearchClaims.
+  // once: on the calling thread when there is nothing to search for (no
+  // claimant, no words), else on the waiters' pool (the search never runs
+  // on the calling thread).
   void SimilarClaims(const v1::RecordClaimRequest& claim,
                      SimilarDone done) const;
 

@@ -15,11 +15,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "common/worker_pool.h"
 #include "http/event_loop.h"
 #include "http/http_server.h"
 #include "http/request_parser.h"
 #include "http/transport.h"
-#include "http/worker_pool.h"
 
 namespace factlog::http {
 
@@ -28,7 +28,7 @@ struct ConnectionContext {
   HttpServerOptions options;
   HttpServer::Handler handler;
   HttpServer::ErrorPage error_page;
-  WorkerPool* pool = nullptr;
+  common::WorkerPool* pool = nullptr;
   std::atomic<size_t> open{0};  // connections not yet closed
 };
 

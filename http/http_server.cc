@@ -14,10 +14,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/worker_pool.h"
 #include "http/connection.h"
 #include "http/event_loop.h"
 #include "http/transport.h"
-#include "http/worker_pool.h"
 
 namespace factlog::http {
 namespace {
@@ -170,7 +170,7 @@ std::string BusyResponse() {
 struct HttpServer::Impl {
   ConnectionContext context;
   std::shared_ptr<TlsContext> tls;
-  std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<common::WorkerPool> pool;
   std::vector<std::unique_ptr<EventLoop>> loops;
   int listen_fd = -1;
   int port = 0;
@@ -272,7 +272,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     }
     impl->loops.push_back(*std::move(loop));
   }
-  impl->pool = std::make_unique<WorkerPool>(options.threads);
+  impl->pool = std::make_unique<common::WorkerPool>(options.threads);
   impl->context.pool = impl->pool.get();
   Impl* raw = impl.get();
   impl->loops[0]->Post([raw] {

@@ -5,7 +5,7 @@
 // --metrics-listen (server/metrics_http.h) and --http-listen
 // (http/web_handler.h). The pieces: http/request_parser.h (what a request
 // may look like), http/connection.h (one connection's state),
-// http/event_loop.h, http/tls.h, http/worker_pool.h.
+// http/event_loop.h, http/tls.h, common/worker_pool.h.
 //
 // What a client may send, and what it gets otherwise (each error a
 // response rendered by the ErrorPage, then the connection closes):

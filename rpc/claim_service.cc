@@ -233,7 +233,7 @@ ClaimServiceImpl::ClaimServiceImpl(core::Writer* writer,
                                    const core::ClaimQueries* queries,
                                    const core::ClaimSearch* search,
                                    RpcGate gate, CommandForwarder* forwarder,
-                                   core::AppliedWaiters* waiters)
+                                   core::PositionWaiters* waiters)
     : writer_(writer),
       queries_(queries),
       search_(search),
@@ -255,7 +255,7 @@ RpcGate::Unary ClaimServiceImpl::Admit(grpc::CallbackServerContext* ctx,
                                        const grpc::ByteBuffer* request,
                                        Request* typed, bool handed_over) {
   // A read waiting for its min_position is answered on the waiters'
-  // thread: handed over like a command (RpcObserver::StartUnary).
+  // pool: handed over like a command (RpcObserver::StartUnary).
   RpcGate::Unary unary = gate_.StartUnary(
       ctx, MethodFor<Request>(),
       handed_over ||
@@ -393,8 +393,8 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::Answer(
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;
   if constexpr (WaitsForMinPosition<Request>::value) {
-    if (waiters_ != nullptr && typed.min_position() > waiters_->applied()) {
-      // Read-your-writes: answered on the waiters' thread once this node
+    if (waiters_ != nullptr && typed.min_position() > waiters_->position()) {
+      // Read-your-writes: answered on the waiters' pool once this node
       // has applied min_position; no gRPC thread waits.
       const absl::Time deadline = std::min(absl::FromChrono(ctx->deadline()),
                                            absl::Now() + kMaxMinPositionWait);
@@ -470,7 +470,7 @@ grpc::ServerUnaryReactor* ClaimServiceImpl::SearchClaims(
     grpc::ByteBuffer* response) {
   v1::SearchClaimsRequest typed;
   // Handed over: a search waiting for min_position is answered from the
-  // waiters' thread (core/position_waiters.h), not this one.
+  // waiters' pool (core/position_waiters.h), not this one.
   auto [call, actor] = Admit(ctx, request, &typed, /*handed_over=*/true);
   grpc::ServerUnaryReactor* reactor = call.reactor();
   if (!actor.ok()) return reactor;

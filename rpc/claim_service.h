@@ -4,9 +4,9 @@
 #include <functional>
 
 #include "absl/status/statusor.h"
-#include "core/applied_waiters.h"
 #include "core/claim_queries.h"
 #include "core/claim_search.h"
+#include "core/position_waiters.h"
 #include "core/writer.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "rpc/command_forwarder.h"
@@ -70,11 +70,12 @@ class ClaimServiceImpl final : public RawClaimService {
   //
   // With `waiters`, reads with a min_position wait (asynchronously, up to
   // the call's deadline or kMaxMinPositionWait) until this node applied it,
-  // then run on the waiters' thread; without, min_position is ignored.
+  // then run on the waiters' callback pool (core/position_waiters.h);
+  // without, min_position is ignored.
   ClaimServiceImpl(core::Writer* writer, const core::ClaimQueries* queries,
                    const core::ClaimSearch* search, RpcGate gate,
                    CommandForwarder* forwarder = nullptr,
-                   core::AppliedWaiters* waiters = nullptr);
+                   core::PositionWaiters* waiters = nullptr);
 
   // The longest a read waits for its min_position without a shorter
   // deadline.
@@ -161,7 +162,7 @@ class ClaimServiceImpl final : public RawClaimService {
   const core::ClaimSearch* const search_;
   const RpcGate gate_;
   CommandForwarder* const forwarder_;
-  core::AppliedWaiters* const waiters_;
+  core::PositionWaiters* const waiters_;
 };
 
 }  // namespace factlog::rpc

@@ -57,7 +57,7 @@ void CommandForwarder::Forward(
     call->context.AddMetadata(
         "authorization", std::string(auth->second.data(), auth->second.size()));
   }
-  core::AppliedWaiters* waiters = options_.waiters;
+  core::PositionWaiters* waiters = options_.waiters;
   StubFor(target)->UnaryCall(
       &call->context, method_path, grpc::StubOptions(), &call->request,
       &call->response, [call, target, deadline, waiters](grpc::Status status) {

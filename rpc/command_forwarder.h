@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/applied_waiters.h"
+#include "core/position_waiters.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -32,7 +32,7 @@ struct ForwarderOptions {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // This node's applied position, which a forwarded command's answer waits
   // for; must outlive the forwarder.
-  core::AppliedWaiters* waiters = nullptr;
+  core::PositionWaiters* waiters = nullptr;
   // The longest the leader may take to answer a forwarded command (a
   // leader that froze or was cut off answers nothing): about the lease's
   // TTL, after which another node leads. Then the wait to apply the answer
@@ -64,8 +64,8 @@ class CommandForwarder {
   // answered; UNAVAILABLE when the leader could not be reached or did not
   // answer within forward_timeout (the command may or may not have been
   // applied: a retry with the same request_id is safe); DEADLINE_EXCEEDED
-  // when this node did not apply the position in time. `done` runs on a gRPC or
-  // the waiters' thread.
+  // when this node did not apply the position in time. `done` runs on a gRPC
+  // thread or the waiters' callback pool (core/position_waiters.h).
   void Forward(const grpc::ServerContextBase& ctx, const std::string& target,
                const std::string& method_path, const grpc::ByteBuffer& request,
                std::function<void(absl::StatusOr<grpc::ByteBuffer>)> done);

@@ -59,7 +59,7 @@ EventServiceImpl::EventServiceImpl(const storage::EventStore* store,
                                    RpcGate gate, domain::Limits limits,
                                    absl::Duration checkpoint_interval,
                                    std::function<absl::Time()> safe_time,
-                                   core::AppliedWaiters* waiters)
+                                   core::PositionWaiters* waiters)
     : store_(store),
       hub_(hub),
       heads_(heads),
@@ -115,11 +115,11 @@ grpc::ServerUnaryReactor* AnswerUnary(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* EventServiceImpl::GetLogHead(
     grpc::CallbackServerContext* ctx, const v1::GetLogHeadRequest* req,
     v1::LogHead* resp) {
-  if (waiters_ == nullptr || req->min_position() <= waiters_->applied()) {
+  if (waiters_ == nullptr || req->min_position() <= waiters_->position()) {
     return AnswerUnary<v1::GetLogHeadRequest>(ctx, gate_, resp,
                                               [&] { return heads_->Head(0); });
   }
-  // Read-your-writes: answered on the waiters' thread once applied.
+  // Read-your-writes: answered on the waiters' pool once applied.
   auto [call, actor] = gate_.StartUnary(ctx, MethodFor<v1::GetLogHeadRequest>(),
                                         /*may_wait=*/true);
   if (!actor.ok()) return call.reactor();

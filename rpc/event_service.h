@@ -4,9 +4,9 @@
 #include <functional>
 
 #include "absl/time/time.h"
-#include "core/applied_waiters.h"
 #include "core/hub.h"
 #include "core/log_heads.h"
+#include "core/position_waiters.h"
 #include "domain/limits.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "rpc/auth.h"
@@ -37,7 +37,7 @@ class EventServiceImpl final
                    const core::LogHeads* heads, RpcGate gate,
                    domain::Limits limits, absl::Duration checkpoint_interval,
                    std::function<absl::Time()> safe_time,
-                   core::AppliedWaiters* waiters = nullptr);
+                   core::PositionWaiters* waiters = nullptr);
 
   grpc::ServerWriteReactor<v1::Event>* ReadEvents(
       grpc::CallbackServerContext* ctx,
@@ -63,7 +63,7 @@ class EventServiceImpl final
   const RpcGate gate_;
   const domain::Limits limits_;
   const absl::Duration checkpoint_interval_;
-  core::AppliedWaiters* const waiters_;
+  core::PositionWaiters* const waiters_;
   const std::function<absl::Time()> safe_time_;
 };
 

@@ -126,8 +126,8 @@ class SubscriptionStream final
 
 // The reactor of one Subscribe call. Its stream starts at once, or, for a
 // request with a min_position this node has not applied yet, once it has
-// (AppliedWaiters calls back; nothing blocks meanwhile). `state_` is shared
-// with that callback, which may run after the call ended.
+// (core::PositionWaiters calls back; nothing blocks meanwhile). `state_` is
+// shared with that callback, which may run after the call ended.
 class SubscribeReactor final : public Reactor {
  public:
   struct Opening {
@@ -227,7 +227,7 @@ Reactor* StartSubscription(grpc::CallbackServerContext* ctx,
                            const domain::Limits& limits,
                            absl::Duration checkpoint_interval,
                            const std::function<absl::Time()>& safe_time,
-                           core::AppliedWaiters* waiters) {
+                           core::PositionWaiters* waiters) {
   SubscribeReactor::Opening opening;
   if (absl::Status s = DecodeMessage(raw_request, &opening.request); !s.ok()) {
     return Refuse<Reactor>(s);
@@ -237,7 +237,7 @@ Reactor* StartSubscription(grpc::CallbackServerContext* ctx,
   opening.deps = {store, hub, checkpoint_interval, safe_time};
   auto* reactor = new SubscribeReactor();
   const uint64_t min_position = opening.request.min_position();
-  if (waiters == nullptr || min_position <= waiters->applied()) {
+  if (waiters == nullptr || min_position <= waiters->position()) {
     SubscribeReactor::Open(reactor->state(), opening, absl::OkStatus());
     return reactor;
   }

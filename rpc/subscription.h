@@ -4,8 +4,8 @@
 #include <functional>
 
 #include "absl/time/time.h"
-#include "core/applied_waiters.h"
 #include "core/hub.h"
+#include "core/position_waiters.h"
 #include "domain/limits.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -38,7 +38,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* StartSubscription(
     const storage::EventStore* store, core::Hub* hub,
     const domain::Limits& limits, absl::Duration checkpoint_interval,
     const std::function<absl::Time()>& safe_time,
-    core::AppliedWaiters* waiters = nullptr);
+    core::PositionWaiters* waiters = nullptr);
 
 }  // namespace factlog::rpc
 

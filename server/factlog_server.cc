@@ -4,13 +4,13 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "common/logging.h"
-#include "core/applied_waiters.h"
 #include "core/claim_queries.h"
 #include "core/claim_search.h"
 #include "core/position_waiters.h"
@@ -148,6 +148,21 @@ class ReflectionGuardFactory final
   const rpc::Authorizer* const authorizer_;
 };
 
+// The waiters of read-your-writes and of the search index: their callbacks
+// (queries, searches, finishing calls) run on a pool of one thread per core,
+// 2 to 8, off the thread that wakes them (core/position_waiters.h).
+core::PositionWaitersOptions WaitersOptions(uint64_t position,
+                                            std::string source,
+                                            std::string thread_name) {
+  core::PositionWaitersOptions options;
+  options.position = position;
+  options.source = std::move(source);
+  options.callback_threads =
+      std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 2, 8);
+  options.callback_thread_name = std::move(thread_name);
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
@@ -261,8 +276,9 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
       std::make_unique<rpc::RpcObserver>(server->metrics_.get());
   core::WriterOptions writer_options;
   writer_options.metrics = server->metrics_.get();
-  server->waiters_ =
-      std::make_unique<core::AppliedWaiters>(server->store_->LastPosition());
+  server->waiters_ = std::make_unique<core::PositionWaiters>(
+      WaitersOptions(server->store_->LastPosition(),
+                     "this node has applied the log", "factlog-appl-cb"));
   writer_options.on_commit =
       [hub = server->hub_.get(),
        waiters = server->waiters_.get()](core::CommittedEvents committed) {
@@ -286,16 +302,18 @@ absl::StatusOr<std::unique_ptr<FactlogServer>> FactlogServer::Start(
   server->writer_ = core::Writer::Start(server->store_.get(), writer_options);
   server->queries_ = std::make_unique<core::ClaimQueries>(
       server->store_.get(), options.limits, options.clock);
+  // Before the indexer starts: no position of the index goes unseen.
+  server->search_waiters_ = std::make_unique<core::PositionWaiters>(
+      WaitersOptions(server->search_index_->Position(),
+                     "the search index reflects the log", "factlog-srch-cb"));
+  server->search_index_->SetPositionListener(
+      [waiters = server->search_waiters_.get()](uint64_t position) {
+        waiters->Advance(position);
+      });
   if (options.search_indexer) {
     server->indexer_ = core::SearchIndexer::Start(
         server->store_.get(), server->hub_.get(), server->search_index_.get());
   }
-  server->search_waiters_ = std::make_unique<core::PositionWaiters>(
-      [index = server->search_index_.get()] { return index->Position(); });
-  server->search_index_->SetPositionListener(
-      [waiters = server->search_waiters_.get()](uint64_t) {
-        waiters->Advanced();
-      });
   server->metrics_->WatchSearch(server->search_index_.get(),
                                 server->search_waiters_.get());
   server->search_ = std::make_unique<core::ClaimSearch>(
@@ -549,7 +567,7 @@ void FactlogServer::StartMembership() {
       "The last log position this node has applied.", {},
       [waiters = waiters_.get()] {
         return std::vector<metrics::Sample>{
-            {{}, static_cast<double>(waiters->applied())}};
+            {{}, static_cast<double>(waiters->position())}};
       });
 }
 
@@ -647,7 +665,7 @@ void FactlogServer::Shutdown(absl::Duration grace) {
   web_http_.reset();  // its event streams have ended with the hub
   // Searches waiting for the index are answered (UNAVAILABLE) rather than
   // held until their deadlines while gRPC waits for them.
-  if (search_waiters_) search_waiters_->Stop();
+  if (search_waiters_) search_waiters_->Stop("shutting down");
   if (grpc_server_) {
     grpc_server_->GetHealthCheckService()->SetServingStatus(false);
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
@@ -659,6 +677,9 @@ void FactlogServer::Shutdown(absl::Duration grace) {
   membership_.store(nullptr);
   membership_owner_.reset();
   replicated_log_.reset();  // its applier publishes to the hub
+  // Each returns once every callback it handed over has (the indexer, the
+  // applier and the writer, which advance them, have stopped).
+  search_waiters_.reset();
   waiters_.reset();
   hub_.reset();
   store_.reset();

@@ -24,7 +24,6 @@ class SearchIndex;
 }  // namespace factlog::search
 
 namespace factlog::core {
-class AppliedWaiters;
 class ClaimQueries;
 class ClaimSearch;
 class PositionWaiters;
@@ -218,7 +217,7 @@ class FactlogServer {
   std::unique_ptr<core::Hub> hub_;
   std::unique_ptr<etcd::Client> etcd_;
   std::unique_ptr<replication::ReplicatedLog> replicated_log_;
-  std::unique_ptr<core::AppliedWaiters> waiters_;
+  std::unique_ptr<core::PositionWaiters> waiters_;
   std::unique_ptr<replication::Membership> membership_owner_;
   std::atomic<replication::Membership*> membership_{nullptr};
   std::unique_ptr<rpc::CommandForwarder> forwarder_;

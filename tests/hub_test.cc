@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/applied_waiters.h"
 #include "gtest/gtest.h"
 
 namespace factlog {
@@ -156,77 +155,6 @@ TEST(HubWakeTest, ALargeRoundIsSharedWithAnotherThread) {
   AwaitWakes(shared, 200);
   EXPECT_TRUE(subs[0]->held_until_other());
   for (const auto& s : subs) EXPECT_EQ(s->wakes(), 1);
-}
-
-// core/applied_waiters.h: read-your-writes waits, answered on the waiters'
-// thread when the position is applied, the deadline passes, or the node
-// stops; never on the caller's.
-class Outcome {
- public:
-  void Set(absl::Status status) {
-    absl::MutexLock lock(&mu_);
-    status_ = std::move(status);
-    done_ = true;
-  }
-  // The status, once set (fails the test after 30 s).
-  absl::Status Get() {
-    absl::MutexLock lock(&mu_);
-    auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_; };
-    EXPECT_TRUE(
-        mu_.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(30)));
-    return status_;
-  }
-  bool done() {
-    absl::MutexLock lock(&mu_);
-    return done_;
-  }
-
- private:
-  absl::Mutex mu_;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status status_ ABSL_GUARDED_BY(mu_);
-};
-
-TEST(AppliedWaitersTest, AnswersWhenAppliedAtTheDeadlineOrWhenStopped) {
-  core::AppliedWaiters waiters(5);
-  const absl::Time far = absl::Now() + absl::Seconds(60);
-  Outcome applied_already, later, expires, stopped;
-  waiters.Wait(5, far, [&](absl::Status s) { applied_already.Set(s); });
-  EXPECT_TRUE(applied_already.Get().ok());
-
-  waiters.Wait(8, far, [&](absl::Status s) { later.Set(s); });
-  waiters.Wait(100, absl::Now() + absl::Milliseconds(50),
-               [&](absl::Status s) { expires.Set(s); });
-  waiters.Wait(50, far, [&](absl::Status s) { stopped.Set(s); });
-  const absl::Status expired = expires.Get();
-  EXPECT_TRUE(absl::IsDeadlineExceeded(expired)) << expired;
-  EXPECT_NE(expired.message().find("up to position 5"), std::string::npos)
-      << expired;
-  waiters.Advance(7);
-  EXPECT_FALSE(later.done()) << "7 is not 8";
-  waiters.Advance(9);
-  EXPECT_TRUE(later.Get().ok());
-  EXPECT_EQ(waiters.applied(), 9u);
-  waiters.Advance(3);
-  EXPECT_EQ(waiters.applied(), 9u) << "never moves back";
-
-  waiters.Stop("forked log");
-  const absl::Status why = stopped.Get();
-  EXPECT_TRUE(absl::IsUnavailable(why)) << why;
-  EXPECT_EQ(why.message(), "forked log");
-  Outcome after_stop_applied;
-  waiters.Wait(9, far, [&](absl::Status s) { after_stop_applied.Set(s); });
-  EXPECT_TRUE(after_stop_applied.Get().ok()) << "what was applied still is";
-}
-
-TEST(AppliedWaitersTest, DestructionAnswersEveryWaiter) {
-  Outcome pending;
-  {
-    core::AppliedWaiters waiters(0);
-    waiters.Wait(1, absl::Now() + absl::Seconds(60),
-                 [&](absl::Status s) { pending.Set(s); });
-  }
-  EXPECT_TRUE(absl::IsUnavailable(pending.Get()));
 }
 
 }  // namespace

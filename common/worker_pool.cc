@@ -1,13 +1,19 @@
-#include "http/worker_pool.h"
+#include "common/worker_pool.h"
+
+#include <pthread.h>
 
 #include <algorithm>
 #include <utility>
 
-namespace factlog::http {
+namespace factlog::common {
 
-WorkerPool::WorkerPool(int threads) {
+WorkerPool::WorkerPool(int threads, const std::string& name) {
   for (int i = 0; i < std::max(threads, 1); ++i) {
     threads_.emplace_back([this] { Work(); });
+    if (!name.empty()) {
+      pthread_setname_np(threads_.back().native_handle(),
+                         name.substr(0, 15).c_str());
+    }
   }
 }
 
@@ -42,4 +48,4 @@ void WorkerPool::Work() {
   }
 }
 
-}  // namespace factlog::http
+}  // namespace factlog::common
