@@ -63,8 +63,8 @@ class EventServiceImpl final
   const RpcGate gate_;
   const domain::Limits limits_;
   const absl::Duration checkpoint_interval_;
-  core::PositionWaiters* const waiters_;
   const std::function<absl::Time()> safe_time_;
+  core::PositionWaiters* const waiters_;
 };
 
 }  // namespace factlog::rpc
