@@ -391,7 +391,11 @@ TEST_P(SubscribeTest,
   }
   const size_t written = AllEvents(server).size() * 150;  // ~150 B an event
   EXPECT_EQ(last, 5000u);
-  EXPECT_GT(written, 5 * peak) << "peak " << peak;
+  // The setup's own check: far more than the window was written. Against
+  // the window, not the peak seen: with 1,024 events a message, the peak
+  // may hold a whole message's buffer beside the window (271 KiB seen
+  // under TSan), which the next bound allows.
+  EXPECT_GT(written, 5 * options.hub.window_bytes);
   EXPECT_LT(peak, (128u << 10) + (256u << 10)) << "window + one buffer";
 
   // Now it reads: everything, in order, with the fell-behind story told.
