@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
@@ -25,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/thread_stat.h"
 #include "core/search_indexer.h"
 #include "core/server_metrics.h"
 #include "domain/time_util.h"
@@ -843,19 +843,9 @@ TEST_F(SearchServerTest, MinPositionReadsYourWrites) {
 
 // The nice value of this process's thread named `name`, if there is one.
 std::optional<int> NiceOfThread(const std::string& name) {
-  std::error_code error;
-  for (const auto& task :
-       std::filesystem::directory_iterator("/proc/self/task", error)) {
-    std::ifstream comm(task.path() / "comm");
-    std::string thread_name;
-    if (!std::getline(comm, thread_name) || thread_name != name) continue;
-    std::ifstream stat(task.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    // After the ")" that ends the name, state is field 3; nice is 19.
-    std::vector<std::string> fields =
-        absl::StrSplit(line.substr(line.rfind(')') + 2), ' ');
-    int nice = 0;
+  for (const std::vector<std::string>& fields :
+       common::ThreadStatFields(name)) {
+    int nice = 0;  // proc(5)'s field 19
     if (fields.size() > 16 && absl::SimpleAtoi(fields[16], &nice)) return nice;
   }
   return std::nullopt;

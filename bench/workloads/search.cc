@@ -11,9 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +19,7 @@
 #include "bench/commands.h"
 #include "bench/histogram.h"
 #include "bench/workloads/workloads.h"
+#include "common/thread_stat.h"
 #include "factlog/v1/service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "search/search_index.h"
@@ -106,22 +105,11 @@ double ProcessCpuSeconds() {
 // CPU seconds (user + system) of this process's threads named `name`.
 double ThreadCpuSeconds(const std::string& name) {
   double ticks = 0;
-  std::error_code error;
-  for (const auto& task :
-       std::filesystem::directory_iterator("/proc/self/task", error)) {
-    std::ifstream comm(task.path() / "comm");
-    std::string thread_name;
-    if (!std::getline(comm, thread_name) || thread_name != name) continue;
-    std::ifstream stat(task.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    // Fields after the ")" that ends the name: state is field 3, utime
-    // and stime fields 14 and 15.
-    std::istringstream rest(line.substr(line.rfind(')') + 2));
-    std::string field;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-      if (i >= 14) ticks += std::stod(field);
-    }
+  for (const std::vector<std::string>& fields :
+       common::ThreadStatFields(name)) {
+    // utime and stime: proc(5)'s fields 14 and 15.
+    if (fields.size() > 12)
+      ticks += std::stod(fields[11]) + std::stod(fields[12]);
   }
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
